@@ -1,0 +1,153 @@
+"""Configuration: environment variables (``FULFILLBRIDGE_*``) over an optional TOML file.
+
+Precedence, highest first: keyword arguments, environment, the TOML file named by
+``FULFILLBRIDGE_CONFIG_FILE`` (default ``<home>/config.toml`` when it exists), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_HOME = Path(".fulfillbridge")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the problem and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FULFILLBRIDGE_", extra="forbid")
+
+    home: Path = Field(DEFAULT_HOME, description="Directory for the SQLite file and key file.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file under home."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s) encrypting secrets at rest, comma-separated, newest first. "
+        "Default: a key file under home, created on first run with 0600 permissions.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL where Shopify reaches this bridge (callbacks, webhooks).",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_format: str = Field("text", pattern="^(text|json)$")
+    reconcile_interval_seconds: float = Field(300.0, gt=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'fulfillbridge.db').as_posix()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.home / "secret.key"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with every secret masked (for ``config show``)."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown[name] = "********" if value.get_secret_value() else ""
+            elif value is None:
+                shown[name] = None
+            else:
+                shown[name] = str(value) if isinstance(value, Path) else value
+        shown["database_url"] = mask_url(self.effective_database_url)
+        return shown
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password replaced, safe to print."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def config_file_path() -> Path | None:
+    explicit = os.environ.get("FULFILLBRIDGE_CONFIG_FILE")
+    if explicit:
+        return Path(explicit)
+    home = Path(os.environ.get("FULFILLBRIDGE_HOME", DEFAULT_HOME))
+    candidate = home / "config.toml"
+    return candidate if candidate.exists() else None
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the optional TOML file; a corrupt or unreadable file is a ConfigError."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self._data = self._load()
+
+    @staticmethod
+    def _load() -> dict[str, Any]:
+        path = config_file_path()
+        if path is None:
+            return {}
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"config file {path} does not exist: create it or unset FULFILLBRIDGE_CONFIG_FILE"
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML ({exc}): fix it") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+        # Settings live at the top level or under [fulfillbridge].
+        section = data.get("fulfillbridge", data)
+        if not isinstance(section, dict):
+            raise ConfigError(f"config file {path}: [fulfillbridge] must be a table")
+        return section
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {key: value for key, value in self._data.items() if value is not None}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and config file, or a ConfigError naming the problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None

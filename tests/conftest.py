@@ -1,0 +1,55 @@
+"""Fixtures shared by the whole suite: settings on a temporary home, and the database
+engines storage tests run on (SQLite always, PostgreSQL when a server is given)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+POSTGRES_URL = os.environ.get("FULFILLBRIDGE_TEST_POSTGRES_URL")
+REQUIRE_POSTGRES = os.environ.get("FULFILLBRIDGE_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture
+def fb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh FULFILLBRIDGE_HOME with no settings leaking in from the environment."""
+    for key in list(os.environ):
+        if key.startswith("FULFILLBRIDGE_") and not key.startswith("FULFILLBRIDGE_TEST_"):
+            if key != "FULFILLBRIDGE_REQUIRE_POSTGRES":
+                monkeypatch.delenv(key)
+    home = tmp_path / "home"
+    monkeypatch.setenv("FULFILLBRIDGE_HOME", str(home))
+    return home
+
+
+def _reset_postgres(url: str) -> None:
+    from fulfillbridge.store.db import normalize_url
+
+    engine = create_engine(normalize_url(url, asynchronous=False))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each engine the storage code supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    if not POSTGRES_URL:
+        if REQUIRE_POSTGRES:
+            pytest.fail(
+                "FULFILLBRIDGE_REQUIRE_POSTGRES=1 but FULFILLBRIDGE_TEST_POSTGRES_URL unset"
+            )
+        pytest.skip(
+            "no PostgreSQL server here: install postgresql or set FULFILLBRIDGE_TEST_POSTGRES_URL "
+            "(`make test` starts one when the server binaries exist; CI always does)"
+        )
+    _reset_postgres(POSTGRES_URL)
+    yield POSTGRES_URL
