@@ -17,10 +17,10 @@ REQUIRE_POSTGRES = os.environ.get("FULFILLBRIDGE_REQUIRE_POSTGRES") == "1"
 @pytest.fixture
 def fb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh FULFILLBRIDGE_HOME with no settings leaking in from the environment."""
+    kept = ("FULFILLBRIDGE_TEST_", "FULFILLBRIDGE_REQUIRE_POSTGRES")
     for key in list(os.environ):
-        if key.startswith("FULFILLBRIDGE_") and not key.startswith("FULFILLBRIDGE_TEST_"):
-            if key != "FULFILLBRIDGE_REQUIRE_POSTGRES":
-                monkeypatch.delenv(key)
+        if key.startswith("FULFILLBRIDGE_") and not key.startswith(kept):
+            monkeypatch.delenv(key)
     home = tmp_path / "home"
     monkeypatch.setenv("FULFILLBRIDGE_HOME", str(home))
     return home

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
 from fulfillbridge.config import ConfigError
@@ -10,7 +11,6 @@ from fulfillbridge.core.stores import AuthKind, StoreError, StoreExists, StoreNo
 from fulfillbridge.store import db
 from fulfillbridge.store.crypto import SecretBox
 from fulfillbridge.store.database import Database
-from cryptography.fernet import Fernet
 
 
 @pytest.fixture
