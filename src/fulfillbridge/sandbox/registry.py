@@ -88,3 +88,36 @@ def field_resolver(
 
 def registered_fields() -> dict[tuple[str, str], FieldSpec]:
     return dict(_FIELDS)
+
+
+# -- node(id) / nodes(ids) ---------------------------------------------------------------------
+# One resolver serves QueryRoot.node/nodes (resolvers/shop.py); each area registers a loader
+# for its global-id kinds. A loader is called as ``fn(ctx, numeric_id)`` and returns the node
+# dict (with "__typename") or None when no such object exists.
+NodeLoader = Callable[["Context", int], Any]
+
+
+@dataclass(frozen=True)
+class NodeLoaderSpec:
+    kind: str
+    loader: NodeLoader
+    scopes: tuple[str, ...] = ()
+
+
+_NODE_LOADERS: dict[str, NodeLoaderSpec] = {}
+
+
+def node_loader(kind: str, *, scopes: tuple[str, ...] = ()) -> Callable[[NodeLoader], NodeLoader]:
+    """Register how ``node(id:)`` finds objects whose global id is ``gid://shopify/<kind>/…``."""
+
+    def decorate(fn: NodeLoader) -> NodeLoader:
+        if kind in _NODE_LOADERS and _NODE_LOADERS[kind].loader is not fn:
+            raise RuntimeError(f"sandbox node loader for {kind} registered twice")
+        _NODE_LOADERS[kind] = NodeLoaderSpec(kind, fn, scopes)
+        return fn
+
+    return decorate
+
+
+def node_loaders() -> dict[str, NodeLoaderSpec]:
+    return dict(_NODE_LOADERS)

@@ -89,6 +89,22 @@ class StoreRepository:
     async def get(self, name: str) -> Store:
         return _to_store(await self._row(name))
 
+    async def get_by_domain(self, shop_domain: str) -> Store:
+        row = await self._session.scalar(
+            select(StoreRow).where(StoreRow.shop_domain == shop_domain)
+        )
+        if row is None:
+            raise StoreNotFound(f"no store is connected for {shop_domain}")
+        return _to_store(row)
+
+    async def update_settings(self, name: str, changes: dict) -> Store:
+        """Merge ``changes`` into the store's settings; a None value removes the key."""
+        row = await self._row(name)
+        merged = {**(row.settings or {}), **changes}
+        row.settings = {key: value for key, value in merged.items() if value is not None}
+        await self._session.flush()
+        return _to_store(row)
+
     async def list(self) -> Sequence[Store]:
         rows = await self._session.scalars(select(StoreRow).order_by(StoreRow.name))
         return [_to_store(row) for row in rows]

@@ -1,0 +1,309 @@
+"""Connecting stores: add (with a verified connection), list, check scopes, remove.
+
+Nothing is written for a store whose credentials do not work: the connection is verified
+first, and the row is added in the same transaction that records what the check found.
+"""
+
+from __future__ import annotations
+
+import secrets as _secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fulfillbridge.config import Settings
+from fulfillbridge.core.stores import AuthKind, Store, StoreError
+from fulfillbridge.shopify import (
+    API_VERSION,
+    AccessToken,
+    ClientCredentials,
+    Credentials,
+    ExpiringOfflineToken,
+    FeatureAudit,
+    OAuthError,
+    OAuthInstall,
+    ShopifyClient,
+    StaticToken,
+    all_needed_scopes,
+    audit_scopes,
+    how_to_grant,
+    normalize_shop_domain,
+    operation,
+)
+from fulfillbridge.store.database import Database
+
+OAUTH_CALLBACK_PATH = "/shopify/oauth/callback"
+# What the OAuth install asks for: every scope some feature of the bridge uses.
+OAUTH_STATE_TTL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    shop_domain: str
+    shop_name: str
+    plan_name: str
+    api_version: str
+    granted: tuple[str, ...]
+    features: Sequence[FeatureAudit]
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.features)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(sorted({scope for row in self.features for scope in row.missing}))
+
+    @property
+    def fix_hint(self) -> str:
+        return f"{self.shop_domain}: {how_to_grant(self.missing)}"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    store: Store
+    install_url: str | None = None
+
+
+def _validate_api_url(api_url: str | None) -> str | None:
+    if api_url is None:
+        return None
+    if not api_url.startswith(("http://", "https://")) or " " in api_url:
+        raise StoreError(f"--api-url {api_url!r} is not an http(s) URL")
+    return api_url.rstrip("/")
+
+
+def _token_from_secrets(secrets: dict[str, str]) -> AccessToken:
+    def number(key: str) -> float | None:
+        value = secrets.get(key)
+        return float(value) if value else None
+
+    return AccessToken(
+        access_token=secrets["access_token"],
+        expires_at=number("expires_at"),
+        refresh_token=secrets.get("refresh_token") or None,
+        refresh_token_expires_at=number("refresh_token_expires_at"),
+    )
+
+
+def _token_secrets(token: AccessToken) -> dict[str, str]:
+    return {
+        "access_token": token.access_token,
+        "expires_at": "" if token.expires_at is None else repr(token.expires_at),
+        "refresh_token": token.refresh_token or "",
+        "refresh_token_expires_at": (
+            "" if token.refresh_token_expires_at is None else repr(token.refresh_token_expires_at)
+        ),
+    }
+
+
+def _install_for(settings: Settings, client_id: str, client_secret: str) -> OAuthInstall:
+    return OAuthInstall(
+        client_id=client_id,
+        client_secret=client_secret,
+        scopes=all_needed_scopes(),
+        redirect_uri=settings.public_url + OAUTH_CALLBACK_PATH,
+    )
+
+
+def client_for(
+    store: Store,
+    secrets: dict[str, str],
+    *,
+    settings: Settings | None = None,
+    database: Database | None = None,
+) -> ShopifyClient:
+    """A client for ``store`` with the credentials its kind uses. For OAuth stores with an
+    expiring token, refreshed tokens are saved through ``database``."""
+    credentials: Credentials
+    if store.auth_kind is AuthKind.TOKEN:
+        credentials = StaticToken(secrets["access_token"])
+    elif store.auth_kind is AuthKind.CLIENT_CREDENTIALS:
+        credentials = ClientCredentials(store.client_id or "", secrets["client_secret"])
+    else:
+        token = _token_from_secrets(secrets)
+        if token.refresh_token and settings is not None and database is not None:
+            install = _install_for(settings, store.client_id or "", secrets["client_secret"])
+
+            async def save(_shop: str, fresh: AccessToken) -> None:
+                async with database.stores() as stores:
+                    await stores.update_secrets(store.name, _token_secrets(fresh))
+
+            credentials = ExpiringOfflineToken(store.shop_domain, token, install, on_refresh=save)
+        else:
+            credentials = StaticToken(token.access_token)
+    return ShopifyClient(store.shop_domain, credentials, api_base_url=store.base_url)
+
+
+async def _probe(client: ShopifyClient) -> tuple[dict, list[str]]:
+    data = await client.execute(operation("ShopInfo"))
+    scopes = await client.execute(operation("AccessScopes"))
+    handles = [s["handle"] for s in scopes["currentAppInstallation"]["accessScopes"]]
+    return data["shop"], handles
+
+
+def _report(store_domain: str, shop: dict, granted: list[str]) -> CheckReport:
+    plan = shop.get("plan") or {}
+    return CheckReport(
+        shop_domain=store_domain,
+        shop_name=shop.get("name") or "",
+        plan_name=plan.get("publicDisplayName") or "",
+        api_version=API_VERSION,
+        granted=tuple(sorted(granted)),
+        features=audit_scopes(granted),
+    )
+
+
+async def add_store(
+    settings: Settings,
+    *,
+    name: str,
+    shop: str,
+    kind: AuthKind,
+    token: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    api_url: str | None = None,
+) -> AddResult:
+    domain = normalize_shop_domain(shop)
+    base_url = _validate_api_url(api_url)
+    database = Database.from_settings(settings)
+    try:
+        draft = Store(
+            id=0,
+            name=name,
+            shop_domain=domain,
+            auth_kind=kind,
+            api_base_url=base_url,
+            client_id=client_id,
+        )
+        if kind is AuthKind.OAUTH:
+            return await _add_for_install(settings, database, draft, client_secret or "")
+        if kind is AuthKind.TOKEN:
+            secrets = {"access_token": token or ""}
+        else:
+            secrets = {"client_secret": client_secret or ""}
+        # Verify before writing anything: a wrong token or an unreachable host stores nothing.
+        async with client_for(draft, secrets) as client:
+            shop_data, granted = await _probe(client)
+        report = _report(domain, shop_data, granted)
+        async with database.stores() as stores:
+            added = await stores.add(
+                name=name,
+                shop_domain=domain,
+                auth_kind=kind,
+                secrets=secrets,
+                client_id=client_id,
+                api_base_url=base_url,
+            )
+            added = await stores.record_check(
+                name, shop_name=report.shop_name, plan_name=report.plan_name, scopes=granted
+            )
+        return AddResult(added)
+    finally:
+        await database.close()
+
+
+async def _add_for_install(
+    settings: Settings, database: Database, draft: Store, client_secret: str
+) -> AddResult:
+    if not draft.client_id or not client_secret:
+        raise StoreError("--oauth needs --client-id and --client-secret of the app")
+    install = _install_for(settings, draft.client_id, client_secret)
+    state = _secrets.token_urlsafe(24)
+    async with database.stores() as stores:
+        added = await stores.add(
+            name=draft.name,
+            shop_domain=draft.shop_domain,
+            auth_kind=AuthKind.OAUTH,
+            secrets={"client_secret": client_secret},
+            client_id=draft.client_id,
+            api_base_url=draft.api_base_url,
+            settings={"oauth_state": state, "oauth_state_expires": _expiry()},
+        )
+    link = install.authorize_url(draft.shop_domain, state=state, base_url=draft.base_url)
+    return AddResult(added, install_url=link.url)
+
+
+def _expiry() -> str:
+    return (datetime.now(UTC) + OAUTH_STATE_TTL).isoformat()
+
+
+async def list_stores(settings: Settings) -> Sequence[Store]:
+    database = Database.from_settings(settings)
+    try:
+        async with database.stores() as stores:
+            return await stores.list()
+    finally:
+        await database.close()
+
+
+async def remove_store(settings: Settings, name: str) -> None:
+    database = Database.from_settings(settings)
+    try:
+        async with database.stores() as stores:
+            await stores.remove(name)
+    finally:
+        await database.close()
+
+
+async def check_store(settings: Settings, name: str) -> CheckReport:
+    database = Database.from_settings(settings)
+    try:
+        async with database.stores() as stores:
+            store = await stores.get(name)
+            secrets = await stores.secrets(name)
+        if store.auth_kind is AuthKind.OAUTH and not secrets.get("access_token"):
+            raise StoreError(
+                f"store {name!r} is not installed yet: open the install link printed by "
+                "`store add --oauth` (the bridge must be running to receive the callback)"
+            )
+        async with client_for(store, secrets, settings=settings, database=database) as client:
+            shop_data, granted = await _probe(client)
+        report = _report(store.shop_domain, shop_data, granted)
+        async with database.stores() as stores:
+            await stores.record_check(
+                name, shop_name=report.shop_name, plan_name=report.plan_name, scopes=granted
+            )
+        return report
+    finally:
+        await database.close()
+
+
+async def complete_install(settings: Settings, query: dict[str, str]) -> Store:
+    """Finish the OAuth install: verify the callback (hmac, state, shop), exchange the code,
+    store the token. Raises OAuthError or StoreError naming what is wrong."""
+    try:
+        shop = normalize_shop_domain(query.get("shop", ""))
+    except ValueError as exc:
+        raise OAuthError(f"OAuth callback shop is invalid: {exc}") from None
+    database = Database.from_settings(settings)
+    try:
+        async with database.stores() as stores:
+            store = await stores.get_by_domain(shop)
+            secrets = await stores.secrets(store.name)
+        if store.auth_kind is not AuthKind.OAUTH:
+            raise StoreError(f"store {store.name!r} was not added for an OAuth install")
+        expected = str(store.settings.get("oauth_state") or "")
+        expires = str(store.settings.get("oauth_state_expires") or "")
+        if not expected or (expires and datetime.fromisoformat(expires) < datetime.now(UTC)):
+            raise OAuthError(
+                "no install is pending for this shop (or its link expired): run "
+                "`fulfillbridge store add --oauth` again for a new link"
+            )
+        install = _install_for(settings, store.client_id or "", secrets["client_secret"])
+        params = install.verify_callback(query, expected_state=expected)
+        async with client_for(store, {"access_token": "pending"}) as client:
+            token = await install.exchange_code(
+                params.shop, params.code, http=client.http, base_url=store.base_url
+            )
+        async with database.stores() as stores:
+            await stores.update_secrets(store.name, _token_secrets(token))
+            await stores.update_settings(
+                store.name,
+                {"oauth_state": None, "oauth_state_expires": None, "installed_at": time.time()},
+            )
+            return await stores.get(store.name)
+    finally:
+        await database.close()

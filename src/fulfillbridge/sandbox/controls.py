@@ -1,0 +1,233 @@
+"""Test controls of the sandbox, all under ``/__sandbox/`` (never part of Shopify's API).
+
+- ``POST /__sandbox/reset``: back to the configured shops, real time, no faults.
+- ``GET /__sandbox/shops``; ``POST /__sandbox/shops`` with ``{"domain", "plan", "scopes",
+  "access_token", "client_id", "client_secret", "title"}`` (or ``"apps": [...]``, the shops-file
+  shape) adds a shop and answers it (201; secrets are never echoed).
+- ``POST /__sandbox/shops/{domain}/bucket`` ``{"available": n, "app_id"?: "1"}``: set the bucket.
+- ``GET /__sandbox/shops/{domain}/requests``: the shop's API request log.
+- ``GET|POST /__sandbox/clock``: ``{"advance": seconds}`` | ``{"freeze": iso8601|null}``
+  (null freezes now) | ``{"unfreeze": true}``.
+- ``GET|POST /__sandbox/faults``: the fault settings (``sandbox.faults``; ``{}`` clears).
+- ``GET /__sandbox/state?shop=domain``: a JSON dump of the shop (domain parts with ``dump()``).
+- ``POST /__sandbox/seed?shop=domain``: ``sandbox.seed.seed_shop(shop, **body)`` when that
+  module exists, else 501.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from fulfillbridge.sandbox.faults import FaultSettings, FaultSettingsError
+from fulfillbridge.sandbox.shops import SandboxShop, ShopConfigError, normalise_domain
+
+if TYPE_CHECKING:
+    from fulfillbridge.sandbox.app import SandboxASGI
+
+
+class _BadInput(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _fail(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _json_body(request: Request, *, default: Any = None) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        if default is not None:
+            return default
+        raise _BadInput("a JSON body is required")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise _BadInput(f"the body is not valid JSON ({exc})") from exc
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _BadInput("the body must be a JSON object")
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    """Best-effort JSON form of domain state (dataclasses, sets, datetimes...)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return _jsonable(asdict(value))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def build_controls_app(owner: SandboxASGI) -> Starlette:
+    sandbox = owner.sandbox
+
+    def shop_or_404(domain: str | None) -> SandboxShop:
+        if not domain:
+            if len(sandbox.shops) == 1:
+                return next(iter(sandbox.shops.values()))
+            raise _BadInput("name the shop (?shop=domain): the sandbox has several", 400)
+        try:
+            normalised = normalise_domain(domain)
+        except ShopConfigError as exc:
+            raise _BadInput(str(exc)) from exc
+        shop = sandbox.shop(normalised)
+        if shop is None:
+            raise _BadInput(f"no shop {normalised} in the sandbox", 404)
+        return shop
+
+    async def reset(_request: Request) -> Response:
+        sandbox.reset()
+        return JSONResponse({"ok": True, "shops": [s.public() for s in sandbox.all_shops()]})
+
+    async def shops(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"shops": [s.public() for s in sandbox.all_shops()]})
+        body = _object(await _json_body(request))
+        try:
+            shop = sandbox.add_shop(body)
+        except ShopConfigError as exc:
+            raise _BadInput(str(exc)) from exc
+        return JSONResponse(shop.public(), status_code=201)
+
+    async def bucket(request: Request) -> Response:
+        shop = shop_or_404(request.path_params["domain"])
+        body = _object(await _json_body(request))
+        available = body.get("available")
+        if isinstance(available, bool) or not isinstance(available, int | float) or available < 0:
+            raise _BadInput("available must be a non-negative number")
+        app_ids = [str(body["app_id"])] if "app_id" in body else list(shop.apps)
+        unknown = [a for a in app_ids if a not in shop.apps]
+        if unknown:
+            raise _BadInput(f"no app {unknown[0]} on {shop.domain}", 404)
+        for app_id in app_ids:
+            shop.bucket(app_id).set_available(available)
+        return JSONResponse(
+            {"buckets": {app_id: shop.bucket(app_id).status() for app_id in app_ids}}
+        )
+
+    async def requests_log(request: Request) -> Response:
+        shop = shop_or_404(request.path_params["domain"])
+        return JSONResponse({"requests": [entry.to_dict() for entry in shop.request_log]})
+
+    def clock_state() -> dict[str, Any]:
+        clock = sandbox.clock
+        return {
+            "now": clock.now().isoformat(),
+            "time": clock.time(),
+            "frozen": clock._frozen is not None,
+        }
+
+    async def clock(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(clock_state())
+        body = _object(await _json_body(request))
+        if "advance" in body:
+            seconds = body["advance"]
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                raise _BadInput("advance must be a non-negative number of seconds")
+            sandbox.clock.advance(float(seconds))
+        elif "freeze" in body:
+            at = body["freeze"]
+            if at is None:
+                sandbox.clock.freeze()
+            else:
+                try:
+                    moment = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+                except ValueError as exc:
+                    raise _BadInput(f"freeze must be an ISO 8601 time or null, got {at!r}") from exc
+                if moment.tzinfo is None:
+                    raise _BadInput("freeze needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+                sandbox.clock.freeze(moment)
+        elif body.get("unfreeze") is True:
+            sandbox.clock.unfreeze()
+        else:
+            raise _BadInput('use {"advance": s}, {"freeze": iso|null} or {"unfreeze": true}')
+        return JSONResponse(clock_state())
+
+    async def faults(request: Request) -> Response:
+        if request.method == "POST":
+            body = await _json_body(request, default={})
+            try:
+                sandbox.faults = FaultSettings.from_dict(body)
+            except FaultSettingsError as exc:
+                raise _BadInput(str(exc)) from exc
+        return JSONResponse(sandbox.faults.to_dict())
+
+    async def state(request: Request) -> Response:
+        shop = shop_or_404(request.query_params.get("shop"))
+        parts: dict[str, Any] = {}
+        for name, part in shop.state.parts.items():
+            dump = getattr(part, "dump", None)
+            parts[name] = _jsonable(dump()) if callable(dump) else f"<{type(part).__name__}>"
+        return JSONResponse(
+            {
+                "shop": shop.public(),
+                "locations": [_jsonable(loc) for loc in shop.state.locations.values()],
+                "parts": parts,
+                "clock": clock_state(),
+            }
+        )
+
+    async def seed(request: Request) -> Response:
+        shop = shop_or_404(request.query_params.get("shop"))
+        try:
+            module = importlib.import_module("fulfillbridge.sandbox.seed")
+        except ModuleNotFoundError as exc:
+            if exc.name != "fulfillbridge.sandbox.seed":
+                raise
+            return _fail(
+                "seeding is not available: module fulfillbridge.sandbox.seed is missing", 501
+            )
+        seed_shop = getattr(module, "seed_shop", None)
+        if seed_shop is None:
+            return _fail(
+                "seeding is not available: fulfillbridge.sandbox.seed has no seed_shop()", 501
+            )
+        body = _object(await _json_body(request, default={}))
+        try:
+            result = seed_shop(shop.state, **body)
+        except (TypeError, ValueError) as exc:
+            raise _BadInput(f"seed options not understood: {exc}") from exc
+        return JSONResponse({"ok": True, "result": _jsonable(result)})
+
+    async def not_found(request: Request) -> Response:
+        return _fail(f"no sandbox control at {request.url.path}", 404)
+
+    async def bad_input(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _BadInput)
+        return _fail(exc.message, exc.status)
+
+    return Starlette(
+        routes=[
+            Route("/__sandbox/reset", reset, methods=["POST"]),
+            Route("/__sandbox/shops", shops, methods=["GET", "POST"]),
+            Route("/__sandbox/shops/{domain}/bucket", bucket, methods=["POST"]),
+            Route("/__sandbox/shops/{domain}/requests", requests_log, methods=["GET"]),
+            Route("/__sandbox/clock", clock, methods=["GET", "POST"]),
+            Route("/__sandbox/faults", faults, methods=["GET", "POST"]),
+            Route("/__sandbox/state", state, methods=["GET"]),
+            Route("/__sandbox/seed", seed, methods=["POST"]),
+            Route("/{rest:path}", not_found),
+        ],
+        exception_handlers={_BadInput: bad_input},
+    )

@@ -1,0 +1,1 @@
+"""Domain parts of the sandbox: plain Python state and rules, no GraphQL."""

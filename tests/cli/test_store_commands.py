@@ -1,0 +1,194 @@
+"""`fulfillbridge store ...` end to end against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from fulfillbridge.shopify import FEATURES
+from tests.cli.conftest import add_shop
+
+FULL = "demo-shop.myshopify.com"
+
+
+def _store_rows(home: Path) -> list[tuple]:
+    db = home / "fulfillbridge.db"
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT name, shop_domain FROM stores").fetchall()
+
+
+def test_add_list_check_remove_with_full_scopes(cli, sandbox_url, fb_home) -> None:
+    result = cli(
+        "store",
+        "add",
+        "demo",
+        "--shop",
+        FULL,
+        "--token",
+        "-",
+        "--api-url",
+        sandbox_url,
+        input="shpat_sandbox\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "added store demo" in result.output
+    assert "shpat_sandbox" not in result.output
+
+    listed = cli("store", "list")
+    assert listed.exit_code == 0
+    assert "demo-shop.myshopify.com" in listed.output
+
+    checked = cli("store", "check", "demo")
+    assert checked.exit_code == 0, checked.output
+    assert "Demo Shop" in checked.output
+    assert "2026-07" in checked.output
+    assert checked.output.count("│ ok ") == len(FEATURES)
+    assert "│ missing" not in checked.output
+    for feature in ("fulfillment_service", "inventory_sync", "returns"):
+        assert feature in checked.output
+
+    removed = cli("store", "remove", "demo")
+    assert removed.exit_code == 0
+    assert _store_rows(fb_home) == []
+
+
+def test_check_with_partial_scopes_names_missing_scope_and_fails(cli, sandbox_url) -> None:
+    base = add_shop(
+        sandbox_url,
+        "partial.myshopify.com",
+        access_token="shpat_partial",
+        scopes=["read_orders", "read_locations", "write_fulfillments"],
+    )
+    result = cli(
+        "store",
+        "add",
+        "partial",
+        "--shop",
+        "partial",
+        "--token",
+        "shpat_partial",
+        "--api-url",
+        base,
+    )
+    assert result.exit_code == 3, result.output
+    assert "write_inventory" in result.output  # inventory sync needs it
+    assert "write_assigned_fulfillment_orders" in result.output
+    assert "ok" in result.output  # the features that are covered still say so
+    again = cli("store", "check", "partial")
+    assert again.exit_code == 3
+    assert "Missing access scopes" in again.output
+
+
+def test_client_credentials_store(cli, sandbox_url) -> None:
+    result = cli(
+        "store",
+        "add",
+        "cc",
+        "--shop",
+        FULL,
+        "--client-id",
+        "sandbox-client-id",
+        "--client-secret",
+        "sandbox-client-secret",
+        "--api-url",
+        sandbox_url,
+    )
+    assert result.exit_code == 0, result.output
+    assert "sandbox-client-secret" not in result.output
+    assert cli("store", "check", "cc").exit_code == 0
+
+
+def test_wrong_token_is_one_clear_line_and_nothing_written(cli, sandbox_url, fb_home) -> None:
+    result = cli(
+        "store", "add", "demo", "--shop", FULL, "--token", "shpat_wrong", "--api-url", sandbox_url
+    )
+    assert result.exit_code == 1
+    assert "401" in result.output or "token" in result.output.lower()
+    assert "shpat_wrong" not in result.output
+    assert "Traceback" not in result.output
+    assert _store_rows(fb_home) == []
+
+
+def test_malformed_shop_domain(cli, sandbox_url, fb_home) -> None:
+    result = cli(
+        "store", "add", "x", "--shop", "not a shop!", "--token", "t", "--api-url", sandbox_url
+    )
+    assert result.exit_code == 1
+    assert "error:" in result.output and "shop" in result.output.lower()
+    assert _store_rows(fb_home) == []
+
+
+def test_unreachable_host(cli, fb_home) -> None:
+    # Port 9 on loopback: nothing listens there, so the connection is refused at once.
+    result = cli(
+        "store", "add", "x", "--shop", FULL, "--token", "t", "--api-url", "http://127.0.0.1:9"
+    )
+    assert result.exit_code == 1
+    assert "error:" in result.output
+    assert "Traceback" not in result.output
+    assert _store_rows(fb_home) == []
+
+
+def test_no_credentials_and_conflicting_credentials(cli) -> None:
+    none = cli("store", "add", "x", "--shop", FULL)
+    assert none.exit_code == 1 and "no credentials" in none.output
+    both = cli("store", "add", "x", "--shop", FULL, "--token", "t", "--client-id", "c")
+    assert both.exit_code == 1 and "not both" in both.output
+
+
+def test_bad_store_name_and_unknown_store(cli, sandbox_url) -> None:
+    bad = cli(
+        "store",
+        "add",
+        "Bad Name",
+        "--shop",
+        FULL,
+        "--token",
+        "shpat_sandbox",
+        "--api-url",
+        sandbox_url,
+    )
+    assert bad.exit_code == 1 and "not valid" in bad.output
+    assert cli("store", "check", "nope").exit_code == 1
+    assert "no store named 'nope'" in cli("store", "remove", "nope").output
+
+
+def test_duplicate_store(cli, sandbox_url) -> None:
+    args = (
+        "store",
+        "add",
+        "demo",
+        "--shop",
+        FULL,
+        "--token",
+        "shpat_sandbox",
+        "--api-url",
+        sandbox_url,
+    )
+    assert cli(*args).exit_code == 0
+    again = cli(*args)
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_oauth_install_link(cli, sandbox_url) -> None:
+    result = cli(
+        "store",
+        "add",
+        "oa",
+        "--shop",
+        FULL,
+        "--client-id",
+        "sandbox-client-id",
+        "--client-secret",
+        "sandbox-client-secret",
+        "--oauth",
+        "--api-url",
+        sandbox_url,
+    )
+    assert result.exit_code == 0, result.output
+    assert "/admin/oauth/authorize?" in result.output
+    assert "sandbox-client-secret" not in result.output
+    check = cli("store", "check", "oa")
+    assert check.exit_code == 1 and "not installed yet" in check.output
