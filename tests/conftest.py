@@ -7,8 +7,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from fulfillbridge.cli import app
+from fulfillbridge.sandbox.server import SandboxServer
 
 POSTGRES_URL = os.environ.get("FULFILLBRIDGE_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("FULFILLBRIDGE_REQUIRE_POSTGRES") == "1"
@@ -53,3 +58,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         )
     _reset_postgres(POSTGRES_URL)
     yield POSTGRES_URL
+
+
+# --- the real CLI against a real sandbox over HTTP ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox_url(sandbox: SandboxServer) -> str:
+    httpx.post(f"{sandbox.url}/__sandbox/reset").raise_for_status()
+    return sandbox.url
+
+
+@pytest.fixture
+def cli(fb_home, monkeypatch):
+    # Wide enough that Rich tables do not shorten shop domains.
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return invoke

@@ -278,6 +278,28 @@ def sandbox_serve(
     serve(host=host, port=port, shops_file=shops)
 
 
+@app.command("serve")
+@command
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default: configured host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: configured port).")] = None,
+) -> None:
+    """Run the bridge's HTTP app (webhooks, OAuth callback, API, metrics)."""
+    import uvicorn
+
+    from fulfillbridge.store import db
+    from fulfillbridge.web.app import create_app
+
+    current = settings()
+    db.upgrade(current.effective_database_url)
+    uvicorn.run(
+        create_app(current),
+        host=host or current.host,
+        port=port or current.port,
+        log_level=current.log_level.lower(),
+    )
+
+
 @app.command("demo")
 @command
 def demo() -> None:

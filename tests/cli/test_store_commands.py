@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from fulfillbridge.shopify import FEATURES
-from tests.cli.conftest import add_shop
+from tests.helpers import add_shop
 
 FULL = "demo-shop.myshopify.com"
 

@@ -190,3 +190,18 @@ def test_inventory_items_by_sku(sandbox_server: SandboxServer) -> None:
     assert body["data"]["inventoryItems"]["nodes"] == [
         {"id": item, "sku": "FB-HOOD-BLK-L", "variant": {"sku": "FB-HOOD-BLK-L"}}
     ]
+
+
+def test_adjust_same_pair_twice_adds_both_deltas(sandbox_server: SandboxServer) -> None:
+    item, location = _item_and_location(sandbox_server)
+    body = gql(
+        sandbox_server,
+        """mutation($item: ID!, $loc: ID!) { inventoryAdjustQuantities(input: {name: "available",
+             reason: "received", changes: [
+               {inventoryItemId: $item, locationId: $loc, delta: 2, changeFromQuantity: null},
+               {inventoryItemId: $item, locationId: $loc, delta: 3, changeFromQuantity: null}]})
+             @idempotent(key: "adjust-twice") { userErrors { field message code } } }""",
+        {"item": item, "loc": location},
+    )
+    assert body["data"]["inventoryAdjustQuantities"]["userErrors"] == []
+    assert _quantities(sandbox_server, item, location)["available"] == 5

@@ -1,6 +1,7 @@
 """Throttling and retries against the sandbox's real bucket and injected faults."""
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -26,9 +27,11 @@ CREATE_SERVICE = Operation.from_document(
 )
 
 
-async def test_nearly_empty_bucket_sequential_and_concurrent(sandbox, make_client):
+async def test_nearly_empty_bucket_sequential_and_concurrent(sandbox, make_client, caplog):
+    caplog.set_level(logging.INFO, logger="fulfillbridge.shopify")
     sandbox.set_bucket(15)
     client = make_client()  # knows nothing yet: neither the bucket nor the costs
+    started_wall = time.time()
     started = time.monotonic()
     for _ in range(4):
         await client.execute(LOCATIONS, {"first": 20})
@@ -51,6 +54,15 @@ async def test_nearly_empty_bucket_sequential_and_concurrent(sandbox, make_clien
     spent = sum(e["actual"] for e in executed)
     assert spent <= 15 + 100 * elapsed
     assert all(e["requested"] <= 2000 for e in executed)
+    # The same at every moment: by the time each answer arrived, the points spent so far
+    # fit in what the bucket held at the start plus its refill until then.
+    spent_so_far = 0
+    for record in caplog.records:
+        if getattr(record, "shopify_cost_actual", None) is None:
+            continue
+        spent_so_far += record.shopify_cost_actual
+        assert spent_so_far <= 15 + 100 * (record.created - started_wall) + 1
+    assert spent_so_far == spent
     # ... and the client really had to wait for the refill.
     assert spent > 15
     assert elapsed >= (spent - 15) / 100 * 0.9

@@ -688,6 +688,9 @@ class Orders:
         lines: list[LineItem] = []
         for index, raw in enumerate(raw_lines):
             lines.append(self._build_line(catalog, raw, index))
+        fulfilled_at = (order_input.get("fulfillment") or {}).get("locationId")
+        if fulfilled_at is not None and _id_of(fulfilled_at, "Location") not in self.shop.locations:
+            raise _fail(["order", "fulfillment", "locationId"], "Location does not exist")
         number = self._next_number
         # shopMoney amounts are in the shop's currency, so a priceSet names it when the
         # input does not (captures without "currency" and CAD prices answer in CAD).
@@ -768,10 +771,7 @@ class Orders:
         return order
 
     def _fulfil_at_creation(self, order: Order, spec: dict[str, Any]) -> None:
-        location_id = _id_of(spec.get("locationId"), "Location")
-        if spec.get("locationId") is not None and location_id not in self.shop.locations:
-            self._forget(order)
-            raise _fail(["order", "fulfillment", "locationId"], "Location does not exist")
+        location_id = _id_of(spec.get("locationId"), "Location")  # checked by create_order
         if location_id is not None:
             for fo in self.fos_of(order):
                 if fo.location_id != location_id:

@@ -593,7 +593,7 @@ def resolve_product_set(
         target = next((p for p in catalog.products() if p.handle == identifier["handle"]), None)
     variants_input = input.get("variants") or []
     if len(variants_input) > 2048:
-        return _set_error(["input", "variants"], "Too many variants", "INVALID_INPUT")
+        return _set_error(["input", "variants"], "Too many variants", "VARIANTS_OVER_LIMIT")
     options = _options_from_input(input.get("productOptions"))
     if variants_input and not options:
         # Shopify requires productOptions with variants; infer the names the sandbox needs
@@ -605,12 +605,12 @@ def resolve_product_set(
             return _set_error(
                 ["input", "productOptions"],
                 "Options must be provided when variants are specified",
-                "INVALID_INPUT",
+                "PRODUCT_OPTIONS_INPUT_MISSING",
             )
         options = [("Title", [])]
     title = input.get("title", target.title if target else None)
     if not title or not str(title).strip():
-        return _set_error(["input", "title"], "Title can't be blank", "BLANK")
+        return _set_error(["input", "title"], "Title can't be blank", "INVALID_PRODUCT")
     creating = target is None
     if target is None:
         target = catalog.create_product(
@@ -646,14 +646,18 @@ def resolve_product_set(
         path = ["input", "variants", str(i)]
         selected, option_errors = _variant_options(spec, target, path)
         if option_errors:
-            errors.extend(option_errors)
+            errors.extend(dict(e, code="OPTION_DOES_NOT_EXIST") for e in option_errors)
             continue
         existing = None
         if spec.get("id"):
             number = parse_gid(spec["id"], "ProductVariant")
             existing = catalog.variant(number) if number is not None else None
             if existing is None or existing.product_id != target.id:
-                errors.append(_user_error([*path, "id"], "Variant does not exist"))
+                errors.append(
+                    _user_error(
+                        [*path, "id"], "Variant does not exist", "PRODUCT_VARIANT_DOES_NOT_EXIST"
+                    )
+                )
                 continue
         if existing is None:
             existing = catalog.add_variant(target.id, options=selected or None)

@@ -480,9 +480,11 @@ def _error(path: list[str], message: str, code: str) -> dict[str, Any]:
 
 
 def _check_targets(
-    shop: ShopState, entries: list[dict[str, Any]], list_name: str
+    shop: ShopState, entries: list[dict[str, Any]], list_name: str, *, unique: bool = False
 ) -> tuple[list[dict[str, Any]], list[tuple[int, int] | None]]:
-    """Unknown items/locations and duplicate pairs; returns errors and (item, location)."""
+    """Unknown items/locations and (with ``unique``) duplicate pairs; returns errors and the
+    (item, location) pairs. Only inventorySetQuantities refuses duplicates (capture
+    name-validation, duplicatePair); the other mutations have no such error code."""
     catalog = catalog_of(shop)
     errors: list[dict[str, Any]] = []
     pairs: list[tuple[int, int] | None] = []
@@ -510,6 +512,8 @@ def _check_targets(
             )
             ok = False
         pairs.append((item_id, location_id) if ok and item_id and location_id else None)
+    if not unique:
+        return errors, pairs
     seen: dict[tuple[int, int], list[int]] = {}
     for i, pair in enumerate(pairs):
         if pair is not None:
@@ -592,7 +596,7 @@ def _set_quantities(shop: ShopState, data: dict[str, Any]) -> dict[str, Any]:
             ]
         )
     errors = _check_reason(data["reason"])
-    target_errors, pairs = _check_targets(shop, quantities, "quantities")
+    target_errors, pairs = _check_targets(shop, quantities, "quantities", unique=True)
     errors += target_errors
     for i, entry in enumerate(quantities):
         path = ["input", "quantities", str(i)]

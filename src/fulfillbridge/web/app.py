@@ -1,0 +1,77 @@
+"""The bridge's HTTP app (FastAPI): health, metrics, and Shopify-facing endpoints.
+
+Routes are thin: they read the request, call a flow, and answer. Errors a caller can fix
+come back as 4xx with a message naming the problem; nothing here answers with a traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+
+from fulfillbridge import __version__
+from fulfillbridge.config import ConfigError, Settings
+from fulfillbridge.core.stores import StoreError, StoreNotFound
+from fulfillbridge.flows import connect
+from fulfillbridge.shopify import OAuthError, ShopifyError
+
+log = logging.getLogger("fulfillbridge.web")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="fulfillbridge",
+        version=__version__,
+        description="Bridge between Shopify stores and the operations that fulfil their orders.",
+    )
+    registry = CollectorRegistry()
+    installs = Counter(
+        "fulfillbridge_oauth_installs",
+        "OAuth install callbacks by outcome.",
+        ["outcome"],
+        registry=registry,
+    )
+    app.state.settings = settings
+    app.state.metrics = registry
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get(connect.OAUTH_CALLBACK_PATH, tags=["shopify"], response_class=HTMLResponse)
+    async def oauth_callback(request: Request) -> Response:
+        """Shopify redirects the merchant here after approving the install."""
+        query = dict(request.query_params)
+        try:
+            store = await connect.complete_install(settings, query)
+        except StoreNotFound as exc:
+            installs.labels("unknown_shop").inc()
+            return _problem(404, str(exc))
+        except (OAuthError, StoreError) as exc:
+            installs.labels("refused").inc()
+            log.warning("oauth callback refused: %s", exc)
+            return _problem(400, str(exc))
+        except (ShopifyError, ConfigError) as exc:
+            installs.labels("failed").inc()
+            log.warning("oauth callback failed: %s", exc)
+            return _problem(502, f"could not complete the install with Shopify: {exc}")
+        installs.labels("installed").inc()
+        log.info("store %s installed by oauth", store.name)
+        return HTMLResponse(
+            f"<h1>Installed</h1><p>fulfillbridge is connected to "
+            f"{html.escape(store.shop_domain)} as store {html.escape(store.name)}.</p>"
+        )
+
+    return app
+
+
+def _problem(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
