@@ -290,7 +290,10 @@ def serve(
     from fulfillbridge.store import db
     from fulfillbridge.web.app import create_app
 
+    from fulfillbridge.logs import setup_logging
+
     current = settings()
+    setup_logging(current.log_level, current.log_format)
     db.upgrade(current.effective_database_url)
     uvicorn.run(
         create_app(current),

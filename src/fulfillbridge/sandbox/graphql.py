@@ -403,6 +403,40 @@ def _validation_error(error: GraphQLError, document: DocumentNode) -> dict[str, 
             "but has selections [...])"
         )
         extensions = {"code": "selectionMismatch", "nodeName": f"field '{field_name}'"}
+    elif match := re.match(r"Variable '\$(\w+)' is not defined by operation '(\w+)'", message):
+        name, operation = match.groups()
+        message = f"Variable ${name} is used by {operation} but not declared"
+        extensions = {"code": "variableNotDefined", "variableName": name}
+    elif match := re.match(
+        r"Variable '\$(\w+)' of type '([^']+)' used in position expecting type '([^']+)'",
+        message,
+    ):
+        name, given, expected = match.groups()
+        argument = None
+        if error.nodes and len(error.nodes) > 1:
+            found = _find_argument(document, error.nodes[1])
+            argument = found[1].name.value if found else None
+        kind = "Nullability" if given.rstrip("!") == expected.rstrip("!") else "Type"
+        message = (
+            f"{kind} mismatch on variable ${name} and argument {argument or name} "
+            f"({given} / {expected})"
+        )
+        extensions = {
+            "code": "variableMismatch",
+            "variableName": name,
+            "typeName": given,
+            "argumentName": argument or name,
+            "errorMessage": f"{kind} mismatch",
+        }
+    elif match := re.match(r"Unknown type '(\w+)'", message):
+        type_name = match.group(1)
+        variable = _variable_of_type(document, type_name)
+        message = f"{type_name} isn't a defined input type (on ${variable})"
+        extensions = {
+            "code": "variableRequiresValidType",
+            "typeName": type_name,
+            "variableName": variable,
+        }
     elif match := re.match(r"Variable '\$(\w+)' is never used", message):
         name = match.group(1)
         message = f"Variable ${name} is declared by {_operation_label(document)} but not used"
@@ -482,6 +516,15 @@ def _argument_in(
             if found is not None:
                 return found
     return None
+
+
+def _variable_of_type(document: DocumentNode, type_name: str) -> str:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for variable in definition.variable_definitions:
+                if _type_text(variable.type).strip("[]!") == type_name:
+                    return variable.variable.name.value
+    return "?"
 
 
 def _operation_label(document: DocumentNode) -> str:

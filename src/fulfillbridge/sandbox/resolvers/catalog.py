@@ -397,7 +397,11 @@ def resolve_product_create(
     data = product if product is not None else (input or {})
     title = data.get("title")
     if not title or not str(title).strip():
-        return {"product": None, "userErrors": [_user_error(["title"], "Title can't be blank")]}
+        return {
+            "product": None,
+            "shop": _shop(ctx),
+            "userErrors": [_user_error(["title"], "Title can't be blank")],
+        }
     options = _options_from_input(data.get("productOptions"))
     catalog = catalog_of(ctx.shop)
     created = catalog.create_product(
@@ -417,7 +421,13 @@ def resolve_product_create(
         )
     _stock_new_variants(ctx.shop, catalog.variants_of(created.id))
     ctx.shop.emit("products/create", _product_payload(ctx.shop, created))
-    return {"product": product_node(ctx.shop, created), "userErrors": []}
+    return {"product": product_node(ctx.shop, created), "shop": _shop(ctx), "userErrors": []}
+
+
+def _shop(ctx: Context) -> dict[str, Any]:
+    from fulfillbridge.sandbox.resolvers.shop import shop_node
+
+    return shop_node(ctx.shop)
 
 
 def _stock_new_variants(shop: ShopState, variants: list[Variant]) -> None:
@@ -472,6 +482,7 @@ def resolve_product_delete(
         return {
             "deletedProductId": None,
             "productDeleteOperation": None,
+            "shop": _shop(ctx),
             "userErrors": [_user_error(["id"], "Product does not exist")],
         }
     catalog.delete_product(number)
@@ -479,6 +490,7 @@ def resolve_product_delete(
     return {
         "deletedProductId": gid("Product", number),
         "productDeleteOperation": None,
+        "shop": _shop(ctx),
         "userErrors": [],
     }
 
