@@ -287,10 +287,9 @@ def serve(
     """Run the bridge's HTTP app (webhooks, OAuth callback, API, metrics)."""
     import uvicorn
 
+    from fulfillbridge.logs import setup_logging
     from fulfillbridge.store import db
     from fulfillbridge.web.app import create_app
-
-    from fulfillbridge.logs import setup_logging
 
     current = settings()
     setup_logging(current.log_level, current.log_format)

@@ -114,3 +114,25 @@ def test_variable_problems_name_the_path(executor: Executor) -> None:
 
 def test_documents_are_prepared_once(executor: Executor) -> None:
     assert executor.prepare("{ shop { name } }") is executor.prepare("{ shop { name } }")
+
+
+def test_invalid_enum_variable_matches_capture(executor: Executor) -> None:
+    import json
+    from pathlib import Path
+
+    capture = json.loads(
+        (
+            Path(__file__).resolve().parents[1]
+            / "fixtures"
+            / "captures"
+            / "2026-04_shipping-fulfillments_fulfillment-event-create-validation.json"
+        ).read_text()
+    )["invalidStatusVariable"]
+    prepared = executor.prepare(capture["query"])
+    operation = prepared.operation(None)
+    assert not isinstance(operation, dict)
+    [error] = executor.variable_errors(operation, capture["variables"])
+    [expected] = capture["response"]["errors"]
+    assert error["message"] == expected["message"]
+    assert error["extensions"] == expected["extensions"]
+    assert error["locations"] == expected["locations"]

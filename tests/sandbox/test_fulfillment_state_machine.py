@@ -5,6 +5,7 @@ each test; these tests drive the pure domain part directly."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -37,7 +38,13 @@ def shop() -> ShopState:
 @pytest.fixture
 def events(shop: ShopState) -> list[tuple[str, dict[str, Any]]]:
     seen: list[tuple[str, dict[str, Any]]] = []
-    shop.listeners.append(lambda topic, payload: seen.append((topic, payload)))
+
+    def record(topic: str, payload: dict[str, Any]) -> None:
+        # Webhook bodies are sent as JSON: every payload must serialise as it is.
+        json.dumps(payload)
+        seen.append((topic, payload))
+
+    shop.listeners.append(record)
     return seen
 
 

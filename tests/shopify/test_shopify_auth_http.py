@@ -58,7 +58,14 @@ async def test_client_credentials_fetch_and_refetch_after_expiry(
         assert secret not in caplog.text
 
 
-async def test_client_credentials_refetch_shortly_before_expiry(sandbox, make_client, cc_shop):
+def _refusals(caplog):
+    return [r for r in caplog.records if getattr(r, "shopify_http_status", None) == 401]
+
+
+async def test_client_credentials_refetch_shortly_before_expiry(
+    sandbox, make_client, cc_shop, caplog
+):
+    caplog.set_level(logging.INFO, logger="fulfillbridge.shopify")
     now = [time.time()]
     creds = ClientCredentials("owned-client", "owned-secret-value", clock=lambda: now[0])
     client = make_client(shop=cc_shop, credentials=creds)
@@ -68,7 +75,8 @@ async def test_client_credentials_refetch_shortly_before_expiry(sandbox, make_cl
     await client.execute("ShopInfo")
     assert creds.fetch_count == 2 and creds.token.access_token != first.access_token
     # no request was refused on the way
-    assert all(e["status"] == 200 for e in sandbox.requests(cc_shop))
+    assert _refusals(caplog) == []
+    assert len(sandbox.requests(cc_shop)) == 2
 
 
 async def test_client_credentials_wrong_secret(sandbox, make_client, cc_shop):
@@ -90,7 +98,8 @@ async def test_granted_scopes_endpoint(make_client, cc_shop):
     }
 
 
-async def test_oauth_install_round_trip(sandbox, make_client):
+async def test_oauth_install_round_trip(sandbox, make_client, caplog):
+    caplog.set_level(logging.INFO, logger="fulfillbridge.shopify")
     base = sandbox.base_url(SHOP)
     install = OAuthInstall(
         client_id=CLIENT_ID,
@@ -137,6 +146,13 @@ async def test_oauth_install_round_trip(sandbox, make_client):
     assert len(saved) == 1 and saved[0][0] == SHOP
     assert saved[0][1].access_token != token.access_token
     assert creds.token is saved[0][1]
+    # Close to expiry by our own clock: refreshed before sending, without a 401.
+    refusals_before = len(_refusals(caplog))
+    assert refusals_before >= 1  # the lapsed token above was refused before its refresh
+    install.clock = lambda: time.time() + 3400
+    await client.execute("ShopInfo")
+    assert len(saved) == 2
+    assert len(_refusals(caplog)) == refusals_before
     # the old refresh token was rotated away
     async with httpx.AsyncClient() as http:
         with pytest.raises(OAuthError):

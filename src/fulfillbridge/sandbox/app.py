@@ -327,6 +327,8 @@ class SandboxASGI:
                 "api_version": version,
                 "client_id": app.client_id,
                 "app_title": app.title,
+                # Where this request reached the sandbox, for URLs it hands out (bulk files).
+                "base_url": f"{scope.get('scheme', 'http')}://{headers.get('host', '')}",
             },
         )
         if is_mutation(operation):

@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fulfillbridge.sandbox.domain.bulk import bulk_routes
 from fulfillbridge.sandbox.faults import FaultSettings, FaultSettingsError
 from fulfillbridge.sandbox.shops import SandboxShop, ShopConfigError, normalise_domain
 
@@ -134,7 +135,7 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
         return {
             "now": clock.now().isoformat(),
             "time": clock.time(),
-            "frozen": clock._frozen is not None,
+            "frozen": clock.frozen,
         }
 
     async def clock(request: Request) -> Response:
@@ -227,6 +228,7 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
             Route("/__sandbox/faults", faults, methods=["GET", "POST"]),
             Route("/__sandbox/state", state, methods=["GET"]),
             Route("/__sandbox/seed", seed, methods=["POST"]),
+            *bulk_routes(owner.sandbox),
             Route("/{rest:path}", not_found),
         ],
         exception_handlers={_BadInput: bad_input},

@@ -1,7 +1,13 @@
 """fulfillbridge's Shopify Admin API client (GraphQL, async).
 
+    async with ShopifyClient("my-store", StaticToken(token)) as client:
+        shop = (await client.execute(operation("ShopInfo")))["shop"]
+        async for location in client.paginate("Locations", path=("locations",)):
+            ...
+
 Implementation modules are private (``_client``, ``_errors``...); use the names exported
 here. Operations live in ``operations/<Name>.graphql`` and load with :func:`operation`.
+Failures raise the tree drawn in ``_errors`` (base :class:`ShopifyError`).
 """
 
 from fulfillbridge.shopify._auth import (

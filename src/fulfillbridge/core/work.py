@@ -1,0 +1,310 @@
+"""Work orders: the operation's view of one Shopify fulfillment order, and its states.
+
+A work order moves through ``received → accepted → in_progress (stages) → shipped
+(partially, then completely) → delivered``, or ends ``rejected``, ``cancelled`` or
+``incomplete`` (given up); ``on_hold`` and ``exception`` are detours. Each transition is a
+pure function of the current order and a command; it returns the new order and the effects
+to carry out at Shopify (sent later, in order, through the outbox). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    FULFILLMENT_SERVICE = "fulfillment_service"  # Shopify sends requests to our location
+    ORDER_MANAGEMENT = "order_management"  # we work the merchant's own locations
+
+
+class WorkState(StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    INCOMPLETE = "incomplete"
+
+
+FINAL_STATES = frozenset(
+    {WorkState.DELIVERED, WorkState.REJECTED, WorkState.CANCELLED, WorkState.INCOMPLETE}
+)
+# States in which the operation is (or may be) working on the order.
+ACTIVE_STATES = frozenset(
+    {WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED, WorkState.ON_HOLD}
+)
+
+
+class TransitionError(Exception):
+    """A command that the work order's state does not allow; the message says why."""
+
+
+@dataclass(frozen=True)
+class WorkLine:
+    line_id: str  # the Shopify fulfillment-order line item id (opaque here)
+    sku: str | None
+    quantity: int
+    shipped: int = 0
+    title: str = ""
+    requires_shipping: bool = True
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.shipped
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str = ""
+    address1: str = ""
+    address2: str = ""
+    city: str = ""
+    province_code: str = ""
+    zip: str = ""
+    country_code: str = ""
+    phone: str = ""
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self.address1 and self.city and self.country_code)
+
+
+@dataclass(frozen=True)
+class Tracking:
+    company: str
+    number: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkOrder:
+    store: str
+    remote_id: str  # the Shopify fulfillment order's id
+    order_name: str
+    mode: Mode
+    lines: tuple[WorkLine, ...]
+    state: WorkState = WorkState.RECEIVED
+    stage: str | None = None
+    warehouse: str | None = None
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    # The state a hold interrupted, to return to on release.
+    held_from: WorkState | None = None
+    hold_reason: str | None = None
+    problems: tuple[str, ...] = ()
+    cancel_requested: bool = False
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def line(self, line_id: str) -> WorkLine:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        raise TransitionError(f"{self.order_name} has no line {line_id}")
+
+
+# --- effects: what must happen at Shopify, in order -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Something to tell Shopify. ``kind`` names it; the outbox sends it."""
+
+    kind: str
+    data: dict = field(default_factory=dict)
+
+
+ACCEPT_REQUEST = "accept_request"
+REJECT_REQUEST = "reject_request"
+REPORT_PROGRESS = "report_progress"
+HOLD = "hold"
+RELEASE_HOLD = "release_hold"
+CREATE_FULFILLMENT = "create_fulfillment"
+ACCEPT_CANCELLATION = "accept_cancellation"
+REJECT_CANCELLATION = "reject_cancellation"
+CLOSE = "close"
+MOVE = "move"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    order: WorkOrder
+    effects: tuple[Effect, ...] = ()
+    note: str = ""
+
+
+def _require(order: WorkOrder, allowed: set[WorkState] | frozenset[WorkState], action: str) -> None:
+    if order.state not in allowed:
+        raise TransitionError(f"cannot {action} {order.order_name}: it is {order.state.value}")
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def accept(order: WorkOrder, *, warehouse: str) -> Outcome:
+    """Validation passed and a warehouse was chosen: take the work."""
+    _require(order, {WorkState.RECEIVED, WorkState.EXCEPTION}, "accept")
+    effects: tuple[Effect, ...] = ()
+    if order.mode is Mode.FULFILLMENT_SERVICE:
+        effects = (Effect(ACCEPT_REQUEST, {"message": f"Accepted by {warehouse}"}),)
+    accepted = replace(order, state=WorkState.ACCEPTED, warehouse=warehouse, problems=())
+    return Outcome(accepted, effects)
+
+
+def refuse(order: WorkOrder, problems: Sequence[str]) -> Outcome:
+    """Validation failed. A fulfillment request is rejected with the reasons the merchant
+    sees; an order we pull (order management) becomes an exception for an operator."""
+    _require(order, {WorkState.RECEIVED, WorkState.EXCEPTION}, "refuse")
+    if not problems:
+        raise TransitionError("refusing needs at least one reason")
+    if order.mode is Mode.FULFILLMENT_SERVICE:
+        message = "; ".join(problems)
+        rejected = replace(order, state=WorkState.REJECTED, problems=tuple(problems))
+        return Outcome(rejected, (Effect(REJECT_REQUEST, {"message": message}),))
+    return Outcome(replace(order, state=WorkState.EXCEPTION, problems=tuple(problems)))
+
+
+def retry_exception(order: WorkOrder) -> Outcome:
+    """An operator fixed the cause: validate again from the start."""
+    _require(order, {WorkState.EXCEPTION}, "retry")
+    return Outcome(replace(order, state=WorkState.RECEIVED, problems=()))
+
+
+def start_stage(order: WorkOrder, stage: str, stages: Sequence[str]) -> Outcome:
+    """Report a production stage (e.g. printing, picking, packing)."""
+    if stage not in stages:
+        raise TransitionError(f"unknown stage {stage!r}: configured stages are {', '.join(stages)}")
+    _require(
+        order,
+        {WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED},
+        "report a stage of",
+    )
+    if order.stage in stages and stages.index(stage) < stages.index(order.stage):
+        raise TransitionError(
+            f"{order.order_name} is already at {order.stage}; stages only move forward"
+        )
+    state = (
+        WorkState.PARTIALLY_SHIPPED
+        if order.state is WorkState.PARTIALLY_SHIPPED
+        else (WorkState.IN_PROGRESS)
+    )
+    moved = replace(order, state=state, stage=stage)
+    return Outcome(moved, (Effect(REPORT_PROGRESS, {"stage": stage}),))
+
+
+def hold(order: WorkOrder, reason: str, notes: str = "") -> Outcome:
+    _require(order, ACTIVE_STATES - {WorkState.ON_HOLD}, "hold")
+    held = replace(order, state=WorkState.ON_HOLD, held_from=order.state, hold_reason=reason)
+    return Outcome(held, (Effect(HOLD, {"reason": reason, "notes": notes}),))
+
+
+def release(order: WorkOrder) -> Outcome:
+    _require(order, {WorkState.ON_HOLD}, "release")
+    back = replace(
+        order, state=order.held_from or WorkState.ACCEPTED, held_from=None, hold_reason=None
+    )
+    return Outcome(back, (Effect(RELEASE_HOLD),))
+
+
+def ship(
+    order: WorkOrder,
+    quantities: dict[str, int] | None,
+    tracking: Sequence[Tracking],
+    *,
+    notify_customer: bool = True,
+) -> Outcome:
+    """A shipment left: ``quantities`` by line id (None = everything that remains)."""
+    _require(
+        order,
+        {WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED},
+        "ship",
+    )
+    if quantities is None:
+        quantities = {line.line_id: line.remaining for line in order.lines if line.remaining}
+    if not quantities or not any(quantities.values()):
+        raise TransitionError(f"nothing left to ship on {order.order_name}")
+    lines = []
+    by_id = {line.line_id: line for line in order.lines}
+    for line_id, quantity in quantities.items():
+        line = by_id.get(line_id)
+        if line is None:
+            raise TransitionError(f"{order.order_name} has no line {line_id}")
+        if quantity <= 0:
+            raise TransitionError(f"quantity for line {line_id} must be positive, got {quantity}")
+        if quantity > line.remaining:
+            raise TransitionError(
+                f"line {line.sku or line_id} has {line.remaining} left to ship, not {quantity}"
+            )
+    for line in order.lines:
+        lines.append(replace(line, shipped=line.shipped + quantities.get(line.line_id, 0)))
+    complete = all(line.remaining == 0 for line in lines)
+    shipped = replace(
+        order,
+        lines=tuple(lines),
+        state=WorkState.SHIPPED if complete else WorkState.PARTIALLY_SHIPPED,
+    )
+    effect = Effect(
+        CREATE_FULFILLMENT,
+        {
+            "lines": {k: v for k, v in quantities.items() if v},
+            "tracking": [t.__dict__ for t in tracking],
+            "notify_customer": notify_customer,
+        },
+    )
+    return Outcome(shipped, (effect,))
+
+
+def deliver(order: WorkOrder) -> Outcome:
+    _require(order, {WorkState.SHIPPED}, "mark delivered")
+    return Outcome(replace(order, state=WorkState.DELIVERED))
+
+
+def cancelled_by_merchant(order: WorkOrder) -> Outcome:
+    """The order was cancelled in Shopify: stop and close locally; nothing to tell Shopify."""
+    if order.is_final:
+        return Outcome(order, note="already final")
+    return Outcome(replace(order, state=WorkState.CANCELLED, held_from=None))
+
+
+def answer_cancellation_request(
+    order: WorkOrder, stages: Sequence[str], cutoff_stage: str | None
+) -> Outcome:
+    """A merchant asked to cancel accepted work: accept while the work has not reached
+    ``cutoff_stage`` (and nothing shipped), otherwise reject with a message."""
+    if order.is_final:
+        return Outcome(order, note="already final")
+    shipped_any = any(line.shipped for line in order.lines)
+    past_cutoff = (
+        cutoff_stage is not None
+        and order.stage is not None
+        and order.stage in stages
+        and cutoff_stage in stages
+        and stages.index(order.stage) >= stages.index(cutoff_stage)
+    )
+    if shipped_any or order.state in (WorkState.SHIPPED, WorkState.PARTIALLY_SHIPPED):
+        message = "Part of this order has already shipped and cannot be cancelled."
+        return Outcome(order, (Effect(REJECT_CANCELLATION, {"message": message}),))
+    if past_cutoff:
+        message = f"Work has reached {order.stage} and can no longer be cancelled."
+        return Outcome(order, (Effect(REJECT_CANCELLATION, {"message": message}),))
+    closed = replace(order, state=WorkState.CANCELLED, held_from=None)
+    return Outcome(closed, (Effect(ACCEPT_CANCELLATION, {"message": "Cancelled before work"}),))
+
+
+def give_up(order: WorkOrder, reason: str) -> Outcome:
+    """The operation cannot complete accepted work: close it as incomplete."""
+    _require(order, ACTIVE_STATES, "give up")
+    if not reason.strip():
+        raise TransitionError("giving up needs a reason")
+    return Outcome(
+        replace(order, state=WorkState.INCOMPLETE), (Effect(CLOSE, {"message": reason}),)
+    )
