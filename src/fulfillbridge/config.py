@@ -11,7 +11,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_HOME = Path(".fulfillbridge")
@@ -19,6 +27,17 @@ DEFAULT_HOME = Path(".fulfillbridge")
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the problem and the fix."""
+
+
+class WarehouseSettings(BaseModel):
+    """A warehouse or production line (see core.routing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    priority: int = 100
+    # Shopify location ids it works for; empty means every location.
+    locations: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
@@ -42,6 +61,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
     reconcile_interval_seconds: float = Field(300.0, gt=0)
+    worker_poll_seconds: float = Field(1.0, gt=0, description="How often idle workers look again.")
+    # The operation's production stages, in order (reported to Shopify as progress).
+    stages: list[str] = Field(default_factory=lambda: ["picking", "packing"], min_length=1)
+    # A merchant's cancellation request is accepted until work reaches this stage.
+    cancel_cutoff_stage: str | None = "packing"
+    warehouses: list[WarehouseSettings] = Field(
+        default_factory=lambda: [WarehouseSettings(name="main", priority=1)], min_length=1
+    )
+    # Where new work and cancellations are announced to the operation (signed), if anywhere.
+    operation_webhook_url: str | None = None
+    operation_webhook_secret: SecretStr | None = None
 
     @field_validator("public_url")
     @classmethod
@@ -49,6 +79,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _cutoff_is_a_stage(self) -> Settings:
+        if self.cancel_cutoff_stage is not None and self.cancel_cutoff_stage not in self.stages:
+            raise ValueError(
+                f"cancel_cutoff_stage {self.cancel_cutoff_stage!r} is not one of the stages "
+                f"{self.stages}"
+            )
+        names = [w.name for w in self.warehouses]
+        if len(set(names)) != len(names):
+            raise ValueError(f"warehouse names must be unique: {names}")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -76,7 +118,9 @@ class Settings(BaseSettings):
         shown: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, SecretStr):
+            if isinstance(value, list):
+                shown[name] = [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
+            elif isinstance(value, SecretStr):
                 shown[name] = "********" if value.get_secret_value() else ""
             elif value is None:
                 shown[name] = None

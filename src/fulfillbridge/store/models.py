@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -45,3 +56,184 @@ class StoreRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class InboxEventRow(Base):
+    """Something Shopify told us (webhook, fulfillment-service callback, poll result),
+    stored before Shopify gets its 200 and processed later by a worker."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (UniqueConstraint("store_id", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # webhook | callback | poll | backfill
+    topic: Mapped[str] = mapped_column(String(100))
+    # X-Shopify-Webhook-Id for webhooks; a synthetic key for the other sources.
+    delivery_id: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[dict] = mapped_column(JSON)
+    triggered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkOrderRow(Base):
+    """One Shopify fulfillment order as the operation works it (see core.work)."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (UniqueConstraint("store_id", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    remote_id: Mapped[str] = mapped_column(String(255))  # FulfillmentOrder gid
+    order_remote_id: Mapped[str] = mapped_column(String(255), index=True)  # Order gid
+    order_name: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    stage: Mapped[str | None] = mapped_column(String(64))
+    warehouse: Mapped[str | None] = mapped_column(String(64))
+    location_remote_id: Mapped[str | None] = mapped_column(String(255))
+    lines: Mapped[list] = mapped_column(JSON)
+    shipping_address: Mapped[dict | None] = mapped_column(JSON)
+    billing_address: Mapped[dict | None] = mapped_column(JSON)
+    held_from: Mapped[str | None] = mapped_column(String(32))
+    hold_reason: Mapped[str | None] = mapped_column(String(64))
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What Shopify last said, and when: older news never moves a work order backwards.
+    remote_status: Mapped[str | None] = mapped_column(String(32))
+    remote_request_status: Mapped[str | None] = mapped_column(String(32))
+    remote_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class WorkTransitionRow(Base):
+    """Every change of a work order's state or stage, with who did it and when."""
+
+    __tablename__ = "work_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxRow(Base):
+    """A write to Shopify (target ``shopify``) or a notification to the operation (target
+    ``operation``), stored in the same transaction as the change that caused it and sent
+    later, in id order per work order, exactly once."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    target: Mapped[str] = mapped_column(String(16), default="shopify")
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)
+    # pending | sending | unknown (sent, outcome not known) | done | failed | skipped
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ShipmentRow(Base):
+    """A package (or several) that left for one work order, and its Shopify fulfillment."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    lines: Mapped[dict] = mapped_column(JSON)  # line id -> quantity
+    tracking: Mapped[list] = mapped_column(JSON)  # [{company, number, url}]
+    remote_fulfillment_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32), default="pending")
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKeyRow(Base):
+    """A key for the operation's API; only its hash is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(128))
+    stores: Mapped[list] = mapped_column(JSON)  # store names, or ["*"]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyRecordRow(Base):
+    """The answer given to a POST with an ``Idempotency-Key``, replayed on a repeat."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict | list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CheckpointRow(Base):
+    """Where a periodic job got to for a store (e.g. reconciliation's updated_at mark)."""
+
+    __tablename__ = "checkpoints"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ThrottleStateRow(Base):
+    """The last throttle reading per store, shared by every worker process."""
+
+    __tablename__ = "throttle_state"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    available: Mapped[float] = mapped_column(Float)
+    maximum: Mapped[float] = mapped_column(Float)
+    restore_rate: Mapped[float] = mapped_column(Float)
+    measured_at: Mapped[float] = mapped_column(Float)  # epoch seconds
