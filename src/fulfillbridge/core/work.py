@@ -133,6 +133,10 @@ ACCEPT_CANCELLATION = "accept_cancellation"
 REJECT_CANCELLATION = "reject_cancellation"
 CLOSE = "close"
 MOVE = "move"
+# Operator actions on an existing fulfillment (see flows.actions): the payload names the
+# shipment and the outbox row that created its fulfillment.
+UPDATE_TRACKING = "update_tracking"
+FULFILLMENT_EVENT = "fulfillment_event"
 
 
 @dataclass(frozen=True)

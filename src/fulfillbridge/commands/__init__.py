@@ -1,0 +1,1 @@
+"""Typer command functions grouped by area; ``fulfillbridge.cli`` registers them."""

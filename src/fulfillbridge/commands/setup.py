@@ -1,0 +1,152 @@
+"""``store configure`` and ``store setup``: thin commands over ``flows.setup``.
+
+Registered by ``fulfillbridge.cli`` (``store_app.command("configure")(configure_command)``
+and ``store_app.command("setup")(setup_command)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fulfillbridge.config import ConfigError, load_settings
+from fulfillbridge.core.stores import StoreError
+from fulfillbridge.flows import setup as setup_flow
+from fulfillbridge.shopify import ShopifyError
+
+_RESULT_STYLE = {
+    "created": "green",
+    "unchanged": "dim",
+    "repaired": "yellow",
+    "removed": "magenta",
+}
+
+
+def _clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known failures become one line on standard error and exit status 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, StoreError, ShopifyError) as exc:
+            Console(stderr=True).print(
+                f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _read_secret(value: str | None) -> str | None:
+    if value != "-":
+        return value
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise StoreError("no webhook secret on standard input")
+    return line
+
+
+@_clear_errors
+def configure_command(
+    name: Annotated[str, typer.Argument(help="The store's name.")],
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="How the bridge works with the store: fulfillment_service (Shopify sends "
+            "requests to our location) or order_management (we handle orders assigned to "
+            "the merchant's --location).",
+            show_default=False,
+        ),
+    ] = None,
+    location: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--location",
+            help="A merchant location to handle in order_management mode "
+            "(gid://shopify/Location/N); repeat for several. Replaces the list.",
+            show_default=False,
+        ),
+    ] = None,
+    require_billing: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-billing/--no-require-billing",
+            help="Refuse orders without a billing address.",
+            show_default=False,
+        ),
+    ] = None,
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of known SKUs (one per line, or CSV with a 'sku' column); orders "
+            "with other SKUs become exceptions.",
+            show_default=False,
+        ),
+    ] = None,
+    no_catalogue: Annotated[
+        bool, typer.Option("--no-catalogue", help="Forget the catalogue: accept any SKU.")
+    ] = False,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FULFILLBRIDGE_STORE_WEBHOOK_SECRET",
+            help="Secret Shopify signs webhooks with (a custom app's API secret key; '-' "
+            "reads it from standard input). The previous one stays accepted.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Choose how the bridge works with a store (then run `store setup`)."""
+    store = asyncio.run(
+        setup_flow.configure_store(
+            load_settings(),
+            name,
+            mode=mode,
+            locations=location,
+            require_billing=require_billing,
+            catalogue=catalogue,
+            clear_catalogue=no_catalogue,
+            webhook_secret=_read_secret(webhook_secret),
+        )
+    )
+    config = setup_flow.StoreConfig.of(store)
+    out = Console()
+    table = Table("setting", "value", title=f"store {store.name} ({store.shop_domain})")
+    table.add_row("mode", config.mode)
+    table.add_row("managed locations", ", ".join(config.managed_locations) or "-")
+    table.add_row("require billing address", "yes" if config.require_billing_address else "no")
+    catalogue_text = "any SKU" if config.catalogue is None else f"{len(config.catalogue)} SKUs"
+    table.add_row("catalogue", catalogue_text)
+    if webhook_secret is not None:
+        table.add_row("webhook secret", "set (previous one still accepted)")
+    out.print(table)
+    out.print(f"next: `fulfillbridge store setup {store.name}`", highlight=False)
+
+
+@_clear_errors
+def setup_command(name: Annotated[str, typer.Argument(help="The store's name.")]) -> None:
+    """Register the fulfillment service and webhooks the store's mode needs, repair drift,
+    verify. Safe to run again: what is right is left alone."""
+    report = asyncio.run(setup_flow.setup_store(load_settings(), name))
+    out = Console()
+    table = Table("what", "target", "result", "detail", title=f"set-up of {report.store}")
+    for step in report.steps:
+        style = _RESULT_STYLE.get(step.result, "")
+        table.add_row(step.item, step.target, f"[{style}]{step.result}[/]", step.detail)
+    out.print(table)
+    if report.fulfillment_service_id:
+        out.print(
+            f"fulfillment service {report.fulfillment_service_id}, location {report.location_id}",
+            highlight=False,
+        )
+    summary = "changed" if report.changed else "unchanged"
+    out.print(f"store {report.store} ({report.mode}): set-up verified, {summary}", highlight=False)

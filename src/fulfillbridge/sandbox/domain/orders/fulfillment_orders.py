@@ -1,0 +1,418 @@
+"""The fulfillment order state machine (NOTES.md "Fulfillment order state machine"): which
+actions a fulfillment order supports, and the merchant-side operations on it: holds,
+progress, opening, cancelling, moving, splitting, merging and scheduling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fulfillbridge.sandbox.domain.orders.errors import OrderUserErrors, fail
+from fulfillbridge.sandbox.domain.orders.inputs import id_of, iso
+from fulfillbridge.sandbox.domain.orders.model import (
+    ACCEPTED,
+    CANCELLATION_REJECTED,
+    CANCELLATION_REQUESTED,
+    CANCELLED,
+    CLOSED,
+    IN_PROGRESS,
+    INCOMPLETE,
+    MAX_HOLDS_PER_APP,
+    ON_HOLD,
+    OPEN,
+    REJECTED,
+    SCHEDULED,
+    SUBMITTED,
+    UNSUBMITTED,
+    FulfillmentHold,
+    FulfillmentOrder,
+)
+from fulfillbridge.sandbox.domain.orders.payloads import OrderPayloads
+from fulfillbridge.sandbox.state import gid
+
+
+def _invalid_status(fo: FulfillmentOrder, field_path: list[str] | None) -> OrderUserErrors:
+    return fail(
+        field_path,
+        f"Expected fulfillment order status to be valid but it was {fo.status.lower()}.",
+    )
+
+
+class FulfillmentOrderOps(OrderPayloads):
+    """What may happen to a fulfillment order, and the merchant's operations on it."""
+
+    # ----------------------------------------------------------------- state machine
+    def supported_actions(self, fo: FulfillmentOrder, app_id: str | None = None) -> list[str]:
+        """FulfillmentOrder.supportedActions, in the order the captures list them. HOLD
+        goes once ``app_id`` has its ten holds (capture fulfillment-order-hold-validation)."""
+        if fo.status in {CLOSED, CANCELLED, INCOMPLETE}:
+            return []
+        if fo.status == ON_HOLD:
+            mine = sum(1 for h in fo.holds if h.app_id == app_id)
+            if mine >= MAX_HOLDS_PER_APP:
+                return ["RELEASE_HOLD", "MOVE"]
+            return ["RELEASE_HOLD", "HOLD", "MOVE"]
+        service = self.is_service_location(fo.location_id)
+        actions: list[str] = []
+        if fo.status == SCHEDULED:
+            return ["MARK_AS_OPEN", "HOLD"]
+        if service:
+            if fo.request_status in {UNSUBMITTED, REJECTED}:
+                actions += ["CREATE_FULFILLMENT", "REQUEST_FULFILLMENT", "MOVE", "HOLD"]
+            elif fo.request_status == SUBMITTED:
+                actions += ["CANCEL_FULFILLMENT_ORDER"]
+            elif fo.request_status in {ACCEPTED, CANCELLATION_REJECTED}:
+                actions += ["CREATE_FULFILLMENT", "REQUEST_CANCELLATION"]
+            elif fo.request_status == CANCELLATION_REQUESTED:
+                actions += ["CREATE_FULFILLMENT"]
+        elif fo.status == IN_PROGRESS:
+            # Capture fulfillment-order-lifecycle: after reportProgress.
+            actions += ["CREATE_FULFILLMENT", "REPORT_PROGRESS", "HOLD", "MARK_AS_OPEN"]
+            return actions
+        else:
+            actions += ["CREATE_FULFILLMENT", "REPORT_PROGRESS", "MOVE", "HOLD"]
+        if fo.status == OPEN and fo.request_status in {UNSUBMITTED, REJECTED}:
+            if fo.remaining() > 1:
+                actions.append("SPLIT")
+            if self._merge_partners(fo):
+                actions.append("MERGE")
+        return actions
+
+    def _mergeable(self, fo: FulfillmentOrder) -> bool:
+        return (
+            fo.status == OPEN
+            and fo.request_status == UNSUBMITTED
+            and not fo.holds
+            and fo.remaining() > 0
+        )
+
+    def _merge_partners(self, fo: FulfillmentOrder) -> list[FulfillmentOrder]:
+        if not self._mergeable(fo):
+            return []
+        order = self.order_of(fo)
+        return [
+            other
+            for other in self.fos_of(order)
+            if other.id != fo.id and other.location_id == fo.location_id and self._mergeable(other)
+        ]
+
+    # =================================================================== holds
+    def hold(
+        self, fo: FulfillmentOrder, hold_input: dict[str, Any], app_id: str
+    ) -> tuple[FulfillmentHold, FulfillmentOrder, FulfillmentOrder | None]:
+        """fulfillmentOrderHold -> (hold, held fulfillment order, split-off remainder)."""
+        # Rules, codes and their precedence: capture fulfillment-order-hold-validation.json.
+        prefix = ["fulfillmentHold", "fulfillmentOrderLineItems"]
+        entries = hold_input.get("fulfillmentOrderLineItems") or []
+        for index, entry in enumerate(entries):
+            if int(entry.get("quantity", 0)) <= 0:
+                raise fail(
+                    [*prefix, str(index), "quantity"],
+                    "You must select at least one item to place on partial hold.",
+                    "GREATER_THAN_ZERO",
+                )
+        ids = [entry.get("id") for entry in entries]
+        if len(set(ids)) != len(ids):
+            raise fail(
+                prefix,
+                "must contain unique line item ids",
+                "DUPLICATED_FULFILLMENT_ORDER_LINE_ITEMS",
+            )
+        handle = hold_input.get("handle") or ""
+        mine = [h for h in fo.holds if h.app_id == app_id]
+        if handle and any(h.handle == handle for h in mine):
+            raise fail(
+                ["fulfillmentHold", "handle"],
+                "The handle provided for the fulfillment hold is already in use by this app "
+                "for another hold on this fulfillment order.",
+                "DUPLICATE_FULFILLMENT_HOLD_HANDLE",
+            )
+        if fo.status not in {OPEN, IN_PROGRESS, ON_HOLD, SCHEDULED}:
+            raise fail(
+                ["id"],
+                f"Fulfillment order is not in a holdable state (status: {fo.status.lower()}).",
+            )
+        quantities: dict[int, int] = {}
+        if entries:
+            if fo.status == ON_HOLD:
+                raise fail(
+                    prefix,
+                    "The fulfillment order is not in a splittable state.",
+                    "FULFILLMENT_ORDER_NOT_SPLITTABLE",
+                )
+            for index, entry in enumerate(entries):
+                foli_id = id_of(entry.get("id"), "FulfillmentOrderLineItem")
+                foli = fo.line(foli_id) if foli_id is not None else None
+                if foli is None or int(entry["quantity"]) > foli.remaining_quantity:
+                    raise fail(
+                        [*prefix, str(index), "quantity"],
+                        "The line item quantity is invalid.",
+                        "INVALID_LINE_ITEM_QUANTITY",
+                    )
+                quantities[foli.id] = int(entry["quantity"])
+        if len(mine) >= MAX_HOLDS_PER_APP:
+            raise fail(
+                ["id"],
+                "The maximum number of fulfillment holds for this fulfillment order has been "
+                "reached for this app. An app can only have up to 10 holds on a single "
+                "fulfillment order at any one time.",
+                "FULFILLMENT_ORDER_HOLD_LIMIT_REACHED",
+            )
+        # Capture: holding 1 of 2 keeps the held unit on the original id and splits the
+        # other into a new OPEN fulfillment order.
+        remainder = self._split_off_unlisted(fo, quantities)
+        if remainder is not None:
+            fo.hold_remainder_id = remainder.id
+        hold = FulfillmentHold(
+            id=self.shop.next_id(),
+            reason=hold_input["reason"],
+            reason_notes=hold_input.get("reasonNotes"),
+            handle=handle,
+            app_id=app_id,
+            external_id=hold_input.get("externalId"),
+            notify_merchant=bool(hold_input.get("notifyMerchant")),
+        )
+        if fo.status != ON_HOLD:
+            fo.status_before_hold = fo.status
+        fo.holds.append(hold)
+        fo.status = ON_HOLD
+        self._touch_fo(fo, remainder)
+        self._emit_fo_event(
+            "fulfillment_orders/placed_on_hold",
+            fo,
+            remaining_fulfillment_order=self.fo_payload_short(remainder),
+            fulfillment_hold={
+                "id": gid("FulfillmentHold", hold.id),
+                "reason": hold.reason.lower(),
+                "reason_notes": hold.reason_notes,
+            },
+            created_fulfillment_hold={
+                "id": hold.gid,
+                "reason": hold.reason.lower(),
+                "reason_notes": hold.reason_notes,
+                "handle": hold.handle,
+            },
+        )
+        return hold, fo, remainder
+
+    def release_hold(
+        self, fo: FulfillmentOrder, hold_ids: list[str] | None, app_id: str
+    ) -> FulfillmentOrder:
+        """fulfillmentOrderReleaseHold: without ids, every hold goes (Shopify docs)."""
+        if fo.status != ON_HOLD:
+            raise fail(["id"], "The fulfillment order is not on hold.")
+        if hold_ids:
+            wanted: set[int] = set()
+            for index, value in enumerate(hold_ids):
+                hid = id_of(value, "FulfillmentHold")
+                if hid is None or not any(h.id == hid for h in fo.holds):
+                    raise fail(
+                        ["holdIds", str(index)],
+                        "The fulfillment hold does not belong to this fulfillment order.",
+                    )
+                wanted.add(hid)
+            released = [h for h in fo.holds if h.id in wanted]
+        else:
+            released = list(fo.holds)
+        fo.holds = [h for h in fo.holds if h not in released]
+        remainder_closed: FulfillmentOrder | None = None
+        if not fo.holds:
+            fo.status = fo.status_before_hold or OPEN
+            fo.status_before_hold = None
+            remainder = (
+                self.fulfillment_orders.get(fo.hold_remainder_id) if fo.hold_remainder_id else None
+            )
+            fo.hold_remainder_id = None
+            if (
+                remainder is not None
+                and remainder.status == OPEN
+                and remainder.request_status == UNSUBMITTED
+                and not remainder.holds
+                and remainder.untouched()
+            ):
+                # Capture holdRelease: the split-off remainder merges back and closes.
+                self._take(remainder, fo, remainder.remaining_by_line())
+                remainder.status = CLOSED
+                remainder_closed = remainder
+        self._touch_fo(fo, remainder_closed)
+        self._emit_fo_event("fulfillment_orders/hold_released", fo)
+        return fo
+
+    # =================================================================== merchant actions
+    def report_progress(self, fo: FulfillmentOrder, reason_notes: str | None) -> FulfillmentOrder:
+        service = self.is_service_location(fo.location_id)
+        if service and fo.request_status not in {ACCEPTED, CANCELLATION_REJECTED}:
+            raise fail(
+                ["id"], "The fulfillment order's request must be accepted to report progress."
+            )
+        if fo.status not in {OPEN, IN_PROGRESS}:
+            raise _invalid_status(fo, ["id"])
+        fo.status = IN_PROGRESS
+        fo.progress_reported = True
+        self._touch_fo(fo)
+        return fo
+
+    def mark_open(self, fo: FulfillmentOrder) -> FulfillmentOrder:
+        """fulfillmentOrderOpen: IN_PROGRESS (progress reported) or SCHEDULED -> OPEN."""
+        if fo.status not in {IN_PROGRESS, SCHEDULED} or (
+            fo.status == IN_PROGRESS and self.is_service_location(fo.location_id)
+        ):
+            # Capture fulfillment-order-lifecycle "openAgain".
+            raise _invalid_status(fo, None)
+        fo.status = OPEN
+        fo.progress_reported = False
+        self._touch_fo(fo)
+        return fo
+
+    def cancel_fo(self, fo: FulfillmentOrder) -> tuple[FulfillmentOrder, FulfillmentOrder | None]:
+        """fulfillmentOrderCancel -> (cancelled original, replacement)."""
+        if fo.progress_reported and fo.status == IN_PROGRESS:
+            raise fail(
+                ["id"],
+                "Cannot cancel fulfillment order that has had progress reported. "
+                "Mark as unfulfilled first.",
+            )
+        if fo.status not in {OPEN, SCHEDULED, ON_HOLD} or fo.request_status not in {
+            UNSUBMITTED,
+            SUBMITTED,
+            REJECTED,
+        }:
+            raise fail(
+                None, "Fulfillment order is not in cancelable request state and can't be canceled."
+            )
+        replacement: FulfillmentOrder | None = None
+        if fo.remaining() > 0:
+            # Capture "cancelAfterReroute": the original closes with no line items and a
+            # replacement at the same location takes them over (same line item ids).
+            replacement = self._new_sibling(fo)
+            replacement.line_items = [x for x in fo.line_items if x.remaining_quantity > 0]
+        fo.line_items = [x for x in fo.line_items if x.remaining_quantity == 0]
+        fo.status = CLOSED
+        fo.holds = []
+        self._touch_fo(fo, replacement)
+        self._emit_fo_event(
+            "fulfillment_orders/cancelled",
+            fo,
+            replacement_fulfillment_order=self.fo_payload_short(replacement),
+        )
+        return fo, replacement
+
+    def move(
+        self, fo: FulfillmentOrder, new_location_gid: str, lines: list[dict[str, Any]] | None
+    ) -> tuple[FulfillmentOrder, FulfillmentOrder, FulfillmentOrder | None]:
+        """fulfillmentOrderMove -> (moved, original, remaining)."""
+        location_id = id_of(new_location_gid, "Location")
+        location = self.location(location_id) if location_id is not None else None
+        if location is None or not location.is_active:
+            raise fail(["newLocationId"], "Location not found.")
+        if fo.status not in {OPEN, ON_HOLD} or fo.request_status not in {UNSUBMITTED, REJECTED}:
+            raise fail(None, "Fulfillment order is not in a movable state.")
+        if location.id == fo.location_id:
+            raise fail(
+                ["newLocationId"],
+                "Cannot move fulfillment order to the location it is already assigned to.",
+            )
+        quantities = self._parse_line_quantities(fo, lines, ["fulfillmentOrderLineItems"])
+        moving_all = not quantities or all(
+            quantities.get(x.id, 0) == x.remaining_quantity for x in fo.line_items
+        )
+        old_location = fo.location_id
+        if moving_all and fo.untouched():
+            # Shopify docs: an untouched fulfillment order moves as a whole.
+            fo.location_id = location.id
+            moved, remaining = fo, None
+        else:
+            moved = self._new_sibling(fo, location.id)
+            self._take(fo, moved, quantities or fo.remaining_by_line())
+            remaining = fo
+            if fo.remaining() == 0:
+                fo.status = CLOSED
+        self._move_commitments(fo.order_id, moved, old_location)
+        self._touch_fo(moved)
+        self.shop.emit(
+            "fulfillment_orders/moved",
+            {
+                "original_fulfillment_order": self.fo_payload_short(fo),
+                "moved_fulfillment_order": self.fo_payload_short(moved),
+                "source_location": {"id": old_location},
+                "destination_location_id": location.id,
+            },
+        )
+        return moved, fo, remaining
+
+    def split(
+        self, fo: FulfillmentOrder, lines: list[dict[str, Any]], index: int
+    ) -> tuple[FulfillmentOrder, FulfillmentOrder]:
+        """One fulfillmentOrderSplit entry -> (original, new one holding the listed units)."""
+        if fo.status != OPEN or fo.request_status not in {UNSUBMITTED, REJECTED}:
+            raise fail(
+                ["fulfillmentOrderSplits", str(index), "fulfillmentOrderId"],
+                "The fulfillment order is not in a splittable state.",
+                "FULFILLMENT_ORDER_NOT_SPLITTABLE",
+            )
+        lines_field = ["fulfillmentOrderSplits", str(index), "fulfillmentOrderLineItems"]
+        quantities = self._parse_line_quantities(
+            fo, lines, lines_field, too_many_code="INVALID_LINE_ITEM_QUANTITY"
+        )
+        if sum(quantities.values()) >= fo.remaining():
+            raise fail(
+                lines_field,
+                "The fulfillment order is not in a splittable state.",
+                "FULFILLMENT_ORDER_NOT_SPLITTABLE",
+            )
+        created = self._new_sibling(fo)
+        self._take(fo, created, quantities)
+        self._touch_fo(fo, created)
+        self.shop.emit(
+            "fulfillment_orders/split",
+            {
+                "split_line_items": [
+                    {"id": gid("FulfillmentOrderLineItem", k), "quantity": v}
+                    for k, v in quantities.items()
+                ],
+                "fulfillment_order": self.fo_payload_short(fo),
+                "remaining_fulfillment_order": self.fo_payload_short(created),
+                "replacement_fulfillment_order": None,
+            },
+        )
+        return fo, created
+
+    def merge(self, intents: list[dict[str, Any]], index: int) -> FulfillmentOrder:
+        """One fulfillmentOrderMerge input: everything goes into the first fulfillment order,
+        the others close with zero quantities (capture residualSplitDeadlineMerge)."""
+        fos = [self.require_fo(i["fulfillmentOrderId"]) for i in intents]
+        target = fos[0]
+        for other in fos[1:]:
+            if (
+                other.order_id != target.order_id
+                or other.location_id != target.location_id
+                or not self._mergeable(other)
+                or not self._mergeable(target)
+            ):
+                raise fail(
+                    ["fulfillmentOrderMergeInputs", str(index)],
+                    "The fulfillment orders are not in a mergeable state.",
+                )
+        for other in fos[1:]:
+            self._take(other, target, other.remaining_by_line())
+            other.status = CLOSED
+        self._touch_fo(*fos)
+        self.shop.emit(
+            "fulfillment_orders/merged",
+            {"fulfillment_order_merges": [{"fulfillment_order": self.fo_payload_short(target)}]},
+        )
+        return target
+
+    # =================================================================== scheduling
+    def set_deadline(self, fos: list[FulfillmentOrder], deadline: str) -> None:
+        value = iso(deadline)
+        for fo in fos:
+            fo.fulfill_by = value
+        self._touch_fo(*fos)
+
+    def reschedule(self, fo: FulfillmentOrder, fulfill_at: str) -> FulfillmentOrder:
+        if fo.status != SCHEDULED:
+            # Capture fulfillment-order-lifecycle "reschedule".
+            raise fail(None, "Fulfillment order must be scheduled.")
+        fo.fulfill_at = iso(fulfill_at)
+        self._touch_fo(fo)
+        return fo

@@ -1,0 +1,122 @@
+"""The inbox: what Shopify told us (webhooks, fulfillment-service callbacks, poll and
+backfill results), stored durably before Shopify gets its answer and processed later.
+
+De-duplication is the database's job: ``(store_id, delivery_id)`` is unique, and
+:meth:`InboxRepository.add` inserts with "on conflict do nothing", so a repeated delivery
+costs one statement and never an error or a rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fulfillbridge.store.models import InboxEventRow, utcnow
+
+SOURCES = frozenset({"webhook", "callback", "poll", "backfill"})
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    """One row of the inbox, as plain values (see ``InboxEventRow``)."""
+
+    store_id: int
+    source: str
+    topic: str
+    delivery_id: str
+    payload: dict[str, Any]
+    event_id: str | None = None
+    triggered_at: datetime | None = None
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
+
+
+def _values(event: InboxEvent) -> dict[str, Any]:
+    if event.source not in SOURCES:
+        raise ValueError(f"inbox source must be one of {sorted(SOURCES)}, got {event.source!r}")
+    return {
+        "store_id": event.store_id,
+        "source": event.source,
+        "topic": event.topic,
+        "delivery_id": event.delivery_id,
+        "event_id": event.event_id,
+        "payload": event.payload,
+        "triggered_at": event.triggered_at,
+        "received_at": utcnow(),
+        "attempts": 0,
+    }
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, event: InboxEvent) -> bool:
+        """Store ``event`` unless the store already has its delivery id; True when new."""
+        return await self.add_many([event]) == 1
+
+    async def add_many(self, events: Sequence[InboxEvent]) -> int:
+        """Store the events that are new (one statement); returns how many were stored.
+
+        A delivery id repeated inside ``events`` is stored once."""
+        if not events:
+            return 0
+        insert = _insert_for(self._session)
+        statement = (
+            insert(InboxEventRow)
+            .values([_values(e) for e in events])
+            .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
+        )
+        result = await self._session.execute(statement)
+        return max(int(result.rowcount or 0), 0)
+
+    async def exists(self, store_id: int, delivery_id: str) -> bool:
+        found = await self._session.scalar(
+            select(InboxEventRow.id).where(
+                InboxEventRow.store_id == store_id, InboxEventRow.delivery_id == delivery_id
+            )
+        )
+        return found is not None
+
+    async def unprocessed(
+        self, *, limit: int = 100, store_id: int | None = None
+    ) -> Sequence[InboxEventRow]:
+        """Events not processed yet, oldest first."""
+        query = select(InboxEventRow).where(InboxEventRow.processed_at.is_(None))
+        if store_id is not None:
+            query = query.where(InboxEventRow.store_id == store_id)
+        rows = await self._session.scalars(query.order_by(InboxEventRow.id).limit(limit))
+        return list(rows)
+
+    async def mark_processed(self, event_id: int) -> None:
+        await self._session.execute(
+            update(InboxEventRow)
+            .where(InboxEventRow.id == event_id)
+            .values(processed_at=utcnow(), last_error=None)
+        )
+
+    async def mark_failed(self, event_id: int, error: str) -> None:
+        """Count a failed attempt; the event stays unprocessed for the next pass."""
+        await self._session.execute(
+            update(InboxEventRow)
+            .where(InboxEventRow.id == event_id)
+            .values(attempts=InboxEventRow.attempts + 1, last_error=error[:2000])
+        )
+
+    async def count(self, *, store_id: int | None = None) -> int:
+        query = select(func.count(InboxEventRow.id))
+        if store_id is not None:
+            query = query.where(InboxEventRow.store_id == store_id)
+        return int(await self._session.scalar(query) or 0)

@@ -1,0 +1,145 @@
+"""A store's Shopify throttle bucket kept in the database, shared by every worker process.
+
+Shopify keeps one leaky bucket per app and store (NOTES.md "Rate limits"): several worker
+processes talking to the same store draw from the same points. Each process estimating the
+bucket on its own would let all of them spend the same free points at once and be
+THROTTLED. :class:`SharedThrottleBucket` keeps one estimate per store in ``throttle_state``:
+
+* ``acquire(cost)`` ages the stored reading by the restore rate, and when it covers
+  ``cost`` subtracts the cost (a reservation every other process sees) and returns;
+  otherwise it sleeps for the time the refill needs and looks again.
+* ``update(status, released=cost)`` gives the reservation back and takes the lower of the
+  resulting estimate and the server's reading: the reading is the truth for every request
+  Shopify has seen, the estimate still counts requests other processes have in flight.
+
+Each step is one short write transaction: the row is locked by a no-op UPDATE before it is
+read, so on SQLite the transaction holds the write lock from its start and on PostgreSQL the
+row lock, and two processes never both spend the same points.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import ThrottleStateRow
+
+if TYPE_CHECKING:  # only the shape: store/ does not depend on the Shopify client
+    from fulfillbridge.shopify import ThrottleStatus
+
+# Never sleep longer than this in one go: a reading from another process may free points.
+_MAX_SINGLE_SLEEP = 2.0
+_MIN_SLEEP = 0.01
+
+
+def _aged(row: ThrottleStateRow, now: float) -> float:
+    """Points the stored estimate says are free at ``now``."""
+    elapsed = max(0.0, now - row.measured_at)
+    return min(row.maximum, row.available + row.restore_rate * elapsed)
+
+
+class SharedThrottleBucket:
+    """One store's bucket estimate in ``throttle_state`` (implements
+    :class:`fulfillbridge.shopify.ThrottleBucket`). Use one object per client or share it;
+    the coordination happens in the database either way."""
+
+    def __init__(
+        self,
+        database: Database,
+        store_id: int,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        max_wait_seconds: float = 120.0,
+    ) -> None:
+        self._database = database
+        self.store_id = store_id
+        # Wall-clock seconds: readings are compared across processes, not one monotonic clock.
+        self._clock = clock
+        self._sleep = sleep
+        self._max_wait = max_wait_seconds
+
+    def __repr__(self) -> str:
+        return f"SharedThrottleBucket(store_id={self.store_id})"
+
+    async def _locked_row(self, session: AsyncSession) -> ThrottleStateRow | None:
+        # The no-op write takes the lock first (see the module docstring).
+        await session.execute(
+            update(ThrottleStateRow)
+            .where(ThrottleStateRow.store_id == self.store_id)
+            .values(measured_at=ThrottleStateRow.measured_at)
+        )
+        return await session.scalar(
+            select(ThrottleStateRow)
+            .where(ThrottleStateRow.store_id == self.store_id)
+            .execution_options(populate_existing=True)
+        )
+
+    async def acquire(self, cost: float) -> None:
+        waited = 0.0
+        while True:
+            async with self._database.transaction() as session:
+                row = await self._locked_row(session)
+                if row is None:
+                    # No reading yet for this store: let the request through to learn one.
+                    return
+                now = self._clock()
+                free = _aged(row, now)
+                wanted = min(cost, row.maximum)
+                if free >= wanted or waited >= self._max_wait:
+                    # Reserve: the next process sees the points as spent until the answer.
+                    row.available = free - cost
+                    row.measured_at = now
+                    return
+                rate = row.restore_rate
+                delay = (wanted - free) / rate if rate > 0 else 1.0
+            delay = max(_MIN_SLEEP, min(delay, _MAX_SINGLE_SLEEP, self._max_wait - waited))
+            await self._sleep(delay)
+            waited += delay
+
+    async def update(self, status: ThrottleStatus | None, *, released: float) -> None:
+        for _ in range(3):
+            try:
+                await self._update_once(status, released)
+                return
+            except IntegrityError:
+                # Another process inserted the first reading at the same moment: read again.
+                continue
+
+    async def _update_once(self, status: ThrottleStatus | None, released: float) -> None:
+        async with self._database.transaction() as session:
+            row = await self._locked_row(session)
+            now = self._clock()
+            if row is None:
+                if status is not None:
+                    session.add(
+                        ThrottleStateRow(
+                            store_id=self.store_id,
+                            available=status.currently_available,
+                            maximum=status.maximum_available,
+                            restore_rate=status.restore_rate,
+                            measured_at=now,
+                        )
+                    )
+                    await session.flush()
+                return
+            estimate = min(row.maximum, _aged(row, now) + released)
+            if status is not None:
+                row.maximum = status.maximum_available
+                row.restore_rate = status.restore_rate
+                estimate = min(estimate, status.currently_available)
+            row.available = estimate
+            row.measured_at = now
+
+    async def estimate(self) -> float | None:
+        """Points the shared estimate says are free now, or None before the first reading."""
+        async with self._database.transaction() as session:
+            row = await session.get(ThrottleStateRow, self.store_id)
+            return None if row is None else _aged(row, self._clock())
