@@ -155,6 +155,15 @@ def store_add(
             show_default=False,
         ),
     ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FULFILLBRIDGE_STORE_WEBHOOK_SECRET",
+            help="With --token: the custom app's API secret key, which signs its webhooks "
+            "('-' reads it from standard input).",
+            show_default=False,
+        ),
+    ] = None,
     oauth: Annotated[
         bool, typer.Option("--oauth", help="Install by the OAuth flow (prints an install link).")
     ] = False,
@@ -169,6 +178,9 @@ def store_add(
 
     token = _read_secret(token, "token")
     client_secret = _read_secret(client_secret, "client secret")
+    webhook_secret = _read_secret(webhook_secret, "webhook secret")
+    if webhook_secret and not token:
+        raise CommandError("--webhook-secret goes with --token (other apps sign with their secret)")
     if token and (client_id or client_secret or oauth):
         raise CommandError("give either --token, or --client-id with --client-secret, not both")
     if oauth:
@@ -191,6 +203,7 @@ def store_add(
             token=token,
             client_id=client_id,
             client_secret=client_secret,
+            webhook_secret=webhook_secret,
             api_url=api_url,
         )
     )

@@ -192,3 +192,39 @@ def test_oauth_install_link(cli, sandbox_url) -> None:
     assert "sandbox-client-secret" not in result.output
     check = cli("store", "check", "oa")
     assert check.exit_code == 1 and "not installed yet" in check.output
+
+
+def test_webhook_secret_is_sealed_and_only_for_token_stores(cli, sandbox_url, fb_home) -> None:
+    result = cli(
+        "store",
+        "add",
+        "demo",
+        "--shop",
+        FULL,
+        "--token",
+        "shpat_sandbox",
+        "--webhook-secret",
+        "-",
+        "--api-url",
+        sandbox_url,
+        input="whsec-value\n",
+    )
+    assert result.exit_code == 0, result.output
+    raw = (fb_home / "fulfillbridge.db").read_bytes()
+    assert b"whsec-value" not in raw
+    wrong = cli(
+        "store",
+        "add",
+        "cc",
+        "--shop",
+        "other",
+        "--client-id",
+        "c",
+        "--client-secret",
+        "s",
+        "--webhook-secret",
+        "x",
+        "--api-url",
+        sandbox_url,
+    )
+    assert wrong.exit_code == 1 and "goes with --token" in wrong.output

@@ -34,8 +34,8 @@ from fulfillbridge.core.work import (
     Effect,
     Mode,
     Outcome,
-    TransitionError,
     Tracking,
+    TransitionError,
     WorkOrder,
     WorkState,
 )
@@ -441,7 +441,11 @@ def _packages(packages: Sequence[Tracking]) -> list[dict[str, Any]]:
         if package.url and not package.url.startswith(("http://", "https://")):
             raise ActionError(f"{where}.url is not an http(s) URL", status=INVALID, field=where)
         shown.append(
-            {"company": package.company.strip(), "number": package.number.strip(), "url": package.url}
+            {
+                "company": package.company.strip(),
+                "number": package.number.strip(),
+                "url": package.url,
+            }
         )
     return shown
 
@@ -531,7 +535,8 @@ def _fixed(order: WorkOrder, command: FixException) -> WorkOrder:
         unknown = sorted(set(given) - known)
         if unknown:
             raise ActionError(
-                f"{name} has unknown fields {', '.join(unknown)} (known: {', '.join(sorted(known))})",
+                f"{name} has unknown fields {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})",
                 status=INVALID,
                 field=name,
             )

@@ -164,6 +164,7 @@ async def add_store(
     token: str | None = None,
     client_id: str | None = None,
     client_secret: str | None = None,
+    webhook_secret: str | None = None,
     api_url: str | None = None,
 ) -> AddResult:
     domain = normalize_shop_domain(shop)
@@ -182,6 +183,8 @@ async def add_store(
             return await _add_for_install(settings, database, draft, client_secret or "")
         if kind is AuthKind.TOKEN:
             secrets = {"access_token": token or ""}
+            if webhook_secret:
+                secrets["webhook_secret"] = webhook_secret
         else:
             secrets = {"client_secret": client_secret or ""}
         # Verify before writing anything: a wrong token or an unreachable host stores nothing.

@@ -18,6 +18,7 @@ DEMO_STORE = "demo"
 DEMO_SHOP = "demo-shop.myshopify.com"
 # The sandbox's documented local-only credentials (see README, "The sandbox").
 DEMO_TOKEN = "shpat_sandbox"
+DEMO_WEBHOOK_SECRET = "sandbox-client-secret"
 
 
 async def run_demo(settings: Settings, console: Console) -> None:
@@ -35,6 +36,7 @@ async def run_demo(settings: Settings, console: Console) -> None:
             shop=DEMO_SHOP,
             kind=AuthKind.TOKEN,
             token=DEMO_TOKEN,
+            webhook_secret=DEMO_WEBHOOK_SECRET,
             api_url=sandbox.url,
         )
         console.print(f"connected store [bold]{DEMO_STORE}[/] to {DEMO_SHOP}")

@@ -87,7 +87,9 @@ class ApiKeyRepository:
             )
         taken = await self._session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.name == name))
         if taken is not None:
-            raise ApiKeyError(f"an API key named {name!r} already exists: revoke it or pick another")
+            raise ApiKeyError(
+                f"an API key named {name!r} already exists: revoke it or pick another"
+            )
         scope = sorted(set(stores))
         if scope and ALL_STORES not in scope:
             known = set(await self._session.scalars(select(StoreRow.name)))

@@ -1,0 +1,290 @@
+"""Shopify's fulfillment orders in the operation's terms: a ``FulfillmentOrder`` node (as the
+``WorkFulfillmentOrder`` fragment of the reading operations selects it) becomes a
+``core.work.WorkOrder`` plus what Shopify said about it (status, request status, updatedAt).
+
+Pure: no I/O. Shopify's vocabulary (statuses, gids, field names) stops here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fulfillbridge.core.work import Address, Mode, WorkLine, WorkOrder
+
+# FulfillmentOrderStatus values (schema 2026-07).
+OPEN = "OPEN"
+IN_PROGRESS = "IN_PROGRESS"
+CLOSED = "CLOSED"
+CANCELLED = "CANCELLED"
+INCOMPLETE = "INCOMPLETE"
+ON_HOLD = "ON_HOLD"
+SCHEDULED = "SCHEDULED"
+# FulfillmentOrderRequestStatus values.
+SUBMITTED = "SUBMITTED"
+ACCEPTED = "ACCEPTED"
+REJECTED = "REJECTED"
+CANCELLATION_REQUESTED = "CANCELLATION_REQUESTED"
+CANCELLATION_ACCEPTED = "CANCELLATION_ACCEPTED"
+CANCELLATION_REJECTED = "CANCELLATION_REJECTED"
+# FulfillmentOrderMerchantRequestKind.
+CANCELLATION_REQUEST = "CANCELLATION_REQUEST"
+
+FULFILLMENT_ORDER_GID = "gid://shopify/FulfillmentOrder/"
+ORDER_GID = "gid://shopify/Order/"
+
+
+class MappingError(ValueError):
+    """A node that is not a usable fulfillment order; the message names what is missing."""
+
+
+@dataclass(frozen=True)
+class RemoteFulfillmentOrder:
+    """One fulfillment order as Shopify last showed it."""
+
+    work: WorkOrder  # state RECEIVED: what a new work order would start from
+    order_id: str  # the Order gid
+    location_id: str | None  # the assigned Location gid
+    status: str
+    request_status: str
+    updated_at: datetime | None
+    order_cancelled: bool
+    # A merchant's cancellation request is waiting for our answer.
+    cancellation_pending: bool
+    # lineItems had more than the page that was read: the lines are incomplete.
+    lines_truncated: bool = False
+
+    @property
+    def remote_id(self) -> str:
+        return self.work.remote_id
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in {CLOSED, CANCELLED, INCOMPLETE}
+
+
+@dataclass(frozen=True)
+class RemoteOrder:
+    """An order's id, cancellation and last change (reconciliation of cancellations)."""
+
+    order_id: str
+    name: str
+    cancelled: bool
+    updated_at: datetime | None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Shopify's DateTime ("2026-07-10T12:21:55Z") as an aware datetime; None stays None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"expected an ISO 8601 time, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MappingError(f"expected an ISO 8601 time, got {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _nodes(connection: Any) -> list[dict[str, Any]]:
+    """The nodes of a connection selected either as ``nodes`` or as ``edges { node }``."""
+    if not isinstance(connection, Mapping):
+        return []
+    nodes = connection.get("nodes")
+    if nodes is None:
+        nodes = [edge.get("node") for edge in connection.get("edges") or [] if edge]
+    return [node for node in nodes if isinstance(node, Mapping)]  # type: ignore[misc]
+
+
+def _text(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def _name(first: Any, last: Any, fallback: Any = None) -> str:
+    joined = " ".join(part for part in (_text(first), _text(last)) if part)
+    return joined or _text(fallback)
+
+
+def destination_address(destination: Mapping[str, Any] | None) -> Address | None:
+    """A FulfillmentOrderDestination as an Address (None when Shopify has none)."""
+    if not destination:
+        return None
+    return Address(
+        name=_name(destination.get("firstName"), destination.get("lastName")),
+        address1=_text(destination.get("address1")),
+        address2=_text(destination.get("address2")),
+        city=_text(destination.get("city")),
+        province_code=_text(destination.get("province")),
+        zip=_text(destination.get("zip")),
+        country_code=_text(destination.get("countryCode")),
+        phone=_text(destination.get("phone")),
+    )
+
+
+def mailing_address(address: Mapping[str, Any] | None) -> Address | None:
+    """A MailingAddress (e.g. the order's billing address) as an Address."""
+    if not address:
+        return None
+    return Address(
+        name=_name(address.get("firstName"), address.get("lastName"), address.get("name")),
+        address1=_text(address.get("address1")),
+        address2=_text(address.get("address2")),
+        city=_text(address.get("city")),
+        province_code=_text(address.get("provinceCode") or address.get("province")),
+        zip=_text(address.get("zip")),
+        country_code=_text(address.get("countryCodeV2") or address.get("countryCode")),
+        phone=_text(address.get("phone")),
+    )
+
+
+def _line(node: Mapping[str, Any]) -> WorkLine:
+    line_item = node.get("lineItem") or {}
+    line_id = node.get("id")
+    if not line_id:
+        raise MappingError("a fulfillment order line item has no id")
+    total = node.get("totalQuantity")
+    remaining = node.get("remainingQuantity")
+    if not isinstance(total, int):
+        raise MappingError(f"line item {line_id} has no totalQuantity")
+    if not isinstance(remaining, int):
+        remaining = total
+    sku = node.get("sku") or line_item.get("sku") or None
+    title = _text(node.get("productTitle") or line_item.get("title"))
+    variant = _text(node.get("variantTitle"))
+    if variant and variant != "Default Title":
+        title = f"{title} - {variant}" if title else variant
+    requires_shipping = node.get("requiresShipping")
+    return WorkLine(
+        line_id=str(line_id),
+        sku=str(sku).strip() if sku else None,
+        quantity=total,
+        # What Shopify no longer expects from this fulfillment order was shipped already.
+        shipped=max(total - remaining, 0),
+        title=title,
+        requires_shipping=True if requires_shipping is None else bool(requires_shipping),
+    )
+
+
+def _cancellation_pending(node: Mapping[str, Any], status: str, request_status: str) -> bool:
+    if request_status == CANCELLATION_REQUESTED:
+        return True
+    # NOTES.md "Fulfillment order state machine": after a cancellation request the
+    # requestStatus may still read ACCEPTED; the newest merchant request tells.
+    if request_status != ACCEPTED or status in {CLOSED, CANCELLED, INCOMPLETE}:
+        return False
+    requests = _nodes(node.get("merchantRequests"))
+    if not requests:
+        return False
+    newest = max(requests, key=lambda r: _text(r.get("sentAt")))
+    return newest.get("kind") == CANCELLATION_REQUEST
+
+
+def to_remote(
+    node: Mapping[str, Any], *, store: str, mode: Mode
+) -> RemoteFulfillmentOrder:
+    """Map one FulfillmentOrder node; raises MappingError when essential fields are missing."""
+    fo_id = node.get("id")
+    if not isinstance(fo_id, str) or not fo_id.startswith(FULFILLMENT_ORDER_GID):
+        raise MappingError(f"not a fulfillment order id: {fo_id!r}")
+    order = node.get("order") or {}
+    order_id = order.get("id") or node.get("orderId")
+    if not order_id:
+        raise MappingError(f"fulfillment order {fo_id} does not name its order")
+    status = _text(node.get("status")).upper()
+    request_status = _text(node.get("requestStatus")).upper()
+    if not status:
+        raise MappingError(f"fulfillment order {fo_id} has no status")
+    assigned = node.get("assignedLocation") or {}
+    location = assigned.get("location") or {}
+    line_items = node.get("lineItems") or {}
+    work = WorkOrder(
+        store=store,
+        remote_id=fo_id,
+        order_name=_text(order.get("name") or node.get("orderName")) or fo_id,
+        mode=mode,
+        lines=tuple(_line(item) for item in _nodes(line_items)),
+        shipping_address=destination_address(node.get("destination")),
+        billing_address=mailing_address(order.get("billingAddress")),
+    )
+    return RemoteFulfillmentOrder(
+        work=work,
+        order_id=str(order_id),
+        location_id=location.get("id"),
+        status=status,
+        request_status=request_status,
+        updated_at=parse_time(node.get("updatedAt")),
+        order_cancelled=order.get("cancelledAt") is not None,
+        cancellation_pending=_cancellation_pending(node, status, request_status),
+        lines_truncated=bool((line_items.get("pageInfo") or {}).get("hasNextPage")),
+    )
+
+
+def to_remote_order(node: Mapping[str, Any]) -> RemoteOrder:
+    order_id = node.get("id")
+    if not isinstance(order_id, str) or not order_id.startswith(ORDER_GID):
+        raise MappingError(f"not an order id: {order_id!r}")
+    return RemoteOrder(
+        order_id=order_id,
+        name=_text(node.get("name")),
+        cancelled=node.get("cancelledAt") is not None,
+        updated_at=parse_time(node.get("updatedAt")),
+    )
+
+
+def assemble_bulk_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rebuild nested fulfillment orders from a bulk operation's JSONL rows.
+
+    Shopify docs ("Perform bulk operations"): each node of a nested connection is a row of
+    its own with ``__parentId`` naming its parent, after the parent. Children are put back
+    under ``lineItems`` / ``merchantRequests`` (as ``nodes``) by the kind of their id."""
+    parents: dict[str, dict[str, Any]] = {}
+    ordered: list[dict[str, Any]] = []
+    for row in rows:
+        parent_id = row.get("__parentId")
+        if parent_id is None:
+            node = dict(row)
+            node.setdefault("lineItems", {"nodes": []})
+            node.setdefault("merchantRequests", {"nodes": []})
+            node["lineItems"] = {"nodes": list(_nodes(node["lineItems"]))}
+            node["merchantRequests"] = {"nodes": list(_nodes(node["merchantRequests"]))}
+            parents[str(node.get("id"))] = node
+            ordered.append(node)
+            continue
+        parent = parents.get(str(parent_id))
+        if parent is None:
+            raise MappingError(f"bulk row names an unknown parent {parent_id}")
+        child = {k: v for k, v in row.items() if k != "__parentId"}
+        child_id = _text(child.get("id"))
+        if child_id.startswith("gid://shopify/FulfillmentOrderLineItem/"):
+            parent["lineItems"]["nodes"].append(child)
+        elif child_id.startswith("gid://shopify/FulfillmentOrderMerchantRequest/"):
+            parent["merchantRequests"]["nodes"].append(child)
+        else:
+            raise MappingError(f"bulk row {child_id or '?'} is of a kind not expected here")
+    return ordered
+
+
+def ids_in_payload(payload: Any) -> tuple[list[str], list[str]]:
+    """Fulfillment order and order gids named anywhere in a webhook body, in order of
+    appearance: (fulfillment order ids, order ids). fulfillment_orders/* bodies carry
+    GraphQL ids; orders/* bodies carry ``admin_graphql_api_id`` (Shopify docs)."""
+    fulfillment_orders: list[str] = []
+    orders: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            if value.startswith(FULFILLMENT_ORDER_GID) and value not in fulfillment_orders:
+                fulfillment_orders.append(value)
+            elif value.startswith(ORDER_GID) and value not in orders:
+                orders.append(value)
+
+    walk(payload)
+    return fulfillment_orders, orders

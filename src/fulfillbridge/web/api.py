@@ -1,0 +1,663 @@
+"""The operation's REST API under ``/api/v1`` (documented in the app's OpenAPI document).
+
+Authentication: ``Authorization: Bearer <API key>`` (see ``fulfillbridge apikey create``).
+A key sees only the stores it was created for; work of other stores answers 404, as if it
+did not exist. Every POST takes an optional ``Idempotency-Key`` header: repeating a request
+with the same key and body replays the first answer without doing anything again; the
+same key with a different body is refused with 422. Only successful answers are stored: a
+request that failed wrote nothing and may be repeated as it is.
+
+Routes are thin: they parse, call ``flows.actions``, and answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fulfillbridge.core.work import Tracking, WorkState
+from fulfillbridge.flows import actions
+from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import IdempotencyRecordRow
+from fulfillbridge.store.work import WorkRepository
+
+router = APIRouter(prefix="/api/v1", tags=["work"])
+
+MAX_PAGE = 250
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `fulfillbridge apikey create`, as `Bearer fbk_...`.",
+)
+_database_lock = asyncio.Lock()
+
+
+# --- response models -------------------------------------------------------------------------
+
+
+class AddressOut(BaseModel):
+    name: str = ""
+    address1: str = ""
+    address2: str = ""
+    city: str = ""
+    province_code: str = ""
+    zip: str = ""
+    country_code: str = ""
+    phone: str = ""
+
+
+class LineOut(BaseModel):
+    line_id: str = Field(description="Shopify fulfillment-order line item id.")
+    sku: str | None
+    title: str
+    quantity: int
+    shipped: int
+    remaining: int = Field(description="Units still to ship.")
+    requires_shipping: bool
+
+
+class WorkItem(BaseModel):
+    """One Shopify fulfillment order as the operation works it."""
+
+    id: int = Field(description="The work id used in every other endpoint.")
+    store: str
+    order_name: str = Field(examples=["#1001"])
+    order_id: str = Field(description="Shopify Order gid.")
+    fulfillment_order_id: str = Field(description="Shopify FulfillmentOrder gid.")
+    mode: str = Field(description="fulfillment_service or order_management.")
+    state: WorkState
+    stage: str | None
+    warehouse: str | None
+    location_id: str | None = Field(description="Shopify Location gid the work is assigned to.")
+    hold_reason: str | None
+    problems: list[str] = Field(description="Why the work is an exception, when it is one.")
+    cancel_requested: bool
+    lines: list[LineOut]
+    shipping_address: AddressOut | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TransitionOut(BaseModel):
+    at: datetime
+    from_state: str | None
+    to_state: str
+    stage: str | None
+    actor: str = Field(description="Who made the change, e.g. api:<key name>, cli:<user>.")
+    detail: dict[str, Any]
+
+
+class PackageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    company: str = Field(min_length=1, max_length=255, description="Carrier, e.g. UPS.")
+    number: str = Field(min_length=1, max_length=255, description="Tracking number.")
+    url: str | None = Field(
+        None, max_length=2000, pattern=r"^https?://\S+$", description="Tracking page URL."
+    )
+
+
+class ShipmentLineOut(BaseModel):
+    line_id: str
+    sku: str | None
+    quantity: int
+
+
+class ShipmentOut(BaseModel):
+    id: int
+    work_id: int
+    lines: list[ShipmentLineOut]
+    packages: list[PackageIn]
+    status: str = Field(description="pending until the fulfillment exists in Shopify.")
+    fulfillment_id: str | None = Field(description="Shopify Fulfillment gid, once created.")
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class WorkDetail(WorkItem):
+    transitions: list[TransitionOut]
+    shipments: list[ShipmentOut]
+
+
+class WorkPage(BaseModel):
+    items: list[WorkItem]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null when this is the last page."
+    )
+
+
+class QueuedWrite(BaseModel):
+    id: int
+    kind: str = Field(description="The Shopify write queued, e.g. create_fulfillment.")
+
+
+class ActionResponse(BaseModel):
+    work: WorkDetail
+    shipment: ShipmentOut | None = None
+    queued: list[QueuedWrite] = Field(description="Writes to Shopify queued by this action.")
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+# --- request models --------------------------------------------------------------------------
+
+
+HoldReason = StrEnum("HoldReason", {reason: reason for reason in actions.HOLD_REASONS})
+
+
+class StageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(min_length=1, max_length=64, description="A configured stage name.")
+
+
+class HoldRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: HoldReason = Field(description="Shopify's FulfillmentHoldReason.")  # type: ignore[valid-type]
+    notes: str = Field("", max_length=1000)
+
+
+class ShipmentLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str | None = Field(None, min_length=1, max_length=255)
+    line_id: str | None = Field(None, min_length=1, max_length=255)
+    quantity: int = Field(gt=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> ShipmentLineIn:
+        if (self.sku is None) == (self.line_id is None):
+            raise ValueError("give exactly one of sku or line_id")
+        return self
+
+
+class ShipmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[ShipmentLineIn] | None = Field(
+        None, max_length=250, description="Units to ship; omitted: everything that remains."
+    )
+    packages: list[PackageIn] = Field(default_factory=list, max_length=250)
+    notify_customer: bool = True
+
+
+class TrackingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    packages: list[PackageIn] = Field(min_length=1, max_length=250)
+    notify_customer: bool = True
+
+
+class ReasonRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    warehouse: str | None = Field(None, min_length=1, max_length=64)
+    location_id: str | None = Field(
+        None,
+        pattern=r"^gid://shopify/Location/\d+$",
+        description="Order-management work only: the merchant location to move to.",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> MoveRequest:
+        if (self.warehouse is None) == (self.location_id is None):
+            raise ValueError("give exactly one of warehouse or location_id")
+        return self
+
+
+class AddressPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province_code: str | None = None
+    zip: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+class SkuFix(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line_id: str = Field(min_length=1)
+    sku: str = Field(min_length=1, max_length=255)
+
+
+class FixRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shipping_address: AddressPatch | None = None
+    billing_address: AddressPatch | None = None
+    skus: list[SkuFix] = Field(default_factory=list, max_length=250)
+
+
+# --- plumbing --------------------------------------------------------------------------------
+
+
+async def _database(request: Request) -> Database:
+    """The app's database (``app.state.database``), opened on first use if the app has none."""
+    state = request.app.state
+    database = getattr(state, "database", None)
+    if database is None:
+        async with _database_lock:
+            database = getattr(state, "database", None)
+            if database is None:
+                database = await asyncio.to_thread(Database.from_settings, state.settings)
+                state.database = database
+    return database
+
+
+async def _api_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "missing API key: send Authorization: Bearer <key>", challenge)
+    database = await _database(request)
+    async with database.transaction() as session:
+        key = await ApiKeyRepository(session).authenticate(credentials.credentials)
+    if key is None:
+        raise HTTPException(401, "invalid or revoked API key", challenge)
+    return key
+
+
+Key = Annotated[ApiKey, Depends(_api_key)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Makes the request safe to repeat: the same key and body replay the "
+        "first answer; the same key with another body is refused (422).",
+    ),
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing, invalid or revoked API key."},
+    404: {"model": Problem, "description": "No such work (or not in this key's stores)."},
+    409: {"model": Problem, "description": "The work's state does not allow this."},
+    422: {"description": "A field is invalid, or the Idempotency-Key was used differently."},
+}
+
+
+def _encode_cursor(position: actions.Position) -> str:
+    raw = json.dumps({"u": position.updated_at.isoformat(), "i": position.work_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> actions.Position:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        return actions.Position(datetime.fromisoformat(data["u"]), int(data["i"]))
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise HTTPException(
+            400, "cursor is not one this API issued: pass next_cursor back unchanged"
+        ) from None
+
+
+def _problem(exc: actions.ActionError) -> HTTPException:
+    return HTTPException(exc.status, exc.message)
+
+
+async def _detail(session: AsyncSession, row: Any, store: str) -> dict[str, Any]:
+    view = actions.work_view(row, store)
+    view["transitions"] = [
+        actions.transition_view(t) for t in await WorkRepository(session).transitions(row.id)
+    ]
+    view["shipments"] = [
+        actions.shipment_view(s, row) for s in await actions.shipments_of(session, row.id)
+    ]
+    return WorkDetail.model_validate(view).model_dump(mode="json")
+
+
+def _request_hash(request: Request, body: BaseModel | None) -> str:
+    content = body.model_dump(mode="json") if body is not None else {}
+    canonical = json.dumps(
+        {"method": request.method, "path": request.url.path, "body": content}, sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _Mismatch(Exception):
+    pass
+
+
+async def _act(
+    request: Request,
+    key: ApiKey,
+    work_id: int,
+    command: Callable[[], actions.Command],
+    *,
+    body: BaseModel | None,
+    idempotency_key: str | None,
+    status: int = 200,
+) -> JSONResponse:
+    """Apply a command to one work order and answer, honouring Idempotency-Key; the action
+    and the stored answer are written in the same transaction."""
+    database = await _database(request)
+    settings = request.app.state.settings
+    request_hash = _request_hash(request, body)
+    path = request.url.path
+
+    async def work(session: AsyncSession) -> tuple[int, Any, bool]:
+        if idempotency_key is not None:
+            record = await session.scalar(
+                select(IdempotencyRecordRow).where(
+                    IdempotencyRecordRow.api_key_id == key.id,
+                    IdempotencyRecordRow.key == idempotency_key,
+                )
+            )
+            if record is not None:
+                if record.request_hash != request_hash:
+                    raise _Mismatch(
+                        f"Idempotency-Key {idempotency_key!r} was already used for "
+                        f"{record.method} {record.path} with a different body: use a new key "
+                        "for a different request"
+                    )
+                return record.status_code, record.response, True
+        row, store = await actions.get_work(session, work_id, stores=key.allowed())
+        result = await actions.apply(
+            session, settings, row, store, command(), actor=f"api:{key.name}"
+        )
+        payload = ActionResponse(
+            work=WorkDetail.model_validate(await _detail(session, result.row, store)),
+            shipment=ShipmentOut.model_validate(actions.shipment_view(result.shipment, result.row))
+            if result.shipment is not None
+            else None,
+            queued=[QueuedWrite(id=q.id, kind=q.kind) for q in result.queued],
+        ).model_dump(mode="json")
+        if idempotency_key is not None:
+            session.add(
+                IdempotencyRecordRow(
+                    api_key_id=key.id,
+                    key=idempotency_key,
+                    method=request.method,
+                    path=path,
+                    request_hash=request_hash,
+                    status_code=status,
+                    response=payload,
+                )
+            )
+            await session.flush()
+        return status, payload, False
+
+    for attempt in range(2):
+        try:
+            code, payload, replayed = await actions.in_transaction(database, work)
+            break
+        except actions.ActionError as exc:
+            raise _problem(exc) from None
+        except _Mismatch as exc:
+            raise HTTPException(422, str(exc)) from None
+        except IntegrityError:
+            # Another request with the same Idempotency-Key committed first: replay it.
+            if attempt or idempotency_key is None:
+                raise HTTPException(409, "a concurrent request conflicted; try again") from None
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(payload, status_code=code, headers=headers)
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+@router.get("/work", response_model=WorkPage, responses=ERRORS)
+async def list_work(
+    request: Request,
+    key: Key,
+    state: Annotated[
+        list[WorkState] | None, Query(description="Only work in these states (repeatable).")
+    ] = None,
+    store: Annotated[str | None, Query(description="Only this store's work.")] = None,
+    updated_since: Annotated[
+        datetime | None,
+        Query(description="ISO 8601; only work changed at or after it (UTC when no zone)."),
+    ] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 50,
+) -> Any:
+    """Work orders, oldest change first, with cursor pagination."""
+    allowed = key.allowed()
+    database = await _database(request)
+    after = _decode_cursor(cursor) if cursor else None
+    if updated_since is not None and updated_since.tzinfo is None:
+        updated_since = updated_since.replace(tzinfo=UTC)
+    async with database.transaction() as session:
+        if store is not None:
+            if allowed is not None and store not in allowed:
+                raise HTTPException(403, f"this API key may not see store {store!r}")
+            if store not in (await actions.store_names(session)).values():
+                raise HTTPException(404, f"no store named {store!r}")
+        page, last = await actions.list_work(
+            session,
+            stores=allowed,
+            store=store,
+            states=state or (),
+            updated_since=updated_since,
+            after=after,
+            limit=limit,
+        )
+        items = [actions.work_view(row, name) for row, name in page]
+    return {"items": items, "next_cursor": _encode_cursor(last) if last else None}
+
+
+@router.get("/work/{work_id}", response_model=WorkDetail, responses=ERRORS)
+async def get_work(request: Request, key: Key, work_id: int) -> Any:
+    """One work order with its transitions and shipments."""
+    database = await _database(request)
+    async with database.transaction() as session:
+        try:
+            row, store = await actions.get_work(session, work_id, stores=key.allowed())
+        except actions.ActionError as exc:
+            raise _problem(exc) from None
+        return await _detail(session, row, store)
+
+
+@router.post("/work/{work_id}/stage", response_model=ActionResponse, responses=ERRORS)
+async def post_stage(
+    request: Request, key: Key, work_id: int, body: StageRequest, idem: IdempotencyKey = None
+) -> Any:
+    """Report a production stage (stages only move forward); sent to Shopify as progress."""
+    return await _act(
+        request,
+        key,
+        work_id,
+        lambda: actions.StartStage(body.stage),
+        body=body,
+        idempotency_key=idem,
+    )
+
+
+@router.post("/work/{work_id}/hold", response_model=ActionResponse, responses=ERRORS)
+async def post_hold(
+    request: Request, key: Key, work_id: int, body: HoldRequest, idem: IdempotencyKey = None
+) -> Any:
+    """Put the work on hold (a fulfillment hold in Shopify)."""
+    return await _act(
+        request,
+        key,
+        work_id,
+        lambda: actions.Hold(body.reason.value, body.notes),
+        body=body,
+        idempotency_key=idem,
+    )
+
+
+@router.post("/work/{work_id}/release", response_model=ActionResponse, responses=ERRORS)
+async def post_release(
+    request: Request, key: Key, work_id: int, idem: IdempotencyKey = None
+) -> Any:
+    """Release a hold; the work returns to the state it was held in."""
+    return await _act(request, key, work_id, actions.Release, body=None, idempotency_key=idem)
+
+
+@router.post(
+    "/work/{work_id}/shipments", response_model=ActionResponse, status_code=201, responses=ERRORS
+)
+async def post_shipment(
+    request: Request, key: Key, work_id: int, body: ShipmentRequest, idem: IdempotencyKey = None
+) -> Any:
+    """Record a shipment (partial or complete, one or more packages); queues one Shopify
+    fulfillment with the tracking."""
+
+    def command() -> actions.Command:
+        lines = (
+            tuple(actions.ShipLine(x.quantity, line_id=x.line_id, sku=x.sku) for x in body.lines)
+            if body.lines
+            else None
+        )
+        packages = tuple(Tracking(p.company, p.number, p.url) for p in body.packages)
+        return actions.Ship(lines, packages, body.notify_customer)
+
+    return await _act(request, key, work_id, command, body=body, idempotency_key=idem, status=201)
+
+
+@router.post(
+    "/work/{work_id}/shipments/{shipment_id}/tracking",
+    response_model=ActionResponse,
+    responses=ERRORS,
+)
+async def post_tracking(
+    request: Request,
+    key: Key,
+    work_id: int,
+    shipment_id: int,
+    body: TrackingRequest,
+    idem: IdempotencyKey = None,
+) -> Any:
+    """Replace a shipment's tracking; queues a tracking update in Shopify."""
+    packages = tuple(Tracking(p.company, p.number, p.url) for p in body.packages)
+    return await _act(
+        request,
+        key,
+        work_id,
+        lambda: actions.UpdateTracking(shipment_id, packages, body.notify_customer),
+        body=body,
+        idempotency_key=idem,
+    )
+
+
+@router.post("/work/{work_id}/delivered", response_model=ActionResponse, responses=ERRORS)
+async def post_delivered(
+    request: Request, key: Key, work_id: int, idem: IdempotencyKey = None
+) -> Any:
+    """Mark shipped work delivered; posts a DELIVERED event on each of its fulfillments."""
+    return await _act(request, key, work_id, actions.Deliver, body=None, idempotency_key=idem)
+
+
+@router.post("/work/{work_id}/give-up", response_model=ActionResponse, responses=ERRORS)
+async def post_give_up(
+    request: Request, key: Key, work_id: int, body: ReasonRequest, idem: IdempotencyKey = None
+) -> Any:
+    """Give up on accepted work: the fulfillment order is closed as incomplete with the
+    reason."""
+    return await _act(
+        request,
+        key,
+        work_id,
+        lambda: actions.GiveUp(body.reason),
+        body=body,
+        idempotency_key=idem,
+    )
+
+
+@router.post("/work/{work_id}/cancel", response_model=ActionResponse, responses=ERRORS)
+async def post_cancel(
+    request: Request, key: Key, work_id: int, body: ReasonRequest, idem: IdempotencyKey = None
+) -> Any:
+    """The operation cancels its work. Only the merchant can cancel a Shopify order, so this
+    is the same as give-up: the fulfillment order is closed as incomplete with the reason."""
+    return await _act(
+        request,
+        key,
+        work_id,
+        lambda: actions.GiveUp(body.reason),
+        body=body,
+        idempotency_key=idem,
+    )
+
+
+@router.post("/work/{work_id}/move", response_model=ActionResponse, responses=ERRORS)
+async def post_move(
+    request: Request, key: Key, work_id: int, body: MoveRequest, idem: IdempotencyKey = None
+) -> Any:
+    """Move work to another warehouse (local only), or, for order-management work, to
+    another merchant location (a fulfillment-order move in Shopify)."""
+
+    def command() -> actions.Command:
+        if body.location_id is not None:
+            return actions.MoveLocation(body.location_id)
+        return actions.MoveWarehouse(body.warehouse or "")
+
+    return await _act(request, key, work_id, command, body=body, idempotency_key=idem)
+
+
+@router.post("/work/{work_id}/fix", response_model=ActionResponse, responses=ERRORS)
+async def post_fix(
+    request: Request, key: Key, work_id: int, body: FixRequest, idem: IdempotencyKey = None
+) -> Any:
+    """Correct an exception's data (address, SKUs) and validate again."""
+
+    def command() -> actions.Command:
+        def patch(address: AddressPatch | None) -> dict[str, str] | None:
+            return address.model_dump(exclude_none=True) if address is not None else None
+
+        return actions.FixException(
+            shipping_address=patch(body.shipping_address),
+            billing_address=patch(body.billing_address),
+            skus={fix.line_id: fix.sku for fix in body.skus},
+        )
+
+    return await _act(request, key, work_id, command, body=body, idempotency_key=idem)
+
+
+@router.post("/work/{work_id}/retry", response_model=ActionResponse, responses=ERRORS)
+async def post_retry(request: Request, key: Key, work_id: int, idem: IdempotencyKey = None) -> Any:
+    """Validate an exception again (after its cause was fixed elsewhere): accepted when
+    clean, else it stays an exception with the current problems."""
+    return await _act(
+        request, key, work_id, actions.RetryException, body=None, idempotency_key=idem
+    )
+
+
+@router.post("/work/{work_id}/override", response_model=ActionResponse, responses=ERRORS)
+async def post_override(
+    request: Request, key: Key, work_id: int, body: ReasonRequest, idem: IdempotencyKey = None
+) -> Any:
+    """Accept an exception despite its problems; the reason and the key are recorded."""
+    return await _act(
+        request,
+        key,
+        work_id,
+        lambda: actions.OverrideException(body.reason),
+        body=body,
+        idempotency_key=idem,
+    )
