@@ -71,9 +71,7 @@ def _graphql(sandbox_url: str, query: str, variables: dict[str, Any] | None = No
 
 
 def _subscriptions(sandbox_url: str) -> list[dict[str, Any]]:
-    data = _graphql(
-        sandbox_url, "{ webhookSubscriptions(first: 100) { nodes { id topic uri } } }"
-    )
+    data = _graphql(sandbox_url, "{ webhookSubscriptions(first: 100) { nodes { id topic uri } } }")
     return data["webhookSubscriptions"]["nodes"]
 
 

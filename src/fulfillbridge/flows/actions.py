@@ -580,7 +580,13 @@ async def apply(
 
     match command:
         case StartStage(stage=stage):
-            outcome = _core(core.start_stage, order, _text(stage, "stage"), settings.stages)
+            if _text(stage, "stage") not in settings.stages:
+                raise ActionError(
+                    f"unknown stage {stage!r}: configured stages are {', '.join(settings.stages)}",
+                    status=INVALID,
+                    field="stage",
+                )
+            outcome = _core(core.start_stage, order, stage.strip(), settings.stages)
         case Hold(reason=reason, notes=notes):
             code = _text(reason, "reason").upper()
             if code not in HOLD_REASONS:
@@ -594,9 +600,11 @@ async def apply(
         case Release():
             outcome = _core(core.release, order)
         case Ship():
-            _require(order, SHIPPABLE, "ship")
+            # A repeat is recognised before the state check: the first copy may have
+            # shipped everything.
             if command.dedupe_key and await _already_shipped(session, command.dedupe_key):
                 return ActionResult(row, store, applied=False)
+            _require(order, SHIPPABLE, "ship")
             packages = _packages(command.packages)
             quantities = resolve_quantities(order, command.lines)
             tracking = [Tracking(p["company"], p["number"], p["url"]) for p in packages]

@@ -116,7 +116,9 @@ async def deliver(
     try:
         response = await client.post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
-        return Delivery(False, f"could not deliver to the operation's webhook: {type(exc).__name__}")
+        return Delivery(
+            False, f"could not deliver to the operation's webhook: {type(exc).__name__}"
+        )
     finally:
         if owned:
             await client.aclose()

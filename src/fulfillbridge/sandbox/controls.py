@@ -11,7 +11,17 @@
 - ``GET|POST /__sandbox/faults``: the fault settings (``sandbox.faults``; ``{}`` clears).
 - ``GET /__sandbox/state?shop=domain``: a JSON dump of the shop (domain parts with ``dump()``).
 - ``POST /__sandbox/seed?shop=domain``: ``sandbox.seed.seed_shop(shop, **body)`` when that
-  module exists, else 501.
+  module exists, else 501 (options: products, orders, seed, variety, stock_at
+  "merchant"|"service"|"both", service_location_id; bad options answer 400).
+- ``GET|POST /__sandbox/shops/{domain}/settings``: the shop's merchant settings
+  (``sandbox.domain.orders.settings``; sandbox controls, not Shopify fields), e.g.
+  ``{"auto_submit_fulfillment_requests": true}``; answers ``{"settings": {...}}``.
+- ``POST /__sandbox/shops/{domain}/merchant``: ``{"action": "submit_fulfillment_request" |
+  "submit_cancellation_request" | "cancel_order" | "create_orders", ...}`` run as the merchant
+  through the mutations' own domain code (``sandbox.merchant_actions``): 400 for bad input,
+  404 for unknown ids, 409 when the resource's state refuses (the mutation's userErrors).
+
+Controls that change a shop run under the shop's mutation lock, like Admin API mutations.
 """
 
 from __future__ import annotations
@@ -28,7 +38,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fulfillbridge.sandbox.domain.bulk import bulk_routes
+from fulfillbridge.sandbox.domain.orders.settings import (
+    MerchantSettingsError,
+    merchant_settings_of,
+)
 from fulfillbridge.sandbox.faults import FaultSettings, FaultSettingsError
+from fulfillbridge.sandbox.merchant_actions import MerchantActionError, run_merchant_action
 from fulfillbridge.sandbox.shops import SandboxShop, ShopConfigError, normalise_domain
 
 if TYPE_CHECKING:
@@ -206,10 +221,36 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
             )
         body = _object(await _json_body(request, default={}))
         try:
-            result = seed_shop(shop.state, **body)
+            async with shop.mutation_lock:
+                result = seed_shop(shop.state, **body)
         except (TypeError, ValueError) as exc:
             raise _BadInput(f"seed options not understood: {exc}") from exc
         return JSONResponse({"ok": True, "result": _jsonable(result)})
+
+    async def settings(request: Request) -> Response:
+        shop = shop_or_404(request.path_params["domain"])
+        current = merchant_settings_of(shop.state)
+        if request.method == "POST":
+            body = _object(await _json_body(request))
+            try:
+                async with shop.mutation_lock:
+                    current.update(body)
+            except MerchantSettingsError as exc:
+                raise _BadInput(str(exc)) from exc
+        return JSONResponse({"settings": current.to_dict()})
+
+    async def merchant(request: Request) -> Response:
+        shop = shop_or_404(request.path_params["domain"])
+        body = await _json_body(request)
+        try:
+            async with shop.mutation_lock:
+                result = run_merchant_action(shop.state, body)
+        except MerchantActionError as exc:
+            answer: dict[str, Any] = {"error": exc.message}
+            if exc.user_errors is not None:
+                answer["userErrors"] = exc.user_errors
+            return JSONResponse(answer, status_code=exc.status)
+        return JSONResponse({"ok": True, **_jsonable(result)})
 
     async def not_found(request: Request) -> Response:
         return _fail(f"no sandbox control at {request.url.path}", 404)
@@ -224,6 +265,8 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
             Route("/__sandbox/shops", shops, methods=["GET", "POST"]),
             Route("/__sandbox/shops/{domain}/bucket", bucket, methods=["POST"]),
             Route("/__sandbox/shops/{domain}/requests", requests_log, methods=["GET"]),
+            Route("/__sandbox/shops/{domain}/settings", settings, methods=["GET", "POST"]),
+            Route("/__sandbox/shops/{domain}/merchant", merchant, methods=["POST"]),
             Route("/__sandbox/clock", clock, methods=["GET", "POST"]),
             Route("/__sandbox/faults", faults, methods=["GET", "POST"]),
             Route("/__sandbox/state", state, methods=["GET"]),

@@ -1,33 +1,66 @@
 """Seeding a sandbox shop with a catalogue, stock and orders of realistic variety.
 
-``seed_shop(shop, products=N, orders=M, seed=S, variety=...)`` (also ``POST
-/__sandbox/seed?shop=...`` with the keyword arguments as JSON) builds:
+``seed_shop(shop, products=N, orders=M, seed=S, variety=..., stock_at=...,
+service_location_id=...)`` (also ``POST /__sandbox/seed?shop=...`` with the keyword arguments
+as JSON) builds:
 
 * a catalogue of apparel and print products with SKUs such as ``FB-TEE-BLK-M``
   (product code, colour, size), tracked inventory, and a few untracked print-on-demand
   posters;
-* two merchant locations ("Shop location" and "Warehouse East", added when missing): most
-  variants are stocked at the first, every fourth only at the second, some at both;
+* stock placed according to ``stock_at``:
+
+  - ``"merchant"`` (default): two merchant locations ("Shop location" and "Warehouse
+    East", added when missing): most variants are stocked at the first, every fourth only
+    at the second, some at both;
+  - ``"service"``: every variant is stocked only at a fulfillment-service location, so new
+    orders route there (a line stocked at a service location goes to that service); custom
+    lines (unknown SKU, no SKU) still go to the merchant's "Shop location";
+  - ``"both"``: the catalogue is shared: the posters and every other variant are stocked at
+    the service location, the rest at the merchant locations as with ``"merchant"``, so
+    multi-line orders often get one fulfillment order at the service and one at the
+    merchant. (Stocking a variant at the service *and* the merchant would send it to the
+    service anyway, so "both" means "some here, some there".)
+
+  ``service_location_id`` (integer or ``gid://shopify/Location/...``) names the
+  fulfillment-service location for ``"service"``/``"both"``; by default the shop's only
+  one (create it first with ``fulfillmentServiceCreate``);
 * paid orders through the orders part's public ``create_order`` (inventory committed,
   ``DECREMENT_OBEYING_POLICY``), of these kinds, drawn with the ``variety`` shares:
-  ``multi_line`` (2-3 lines), ``split`` (one line stocked only at each location, so the
+  ``multi_line`` (2-3 lines), ``split`` (lines stocked only at different locations, so the
   order gets one fulfillment order per location), ``no_shipping_address``,
   ``unknown_sku`` (a custom line whose SKU is not in the catalogue), ``no_sku`` (a custom
-  line without SKU); the rest are single-line orders.
+  line without SKU); the rest are single-line orders. When the shop's merchant setting
+  ``auto_submit_fulfillment_requests`` is on, orders routed to a service are submitted to
+  it as they are created (``sandbox.domain.orders.settings``).
 
 ``variety`` is ``"realistic"`` (the default shares below), ``"simple"`` (single-line,
 addressed, known SKUs only) or a dict overriding some shares. The same ``seed`` gives the
 same shop. Bad options raise ``SeedOptionError`` (a ``TypeError``, which the control
 endpoint answers with 400).
+
+``create_orders(shop, count, seed=..., variety=...)`` runs the same order generator over the
+shop's current catalogue (any variant stocked at an active location); the merchant-actions
+control uses it.
+
+Both return a summary; its order part holds ``orders`` (how many were made),
+``order_kinds``, ``order_errors`` (refused orders, at most 20 messages),
+``created_orders`` (``{"id", "name", "kind", "fulfillment_orders": [{"id", "order_id",
+"location_id", "at_fulfillment_service", "status", "request_status"}]}``),
+``fulfillment_order_ids`` and ``service_fulfillment_order_ids``. Orders and fulfillment
+orders are named by global id, locations by numeric id.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from fulfillbridge.sandbox.domain.catalog import Catalog, Variant
-from fulfillbridge.sandbox.state import Location, ShopState
+from fulfillbridge.sandbox.domain.catalog import Catalog, InventoryItem, Variant
+from fulfillbridge.sandbox.state import Location, ShopState, gid, parse_gid
+
+if TYPE_CHECKING:
+    from fulfillbridge.sandbox.domain.orders import FulfillmentOrder, Order
 
 MAX_PRODUCTS = 2000
 MAX_ORDERS = 20000
@@ -39,6 +72,7 @@ REALISTIC_SHARES: dict[str, float] = {
     "no_sku": 0.07,
 }
 SIMPLE_SHARES: dict[str, float] = dict.fromkeys(REALISTIC_SHARES, 0.0)
+STOCK_AT: tuple[str, ...] = ("merchant", "service", "both")
 
 # (code, title, vendor, product type, colours, sizes, price, tracked, grams)
 _PRODUCT_LINES: tuple[
@@ -135,6 +169,70 @@ def _shares(variety: Any) -> dict[str, float]:
     raise SeedOptionError('variety must be "realistic", "simple" or an object of shares')
 
 
+def _seed_number(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SeedOptionError(f"seed must be an integer, got {value!r}")
+    return value
+
+
+def _stock_at(value: Any) -> str:
+    if value not in STOCK_AT:
+        raise SeedOptionError(
+            f"stock_at must be one of {', '.join(repr(v) for v in STOCK_AT)}, got {value!r}"
+        )
+    return str(value)
+
+
+def _location_number(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return parse_gid(value, "Location")
+    return None
+
+
+def _service_location(shop: ShopState, stock_at: str, wanted: Any) -> Location | None:
+    """The fulfillment-service location that receives stock (None for "merchant")."""
+    if stock_at == "merchant":
+        if wanted is not None:
+            raise SeedOptionError(
+                'service_location_id only applies with stock_at "service" or "both"'
+            )
+        return None
+    services = sorted(
+        (loc for loc in shop.locations.values() if loc.fulfillment_service_id is not None),
+        key=lambda loc: loc.id,
+    )
+    if wanted is None:
+        if not services:
+            raise SeedOptionError(
+                f'stock_at "{stock_at}" needs a fulfillment service location: create a '
+                "fulfillment service (fulfillmentServiceCreate) first"
+            )
+        if len(services) > 1:
+            ids = ", ".join(str(loc.id) for loc in services)
+            raise SeedOptionError(
+                f"the shop has several fulfillment service locations ({ids}): "
+                "give service_location_id"
+            )
+        return services[0]
+    number = _location_number(wanted)
+    if number is None:
+        raise SeedOptionError(
+            "service_location_id must be a location id (an integer or "
+            f"gid://shopify/Location/<n>), got {wanted!r}"
+        )
+    location = shop.locations.get(number)
+    if location is None:
+        raise SeedOptionError(f"service_location_id {number}: no such location in the shop")
+    if location.fulfillment_service_id is None:
+        raise SeedOptionError(
+            f"service_location_id {number} ({location.name}) is a merchant location, not a "
+            "fulfillment service location"
+        )
+    return location
+
+
 def seed_shop(
     shop: ShopState,
     *,
@@ -142,40 +240,76 @@ def seed_shop(
     orders: int = 30,
     seed: int = 0,
     variety: str | dict[str, float] = "realistic",
+    stock_at: str = "merchant",
+    service_location_id: int | str | None = None,
 ) -> dict[str, Any]:
     """Fill ``shop`` (see the module docstring); returns a summary of what was made."""
     products = _count("products", products, MAX_PRODUCTS)
     orders = _count("orders", orders, MAX_ORDERS)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise SeedOptionError(f"seed must be an integer, got {seed!r}")
+    seed = _seed_number(seed)
     shares = _shares(variety)
+    stock_at = _stock_at(stock_at)
+    service = _service_location(shop, stock_at, service_location_id)
     if orders and not products:
         raise SeedOptionError("orders need a catalogue: give products > 0")
     rng = random.Random(seed)
-    primary, secondary = _locations(shop)
+    merchant = _locations(shop, 1 if stock_at == "service" else 2)
     catalog: Catalog = shop.part("catalog", Catalog)
-    made = _catalogue(shop, catalog, rng, products, primary, secondary)
+    placement = _Placement(stock_at, merchant[0], merchant[-1], service)
+    made = _catalogue(catalog, rng, products, placement)
     summary: dict[str, Any] = {
         "products": len(made["products"]),
         "variants": len(made["variants"]),
         "sample_skus": sorted({catalog.sku_of(v.id) or "" for v in made["variants"]} - {""})[:20],
-        "locations": [primary.id, secondary.id],
-        "orders": 0,
-        "order_kinds": dict.fromkeys(["single_line", *REALISTIC_SHARES], 0),
-        "order_errors": [],
+        "locations": [loc.id for loc in merchant],
+        "stock_at": stock_at,
+        "service_location_id": service.id if service is not None else None,
+        **_empty_order_summary(),
     }
     if orders:
-        _orders(shop, catalog, rng, orders, shares, made, summary)
+        pool = _pool(shop, catalog, made["variants"])
+        _orders(shop, catalog, rng, orders, shares, pool, summary, first_customer=1)
     return summary
 
 
-def _locations(shop: ShopState) -> tuple[Location, Location]:
+def create_orders(
+    shop: ShopState,
+    count: int,
+    *,
+    seed: int | None = None,
+    variety: str | dict[str, float] = "realistic",
+) -> dict[str, Any]:
+    """``count`` more orders over the shop's current catalogue, drawn like seed_shop's.
+
+    Without ``seed`` the draw is seeded with the number of orders the shop already has, so
+    repeated calls give different but reproducible orders.
+    """
+    from fulfillbridge.sandbox.domain.orders import orders_of
+
+    count = _count("count", count, MAX_ORDERS)
+    shares = _shares(variety)
+    existing = len(orders_of(shop).orders)
+    rng = random.Random(existing if seed is None else _seed_number(seed))
+    catalog: Catalog = shop.part("catalog", Catalog)
+    pool = _pool(shop, catalog, catalog.variants())
+    if count and not pool.variants:
+        raise SeedOptionError(
+            "the shop has no variant stocked at an active location to order: seed a catalogue first"
+        )
+    summary = _empty_order_summary()
+    if count:
+        _orders(shop, catalog, rng, count, shares, pool, summary, first_customer=existing + 1)
+    return summary
+
+
+def _locations(shop: ShopState, wanted: int) -> list[Location]:
+    """The shop's first ``wanted`` merchant locations, created when missing."""
     own = sorted(
         (loc for loc in shop.locations.values() if loc.fulfillment_service_id is None),
         key=lambda loc: loc.id,
     )
     now = shop.clock.iso_now()
-    while len(own) < 2:
+    while len(own) < wanted:
         location_id = shop.next_id()
         name = "Shop location" if not own else "Warehouse East"
         location = Location(
@@ -188,24 +322,48 @@ def _locations(shop: ShopState) -> tuple[Location, Location]:
         )
         shop.locations[location_id] = location
         own.append(location)
-    return own[0], own[1]
+    return own[:wanted]
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Where seeded stock goes (see ``stock_at`` in the module docstring)."""
+
+    stock_at: str
+    primary: Location
+    secondary: Location
+    service: Location | None
+
+    def at_service(self, index: int, tracked: bool) -> bool:
+        if self.stock_at == "service":
+            return True
+        # "both": print-on-demand posters and every other variant go to the service.
+        return self.stock_at == "both" and (not tracked or index % 2 == 0)
+
+
+def _stock(
+    catalog: Catalog, rng: random.Random, item: InventoryItem, index: int, placement: _Placement
+) -> None:
+    if placement.service is not None and placement.at_service(index, item.tracked):
+        available = rng.randint(40, 200) if item.tracked else None
+        catalog.activate(item.id, placement.service.id, available=available)
+        return
+    primary, secondary = placement.primary, placement.secondary
+    if not item.tracked:
+        catalog.activate(item.id, primary.id)
+    elif index % 4 == 3:
+        catalog.activate(item.id, secondary.id, available=rng.randint(40, 200))
+    elif index % 4 == 2:
+        catalog.activate(item.id, primary.id, available=rng.randint(40, 200))
+        catalog.activate(item.id, secondary.id, available=rng.randint(10, 60))
+    else:
+        catalog.activate(item.id, primary.id, available=rng.randint(40, 200))
 
 
 def _catalogue(
-    shop: ShopState,
-    catalog: Catalog,
-    rng: random.Random,
-    count: int,
-    primary: Location,
-    secondary: Location,
+    catalog: Catalog, rng: random.Random, count: int, placement: _Placement
 ) -> dict[str, Any]:
-    made: dict[str, Any] = {
-        "products": [],
-        "variants": [],
-        "primary_only": [],
-        "secondary_only": [],
-        "both": [],
-    }
+    made: dict[str, Any] = {"products": [], "variants": []}
     for n in range(count):
         code, title, vendor, kind, colours, sizes, price, tracked, grams = _PRODUCT_LINES[
             n % len(_PRODUCT_LINES)
@@ -249,24 +407,82 @@ def _catalogue(
                     )
                 )
         for variant in variants:
-            item = catalog.item_of(variant.id)
             index = len(made["variants"])
             made["variants"].append(variant)
-            if not item.tracked:
-                catalog.activate(item.id, primary.id)
-                made["primary_only"].append(variant)
-                continue
-            if index % 4 == 3:
-                catalog.activate(item.id, secondary.id, available=rng.randint(40, 200))
-                made["secondary_only"].append(variant)
-            elif index % 4 == 2:
-                catalog.activate(item.id, primary.id, available=rng.randint(40, 200))
-                catalog.activate(item.id, secondary.id, available=rng.randint(10, 60))
-                made["both"].append(variant)
-            else:
-                catalog.activate(item.id, primary.id, available=rng.randint(40, 200))
-                made["primary_only"].append(variant)
+            _stock(catalog, rng, catalog.item_of(variant.id), index, placement)
     return made
+
+
+@dataclass
+class _Pool:
+    """What the order generator draws from: every orderable variant, and the tracked
+    variants stocked at exactly one location, grouped by location (for split orders)."""
+
+    variants: list[Variant] = field(default_factory=list)
+    single_location: list[list[Variant]] = field(default_factory=list)
+
+
+def _pool(shop: ShopState, catalog: Catalog, variants: list[Variant]) -> _Pool:
+    active = {loc.id for loc in shop.locations.values() if loc.is_active}
+    pool = _Pool()
+    groups: dict[int, list[Variant]] = {}
+    for variant in variants:
+        item = catalog.item_of(variant.id)
+        stocked = [lid for lid in catalog.stocked_locations(item.id) if lid in active]
+        if not stocked:
+            continue
+        pool.variants.append(variant)
+        if item.tracked and len(stocked) == 1:
+            groups.setdefault(stocked[0], []).append(variant)
+    pool.single_location = [groups[lid] for lid in sorted(groups)]
+    return pool
+
+
+def _empty_order_summary() -> dict[str, Any]:
+    return {
+        "orders": 0,
+        "order_kinds": dict.fromkeys(["single_line", *REALISTIC_SHARES], 0),
+        "order_errors": [],
+        "created_orders": [],
+        "fulfillment_order_ids": [],
+        "service_fulfillment_order_ids": [],
+    }
+
+
+def fulfillment_order_summary(shop: ShopState, fo: FulfillmentOrder) -> dict[str, Any]:
+    """A fulfillment order as the seed and merchant-action summaries list it."""
+    from fulfillbridge.sandbox.domain.orders import orders_of
+
+    return {
+        "id": fo.gid,
+        "order_id": gid("Order", fo.order_id),
+        "location_id": fo.location_id,
+        "at_fulfillment_service": orders_of(shop).is_service_location(fo.location_id),
+        "status": fo.status,
+        "request_status": fo.request_status,
+    }
+
+
+def _record_order(shop: ShopState, order: Order, kind: str, summary: dict[str, Any]) -> None:
+    from fulfillbridge.sandbox.domain.orders import orders_of
+
+    fulfillment_orders = [
+        fulfillment_order_summary(shop, fo) for fo in orders_of(shop).fos_of(order)
+    ]
+    for fo in fulfillment_orders:
+        summary["fulfillment_order_ids"].append(fo["id"])
+        if fo["at_fulfillment_service"]:
+            summary["service_fulfillment_order_ids"].append(fo["id"])
+    summary["created_orders"].append(
+        {
+            "id": order.gid,
+            "name": order.name,
+            "kind": kind,
+            "fulfillment_orders": fulfillment_orders,
+        }
+    )
+    summary["orders"] += 1
+    summary["order_kinds"][kind] += 1
 
 
 def _address(rng: random.Random, name: str) -> dict[str, Any]:
@@ -317,16 +533,18 @@ def _orders(
     rng: random.Random,
     count: int,
     shares: dict[str, float],
-    made: dict[str, Any],
+    pool: _Pool,
     summary: dict[str, Any],
+    *,
+    first_customer: int,
 ) -> None:
     from fulfillbridge.sandbox.domain.orders import OrderUserErrors, create_order
 
-    tracked_primary = [v for v in made["primary_only"] if catalog.item_of(v.id).tracked]
-    any_variant = made["variants"]
+    any_variant = pool.variants
+    groups = pool.single_location
     for n in range(count):
         kind = _pick_kind(rng, shares)
-        if kind == "split" and not (tracked_primary and made["secondary_only"]):
+        if kind == "split" and len(groups) < 2:
             kind = "multi_line"
         name = rng.choice(_NAMES)
         lines: list[dict[str, Any]] = [_variant_line(catalog, rng.choice(any_variant), rng)]
@@ -336,8 +554,8 @@ def _orders(
                     lines.append(_variant_line(catalog, variant, rng))
         elif kind == "split":
             lines = [
-                _variant_line(catalog, rng.choice(tracked_primary), rng),
-                _variant_line(catalog, rng.choice(made["secondary_only"]), rng),
+                _variant_line(catalog, rng.choice(groups[0]), rng),
+                _variant_line(catalog, rng.choice(groups[1]), rng),
             ]
         elif kind == "unknown_sku":
             lines.append(
@@ -352,7 +570,7 @@ def _orders(
             lines.append(_custom_line(rng, shop.currency_code, sku=None, title="Gift wrapping"))
         total = _estimate_total(catalog, lines)
         order_input: dict[str, Any] = {
-            "email": f"customer{n + 1}@example.com",
+            "email": f"customer{first_customer + n}@example.com",
             "currency": shop.currency_code,
             "lineItems": lines,
             "financialStatus": "PAID",
@@ -381,13 +599,14 @@ def _orders(
             order_input["shippingAddress"] = _address(rng, name)
             order_input["billingAddress"] = order_input["shippingAddress"]
         try:
-            create_order(shop, order_input, {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"})
+            order = create_order(
+                shop, order_input, {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
+            )
         except OrderUserErrors as exc:
             if len(summary["order_errors"]) < 20:
                 summary["order_errors"].append(str(exc))
             continue
-        summary["orders"] += 1
-        summary["order_kinds"][kind] += 1
+        _record_order(shop, order, kind, summary)
 
 
 def _estimate_total(catalog: Catalog, lines: list[dict[str, Any]]) -> float:

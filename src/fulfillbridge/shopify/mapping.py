@@ -181,9 +181,7 @@ def _cancellation_pending(node: Mapping[str, Any], status: str, request_status: 
     return newest.get("kind") == CANCELLATION_REQUEST
 
 
-def to_remote(
-    node: Mapping[str, Any], *, store: str, mode: Mode
-) -> RemoteFulfillmentOrder:
+def to_remote(node: Mapping[str, Any], *, store: str, mode: Mode) -> RemoteFulfillmentOrder:
     """Map one FulfillmentOrder node; raises MappingError when essential fields are missing."""
     fo_id = node.get("id")
     if not isinstance(fo_id, str) or not fo_id.startswith(FULFILLMENT_ORDER_GID):

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from fulfillbridge.store.models import InboxEventRow, utcnow
 
@@ -36,11 +36,22 @@ class InboxEvent:
     triggered_at: datetime | None = None
 
 
-def _insert_for(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _insert_new_statement(dialect: str) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING the keys stored; one statement object per
+    dialect so SQLAlchemy compiles it once (the intake's hot path)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    key = insert.__module__
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = (
+            insert(InboxEventRow)
+            .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
+            .returning(InboxEventRow.store_id, InboxEventRow.delivery_id)
+        )
+    return statement
 
 
 def _values(event: InboxEvent) -> dict[str, Any]:
@@ -59,28 +70,33 @@ def _values(event: InboxEvent) -> dict[str, Any]:
     }
 
 
+async def insert_new(
+    connection: AsyncConnection, events: Sequence[InboxEvent]
+) -> set[tuple[int, str]]:
+    """Insert the events whose ``(store_id, delivery_id)`` is not stored yet, in the
+    caller's transaction, through Core (no ORM work: this runs for every webhook).
+    Returns the keys that were new."""
+    if not events:
+        return set()
+    statement = _insert_new_statement(connection.dialect.name)
+    result = await connection.execute(statement, [_values(e) for e in events])
+    return {(int(store_id), str(delivery_id)) for store_id, delivery_id in result}
+
+
 class InboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def add(self, event: InboxEvent) -> bool:
         """Store ``event`` unless the store already has its delivery id; True when new."""
-        return await self.add_many([event]) == 1
+        return bool(await self.add_new([event]))
 
-    async def add_many(self, events: Sequence[InboxEvent]) -> int:
-        """Store the events that are new (one statement); returns how many were stored.
-
-        A delivery id repeated inside ``events`` is stored once."""
+    async def add_new(self, events: Sequence[InboxEvent]) -> set[tuple[int, str]]:
+        """Store the events that are new, in one statement; returns their
+        ``(store_id, delivery_id)``. A delivery id repeated inside ``events`` is stored once."""
         if not events:
-            return 0
-        insert = _insert_for(self._session)
-        statement = (
-            insert(InboxEventRow)
-            .values([_values(e) for e in events])
-            .on_conflict_do_nothing(index_elements=["store_id", "delivery_id"])
-        )
-        result = await self._session.execute(statement)
-        return max(int(result.rowcount or 0), 0)
+            return set()
+        return await insert_new(await self._session.connection(), events)
 
     async def exists(self, store_id: int, delivery_id: str) -> bool:
         found = await self._session.scalar(

@@ -37,12 +37,23 @@ if TYPE_CHECKING:  # only the shape: store/ does not depend on the Shopify clien
 # Never sleep longer than this in one go: a reading from another process may free points.
 _MAX_SINGLE_SLEEP = 2.0
 _MIN_SLEEP = 0.01
+# While one request learns the bucket, the others look again this often, and take over when
+# it has not answered for this long.
+PROBE_POLL_SECONDS = 0.05
+PROBE_TIMEOUT_SECONDS = 30.0
 
 
 def _aged(row: ThrottleStateRow, now: float) -> float:
     """Points the stored estimate says are free at ``now``."""
     elapsed = max(0.0, now - row.measured_at)
     return min(row.maximum, row.available + row.restore_rate * elapsed)
+
+
+def _probe_marker(store_id: int, now: float) -> ThrottleStateRow:
+    """A row saying "a request is learning this bucket" (size unknown: maximum 0)."""
+    return ThrottleStateRow(
+        store_id=store_id, available=0.0, maximum=0.0, restore_rate=0.0, measured_at=now
+    )
 
 
 class SharedThrottleBucket:
@@ -85,24 +96,42 @@ class SharedThrottleBucket:
     async def acquire(self, cost: float) -> None:
         waited = 0.0
         while True:
-            async with self._database.transaction() as session:
-                row = await self._locked_row(session)
-                if row is None:
-                    # No reading yet for this store: let the request through to learn one.
-                    return
-                now = self._clock()
-                free = _aged(row, now)
-                wanted = min(cost, row.maximum)
-                if free >= wanted or waited >= self._max_wait:
-                    # Reserve: the next process sees the points as spent until the answer.
-                    row.available = free - cost
-                    row.measured_at = now
-                    return
-                rate = row.restore_rate
-                delay = (wanted - free) / rate if rate > 0 else 1.0
+            try:
+                delay = await self._try_acquire(cost, force=waited >= self._max_wait)
+            except IntegrityError:
+                # Another process wrote the first row at the same moment: look again.
+                delay = _MIN_SLEEP
+            if delay is None:
+                return
             delay = max(_MIN_SLEEP, min(delay, _MAX_SINGLE_SLEEP, self._max_wait - waited))
             await self._sleep(delay)
             waited += delay
+
+    async def _try_acquire(self, cost: float, *, force: bool) -> float | None:
+        """Reserve ``cost`` and return None, or return how long to wait first."""
+        async with self._database.transaction() as session:
+            row = await self._locked_row(session)
+            now = self._clock()
+            if row is None:
+                # Nobody knows this store's bucket yet: this request goes alone to learn it,
+                # the others wait for its reading (like LocalThrottleBucket's probe).
+                session.add(_probe_marker(self.store_id, now))
+                await session.flush()
+                return None
+            if row.maximum <= 0:
+                if force or now - row.measured_at > PROBE_TIMEOUT_SECONDS:
+                    row.measured_at = now  # the probe never answered: probe again
+                    return None
+                return PROBE_POLL_SECONDS
+            free = _aged(row, now)
+            wanted = min(cost, row.maximum)
+            if free >= wanted or force:
+                # Reserve: the next process sees the points as spent until the answer.
+                row.available = free - cost
+                row.measured_at = now
+                return None
+            rate = row.restore_rate
+            return (wanted - free) / rate if rate > 0 else 1.0
 
     async def update(self, status: ThrottleStatus | None, *, released: float) -> None:
         for _ in range(3):
@@ -118,17 +147,18 @@ class SharedThrottleBucket:
             row = await self._locked_row(session)
             now = self._clock()
             if row is None:
-                if status is not None:
-                    session.add(
-                        ThrottleStateRow(
-                            store_id=self.store_id,
-                            available=status.currently_available,
-                            maximum=status.maximum_available,
-                            restore_rate=status.restore_rate,
-                            measured_at=now,
-                        )
-                    )
-                    await session.flush()
+                row = _probe_marker(self.store_id, now)
+                session.add(row)
+            if row.maximum <= 0:
+                # The probe's answer: the first real reading (or, without one, let the
+                # next request probe at once).
+                if status is None:
+                    row.measured_at = 0.0
+                else:
+                    row.available = status.currently_available
+                    row.maximum = status.maximum_available
+                    row.restore_rate = status.restore_rate
+                    row.measured_at = now
                 return
             estimate = min(row.maximum, _aged(row, now) + released)
             if status is not None:
@@ -142,4 +172,6 @@ class SharedThrottleBucket:
         """Points the shared estimate says are free now, or None before the first reading."""
         async with self._database.transaction() as session:
             row = await session.get(ThrottleStateRow, self.store_id)
-            return None if row is None else _aged(row, self._clock())
+            if row is None or row.maximum <= 0:
+                return None
+            return _aged(row, self._clock())

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -40,12 +40,12 @@ from fulfillbridge.store.work import WorkRepository
 router = APIRouter(prefix="/api/v1", tags=["work"])
 
 MAX_PAGE = 250
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in the database
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
     description="An API key from `fulfillbridge apikey create`, as `Bearer fbk_...`.",
 )
-_database_lock = asyncio.Lock()
 
 
 # --- response models -------------------------------------------------------------------------
@@ -194,7 +194,10 @@ class ShipmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[ShipmentLineIn] | None = Field(
-        None, max_length=250, description="Units to ship; omitted: everything that remains."
+        None,
+        min_length=1,
+        max_length=250,
+        description="Units to ship; omitted: everything that remains.",
     )
     packages: list[PackageIn] = Field(default_factory=list, max_length=250)
     notify_customer: bool = True
@@ -266,7 +269,11 @@ async def _database(request: Request) -> Database:
     state = request.app.state
     database = getattr(state, "database", None)
     if database is None:
-        async with _database_lock:
+        # One lock per app (and so per event loop); no await between the check and the set.
+        lock = getattr(state, "api_database_lock", None)
+        if lock is None:
+            lock = state.api_database_lock = asyncio.Lock()
+        async with lock:
             database = getattr(state, "database", None)
             if database is None:
                 database = await asyncio.to_thread(Database.from_settings, state.settings)
@@ -290,6 +297,8 @@ async def _api_key(
 
 
 Key = Annotated[ApiKey, Depends(_api_key)]
+WorkId = Annotated[int, Path(ge=1, le=MAX_ID, description="The work order's id.")]
+ShipmentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The shipment's id.")]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -317,7 +326,10 @@ def _decode_cursor(cursor: str) -> actions.Position:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        return actions.Position(datetime.fromisoformat(data["u"]), int(data["i"]))
+        position = actions.Position(datetime.fromisoformat(data["u"]), int(data["i"]))
+        if not 0 < position.work_id <= MAX_ID:
+            raise ValueError("id out of range")
+        return position
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise HTTPException(
             400, "cursor is not one this API issued: pass next_cursor back unchanged"
@@ -354,7 +366,7 @@ class _Mismatch(Exception):
 async def _act(
     request: Request,
     key: ApiKey,
-    work_id: int,
+    work_id: WorkId,
     command: Callable[[], actions.Command],
     *,
     body: BaseModel | None,
@@ -429,7 +441,16 @@ async def _act(
 # --- endpoints -------------------------------------------------------------------------------
 
 
-@router.get("/work", response_model=WorkPage, responses=ERRORS)
+LIST_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The cursor is not one this API issued."},
+    401: ERRORS[401],
+    403: {"model": Problem, "description": "The store is outside this key's stores."},
+    404: {"model": Problem, "description": "No such store."},
+    422: {"description": "A query parameter is invalid."},
+}
+
+
+@router.get("/work", response_model=WorkPage, responses=LIST_ERRORS)
 async def list_work(
     request: Request,
     key: Key,
@@ -470,7 +491,7 @@ async def list_work(
 
 
 @router.get("/work/{work_id}", response_model=WorkDetail, responses=ERRORS)
-async def get_work(request: Request, key: Key, work_id: int) -> Any:
+async def get_work(request: Request, key: Key, work_id: WorkId) -> Any:
     """One work order with its transitions and shipments."""
     database = await _database(request)
     async with database.transaction() as session:
@@ -483,7 +504,7 @@ async def get_work(request: Request, key: Key, work_id: int) -> Any:
 
 @router.post("/work/{work_id}/stage", response_model=ActionResponse, responses=ERRORS)
 async def post_stage(
-    request: Request, key: Key, work_id: int, body: StageRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: StageRequest, idem: IdempotencyKey = None
 ) -> Any:
     """Report a production stage (stages only move forward); sent to Shopify as progress."""
     return await _act(
@@ -498,7 +519,7 @@ async def post_stage(
 
 @router.post("/work/{work_id}/hold", response_model=ActionResponse, responses=ERRORS)
 async def post_hold(
-    request: Request, key: Key, work_id: int, body: HoldRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: HoldRequest, idem: IdempotencyKey = None
 ) -> Any:
     """Put the work on hold (a fulfillment hold in Shopify)."""
     return await _act(
@@ -513,7 +534,7 @@ async def post_hold(
 
 @router.post("/work/{work_id}/release", response_model=ActionResponse, responses=ERRORS)
 async def post_release(
-    request: Request, key: Key, work_id: int, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
 ) -> Any:
     """Release a hold; the work returns to the state it was held in."""
     return await _act(request, key, work_id, actions.Release, body=None, idempotency_key=idem)
@@ -523,7 +544,7 @@ async def post_release(
     "/work/{work_id}/shipments", response_model=ActionResponse, status_code=201, responses=ERRORS
 )
 async def post_shipment(
-    request: Request, key: Key, work_id: int, body: ShipmentRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: ShipmentRequest, idem: IdempotencyKey = None
 ) -> Any:
     """Record a shipment (partial or complete, one or more packages); queues one Shopify
     fulfillment with the tracking."""
@@ -548,8 +569,8 @@ async def post_shipment(
 async def post_tracking(
     request: Request,
     key: Key,
-    work_id: int,
-    shipment_id: int,
+    work_id: WorkId,
+    shipment_id: ShipmentId,
     body: TrackingRequest,
     idem: IdempotencyKey = None,
 ) -> Any:
@@ -567,7 +588,7 @@ async def post_tracking(
 
 @router.post("/work/{work_id}/delivered", response_model=ActionResponse, responses=ERRORS)
 async def post_delivered(
-    request: Request, key: Key, work_id: int, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
 ) -> Any:
     """Mark shipped work delivered; posts a DELIVERED event on each of its fulfillments."""
     return await _act(request, key, work_id, actions.Deliver, body=None, idempotency_key=idem)
@@ -575,7 +596,7 @@ async def post_delivered(
 
 @router.post("/work/{work_id}/give-up", response_model=ActionResponse, responses=ERRORS)
 async def post_give_up(
-    request: Request, key: Key, work_id: int, body: ReasonRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: ReasonRequest, idem: IdempotencyKey = None
 ) -> Any:
     """Give up on accepted work: the fulfillment order is closed as incomplete with the
     reason."""
@@ -591,7 +612,7 @@ async def post_give_up(
 
 @router.post("/work/{work_id}/cancel", response_model=ActionResponse, responses=ERRORS)
 async def post_cancel(
-    request: Request, key: Key, work_id: int, body: ReasonRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: ReasonRequest, idem: IdempotencyKey = None
 ) -> Any:
     """The operation cancels its work. Only the merchant can cancel a Shopify order, so this
     is the same as give-up: the fulfillment order is closed as incomplete with the reason."""
@@ -607,7 +628,7 @@ async def post_cancel(
 
 @router.post("/work/{work_id}/move", response_model=ActionResponse, responses=ERRORS)
 async def post_move(
-    request: Request, key: Key, work_id: int, body: MoveRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: MoveRequest, idem: IdempotencyKey = None
 ) -> Any:
     """Move work to another warehouse (local only), or, for order-management work, to
     another merchant location (a fulfillment-order move in Shopify)."""
@@ -622,7 +643,7 @@ async def post_move(
 
 @router.post("/work/{work_id}/fix", response_model=ActionResponse, responses=ERRORS)
 async def post_fix(
-    request: Request, key: Key, work_id: int, body: FixRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: FixRequest, idem: IdempotencyKey = None
 ) -> Any:
     """Correct an exception's data (address, SKUs) and validate again."""
 
@@ -640,7 +661,9 @@ async def post_fix(
 
 
 @router.post("/work/{work_id}/retry", response_model=ActionResponse, responses=ERRORS)
-async def post_retry(request: Request, key: Key, work_id: int, idem: IdempotencyKey = None) -> Any:
+async def post_retry(
+    request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
+) -> Any:
     """Validate an exception again (after its cause was fixed elsewhere): accepted when
     clean, else it stays an exception with the current problems."""
     return await _act(
@@ -650,7 +673,7 @@ async def post_retry(request: Request, key: Key, work_id: int, idem: Idempotency
 
 @router.post("/work/{work_id}/override", response_model=ActionResponse, responses=ERRORS)
 async def post_override(
-    request: Request, key: Key, work_id: int, body: ReasonRequest, idem: IdempotencyKey = None
+    request: Request, key: Key, work_id: WorkId, body: ReasonRequest, idem: IdempotencyKey = None
 ) -> Any:
     """Accept an exception despite its problems; the reason and the key are recorded."""
     return await _act(

@@ -14,7 +14,8 @@ that Shopify reports as a top-level ``RESOURCE_NOT_FOUND`` raises ``NotFound``.
 Modules: ``model`` (records, statuses), ``errors``, ``inputs`` (reading input values),
 ``inventory`` (stock a line commits), ``store`` (state, lookups, bookkeeping), ``payloads``
 (webhook bodies), ``routing``, ``fulfillment_orders`` (state machine and merchant
-operations), ``merchant_requests`` (fulfillment-service requests), ``fulfillments``, and
+operations), ``merchant_requests`` (fulfillment-service requests), ``fulfillments``,
+``settings`` (sandbox-only merchant settings such as automatic fulfillment requests), and
 ``part`` (the ``Orders`` class, order creation and cancellation).
 """
 
@@ -56,6 +57,11 @@ from fulfillbridge.sandbox.domain.orders.part import (
     orders_of,
 )
 from fulfillbridge.sandbox.domain.orders.payloads import rest_address
+from fulfillbridge.sandbox.domain.orders.settings import (
+    MerchantSettings,
+    MerchantSettingsError,
+    merchant_settings_of,
+)
 
 __all__ = [
     "ACCEPTED",
@@ -82,6 +88,8 @@ __all__ = [
     "FulfillmentOrderLineItem",
     "LineItem",
     "MerchantRequest",
+    "MerchantSettings",
+    "MerchantSettingsError",
     "NotFound",
     "Order",
     "OrderUserErrors",
@@ -92,6 +100,7 @@ __all__ = [
     "UserError",
     "create_order",
     "fulfill_order",
+    "merchant_settings_of",
     "orders_of",
     "rest_address",
 ]

@@ -22,6 +22,7 @@ from fulfillbridge.sandbox.domain.orders.model import (
     UNSUBMITTED,
     FulfillmentOrder,
     MerchantRequest,
+    Order,
 )
 from fulfillbridge.sandbox.domain.orders.payloads import OrderPayloads
 
@@ -104,6 +105,22 @@ class MerchantRequests(OrderPayloads):
             )
 
     # ------------------------------------------------------------ fulfillment requests
+    def submit_requests_of_new_order(self, order: Order) -> list[FulfillmentOrder]:
+        """What Shopify does for a merchant who lets it request fulfillment automatically
+        (``settings.MerchantSettings.auto_submit_fulfillment_requests``): submit every
+        open, unsubmitted fulfillment order of ``order`` assigned to a fulfillment service,
+        whole, without message. Returns the submitted fulfillment orders."""
+        submitted: list[FulfillmentOrder] = []
+        for fo in self.fos_of(order):
+            if (
+                fo.status == OPEN
+                and fo.request_status == UNSUBMITTED
+                and self.is_service_location(fo.location_id)
+            ):
+                self.submit_fulfillment_request(fo, message=None, notify_customer=False, lines=None)
+                submitted.append(fo)
+        return submitted
+
     def submit_fulfillment_request(
         self,
         fo: FulfillmentOrder,

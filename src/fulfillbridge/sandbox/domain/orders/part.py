@@ -27,6 +27,7 @@ from fulfillbridge.sandbox.domain.orders.model import (
     Transaction,
 )
 from fulfillbridge.sandbox.domain.orders.routing import Routing
+from fulfillbridge.sandbox.domain.orders.settings import merchant_settings_of
 
 if TYPE_CHECKING:
     from fulfillbridge.sandbox.domain.catalog import Catalog
@@ -137,6 +138,8 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
             self._fulfil_at_creation(order, fulfilled_input or {})
         if order_input.get("closedAt"):
             order.closed_at = iso(order_input["closedAt"])
+        if merchant_settings_of(self.shop).auto_submit_fulfillment_requests:
+            self.submit_requests_of_new_order(order)
         return order
 
     def _fulfil_at_creation(self, order: Order, spec: dict[str, Any]) -> None:

@@ -1,0 +1,533 @@
+"""``fulfillbridge orders ...``: the operation's work from the command line.
+
+``orders_app`` is a Typer app the main command registers (``app.add_typer(orders_app,
+name="orders")``). Commands are thin: they parse, call ``flows.actions``, and print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import getpass
+import io
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from fulfillbridge.config import ConfigError, Settings, load_settings
+from fulfillbridge.core.stores import StoreError
+from fulfillbridge.core.work import Tracking, WorkState
+from fulfillbridge.flows import actions
+from fulfillbridge.store.api_keys import ApiKeyError
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.work import WorkRepository
+
+orders_app = typer.Typer(
+    help="List, show, ship, import tracking for, and export the operation's work.",
+    no_args_is_help=True,
+)
+
+T = TypeVar("T")
+out = Console()
+err = Console(stderr=True)
+
+CSV_COLUMNS = ("store", "order", "sku", "quantity", "carrier", "tracking", "url")
+EXPORT_COLUMNS = (
+    "store",
+    "order",
+    "work_id",
+    "warehouse",
+    "sku",
+    "title",
+    "quantity",
+    "ship_to_name",
+    "ship_to_city",
+    "ship_to_country",
+)
+TO_DO = (WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED)
+
+
+class CommandFailed(Exception):
+    """A failure the user can act on: one line on standard error, exit status 1."""
+
+
+def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known failures become one line on standard error and a non-zero exit."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except actions.ActionError as exc:
+            err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except (ConfigError, StoreError, ApiKeyError, CommandFailed, OSError) as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def with_database(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
+    """Open the configured database, run ``work`` on it, and close it."""
+
+    async def main() -> T:
+        settings = load_settings()
+        database = Database.from_settings(settings)
+        try:
+            return await work(database, settings)
+        finally:
+            await database.close()
+
+    return asyncio.run(main())
+
+
+def actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in some containers
+        return "cli"
+
+
+def _units(view: dict[str, Any]) -> str:
+    shipped = sum(line["shipped"] for line in view["lines"])
+    total = sum(line["quantity"] for line in view["lines"])
+    return f"{shipped}/{total}"
+
+
+def _json(data: Any) -> None:
+    # Plain print, not Rich: the output is for other programs.
+    def encode(value: Any) -> str:
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+
+    typer.echo(json.dumps(data, indent=2, default=encode))
+
+
+# --- list and show ---------------------------------------------------------------------------
+
+
+@orders_app.command("list")
+@clear_errors
+def list_command(
+    store: Annotated[str | None, typer.Option(help="Only this store's work.")] = None,
+    state: Annotated[
+        list[WorkState] | None,
+        typer.Option(help="Only work in this state (repeat for several).", show_default=False),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List work orders, oldest change first."""
+
+    async def work(database: Database, _settings: Settings) -> tuple[list[dict[str, Any]], bool]:
+        async with database.transaction() as session:
+            if store is not None and store not in (await actions.store_names(session)).values():
+                raise CommandFailed(f"no store named {store!r}: see `fulfillbridge store list`")
+            page, more = await actions.list_work(
+                session, store=store, states=state or (), limit=limit
+            )
+            return [actions.work_view(row, name) for row, name in page], more is not None
+
+    views, more = with_database(work)
+    if as_json:
+        _json(views)
+        return
+    table = Table("id", "store", "order", "state", "stage", "warehouse", "shipped", "updated")
+    for view in views:
+        table.add_row(
+            str(view["id"]),
+            view["store"],
+            view["order_name"],
+            view["state"],
+            view["stage"] or "",
+            view["warehouse"] or "",
+            _units(view),
+            view["updated_at"].strftime("%Y-%m-%d %H:%M"),
+        )
+    out.print(table)
+    if not views:
+        out.print("no work orders match")
+    if more:
+        out.print(f"more than {limit} work orders match: raise --limit or filter by store/state")
+
+
+@orders_app.command("show")
+@clear_errors
+def show_command(
+    order: Annotated[str, typer.Argument(help="An order name like '#1001', or a work id.")],
+    store: Annotated[
+        str | None, typer.Option(help="The store, when the name is ambiguous.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one work order: lines, address, shipments and every transition."""
+
+    async def work(database: Database, _settings: Settings) -> dict[str, Any]:
+        async with database.transaction() as session:
+            row, name = await actions.find_work(session, order, store=store)
+            view = actions.work_view(row, name)
+            view["shipments"] = [
+                actions.shipment_view(s, row) for s in await actions.shipments_of(session, row.id)
+            ]
+            view["transitions"] = [
+                actions.transition_view(t)
+                for t in await WorkRepository(session).transitions(row.id)
+            ]
+            return view
+
+    view = with_database(work)
+    if as_json:
+        _json(view)
+        return
+    _print_view(view)
+
+
+def _print_view(view: dict[str, Any]) -> None:
+    stage = f" at {view['stage']}" if view["stage"] else ""
+    out.print(
+        f"[bold]{view['order_name']}[/] (work {view['id']}, store {view['store']}): "
+        f"{view['state']}{stage}, warehouse {view['warehouse'] or '-'}",
+        highlight=False,
+    )
+    if view["hold_reason"]:
+        out.print(f"on hold: {view['hold_reason']}", highlight=False)
+    for problem in view["problems"]:
+        out.print(f"[red]problem:[/] {problem}", highlight=False)
+    address = view["shipping_address"] or {}
+    if address:
+        parts = [address.get(k, "") for k in ("name", "address1", "city", "zip", "country_code")]
+        out.print("ship to: " + ", ".join(p for p in parts if p), highlight=False)
+    lines = Table("sku", "title", "quantity", "shipped", "remaining", title="lines")
+    for line in view["lines"]:
+        lines.add_row(
+            line["sku"] or "-",
+            line["title"],
+            str(line["quantity"]),
+            str(line["shipped"]),
+            str(line["remaining"]),
+        )
+    out.print(lines)
+    if view["shipments"]:
+        shipments = Table("id", "lines", "tracking", "status", title="shipments")
+        for shipment in view["shipments"]:
+            shipments.add_row(
+                str(shipment["id"]),
+                ", ".join(
+                    f"{x['sku'] or x['line_id']} x {x['quantity']}" for x in shipment["lines"]
+                ),
+                ", ".join(f"{p['company']} {p['number']}" for p in shipment["packages"]),
+                shipment["status"],
+            )
+        out.print(shipments)
+    history = Table("at", "from", "to", "stage", "by", title="transitions")
+    for t in view["transitions"]:
+        history.add_row(
+            t["at"].strftime("%Y-%m-%d %H:%M:%S"),
+            t["from_state"] or "",
+            t["to_state"],
+            t["stage"] or "",
+            t["actor"],
+        )
+    out.print(history)
+
+
+# --- ship ------------------------------------------------------------------------------------
+
+
+def _parse_line(value: str) -> actions.ShipLine:
+    sku, sep, quantity = value.rpartition(":")
+    if not sep or not sku or not quantity.strip().isdigit() or int(quantity) <= 0:
+        raise typer.BadParameter(f"{value!r} is not SKU:QUANTITY (e.g. MUG-RED:2)")
+    return actions.ShipLine(int(quantity), sku=sku.strip())
+
+
+def _packages(carrier: str, numbers: list[str], urls: list[str]) -> tuple[Tracking, ...]:
+    if urls and len(urls) != len(numbers):
+        raise typer.BadParameter(
+            f"give one --url per --tracking ({len(numbers)} tracking, {len(urls)} url)",
+            param_hint="--url",
+        )
+    return tuple(
+        Tracking(carrier, number, urls[i] if urls else None) for i, number in enumerate(numbers)
+    )
+
+
+@orders_app.command("ship")
+@clear_errors
+def ship_command(
+    order: Annotated[str, typer.Argument(help="An order name like '#1001', or a work id.")],
+    carrier: Annotated[str, typer.Option(help="The carrier, e.g. UPS.")],
+    tracking: Annotated[
+        list[str], typer.Option(help="A tracking number; repeat for several packages.")
+    ],
+    url: Annotated[list[str] | None, typer.Option(help="Tracking URL, one per --tracking.")] = None,
+    line: Annotated[
+        list[str] | None,
+        typer.Option(help="SKU:QUANTITY to ship (repeatable); default: everything left."),
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="The store, when the name is ambiguous.")
+    ] = None,
+    notify: Annotated[bool, typer.Option(help="Let Shopify email the customer.")] = True,
+) -> None:
+    """Record a shipment with tracking; Shopify gets the fulfillment from the worker."""
+    lines = tuple(_parse_line(value) for value in line) if line else None
+    command = actions.Ship(lines, _packages(carrier, tracking, url or []), notify)
+
+    async def work(database: Database, settings: Settings) -> actions.ActionResult:
+        return await actions.run_action(
+            database, settings, order, command, actor=actor(), store=store
+        )
+
+    result = with_database(work)
+    view = actions.work_view(result.row, result.store)
+    shipped = ", ".join(
+        f"{line['sku'] or line['line_id']} x {qty}"
+        for line in view["lines"]
+        if (qty := (result.shipment.lines if result.shipment else {}).get(line["line_id"]))
+    )
+    out.print(
+        f"shipped {shipped} of {view['order_name']} (work {view['id']}, store {view['store']}); "
+        f"now {view['state']}; the fulfillment is queued for Shopify",
+        highlight=False,
+    )
+
+
+# --- import-tracking -------------------------------------------------------------------------
+
+
+@dataclass
+class _Package:
+    """Rows of one CSV file that describe the same package (same store, order and
+    tracking number)."""
+
+    store: str
+    order: str
+    carrier: str
+    tracking: str
+    url: str | None
+    rows: list[int] = field(default_factory=list)
+    lines: list[actions.ShipLine] = field(default_factory=list)
+    everything: bool = False
+    error: str | None = None
+
+
+@dataclass
+class _RowResult:
+    line: int
+    order: str
+    tracking: str
+    outcome: str
+    ok: bool
+
+
+def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CommandFailed(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise CommandFailed(f"{path} is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [column for column in CSV_COLUMNS if column not in header and column != "url"]
+    if missing:
+        raise CommandFailed(
+            f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(CSV_COLUMNS)}"
+        )
+    reader.fieldnames = header
+    for row in reader:
+        yield reader.line_num, {k: (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def _group(path: Path) -> tuple[list[_Package], list[_RowResult]]:
+    """Packages to ship, and the rows that are wrong on their own. A package with a wrong
+    row is not shipped in part: the whole package waits until the file is fixed."""
+    grouped: dict[tuple[str, str, str, str], list[tuple[int, dict[str, str]]]] = {}
+    for number, row in _read_rows(path):
+        key = (row.get("store", ""), row.get("order", ""), row.get("carrier", ""))
+        grouped.setdefault((*key, row.get("tracking", "")), []).append((number, row))
+    packages: list[_Package] = []
+    bad: list[_RowResult] = []
+    for (store, order, carrier, tracking), rows in grouped.items():
+        urls = sorted({row.get("url", "") for _, row in rows} - {""})
+        package = _Package(store, order, carrier, tracking, urls[0] if urls else None)
+        if len(urls) > 1:
+            package.error = f"tracking {tracking} has different urls ({', '.join(urls)})"
+        for number, row in rows:
+            problem = _row_problem(row)
+            if problem:
+                bad.append(_RowResult(number, order, tracking, problem, False))
+                package.error = package.error or f"line {number} of the same package is wrong"
+                continue
+            package.rows.append(number)
+            if row["sku"]:
+                package.lines.append(actions.ShipLine(int(row["quantity"]), sku=row["sku"]))
+            else:
+                package.everything = True
+        if package.everything and package.lines:
+            package.error = "a row without sku ships everything left; do not mix it with SKU rows"
+        packages.append(package)
+    return packages, bad
+
+
+def _row_problem(row: dict[str, str]) -> str | None:
+    for column in ("order", "carrier", "tracking"):
+        if not row.get(column):
+            return f"{column} is empty"
+    sku, quantity = row.get("sku", ""), row.get("quantity", "")
+    if sku and not quantity:
+        return f"quantity is empty for SKU {sku}"
+    if quantity and not sku:
+        return "sku is empty (leave quantity empty too to ship everything left)"
+    if quantity and (not quantity.isdigit() or int(quantity) <= 0):
+        return f"quantity {quantity!r} is not a positive whole number"
+    url = row.get("url", "")
+    if url and not url.startswith(("http://", "https://")):
+        return f"url {url!r} is not an http(s) URL"
+    return None
+
+
+@orders_app.command("import-tracking")
+@clear_errors
+def import_tracking_command(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: store, order, sku, quantity, carrier, tracking, url.")
+    ],
+    notify: Annotated[bool, typer.Option(help="Let Shopify email the customers.")] = True,
+) -> None:
+    """Apply shipments from a CSV file, one row per package line. Rows with the same store,
+    order and tracking number are one package. Bad rows are reported by line number and the
+    good ones applied; importing the same file again applies nothing twice."""
+    packages, results = _group(file)
+
+    async def work(database: Database, settings: Settings) -> None:
+        progress = Progress(
+            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+        )
+        with progress:
+            task = progress.add_task("import", total=len(packages))
+            for package in packages:
+                results.extend(await _apply(database, settings, package, notify))
+                progress.advance(task)
+
+    with_database(work)
+    results.sort(key=lambda r: r.line)
+    table = Table("line", "order", "tracking", "result", title=f"import of {file.name}")
+    for r in results:
+        style = "" if r.ok else "red"
+        table.add_row(str(r.line), r.order, r.tracking, r.outcome, style=style)
+    out.print(table)
+    failed = sum(not r.ok for r in results)
+    applied = sum(r.outcome == "shipped" for r in results)
+    repeated = sum(r.outcome.startswith("already") for r in results)
+    out.print(f"{applied} row(s) shipped, {repeated} already imported, {failed} with errors")
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _apply(
+    database: Database, settings: Settings, package: _Package, notify: bool
+) -> list[_RowResult]:
+    def each(outcome: str, ok: bool) -> list[_RowResult]:
+        return [_RowResult(n, package.order, package.tracking, outcome, ok) for n in package.rows]
+
+    if package.error:
+        return each(f"not applied: {package.error}", False)
+    lines = None if package.everything else tuple(package.lines)
+    key = actions.dedupe_key(
+        package.store,
+        package.order,
+        package.carrier,
+        package.tracking,
+        package.url,
+        sorted((line.sku or "", line.quantity) for line in package.lines),
+    )
+    command = actions.Ship(
+        lines, (Tracking(package.carrier, package.tracking, package.url),), notify, key
+    )
+    try:
+        result = await actions.run_action(
+            database, settings, package.order, command, actor=actor(), store=package.store or None
+        )
+    except actions.ActionError as exc:
+        return each(exc.message, False)
+    return each("shipped" if result.applied else "already imported", True)
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+@orders_app.command("export")
+@clear_errors
+def export_command(
+    store: Annotated[str | None, typer.Option(help="Only this store's work.")] = None,
+    state: Annotated[
+        list[WorkState] | None,
+        typer.Option(
+            help="Work in this state (repeatable); default accepted, in_progress, "
+            "partially_shipped.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
+    ] = None,
+) -> None:
+    """Write a pick list (CSV): one row per line with units left to ship."""
+
+    async def work(database: Database, _settings: Settings) -> list[list[Any]]:
+        async with database.transaction() as session:
+            if store is not None and store not in (await actions.store_names(session)).values():
+                raise CommandFailed(f"no store named {store!r}: see `fulfillbridge store list`")
+            rows: list[list[Any]] = []
+            after = None
+            for _ in range(100_000):  # bounded walk over pages
+                page, after = await actions.list_work(
+                    session, store=store, states=state or TO_DO, after=after, limit=250
+                )
+                rows += [_pick_rows(actions.work_view(row, name)) for row, name in page]
+                if after is None:
+                    break
+            return [r for group in rows for r in group]
+
+    picked = sorted(with_database(work), key=lambda r: (r[3] or "", r[0], r[1], r[4] or ""))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(picked)
+    if output is None:
+        sys.stdout.write(buffer.getvalue())
+        return
+    output.write_text(buffer.getvalue(), encoding="utf-8")
+    out.print(f"wrote {len(picked)} pick line(s) to {output}", highlight=False)
+
+
+def _pick_rows(view: dict[str, Any]) -> list[list[Any]]:
+    address = view["shipping_address"] or {}
+    return [
+        [
+            view["store"],
+            view["order_name"],
+            view["id"],
+            view["warehouse"] or "",
+            line["sku"] or "",
+            line["title"],
+            line["remaining"],
+            address.get("name", ""),
+            address.get("city", ""),
+            address.get("country_code", ""),
+        ]
+        for line in view["lines"]
+        if line["remaining"] > 0
+    ]

@@ -1,0 +1,1013 @@
+"""Sending the outbox: every write to Shopify (and every notification to the operation),
+exactly once, in order per work order, within the store's rate limit.
+
+``await send_due(database, settings, worker_id="w1")`` claims due rows and sends them.
+
+* **Claiming.** A row is due when it is ``pending`` or ``unknown`` with ``next_attempt_at``
+  passed and no live lease, or ``sending`` with an expired lease (its worker died mid-send).
+  A claim writes a lease (``claimed_by`` = worker id plus a per-call nonce, ``claimed_until``)
+  through an UPDATE that re-checks the lease, so two workers never both hold a row; on
+  PostgreSQL the candidate SELECT also uses ``FOR UPDATE SKIP LOCKED``.
+* **Order.** A row is only due when no earlier row of the same work order and target is
+  still pending, unknown, sending or failed: writes for one fulfillment order reach Shopify
+  in the order they were decided. Rows without a work order are independent.
+* **Exactly once.** A mutation that may have run (``OutcomeUnknown``: timeout, 5xx, dropped
+  connection) leaves the row ``unknown``. Before such a row (or a ``sending`` row whose
+  worker died) is sent again, its sender reads Shopify's state and marks it done when the
+  write already took effect; the read waits ``unknown_settle_seconds`` first so a request
+  still running at Shopify has finished. A ``userErrors`` answer is checked the same way
+  ("already accepted" means done); otherwise the row fails with Shopify's message.
+* **Retries.** Transport trouble and throttling are retried with jittered exponential
+  backoff, at most ``max_attempts`` times; then the row is ``failed`` and stays visible to
+  operators (``requeue`` and ``skip`` act on it).
+
+How each kind is verified (``_SENDERS``):
+
+=====================  ===================================================================
+kind                   taken effect when (read from Shopify)
+=====================  ===================================================================
+accept_request         requestStatus is ACCEPTED or later (cancellation states, CLOSED)
+reject_request         requestStatus is REJECTED
+report_progress        not observable: sent again (a repeated progress note is harmless)
+hold                   a hold with this row's handle is on the fulfillment order
+release_hold           none of our holds (handle prefix, held by us) remain
+create_fulfillment     a fulfillment of the order not recorded by another of our rows with
+                       the same line quantities and (when given) the same tracking numbers
+update_tracking        the fulfillment's tracking numbers equal the wanted ones
+fulfillment_event      the fulfillment has an event with that status
+accept_cancellation    requestStatus CANCELLATION_ACCEPTED (or the order CANCELLED)
+reject_cancellation    requestStatus CANCELLATION_REJECTED
+close                  status INCOMPLETE or requestStatus CLOSED
+move                   the fulfillment order (or a sibling holding its lines) is at the
+                       new location
+=====================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from fulfillbridge.config import Settings
+from fulfillbridge.core import work as core
+from fulfillbridge.core.stores import Store
+from fulfillbridge.flows import notify
+from fulfillbridge.flows.connect import client_for
+from fulfillbridge.shopify import (
+    GraphQLErrors,
+    HTTPStatusError,
+    InvalidResponse,
+    OutcomeUnknown,
+    ServerError,
+    ShopifyClient,
+    ShopifyError,
+    Throttled,
+    TooManyRequests,
+    TransportError,
+    UserErrors,
+    operation,
+)
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import OutboxRow, ShipmentRow, StoreRow, WorkOrderRow
+from fulfillbridge.store.stores import StoreRepository
+from fulfillbridge.store.throttle import SharedThrottleBucket
+
+logger = logging.getLogger("fulfillbridge.outbox")
+
+PENDING, SENDING, UNKNOWN, DONE, FAILED, SKIPPED = (
+    "pending",
+    "sending",
+    "unknown",
+    "done",
+    "failed",
+    "skipped",
+)
+# Statuses that keep later rows of the same work order waiting.
+_BLOCKING = (PENDING, SENDING, UNKNOWN, FAILED)
+SHOPIFY, OPERATION = "shopify", "operation"
+# Holds we place carry this handle prefix, so we release only our own (Shopify docs:
+# fulfillmentOrderReleaseHold without holdIds releases every hold, the merchant's too).
+HOLD_HANDLE_PREFIX = "fulfillbridge-"
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """Timing of the sender. The defaults suit production; tests shorten them."""
+
+    lease_seconds: float = 300.0
+    max_attempts: int = 8
+    base_delay: float = 2.0
+    max_delay: float = 600.0
+    # Before verifying an unknown outcome: longer than Shopify keeps a request running.
+    unknown_settle_seconds: float = 60.0
+    # Per-request timeout of the Shopify client (None: the client's default).
+    request_timeout: float | None = None
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter in [base/2, min(max, base * 2**(attempt-1))]."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
+        return ceiling / 2 + random.random() * ceiling / 2
+
+
+class _Impossible(Exception):
+    """The row cannot be sent as it stands (missing data); the message says why."""
+
+
+@dataclass
+class _Job:
+    id: int
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    status: str  # the status when claimed
+    attempts: int
+    idempotency_key: str
+    store_id: int
+    work_order_id: int | None
+    fulfillment_order_id: str | None
+    store_name: str | None = None
+    # Shopify fulfillment ids our other done rows of this work order already account for.
+    known_fulfillments: set[str] = field(default_factory=set)
+    # Fulfillment ids the row acts on (tracking updates, events), resolved from shipments.
+    fulfillment_ids: list[str] = field(default_factory=list)
+
+    @property
+    def maybe_ran(self) -> bool:
+        return self.status in (UNKNOWN, SENDING)
+
+
+@dataclass(frozen=True)
+class _Result:
+    status: str
+    error: str | None = None
+    result: dict[str, Any] | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ================================================================= public entry points
+async def send_due(
+    database: Database,
+    settings: Settings,
+    *,
+    worker_id: str,
+    limit: int = 50,
+    policy: OutboxPolicy | None = None,
+) -> int:
+    """Claim and send up to ``limit`` due outbox rows; returns how many were attempted."""
+    policy = policy or OutboxPolicy()
+    token = f"{worker_id}#{uuid.uuid4().hex[:8]}"[:128]
+    clients: dict[int, ShopifyClient] = {}
+    attempted = 0
+    try:
+        # Claim again after each batch: finishing a row may make the next of its work
+        # order due. Bounded by ``limit`` rows in all.
+        while attempted < limit:
+            claimed = await _claim(database, token, limit - attempted, policy)
+            if not claimed:
+                break
+            for row_id in claimed:
+                attempted += 1
+                await _handle(database, settings, token, row_id, clients, policy)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+    return attempted
+
+
+async def requeue(database: Database, outbox_id: int) -> None:
+    """An operator fixed the cause of a failed row: send it again (verifying first)."""
+    async with database.transaction() as session:
+        row = await session.get(OutboxRow, outbox_id)
+        if row is None:
+            raise LookupError(f"no outbox row {outbox_id}")
+        if row.status != FAILED:
+            raise ValueError(f"outbox row {outbox_id} is {row.status}, not failed")
+        # Verify before sending: a failed row may have been unknown when it gave up.
+        row.status = UNKNOWN if row.target == SHOPIFY else PENDING
+        row.attempts = 0
+        row.next_attempt_at = _now()
+        row.claimed_by = row.claimed_until = None
+
+
+async def skip(database: Database, outbox_id: int, reason: str) -> None:
+    """An operator gave up on a failed or pending row; later rows of its order may go."""
+    async with database.transaction() as session:
+        row = await session.get(OutboxRow, outbox_id)
+        if row is None:
+            raise LookupError(f"no outbox row {outbox_id}")
+        if row.status in (DONE, SKIPPED):
+            raise ValueError(f"outbox row {outbox_id} is already {row.status}")
+        row.status = SKIPPED
+        row.last_error = f"skipped: {reason}"
+        row.claimed_by = row.claimed_until = None
+        row.done_at = _now()
+
+
+# ================================================================= claiming
+def _due_condition(now: datetime) -> Any:
+    earlier = aliased(OutboxRow)
+    blocked = exists().where(
+        earlier.work_order_id == OutboxRow.work_order_id,
+        earlier.target == OutboxRow.target,
+        earlier.id < OutboxRow.id,
+        earlier.status.in_(_BLOCKING),
+    )
+    lease_free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now)
+    waiting = and_(
+        OutboxRow.status.in_((PENDING, UNKNOWN)),
+        OutboxRow.next_attempt_at <= now,
+        lease_free,
+    )
+    crashed = and_(OutboxRow.status == SENDING, OutboxRow.claimed_until < now)
+    return and_(
+        or_(waiting, crashed),
+        or_(OutboxRow.work_order_id.is_(None), ~blocked),
+    )
+
+
+async def _claim(database: Database, token: str, limit: int, policy: OutboxPolicy) -> list[int]:
+    now = _now()
+    until = now + timedelta(seconds=policy.lease_seconds)
+    claimed: list[int] = []
+    async with database.transaction() as session:
+        candidates = (
+            await session.scalars(
+                select(OutboxRow.id)
+                .where(_due_condition(now))
+                .order_by(OutboxRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for row_id in candidates:
+            # The lease is re-checked in the UPDATE itself: another worker that claimed the
+            # row between our SELECT and here makes this match nothing.
+            result = await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == row_id,
+                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+                    OutboxRow.status.in_((PENDING, UNKNOWN, SENDING)),
+                )
+                .values(claimed_by=token, claimed_until=until)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(row_id)
+    return claimed
+
+
+async def _renew(database: Database, job: _Job, token: str, policy: OutboxPolicy, **values: Any):
+    """Extend our lease (and set ``values``); False when the row is no longer ours."""
+    async with database.transaction() as session:
+        result = await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == job.id, OutboxRow.claimed_by == token)
+            .values(claimed_until=_now() + timedelta(seconds=policy.lease_seconds), **values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+# ================================================================= one row
+async def _load(database: Database, row_id: int, token: str) -> tuple[_Job, Store, dict] | None:
+    async with database.transaction() as session:
+        row = await session.get(OutboxRow, row_id)
+        if row is None or row.claimed_by != token:
+            return None
+        work = await session.get(WorkOrderRow, row.work_order_id) if row.work_order_id else None
+        store_row = await session.get(StoreRow, row.store_id)
+        assert store_row is not None  # a foreign key guarantees it
+        payload = dict(row.payload or {})
+        job = _Job(
+            id=row.id,
+            kind=row.kind,
+            target=row.target,
+            payload=payload,
+            status=row.status,
+            attempts=row.attempts,
+            idempotency_key=row.idempotency_key,
+            store_id=row.store_id,
+            work_order_id=row.work_order_id,
+            fulfillment_order_id=payload.get("fulfillment_order_id")
+            or (work.remote_id if work else None),
+            store_name=store_row.name,
+        )
+        if row.target == SHOPIFY and work is not None:
+            job.known_fulfillments = await _known_fulfillments(session, work.id, row.id)
+            if row.kind in (core.UPDATE_TRACKING, core.FULFILLMENT_EVENT):
+                job.fulfillment_ids = await _target_fulfillments(session, work.id, payload)
+        stores = StoreRepository(session, database.box)
+        store = await stores.get(store_row.name)
+        secrets = await stores.secrets(store_row.name) if row.target == SHOPIFY else {}
+        return job, store, secrets
+
+
+async def _known_fulfillments(session: Any, work_id: int, own_id: int) -> set[str]:
+    known: set[str] = set()
+    rows = await session.scalars(
+        select(OutboxRow).where(
+            OutboxRow.work_order_id == work_id,
+            OutboxRow.kind == core.CREATE_FULFILLMENT,
+            OutboxRow.status == DONE,
+            OutboxRow.id != own_id,
+        )
+    )
+    for other in rows:
+        if other.result and other.result.get("fulfillment_id"):
+            known.add(str(other.result["fulfillment_id"]))
+    shipments = await session.scalars(
+        select(ShipmentRow.remote_fulfillment_id).where(
+            ShipmentRow.work_order_id == work_id,
+            or_(ShipmentRow.outbox_id.is_(None), ShipmentRow.outbox_id != own_id),
+        )
+    )
+    known.update(s for s in shipments if s)
+    return known
+
+
+async def _target_fulfillments(session: Any, work_id: int, payload: dict) -> list[str]:
+    """Fulfillment ids a tracking update or event applies to: named in the payload, or the
+    fulfillment of the payload's shipment (or of the outbox row that created it)."""
+    if payload.get("fulfillment_id"):
+        return [str(payload["fulfillment_id"])]
+    found: list[str] = []
+    if payload.get("shipment_id") is not None:
+        shipment = await session.get(ShipmentRow, int(payload["shipment_id"]))
+        if shipment is not None and shipment.remote_fulfillment_id:
+            found.append(shipment.remote_fulfillment_id)
+    if not found and payload.get("fulfillment_outbox_id") is not None:
+        creator = await session.get(OutboxRow, int(payload["fulfillment_outbox_id"]))
+        if creator is not None and creator.result and creator.result.get("fulfillment_id"):
+            found.append(str(creator.result["fulfillment_id"]))
+    if not found and payload.get("shipment_id") is None:
+        # No shipment named: every fulfillment this work order created.
+        rows = await session.scalars(
+            select(ShipmentRow.remote_fulfillment_id).where(ShipmentRow.work_order_id == work_id)
+        )
+        found = [r for r in rows if r]
+    return found
+
+
+async def _handle(
+    database: Database,
+    settings: Settings,
+    token: str,
+    row_id: int,
+    clients: dict[int, ShopifyClient],
+    policy: OutboxPolicy,
+) -> None:
+    try:
+        loaded = await _load(database, row_id, token)
+    except Exception as exc:
+        # A row that cannot even be loaded (store gone, secrets unreadable) must not stop
+        # the others; it is retried later like any failure and fails after the bound.
+        logger.exception("outbox row %s could not be loaded", row_id)
+        await _release_unloadable(database, row_id, token, policy, exc)
+        return
+    if loaded is None:
+        return
+    job, store, secrets = loaded
+    if not await _renew(database, job, token, policy, attempts=job.attempts + 1):
+        return
+    job.attempts += 1
+    try:
+        if job.target == OPERATION:
+            result = await _notify(settings, job)
+        else:
+            client = clients.get(store.id)
+            if client is None:
+                client = client_for(store, secrets, settings=settings, database=database)
+                client.bucket = SharedThrottleBucket(database, store.id)
+                if policy.request_timeout is not None:
+                    client.http.timeout = policy.request_timeout  # type: ignore[assignment]
+                clients[store.id] = client
+
+            async def mark_sending() -> bool:
+                return await _renew(database, job, token, policy, status=SENDING)
+
+            result = await _send_to_shopify(client, job, mark_sending)
+    except Exception as exc:
+        logger.exception("outbox row %s: unexpected failure", job.id)
+        # Whatever happened, the mutation may have gone out: verify before sending again.
+        status = UNKNOWN if job.target == SHOPIFY else PENDING
+        result = _Result(status, f"unexpected {type(exc).__name__}: {exc}")
+    await _finish(database, job, token, result, policy)
+
+
+async def _release_unloadable(
+    database: Database, row_id: int, token: str, policy: OutboxPolicy, exc: Exception
+) -> None:
+    async with database.transaction() as session:
+        row = await session.get(OutboxRow, row_id)
+        if row is None or row.claimed_by != token:
+            return
+        row.attempts += 1
+        row.last_error = f"could not load the row: {type(exc).__name__}: {exc}"
+        row.claimed_by = row.claimed_until = None
+        if row.attempts >= policy.max_attempts:
+            row.status = FAILED
+        else:
+            row.next_attempt_at = _now() + timedelta(seconds=policy.backoff(row.attempts))
+
+
+async def _notify(settings: Settings, job: _Job) -> _Result:
+    if not settings.operation_webhook_url:
+        return _Result(SKIPPED, "no operation_webhook_url is configured")
+    body = notify.body_for(
+        event=job.kind,
+        delivery_id=job.idempotency_key,
+        store=job.store_name,
+        work_order_id=job.work_order_id,
+        fulfillment_order_id=job.fulfillment_order_id,
+        data=job.payload,
+    )
+    delivery = await notify.deliver(
+        settings, event=job.kind, delivery_id=job.idempotency_key, body=body
+    )
+    if delivery.delivered:
+        return _Result(DONE, result={"status_code": delivery.status_code})
+    return _Result(PENDING if delivery.retry else FAILED, delivery.error)
+
+
+async def _send_to_shopify(
+    client: ShopifyClient, job: _Job, mark_sending: Callable[[], Awaitable[bool]]
+) -> _Result:
+    sender = _SENDERS.get(job.kind)
+    if sender is None:
+        return _Result(FAILED, f"no sender for outbox kind {job.kind!r}")
+    if not job.fulfillment_order_id:
+        return _Result(FAILED, f"outbox row {job.id} names no fulfillment order")
+    retry_status = UNKNOWN if job.maybe_ran else PENDING
+    try:
+        if job.maybe_ran:
+            found = await sender.verify(client, job)
+            if found is not None:
+                return _Result(DONE, result={**found, "verified": True})
+        if not await mark_sending():
+            return _Result(retry_status, "lost the claim before sending")
+        try:
+            return _Result(DONE, result=await sender.send(client, job))
+        except UserErrors as exc:
+            # "Already accepted" and the like: done if Shopify's state shows it.
+            found = await sender.verify(client, job)
+            if found is not None:
+                return _Result(DONE, result={**found, "verified": True, "note": str(exc)})
+            return _Result(FAILED, str(exc))
+        except OutcomeUnknown as exc:
+            return _Result(UNKNOWN, str(exc))
+    except _Impossible as exc:
+        return _Result(FAILED, str(exc))
+    except (TransportError, Throttled, TooManyRequests, ServerError, InvalidResponse) as exc:
+        return _Result(retry_status, str(exc))
+    except (GraphQLErrors, HTTPStatusError) as exc:
+        # Refused outright (unknown id, missing scope, invalid input): sending again fails
+        # again. Authentication failures land here too once the client's renewal failed.
+        return _Result(FAILED, str(exc))
+    except ShopifyError as exc:
+        return _Result(retry_status, str(exc))
+
+
+async def _finish(
+    database: Database, job: _Job, token: str, outcome: _Result, policy: OutboxPolicy
+) -> None:
+    now = _now()
+    status, error = outcome.status, outcome.error
+    next_at = now
+    if status in (PENDING, UNKNOWN):
+        if job.attempts >= policy.max_attempts:
+            status = FAILED
+            error = f"gave up after {job.attempts} attempts: {error}"
+        else:
+            delay = policy.backoff(job.attempts)
+            if status == UNKNOWN:
+                delay = max(delay, policy.unknown_settle_seconds)
+            next_at = now + timedelta(seconds=delay)
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error,
+        "claimed_by": None,
+        "claimed_until": None,
+        "next_attempt_at": next_at,
+    }
+    if outcome.result is not None:
+        values["result"] = outcome.result
+    if status in (DONE, SKIPPED):
+        values["done_at"] = now
+    async with database.transaction() as session:
+        result = await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == job.id, OutboxRow.claimed_by == token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            # Our lease ran out and another worker owns the row now: it verifies first.
+            logger.warning("outbox row %s: lease lost before recording %s", job.id, status)
+            return
+        fulfillment_id = (outcome.result or {}).get("fulfillment_id")
+        if status == DONE and job.kind == core.CREATE_FULFILLMENT and fulfillment_id:
+            await session.execute(
+                update(ShipmentRow)
+                .where(ShipmentRow.outbox_id == job.id)
+                .values(remote_fulfillment_id=fulfillment_id, status="fulfilled")
+                .execution_options(synchronize_session=False)
+            )
+    log = logger.info if status in (DONE, SKIPPED) else logger.warning
+    log(
+        "outbox row %s %s -> %s (attempt %s)%s",
+        job.id,
+        job.kind,
+        status,
+        job.attempts,
+        f": {error}" if error else "",
+    )
+
+
+# ================================================================= per-kind senders
+def _gid(kind: str, value: Any) -> str:
+    text = str(value)
+    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
+
+
+def _hold_handle(job: _Job) -> str:
+    digest = hashlib.sha256(job.idempotency_key.encode()).hexdigest()[:24]
+    return HOLD_HANDLE_PREFIX + digest
+
+
+async def _fo_state(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+    data = await client.execute(
+        operation("OutboxFulfillmentOrderState"), {"id": job.fulfillment_order_id}
+    )
+    fo = data.get("fulfillmentOrder")
+    if fo is None:
+        raise _Impossible(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
+    return fo
+
+
+def _status_check(
+    *, request_statuses: Iterable[str] = (), statuses: Iterable[str] = ()
+) -> Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any] | None]]:
+    wanted_requests, wanted_statuses = set(request_statuses), set(statuses)
+
+    async def check(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
+        fo = await _fo_state(client, job)
+        if fo["requestStatus"] in wanted_requests or fo["status"] in wanted_statuses:
+            return {"status": fo["status"], "request_status": fo["requestStatus"]}
+        return None
+
+    return check
+
+
+def _fo_answer(data: dict[str, Any], root: str) -> dict[str, Any]:
+    fo = (data.get(root) or {}).get("fulfillmentOrder") or {}
+    return {"status": fo.get("status"), "request_status": fo.get("requestStatus")}
+
+
+def _simple_mutation(
+    op_name: str, root: str, variables: Callable[[_Job], dict[str, Any]]
+) -> Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any]]]:
+    async def send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+        data = await client.execute(operation(op_name), variables(job))
+        return _fo_answer(data, root)
+
+    return send
+
+
+# -- reasons: our words to Shopify's enums (Shopify docs for both enums)
+_REJECTION_WORDS = (
+    ("sku", "INVALID_SKU"),
+    ("stock", "INVENTORY_OUT_OF_STOCK"),
+    ("customs", "MISSING_CUSTOMS_INFO"),
+    ("address", "INCORRECT_ADDRESS"),
+    ("deliver", "UNDELIVERABLE_DESTINATION"),
+    ("international", "INTERNATIONAL_SHIPPING_UNAVAILABLE"),
+    ("payment", "PAYMENT_DECLINED"),
+    ("quantit", "INCORRECT_PRODUCT_INFO"),
+)
+_REJECTION_REASONS = {
+    "INCORRECT_ADDRESS",
+    "INVENTORY_OUT_OF_STOCK",
+    "INELIGIBLE_PRODUCT",
+    "UNDELIVERABLE_DESTINATION",
+    "INTERNATIONAL_SHIPPING_UNAVAILABLE",
+    "INCORRECT_PRODUCT_INFO",
+    "MISSING_CUSTOMS_INFO",
+    "INVALID_SKU",
+    "PAYMENT_DECLINED",
+    "PACKAGE_PREFERENCE_NOT_SET",
+    "INVALID_CONTACT_INFORMATION",
+    "ORDER_TOO_LARGE",
+    "MERCHANT_BLOCKED_OR_SUSPENDED",
+    "OTHER",
+}
+_HOLD_WORDS = (
+    ("payment", "AWAITING_PAYMENT"),
+    ("fraud", "HIGH_RISK_OF_FRAUD"),
+    ("risk", "HIGH_RISK_OF_FRAUD"),
+    ("address", "INCORRECT_ADDRESS"),
+    ("stock", "INVENTORY_OUT_OF_STOCK"),
+    ("inventory", "INVENTORY_OUT_OF_STOCK"),
+    ("delivery date", "UNKNOWN_DELIVERY_DATE"),
+    ("return", "AWAITING_RETURN_ITEMS"),
+)
+_HOLD_REASONS = {
+    "AWAITING_PAYMENT",
+    "HIGH_RISK_OF_FRAUD",
+    "INCORRECT_ADDRESS",
+    "INVENTORY_OUT_OF_STOCK",
+    "UNKNOWN_DELIVERY_DATE",
+    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL",
+    "AWAITING_RETURN_ITEMS",
+    "OTHER",
+}
+
+
+def _enum_for(text: str, known: set[str], words: tuple[tuple[str, str], ...]) -> str:
+    code = text.strip().upper().replace(" ", "_")
+    if code in known:
+        return code
+    lowered = text.lower()
+    # One reason naming several problems gets OTHER: the message carries the details.
+    matches = {value for word, value in words if word in lowered}
+    return matches.pop() if len(matches) == 1 else "OTHER"
+
+
+def rejection_reason(message: str) -> str:
+    """The FulfillmentOrderRejectionReason for our rejection message."""
+    return _enum_for(message, _REJECTION_REASONS, _REJECTION_WORDS)
+
+
+def hold_reason(reason: str) -> str:
+    """The FulfillmentHoldReason for our hold reason (an enum name passes through)."""
+    return _enum_for(reason, _HOLD_REASONS, _HOLD_WORDS)
+
+
+# -- holds
+async def _hold_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+    reason = str(job.payload.get("reason") or "OTHER")
+    notes = str(job.payload.get("notes") or "")
+    code = hold_reason(reason)
+    # The enum loses our words unless the reason was an enum name already: keep them.
+    reason_notes = notes or ("" if reason.strip().upper() == code else reason)
+    hold_input: dict[str, Any] = {
+        "reason": code,
+        "handle": _hold_handle(job),
+        "notifyMerchant": bool(job.payload.get("notify_merchant", False)),
+    }
+    if reason_notes:
+        hold_input["reasonNotes"] = reason_notes[:255]
+    data = await client.execute(
+        operation("FulfillmentOrderHold"),
+        {"id": job.fulfillment_order_id, "fulfillmentHold": hold_input},
+    )
+    hold = data["fulfillmentOrderHold"]["fulfillmentHold"] or {}
+    return {"hold_id": hold.get("id"), "handle": hold.get("handle")}
+
+
+async def _hold_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
+    fo = await _fo_state(client, job)
+    handle = _hold_handle(job)
+    for hold in fo.get("fulfillmentHolds") or []:
+        if hold.get("handle") == handle:
+            return {"hold_id": hold["id"], "handle": handle}
+    return None
+
+
+def _our_holds(fo: dict[str, Any]) -> list[str]:
+    return [
+        hold["id"]
+        for hold in fo.get("fulfillmentHolds") or []
+        if hold.get("heldByRequestingApp")
+        and str(hold.get("handle") or "").startswith(HOLD_HANDLE_PREFIX)
+    ]
+
+
+async def _release_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+    ours = _our_holds(await _fo_state(client, job))
+    if not ours:
+        return {"released": []}
+    await client.execute(
+        operation("FulfillmentOrderReleaseHold"),
+        {"id": job.fulfillment_order_id, "holdIds": ours},
+    )
+    return {"released": ours}
+
+
+async def _release_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
+    return None if _our_holds(await _fo_state(client, job)) else {"released": "verified"}
+
+
+# -- fulfillments
+def _wanted_lines(job: _Job) -> dict[str, int]:
+    lines = job.payload.get("lines") or {}
+    return {_gid("FulfillmentOrderLineItem", k): int(v) for k, v in lines.items() if int(v) > 0}
+
+
+def _wanted_numbers(tracking: list[dict[str, Any]]) -> list[str]:
+    return [str(t["number"]) for t in tracking if t.get("number")]
+
+
+def tracking_input(tracking: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A FulfillmentTrackingInput for our packages: one package as number/url, several as
+    numbers/urls (Shopify docs: one company per fulfillment, so the first one given)."""
+    packages = [t for t in tracking if t.get("number") or t.get("url")]
+    if not packages:
+        company = next((t.get("company") for t in tracking if t.get("company")), None)
+        return {"company": company} if company else None
+    company = next((t.get("company") for t in packages if t.get("company")), None)
+    result: dict[str, Any] = {}
+    if company:
+        result["company"] = company
+    if len(packages) == 1:
+        if packages[0].get("number"):
+            result["number"] = packages[0]["number"]
+        if packages[0].get("url"):
+            result["url"] = packages[0]["url"]
+        return result
+    result["numbers"] = [str(t.get("number") or "") for t in packages]
+    if all(t.get("url") for t in packages):
+        # urls pair with numbers by position, so they are sent only when every one is known.
+        result["urls"] = [t["url"] for t in packages]
+    return result
+
+
+async def _fulfillment_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+    group: dict[str, Any] = {"fulfillmentOrderId": job.fulfillment_order_id}
+    lines = _wanted_lines(job)
+    if lines:
+        group["fulfillmentOrderLineItems"] = [{"id": k, "quantity": v} for k, v in lines.items()]
+    fulfillment: dict[str, Any] = {
+        "lineItemsByFulfillmentOrder": [group],
+        "notifyCustomer": bool(job.payload.get("notify_customer", True)),
+    }
+    tracking = tracking_input(list(job.payload.get("tracking") or []))
+    if tracking:
+        fulfillment["trackingInfo"] = tracking
+    data = await client.execute(operation("FulfillmentCreate"), {"fulfillment": fulfillment})
+    created = data["fulfillmentCreate"]["fulfillment"] or {}
+    return {"fulfillment_id": created.get("id")}
+
+
+async def _fulfillment_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
+    data = await client.execute(
+        operation("OutboxFulfillmentOrderFulfillments"), {"id": job.fulfillment_order_id}
+    )
+    fo = data.get("fulfillmentOrder")
+    if fo is None:
+        raise _Impossible(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
+    order_line_of = {n["id"]: n["lineItem"]["id"] for n in fo["lineItems"]["nodes"]}
+    wanted: dict[str, int] = {}
+    for foli, quantity in _wanted_lines(job).items():
+        line = order_line_of.get(foli)
+        if line is None:
+            return None
+        wanted[line] = wanted.get(line, 0) + quantity
+    numbers = sorted(_wanted_numbers(list(job.payload.get("tracking") or [])))
+    for fulfillment in fo["fulfillments"]["nodes"]:
+        if fulfillment["id"] in job.known_fulfillments or fulfillment["status"] == "CANCELLED":
+            continue
+        got: dict[str, int] = {}
+        for item in fulfillment["fulfillmentLineItems"]["nodes"]:
+            line = item["lineItem"]["id"]
+            got[line] = got.get(line, 0) + int(item["quantity"])
+        if wanted and got != wanted:
+            continue
+        have = sorted(str(t["number"]) for t in fulfillment["trackingInfo"] if t.get("number"))
+        if numbers and have != numbers:
+            continue
+        return {"fulfillment_id": fulfillment["id"]}
+    return None
+
+
+def _fulfillment_ids(job: _Job) -> list[str]:
+    if not job.fulfillment_ids:
+        raise _Impossible(
+            f"no Shopify fulfillment is known for {job.kind} (shipment "
+            f"{job.payload.get('shipment_id')}): its fulfillment was not created yet"
+        )
+    return [_gid("Fulfillment", f) for f in job.fulfillment_ids]
+
+
+async def _fulfillment_state(client: ShopifyClient, fulfillment_id: str) -> dict[str, Any]:
+    data = await client.execute(operation("OutboxFulfillmentState"), {"id": fulfillment_id})
+    fulfillment = data.get("fulfillment")
+    if fulfillment is None:
+        raise _Impossible(f"Shopify has no fulfillment {fulfillment_id}")
+    return fulfillment
+
+
+async def _tracking_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+    tracking = tracking_input(list(job.payload.get("tracking") or []))
+    if not tracking:
+        raise _Impossible("a tracking update needs at least one package")
+    for fulfillment_id in _fulfillment_ids(job):
+        await client.execute(
+            operation("FulfillmentTrackingInfoUpdate"),
+            {
+                "fulfillmentId": fulfillment_id,
+                "trackingInfoInput": tracking,
+                "notifyCustomer": bool(job.payload.get("notify_customer", False)),
+            },
+        )
+    return {"fulfillment_ids": _fulfillment_ids(job)}
+
+
+async def _tracking_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
+    numbers = sorted(_wanted_numbers(list(job.payload.get("tracking") or [])))
+    for fulfillment_id in _fulfillment_ids(job):
+        state = await _fulfillment_state(client, fulfillment_id)
+        have = sorted(str(t["number"]) for t in state["trackingInfo"] if t.get("number"))
+        if have != numbers:
+            return None
+    return {"fulfillment_ids": _fulfillment_ids(job)}
+
+
+def _event_status(job: _Job) -> str:
+    return str(job.payload.get("status") or "DELIVERED").upper()
+
+
+async def _event_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+    # Each fulfillment is checked first, so a repeat never adds a second event.
+    status = _event_status(job)
+    events: dict[str, Any] = {}
+    for fulfillment_id in _fulfillment_ids(job):
+        state = await _fulfillment_state(client, fulfillment_id)
+        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
+        if existing:
+            events[fulfillment_id] = existing[0]["id"]
+            continue
+        event: dict[str, Any] = {"fulfillmentId": fulfillment_id, "status": status}
+        for key, name in (("happened_at", "happenedAt"), ("message", "message")):
+            if job.payload.get(key):
+                event[name] = job.payload[key]
+        data = await client.execute(
+            operation("FulfillmentEventCreate"), {"fulfillmentEvent": event}
+        )
+        events[fulfillment_id] = (data["fulfillmentEventCreate"]["fulfillmentEvent"] or {}).get(
+            "id"
+        )
+    return {"events": events}
+
+
+async def _event_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
+    status = _event_status(job)
+    events: dict[str, Any] = {}
+    for fulfillment_id in _fulfillment_ids(job):
+        state = await _fulfillment_state(client, fulfillment_id)
+        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
+        if not existing:
+            return None
+        events[fulfillment_id] = existing[0]["id"]
+    return {"events": events}
+
+
+# -- moves
+def _new_location(job: _Job) -> str:
+    location = job.payload.get("location_id") or job.payload.get("new_location_id")
+    if not location:
+        raise _Impossible("a move needs the new location id")
+    return _gid("Location", location)
+
+
+async def _move_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
+    data = await client.execute(
+        operation("FulfillmentOrderMove"),
+        {"id": job.fulfillment_order_id, "newLocationId": _new_location(job)},
+    )
+    moved = data["fulfillmentOrderMove"]["movedFulfillmentOrder"] or {}
+    return {"moved_fulfillment_order_id": moved.get("id")}
+
+
+async def _move_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
+    target = _new_location(job)
+    data = await client.execute(
+        operation("OutboxOrderFulfillmentOrders"), {"id": job.fulfillment_order_id}
+    )
+    fo = data.get("fulfillmentOrder")
+    if fo is None:
+        raise _Impossible(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
+
+    def location_of(node: dict[str, Any]) -> str | None:
+        return ((node.get("assignedLocation") or {}).get("location") or {}).get("id")
+
+    if location_of(fo) == target:
+        return {"moved_fulfillment_order_id": fo["id"]}
+    siblings = fo["order"]["fulfillmentOrders"]["nodes"]
+    ours = next((n for n in siblings if n["id"] == fo["id"]), None)
+    own_lines = {n["lineItem"]["id"] for n in (ours or {}).get("lineItems", {}).get("nodes", [])}
+    for node in siblings:
+        lines = {n["lineItem"]["id"] for n in node["lineItems"]["nodes"]}
+        if node["id"] != fo["id"] and location_of(node) == target and lines & own_lines:
+            return {"moved_fulfillment_order_id": node["id"]}
+    return None
+
+
+async def _never_observable(_client: ShopifyClient, _job: _Job) -> dict[str, Any] | None:
+    return None
+
+
+@dataclass(frozen=True)
+class _Sender:
+    send: Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any]]]
+    verify: Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any] | None]]
+
+
+def _message(job: _Job) -> str | None:
+    value = job.payload.get("message")
+    return str(value) if value else None
+
+
+def _rejection_variables(job: _Job) -> dict[str, Any]:
+    message = _message(job) or "Rejected"
+    reason = job.payload.get("reason")
+    return {
+        "id": job.fulfillment_order_id,
+        "reason": reason if reason in _REJECTION_REASONS else rejection_reason(message),
+        "message": message,
+    }
+
+
+def _progress_variables(job: _Job) -> dict[str, Any]:
+    stage = job.payload.get("stage")
+    notes = job.payload.get("notes") or (f"Stage: {stage}" if stage else None)
+    report = {"reasonNotes": notes} if notes else None
+    return {"id": job.fulfillment_order_id, "progressReport": report}
+
+
+def _id_and_message(job: _Job) -> dict[str, Any]:
+    return {"id": job.fulfillment_order_id, "message": _message(job)}
+
+
+_ACCEPTED_OR_LATER = (
+    "ACCEPTED",
+    "CANCELLATION_REQUESTED",
+    "CANCELLATION_ACCEPTED",
+    "CANCELLATION_REJECTED",
+    "CLOSED",
+)
+
+_SENDERS: dict[str, _Sender] = {
+    core.ACCEPT_REQUEST: _Sender(
+        _simple_mutation(
+            "FulfillmentOrderAcceptRequest",
+            "fulfillmentOrderAcceptFulfillmentRequest",
+            _id_and_message,
+        ),
+        _status_check(request_statuses=_ACCEPTED_OR_LATER),
+    ),
+    core.REJECT_REQUEST: _Sender(
+        _simple_mutation(
+            "FulfillmentOrderRejectRequest",
+            "fulfillmentOrderRejectFulfillmentRequest",
+            _rejection_variables,
+        ),
+        _status_check(request_statuses=("REJECTED",)),
+    ),
+    core.REPORT_PROGRESS: _Sender(
+        _simple_mutation(
+            "FulfillmentOrderReportProgress", "fulfillmentOrderReportProgress", _progress_variables
+        ),
+        _never_observable,
+    ),
+    core.HOLD: _Sender(_hold_send, _hold_verify),
+    core.RELEASE_HOLD: _Sender(_release_send, _release_verify),
+    core.CREATE_FULFILLMENT: _Sender(_fulfillment_send, _fulfillment_verify),
+    core.UPDATE_TRACKING: _Sender(_tracking_send, _tracking_verify),
+    core.FULFILLMENT_EVENT: _Sender(_event_send, _event_verify),
+    core.ACCEPT_CANCELLATION: _Sender(
+        _simple_mutation(
+            "FulfillmentOrderAcceptCancellation",
+            "fulfillmentOrderAcceptCancellationRequest",
+            _id_and_message,
+        ),
+        _status_check(request_statuses=("CANCELLATION_ACCEPTED",), statuses=("CANCELLED",)),
+    ),
+    core.REJECT_CANCELLATION: _Sender(
+        _simple_mutation(
+            "FulfillmentOrderRejectCancellation",
+            "fulfillmentOrderRejectCancellationRequest",
+            _id_and_message,
+        ),
+        _status_check(request_statuses=("CANCELLATION_REJECTED",)),
+    ),
+    core.CLOSE: _Sender(
+        _simple_mutation("FulfillmentOrderClose", "fulfillmentOrderClose", _id_and_message),
+        _status_check(request_statuses=("CLOSED",), statuses=("INCOMPLETE",)),
+    ),
+    core.MOVE: _Sender(_move_send, _move_verify),
+}
+
+SHOPIFY_KINDS = tuple(_SENDERS)

@@ -1,0 +1,385 @@
+"""Reconciliation and backfill: asking Shopify directly instead of waiting to be told.
+
+Shopify tells apps to reconcile with periodic jobs because webhooks can be lost, late or
+out of order (NOTES.md "Webhooks"). ``reconcile_store`` reads the fulfillment orders and
+orders changed since the store's checkpoint and applies them through the same code as
+webhook-triggered pulls (``flows.processing.apply_plan``), so a lost webhook costs at most
+one interval. ``backfill_store`` reads all open work once, at set-up: a page when there is
+little, a bulk operation (JSONL, Shopify docs "Perform bulk operations") when there is a lot.
+
+Checkpoints (``checkpoints`` rows per store): ``reconcile`` holds the newest ``updatedAt``
+seen (Shopify's clock), advanced only after everything up to it was applied; each poll
+starts ``OVERLAP_SECONDS`` earlier to tolerate clock skew and changes committed late within
+one second. ``reconcile_run`` holds when a poll last started (this host's clock), so that
+several workers poll each store once per interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fulfillbridge.config import Settings
+from fulfillbridge.core.stores import AuthKind, Store
+from fulfillbridge.core.work import Mode
+from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.processing import (
+    ApplyResult,
+    PullPlan,
+    StoreContext,
+    apply_plan,
+    apply_with_retries,
+    map_nodes,
+    read_all,
+    store_context,
+)
+from fulfillbridge.shopify import ShopifyClient, ShopifyError, operation
+from fulfillbridge.shopify.mapping import (
+    RemoteFulfillmentOrder,
+    assemble_bulk_rows,
+    parse_time,
+    to_remote_order,
+)
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import CheckpointRow, utcnow
+
+logger = logging.getLogger("fulfillbridge.reconcile")
+
+CHECKPOINT = "reconcile"
+RUN_CHECKPOINT = "reconcile_run"
+OVERLAP_SECONDS = 120.0
+# More open fulfillment orders than this and the backfill uses a bulk operation.
+BULK_THRESHOLD = 250
+BULK_POLL_SECONDS = 1.0
+BULK_TIMEOUT_SECONDS = 900.0
+APPLY_CHUNK = 50  # fulfillment orders applied per transaction
+
+
+class BulkOperationFailed(ShopifyError):
+    """A bulk query ended FAILED, CANCELED or EXPIRED, or did not finish in time."""
+
+
+@dataclass
+class ReconcileSummary:
+    store: str
+    kind: str  # "poll" or "backfill"
+    since: datetime | None
+    checkpoint: datetime | None
+    fulfillment_orders: int = 0
+    orders: int = 0
+    used_bulk: bool = False
+    result: ApplyResult = field(default_factory=ApplyResult)
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def read_checkpoint(session: AsyncSession, store_id: int, name: str) -> datetime | None:
+    row = await session.get(CheckpointRow, (store_id, name))
+    return parse_time(row.value) if row is not None else None
+
+
+async def _write_checkpoint(
+    session: AsyncSession, store_id: int, name: str, value: datetime
+) -> None:
+    row = await session.get(CheckpointRow, (store_id, name))
+    if row is None:
+        session.add(CheckpointRow(store_id=store_id, name=name, value=_iso(value)))
+    elif (parse_time(row.value) or value) <= value:
+        row.value = _iso(value)
+    await session.flush()
+
+
+async def claim_reconcile_run(database: Database, store_id: int, interval: float) -> bool:
+    """True when this worker should poll the store now (its interval elapsed and no other
+    worker claimed the round first)."""
+    now = datetime.now(UTC)
+    try:
+        async with database.transaction() as session:
+            row = await session.get(CheckpointRow, (store_id, RUN_CHECKPOINT))
+            if row is None:
+                session.add(CheckpointRow(store_id=store_id, name=RUN_CHECKPOINT, value=_iso(now)))
+                await session.flush()
+                return True
+            last = parse_time(row.value)
+            if last is not None and now - last < timedelta(seconds=interval):
+                return False
+            claimed = await session.execute(
+                update(CheckpointRow)
+                .where(
+                    CheckpointRow.store_id == store_id,
+                    CheckpointRow.name == RUN_CHECKPOINT,
+                    CheckpointRow.value == row.value,
+                )
+                .values(value=_iso(now), updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            return claimed.rowcount == 1
+    except IntegrityError:
+        return False  # another worker inserted the first claim
+
+
+# --------------------------------------------------------------------------- reading Shopify
+
+
+async def _bulk_open_fulfillment_orders(
+    client: ShopifyClient, *, poll_seconds: float, timeout: float
+) -> list[dict[str, Any]]:
+    """Run the BulkOpenFulfillmentOrders query as a bulk operation, wait for it, download
+    and reassemble its JSONL."""
+    query = operation("BulkOpenFulfillmentOrders").document
+    started = await client.execute(operation("BulkQueryRun"), {"query": query})
+    bulk_id = started["bulkOperationRunQuery"]["bulkOperation"]["id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        status = (await client.execute(operation("BulkOperationById"), {"id": bulk_id}))[
+            "bulkOperation"
+        ]
+        if status is None:
+            raise BulkOperationFailed(f"bulk operation {bulk_id} vanished", shop=client.shop)
+        if status["status"] == "COMPLETED":
+            break
+        if status["status"] in {"FAILED", "CANCELED", "CANCELING", "EXPIRED"}:
+            raise BulkOperationFailed(
+                f"bulk operation {bulk_id} ended {status['status']} "
+                f"({status.get('errorCode') or 'no error code'})",
+                shop=client.shop,
+            )
+        if time.monotonic() > deadline:
+            raise BulkOperationFailed(
+                f"bulk operation {bulk_id} did not finish in {timeout:.0f} s", shop=client.shop
+            )
+        await asyncio.sleep(poll_seconds)
+    url = status.get("url")
+    if not url:
+        return []  # Shopify gives no file when nothing matched
+    rows: list[dict[str, Any]] = []
+    # The result URL is pre-signed: no Shopify credentials go with the download.
+    async with (
+        httpx.AsyncClient(timeout=120, follow_redirects=True) as http,
+        http.stream("GET", url) as response,
+    ):
+        if response.status_code != 200:
+            raise BulkOperationFailed(
+                f"bulk result download answered HTTP {response.status_code}", shop=client.shop
+            )
+        async for line in response.aiter_lines():
+            if line.strip():
+                rows.append(json.loads(line))
+    return assemble_bulk_rows(rows)
+
+
+async def _open_fulfillment_orders(
+    client: ShopifyClient, *, bulk_threshold: int, poll_seconds: float, timeout: float
+) -> tuple[list[dict[str, Any]], bool]:
+    """All open fulfillment orders: (nodes, whether a bulk operation was used)."""
+    first = await client.execute(
+        operation("OpenFulfillmentOrders"), {"first": max(1, min(bulk_threshold, 250))}
+    )
+    connection = first["fulfillmentOrders"]
+    nodes = [n for n in connection.get("nodes") or [] if n]
+    if not (connection.get("pageInfo") or {}).get("hasNextPage"):
+        return nodes, False
+    # More than one page of open work: one bulk operation instead of many pages.
+    bulk = await _bulk_open_fulfillment_orders(client, poll_seconds=poll_seconds, timeout=timeout)
+    return bulk, True
+
+
+# --------------------------------------------------------------------------- applying
+
+
+async def _apply_in_chunks(
+    database: Database,
+    ctx: StoreContext,
+    settings: Settings,
+    remotes: Sequence[RemoteFulfillmentOrder],
+    cancelled_orders: Sequence[str],
+    *,
+    source: str,
+    checkpoint: datetime | None,
+) -> ApplyResult:
+    """Apply in transactions of ``APPLY_CHUNK``; the checkpoint moves with the last one."""
+    total = ApplyResult()
+    ordered = sorted(
+        remotes, key=lambda r: (r.updated_at or datetime.min.replace(tzinfo=UTC), r.remote_id)
+    )
+    chunks: list[PullPlan] = [PullPlan(cancelled_orders=tuple(cancelled_orders))]
+    for start in range(0, len(ordered), APPLY_CHUNK):
+        chunks.append(PullPlan(remotes=tuple(ordered[start : start + APPLY_CHUNK])))
+    for index, plan in enumerate(chunks):
+        last = index == len(chunks) - 1
+
+        async def run(
+            session: AsyncSession, plan: PullPlan = plan, last: bool = last
+        ) -> ApplyResult:
+            result = await apply_plan(session, ctx, settings, plan, source=source)
+            if last and checkpoint is not None:
+                await _write_checkpoint(session, ctx.store_id, CHECKPOINT, checkpoint)
+            return result
+
+        total.add(await apply_with_retries(database, run))
+    return total
+
+
+async def _load_by_name(database: Database, name: str) -> tuple[Store, dict[str, str]]:
+    async with database.stores() as stores:
+        return await stores.get(name), await stores.secrets(name)
+
+
+def is_ready(store: Store, secrets: dict[str, str]) -> bool:
+    """Whether the store can be polled: credentials usable and set-up done for its mode."""
+    if store.auth_kind is AuthKind.OAUTH and not secrets.get("access_token"):
+        return False
+    options = store.settings or {}
+    if (options.get("mode") or Mode.FULFILLMENT_SERVICE.value) == Mode.ORDER_MANAGEMENT.value:
+        return bool(options.get("managed_locations"))
+    return bool(options.get("location_id"))
+
+
+async def backfill_store(
+    database: Database,
+    settings: Settings,
+    store_name: str,
+    *,
+    bulk_threshold: int = BULK_THRESHOLD,
+    poll_seconds: float = BULK_POLL_SECONDS,
+    timeout: float = BULK_TIMEOUT_SECONDS,
+) -> ReconcileSummary:
+    """Take in every open fulfillment order of the store (at set-up), then start the
+    reconciliation checkpoint at the time the backfill began."""
+    store, secrets = await _load_by_name(database, store_name)
+    ctx = store_context(store, settings)
+    began = datetime.now(UTC)
+    async with client_for(store, secrets, settings=settings, database=database) as client:
+        nodes, used_bulk = await _open_fulfillment_orders(
+            client, bulk_threshold=bulk_threshold, poll_seconds=poll_seconds, timeout=timeout
+        )
+    remotes = map_nodes(ctx, nodes)
+    newest = max((r.updated_at for r in remotes if r.updated_at), default=None)
+    checkpoint = max(began, newest) if newest else began
+    result = await _apply_in_chunks(
+        database, ctx, settings, remotes, (), source="backfill", checkpoint=checkpoint
+    )
+    logger.info(
+        "backfill of %s: %d open fulfillment orders (%s), %d new work orders",
+        store_name,
+        len(remotes),
+        "bulk" if used_bulk else "paged",
+        result.created,
+    )
+    return ReconcileSummary(
+        store=store_name,
+        kind="backfill",
+        since=None,
+        checkpoint=checkpoint,
+        fulfillment_orders=len(remotes),
+        used_bulk=used_bulk,
+        result=result,
+    )
+
+
+async def reconcile_store(
+    database: Database,
+    settings: Settings,
+    store_name: str,
+    *,
+    overlap_seconds: float = OVERLAP_SECONDS,
+) -> ReconcileSummary:
+    """Apply everything Shopify changed since the store's checkpoint; a store without a
+    checkpoint is backfilled instead."""
+    store, secrets = await _load_by_name(database, store_name)
+    ctx = store_context(store, settings)
+    async with database.transaction() as session:
+        checkpoint = await read_checkpoint(session, store.id, CHECKPOINT)
+    if checkpoint is None:
+        return await backfill_store(database, settings, store_name)
+    since = checkpoint - timedelta(seconds=overlap_seconds)
+    search = f"updated_at:>='{_iso(since)}'"
+    async with client_for(store, secrets, settings=settings, database=database) as client:
+        fo_nodes = await read_all(
+            client, "FulfillmentOrdersUpdatedSince", {"query": search}, ("fulfillmentOrders",)
+        )
+        order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
+    remotes = map_nodes(ctx, fo_nodes)
+    orders = [to_remote_order(node) for node in order_nodes]
+    times = [r.updated_at for r in remotes if r.updated_at] + [
+        o.updated_at for o in orders if o.updated_at
+    ]
+    newest = max([checkpoint, *times])
+    result = await _apply_in_chunks(
+        database,
+        ctx,
+        settings,
+        remotes,
+        [o.order_id for o in orders if o.cancelled],
+        source="poll",
+        checkpoint=newest,
+    )
+    if result.created or result.cancelled or result.cancellation_answers:
+        logger.info(
+            "reconciliation of %s recovered %d new, %d cancelled, %d cancellation answers",
+            store_name,
+            result.created,
+            result.cancelled,
+            result.cancellation_answers,
+        )
+    return ReconcileSummary(
+        store=store_name,
+        kind="poll",
+        since=since,
+        checkpoint=newest,
+        fulfillment_orders=len(remotes),
+        orders=len(orders),
+        result=result,
+    )
+
+
+async def reconcile_due_stores(database: Database, settings: Settings) -> list[ReconcileSummary]:
+    """Poll every ready store whose interval elapsed (claimed, so several workers poll each
+    store once). A store that fails is logged and left for the next interval."""
+    async with database.stores() as stores:
+        listed = list(await stores.list())
+        ready = []
+        for store in listed:
+            if is_ready(store, await stores.secrets(store.name)):
+                ready.append(store)
+    summaries: list[ReconcileSummary] = []
+    for store in ready:
+        if not await claim_reconcile_run(database, store.id, settings.reconcile_interval_seconds):
+            continue
+        try:
+            summaries.append(await reconcile_store(database, settings, store.name))
+        except Exception as exc:  # one store's trouble must not stop the others
+            logger.warning(
+                "reconciliation of %s failed: %s: %s", store.name, type(exc).__name__, exc
+            )
+    return summaries
+
+
+__all__ = [
+    "BULK_THRESHOLD",
+    "OVERLAP_SECONDS",
+    "BulkOperationFailed",
+    "ReconcileSummary",
+    "backfill_store",
+    "claim_reconcile_run",
+    "is_ready",
+    "read_checkpoint",
+    "reconcile_due_stores",
+    "reconcile_store",
+]

@@ -1,0 +1,146 @@
+"""Shopify-facing endpoints: webhooks, fulfillment-service callbacks, tracking numbers.
+
+Thin: read the raw request, hand it to ``flows.intake``, answer. The answer to a webhook
+is sent only after its event is committed (``Intake`` waits for the commit). Refusals are
+4xx with ``{"error": reason}`` and a log line; secrets and bodies are never logged.
+
+Include with ``app.include_router(router)``; the router's lifespan opens the intake on
+``app.state.intake`` (reusing ``app.state.database`` when the app has one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter
+
+from fulfillbridge.config import ConfigError, Settings
+from fulfillbridge.flows.intake import Accepted, Intake, IntakeRefused
+from fulfillbridge.store.database import Database
+
+log = logging.getLogger("fulfillbridge.web.shopify")
+
+TRACKING_MESSAGE = "Successfully received the tracking numbers"
+
+
+async def _open(app: Any) -> tuple[Intake, Database | None]:
+    """The app's intake and, when this module opened it, the database to close."""
+    database = getattr(app.state, "database", None)
+    owned = None
+    if database is None:
+        settings: Settings = app.state.settings
+        database = owned = Database.from_settings(settings)
+    intake = Intake(database)
+    app.state.intake = intake
+    app.state.intake_counter = _counter(app)
+    return intake, owned
+
+
+def _counter(app: Any) -> Counter | None:
+    registry = getattr(app.state, "metrics", None)
+    if not isinstance(registry, CollectorRegistry):
+        return None
+    existing = getattr(app.state, "intake_counter", None)
+    if existing is not None:
+        return existing
+    return Counter(
+        "fulfillbridge_shopify_intake",
+        "Webhooks and callbacks from Shopify by kind and outcome.",
+        ["kind", "outcome"],
+        registry=registry,
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    intake, owned = await _open(app)
+    try:
+        yield
+    finally:
+        await intake.close()
+        app.state.intake = None
+        if owned is not None:
+            await owned.close()
+
+
+router = APIRouter(tags=["shopify"], lifespan=_lifespan)
+
+
+async def _intake(request: Request) -> Intake:
+    intake = getattr(request.app.state, "intake", None)
+    if intake is None:  # served without lifespan events: open on first use
+        intake, _owned = await _open(request.app)
+    return intake
+
+
+def _count(request: Request, kind: str, outcome: str) -> None:
+    counter = getattr(request.app.state, "intake_counter", None)
+    if counter is not None:
+        counter.labels(kind, outcome).inc()
+
+
+def _refused(request: Request, kind: str, exc: IntakeRefused) -> JSONResponse:
+    _count(request, kind, f"refused_{exc.status}")
+    shop = request.headers.get("x-shopify-shop-domain", "-")
+    log.warning("%s refused (%d) from shop %s: %s", kind, exc.status, shop, exc.reason)
+    return JSONResponse({"error": exc.reason}, status_code=exc.status)
+
+
+def _accepted(request: Request, kind: str, accepted: Accepted) -> JSONResponse:
+    _count(request, kind, "stored" if accepted.stored else "duplicate")
+    return JSONResponse({"ok": True, "duplicate": not accepted.stored})
+
+
+@router.post("/webhooks/shopify", summary="Receive a Shopify webhook")
+async def receive_webhook(request: Request) -> JSONResponse:
+    """Verified (HMAC over the raw body), stored once per webhook id, then answered 200."""
+    body = await request.body()
+    try:
+        accepted = await (await _intake(request)).webhook(request.headers, body)
+    except IntakeRefused as exc:
+        return _refused(request, "webhook", exc)
+    except ConfigError as exc:
+        log.error("webhook not stored: %s", exc)
+        return JSONResponse({"error": "the bridge cannot store events now"}, status_code=503)
+    return _accepted(request, "webhook", accepted)
+
+
+@router.post(
+    "/shopify/{store}/fulfillment_order_notification",
+    summary="Receive a fulfillment-service notification",
+)
+async def receive_fulfillment_notification(store: str, request: Request) -> JSONResponse:
+    """Shopify's ping that fulfillment or cancellation requests wait for the service."""
+    body = await request.body()
+    try:
+        accepted = await (await _intake(request)).callback(store, request.headers, body)
+    except IntakeRefused as exc:
+        return _refused(request, "callback", exc)
+    return _accepted(request, "callback", accepted)
+
+
+@router.get(
+    "/shopify/{store}/fetch_tracking_numbers",
+    summary="Tracking numbers for fulfillments (Shopify's fulfillment-service call)",
+)
+async def fetch_tracking_numbers(store: str, request: Request) -> JSONResponse:
+    """``?order_names[]=#1001.1&order_names[]=...`` -> ``{"tracking_numbers": {...}}``."""
+    params = request.query_params
+    names = params.getlist("order_names[]") + params.getlist("order_names")
+    body = await request.body()
+    try:
+        numbers = await (await _intake(request)).tracking_numbers(
+            store,
+            names,
+            shop=params.get("shop"),
+            signature=request.headers.get("x-shopify-hmac-sha256"),
+            body=body,
+        )
+    except IntakeRefused as exc:
+        return _refused(request, "fetch_tracking_numbers", exc)
+    return JSONResponse({"tracking_numbers": numbers, "message": TRACKING_MESSAGE, "success": True})

@@ -1,0 +1,116 @@
+"""The background worker: process the inbox, reconcile stores on schedule, send the outbox.
+
+``run_worker(settings)`` loops until ``stop`` is set (or once, with ``once=True``). Any
+number of workers, in any number of processes, may share one database: inbox events are
+applied once (``flows.processing``), each store is polled by one worker per interval
+(``flows.reconcile.claim_reconcile_run``) and outbox rows are leased (``flows.outbox``).
+A failing round is logged and the loop goes on: one bad event, store or row never stops
+the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fulfillbridge.config import Settings
+from fulfillbridge.flows.processing import process_inbox
+from fulfillbridge.flows.reconcile import reconcile_due_stores
+from fulfillbridge.store.database import Database
+
+logger = logging.getLogger("fulfillbridge.worker")
+
+INBOX_BATCH = 100
+OUTBOX_BATCH = 100
+
+Sender = Callable[..., Awaitable[int]]
+
+
+@dataclass
+class RoundReport:
+    """What one round of the loop did."""
+
+    inbox: int = 0
+    reconciled: int = 0
+    sent: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.inbox or self.sent)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def load_sender() -> Sender | None:
+    """``flows.outbox.send_due`` when that module is installed, else None (logged once)."""
+    try:
+        from fulfillbridge.flows import outbox
+    except ImportError as exc:
+        logger.warning("outbox sender unavailable (%s): writes to Shopify wait", exc)
+        return None
+    sender = getattr(outbox, "send_due", None)
+    if sender is None:
+        logger.warning("fulfillbridge.flows.outbox has no send_due: writes to Shopify wait")
+    return sender
+
+
+async def run_round(
+    database: Database, settings: Settings, *, worker_id: str, sender: Sender | None
+) -> RoundReport:
+    report = RoundReport()
+    try:
+        report.inbox = await process_inbox(database, settings, limit=INBOX_BATCH)
+    except Exception:
+        logger.exception("processing the inbox failed; trying again next round")
+    try:
+        report.reconciled = len(await reconcile_due_stores(database, settings))
+    except Exception:
+        logger.exception("reconciliation failed; trying again next round")
+    if sender is not None:
+        try:
+            report.sent = int(
+                await sender(database, settings, worker_id=worker_id, limit=OUTBOX_BATCH) or 0
+            )
+        except Exception:
+            logger.exception("sending the outbox failed; trying again next round")
+    return report
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    once: bool = False,
+    worker_id: str | None = None,
+    database: Database | None = None,
+) -> None:
+    """Work until ``stop`` is set; with ``once``, one round and return. The database is
+    opened from ``settings`` (and closed again) unless one is given."""
+    stop = stop or asyncio.Event()
+    worker_id = worker_id or default_worker_id()
+    owned = database is None
+    db = database or Database.from_settings(settings)
+    sender = load_sender()
+    logger.info("worker %s started", worker_id)
+    try:
+        while not stop.is_set():
+            report = await run_round(db, settings, worker_id=worker_id, sender=sender)
+            if once:
+                break
+            if report.busy:
+                await asyncio.sleep(0)  # more may be waiting: go again at once
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
+    finally:
+        if owned:
+            await db.close()
+        logger.info("worker %s stopped", worker_id)

@@ -1,0 +1,335 @@
+"""`fulfillbridge orders ...` on a database seeded the way intake leaves it."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from fulfillbridge.commands.apikeys import apikey_app
+from fulfillbridge.commands.orders import orders_app
+from fulfillbridge.config import load_settings
+from fulfillbridge.core.work import WorkState
+from fulfillbridge.store.database import Database
+from tests.api.seeding import add_store, add_work, counts, outbox
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.add_typer(orders_app, name="orders")
+    app.add_typer(apikey_app, name="apikey")
+    return app
+
+
+@pytest.fixture
+def run(fb_home, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    app = _app()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def _db(coro_fn):
+    """Run ``coro_fn(database)`` on the configured database."""
+
+    async def main():
+        database = Database.from_settings(load_settings())
+        try:
+            return await coro_fn(database)
+        finally:
+            await database.close()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def seeded(run):
+    """Two stores; acme has #1001 (accepted) and #1002 (received); globex has a #1001 too."""
+
+    async def seed(database):
+        acme = await add_store(database, "acme")
+        globex = await add_store(database, "globex")
+        return {
+            "a1001": await add_work(database, acme, "acme", order_name="#1001"),
+            "a1002": await add_work(
+                database,
+                acme,
+                "acme",
+                order_name="#1002",
+                state=WorkState.RECEIVED,
+                lines=[("CAP", 3)],
+            ),
+            "g1001": await add_work(database, globex, "globex", order_name="#1001"),
+        }
+
+    return _db(seed)
+
+
+def test_list_table_json_and_filters(run, seeded) -> None:
+    table = run("orders", "list")
+    assert table.exit_code == 0, table.output
+    assert "#1001" in table.output and "#1002" in table.output and "globex" in table.output
+    as_json = run("orders", "list", "--json", "--store", "acme", "--state", "accepted")
+    assert as_json.exit_code == 0
+    items = json.loads(as_json.stdout)
+    assert [(i["id"], i["store"], i["state"]) for i in items] == [
+        (seeded["a1001"], "acme", "accepted")
+    ]
+    assert items[0]["lines"][0] == {
+        "line_id": items[0]["lines"][0]["line_id"],
+        "sku": "MUG-RED",
+        "title": "Item MUG-RED",
+        "quantity": 2,
+        "shipped": 0,
+        "remaining": 2,
+        "requires_shipping": True,
+    }
+    assert datetime.fromisoformat(items[0]["updated_at"]).tzinfo is not None
+    limited = run("orders", "list", "--limit", "1")
+    assert limited.output.count("#100") == 1
+    assert "more than 1 work orders match" in limited.output
+    bad_state = run("orders", "list", "--state", "flying")
+    assert bad_state.exit_code == 2
+    assert "flying" in bad_state.output
+    unknown = run("orders", "list", "--store", "nope")
+    assert unknown.exit_code == 1
+    assert "no store named 'nope'" in unknown.output
+
+
+def test_show_by_name_id_and_ambiguity(run, seeded) -> None:
+    ambiguous = run("orders", "show", "#1001")
+    assert ambiguous.exit_code == 1
+    assert "several stores (acme, globex)" in ambiguous.output
+    assert "Traceback" not in ambiguous.output
+    shown = run("orders", "show", "#1001", "--store", "globex")
+    assert shown.exit_code == 0, shown.output
+    assert f"work {seeded['g1001']}, store globex" in shown.output
+    assert "MUG-RED" in shown.output and "London" in shown.output and "intake" in shown.output
+    by_id = run("orders", "show", str(seeded["a1002"]), "--json")
+    assert json.loads(by_id.stdout)["order_name"] == "#1002"
+    missing = run("orders", "show", "#9999")
+    assert missing.exit_code == 1
+    assert "no work order for #9999" in missing.output
+
+
+def test_ship_with_lines_and_several_packages(run, seeded) -> None:
+    result = run(
+        "orders",
+        "ship",
+        "#1001",
+        "--store",
+        "acme",
+        "--carrier",
+        "UPS",
+        "--tracking",
+        "1Z1",
+        "--tracking",
+        "1Z2",
+        "--url",
+        "https://ups.example/1Z1",
+        "--url",
+        "https://ups.example/1Z2",
+        "--line",
+        "MUG-RED:1",
+    )
+    assert result.exit_code == 0, result.output
+    assert "shipped MUG-RED x 1 of #1001" in result.output
+    assert "partially_shipped" in result.output
+    writes = _db(lambda db: outbox(db, seeded["a1001"]))
+    assert [kind for kind, _ in writes] == ["create_fulfillment"]
+    assert [t["number"] for t in writes[0][1]["tracking"]] == ["1Z1", "1Z2"]
+    assert writes[0][1]["tracking"][1]["url"] == "https://ups.example/1Z2"
+
+
+def test_ship_refusals_write_nothing(run, seeded) -> None:
+    work_id = seeded["a1001"]
+    before = _db(lambda db: counts(db, work_id))
+    too_many = run(
+        "orders", "ship", str(work_id), "--carrier", "UPS", "--tracking", "1", "--line", "MUG-RED:5"
+    )
+    assert too_many.exit_code == 1
+    assert "MUG-RED has 2 left to ship on #1001, not 5" in too_many.output
+    assert len(too_many.output.strip().splitlines()) == 1
+    bad_line = run(
+        "orders", "ship", str(work_id), "--carrier", "UPS", "--tracking", "1", "--line", "MUG"
+    )
+    assert bad_line.exit_code == 2
+    assert "SKU:QUANTITY" in bad_line.output
+    urls = run(
+        "orders",
+        "ship",
+        str(work_id),
+        "--carrier",
+        "UPS",
+        "--tracking",
+        "1",
+        "--tracking",
+        "2",
+        "--url",
+        "https://x.example/1",
+    )
+    assert urls.exit_code == 2
+    assert "one --url per --tracking" in urls.output
+    received = run("orders", "ship", "#1002", "--carrier", "UPS", "--tracking", "1")
+    assert received.exit_code == 1
+    assert "cannot ship #1002: it is received" in received.output
+    assert _db(lambda db: counts(db, work_id)) == before
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["store", "order", "sku", "quantity", "carrier", "tracking", "url"])
+        writer.writerows(rows)
+    return path
+
+
+def test_import_tracking_applies_good_rows_reports_bad_ones_and_reimports_nothing(
+    run, seeded, tmp_path
+) -> None:
+    path = _write_csv(
+        tmp_path / "tracking.csv",
+        [
+            # line 2 and 3: one package with two SKUs
+            ["acme", "#1001", "MUG-RED", "2", "DHL", "JD100", "https://dhl.example/JD100"],
+            ["acme", "#1001", "TEE-L", "1", "DHL", "JD100", ""],
+            # line 4: a bad quantity
+            ["globex", "#1001", "MUG-RED", "two", "DHL", "JD200", ""],
+            # line 5: unknown order
+            ["acme", "#4040", "MUG-RED", "1", "DHL", "JD300", ""],
+            # line 6: more than remains
+            ["globex", "#1001", "TEE-L", "5", "DHL", "JD400", ""],
+            # line 7: a good package for the same order as the bad rows above
+            ["globex", "#1001", "MUG-RED", "1", "UPS", "1Z500", ""],
+        ],
+    )
+    first = run("orders", "import-tracking", str(path))
+    assert first.exit_code == 1, first.output
+    out = first.output
+    assert "quantity 'two' is not a positive whole number" in out
+    assert "no work order for #4040 in store acme" in out
+    assert "TEE-L has 1 left to ship on #1001, not 5" in out
+    assert "3 row(s) shipped, 0 already imported, 3 with errors" in out
+    acme = _db(lambda db: outbox(db, seeded["a1001"]))
+    assert len(acme) == 1
+    assert sorted(acme[0][1]["lines"].values()) == [1, 2]
+    assert acme[0][1]["tracking"] == [
+        {"company": "DHL", "number": "JD100", "url": "https://dhl.example/JD100"}
+    ]
+    globex = _db(lambda db: outbox(db, seeded["g1001"]))
+    assert [p["tracking"][0]["number"] for _, p in globex] == ["1Z500"]
+
+    before = (
+        _db(lambda db: counts(db, seeded["a1001"])),
+        _db(lambda db: counts(db, seeded["g1001"])),
+    )
+    again = run("orders", "import-tracking", str(path))
+    assert again.exit_code == 1  # the bad rows are still bad
+    assert "0 row(s) shipped, 3 already imported, 3 with errors" in again.output
+    after = (
+        _db(lambda db: counts(db, seeded["a1001"])),
+        _db(lambda db: counts(db, seeded["g1001"])),
+    )
+    assert after == before
+
+
+def test_import_tracking_file_problems(run, seeded, tmp_path) -> None:
+    missing = run("orders", "import-tracking", str(tmp_path / "nope.csv"))
+    assert missing.exit_code == 1
+    assert "no such file" in missing.output
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("order,tracking\n#1001,1Z\n", encoding="utf-8")
+    result = run("orders", "import-tracking", str(wrong))
+    assert result.exit_code == 1
+    assert "missing column(s) store, sku, quantity, carrier" in result.output
+    clean = _write_csv(tmp_path / "all.csv", [["acme", "#1001", "", "", "UPS", "1Z9", ""]])
+    everything = run("orders", "import-tracking", str(clean))
+    assert everything.exit_code == 0, everything.output
+    assert "1 row(s) shipped" in everything.output
+    shown = json.loads(run("orders", "show", str(seeded["a1001"]), "--json").stdout)
+    assert shown["state"] == "shipped"
+
+
+def test_export_pick_list(run, seeded, tmp_path) -> None:
+    run(
+        "orders",
+        "ship",
+        str(seeded["a1001"]),
+        "--carrier",
+        "UPS",
+        "--tracking",
+        "1",
+        "--line",
+        "MUG-RED:2",
+    )
+    result = run("orders", "export")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == [
+        "store",
+        "order",
+        "work_id",
+        "warehouse",
+        "sku",
+        "title",
+        "quantity",
+        "ship_to_name",
+        "ship_to_city",
+        "ship_to_country",
+    ]
+    assert rows[1:] == [
+        [
+            "acme",
+            "#1001",
+            str(seeded["a1001"]),
+            "main",
+            "TEE-L",
+            "Item TEE-L",
+            "1",
+            "Ada Lovelace",
+            "London",
+            "GB",
+        ],
+        [
+            "globex",
+            "#1001",
+            str(seeded["g1001"]),
+            "main",
+            "MUG-RED",
+            "Item MUG-RED",
+            "2",
+            "Ada Lovelace",
+            "London",
+            "GB",
+        ],
+        [
+            "globex",
+            "#1001",
+            str(seeded["g1001"]),
+            "main",
+            "TEE-L",
+            "Item TEE-L",
+            "1",
+            "Ada Lovelace",
+            "London",
+            "GB",
+        ],
+    ]
+    target = tmp_path / "picks.csv"
+    written = run("orders", "export", "--store", "acme", "--state", "received", "-o", str(target))
+    assert written.exit_code == 0
+    assert "wrote 1 pick line(s)" in written.output
+    picked = list(csv.reader(target.open(encoding="utf-8")))
+    assert [row[1] for row in picked[1:]] == ["#1002"]
+    assert picked[1][6] == "3"

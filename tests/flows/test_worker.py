@@ -1,0 +1,82 @@
+"""The worker loop against the sandbox over real HTTP: one round, and a loop that keeps
+taking in work until it is told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from fulfillbridge.flows.reconcile import CHECKPOINT, read_checkpoint
+from fulfillbridge.store.database import Database
+from fulfillbridge.worker import load_sender, run_worker
+from tests.flows.processing_helpers import Bridge, Merchant, bridge_settings
+
+
+@pytest.fixture
+def merchant(sandbox_url: str) -> Iterator[Merchant]:
+    merchant = Merchant(sandbox_url)
+    yield merchant
+    merchant.close()
+
+
+@pytest.fixture
+async def bridge(fb_home) -> AsyncIterator[Bridge]:
+    settings = bridge_settings(fb_home, worker_poll_seconds=0.05)
+    database = Database.from_settings(settings)
+    yield Bridge(settings, database)
+    await database.close()
+
+
+def _request(merchant: Merchant, location: str, sku: str) -> str:
+    variant = merchant.product(sku, location)
+    order = merchant.order([{"variantId": variant, "quantity": 1, "requiresShipping": True}])
+    (fo,) = order["fulfillment_orders"]
+    merchant.request_fulfillment(fo["id"])
+    return fo["id"]
+
+
+async def test_one_round_processes_reconciles_and_sends(bridge, merchant) -> None:
+    location = merchant.create_service()
+    await bridge.connect(merchant.url, mode="fulfillment_service", location_id=location)
+    lost = _request(merchant, location, "LOST-1")  # no event: the backfill finds it
+    told = _request(merchant, location, "TOLD-1")
+    await bridge.callback()
+
+    await run_worker(bridge.settings, once=True, worker_id="worker-a")
+
+    assert {w.remote_id: w.state for w in await bridge.work_orders()} == {
+        lost: "accepted",
+        told: "accepted",
+    }
+    assert all(e.processed_at is not None for e in await bridge.inbox())
+    async with bridge.database.transaction() as session:
+        assert await read_checkpoint(session, bridge.store_id, CHECKPOINT) is not None
+    if load_sender() is not None:
+        assert {merchant.fulfillment_order(f)["requestStatus"] for f in (lost, told)} == {
+            "ACCEPTED"
+        }
+        assert {row.status for row in await bridge.outbox()} == {"done"}
+
+
+async def test_the_loop_takes_in_new_work_until_stopped(bridge, merchant) -> None:
+    location = merchant.create_service()
+    await bridge.connect(merchant.url, mode="fulfillment_service", location_id=location)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(run_worker(bridge.settings, stop=stop, worker_id="worker-b"))
+    try:
+        fo_id = _request(merchant, location, "LATER-1")
+        await bridge.callback()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            works = await bridge.work_orders()
+            if works and works[0].state == "accepted":
+                break
+            await asyncio.sleep(0.05)
+        assert [(w.remote_id, w.state) for w in await bridge.work_orders()] == [(fo_id, "accepted")]
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=10)
+    assert loop.done() and loop.exception() is None
