@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from fulfillbridge import __version__
+from fulfillbridge.commands.apikeys import apikey_app
+from fulfillbridge.commands.orders import orders_app
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.stores import AuthKind, StoreError
 
@@ -32,6 +34,8 @@ app.add_typer(store_app, name="store")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(orders_app, name="orders")
+app.add_typer(apikey_app, name="apikey")
 
 out = Console()
 err = Console(stderr=True)

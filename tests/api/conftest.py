@@ -16,13 +16,13 @@ from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.database import Database
 from fulfillbridge.web import api
 from fulfillbridge.web.app import create_app
-from tests.api.seeding import add_key, add_store, test_settings
+from tests.api.seeding import add_key, add_store, api_settings
 
 
 @pytest.fixture
 def settings(fb_home, database_url: str) -> Settings:
     """On SQLite, and on PostgreSQL when a server is available (see tests/conftest.py)."""
-    return test_settings(fb_home, database_url)
+    return api_settings(fb_home, database_url)
 
 
 def _close_in_thread(database: Database) -> None:

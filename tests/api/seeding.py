@@ -24,7 +24,7 @@ ADDRESS = Address(
 )
 
 
-def test_settings(home, database_url: str | None = None) -> Settings:
+def api_settings(home, database_url: str | None = None) -> Settings:
     return Settings(
         home=home,
         database_url=database_url,
@@ -36,9 +36,6 @@ def test_settings(home, database_url: str | None = None) -> Settings:
             {"name": "berlin", "priority": 3, "locations": ["gid://shopify/Location/2"]},
         ],
     )
-
-
-test_settings.__test__ = False  # a helper, not a test
 
 
 async def add_store(

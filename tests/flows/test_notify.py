@@ -86,12 +86,12 @@ async def test_signed_delivery_retried_after_server_errors(
     body, headers, _ = hook.received[-1]
     assert notify.verify(body, headers["x-fulfillbridge-signature"], SECRET)
     assert not notify.verify(body, headers["x-fulfillbridge-signature"], "another secret")
-    assert headers["x-fulfillbridge-event"] == "work.new"
+    assert headers["x-fulfillbridge-event"] == "new_work"
     (row,) = await outbox_rows(database)
     assert headers["x-fulfillbridge-delivery"] == row.idempotency_key
     assert {h["x-fulfillbridge-delivery"] for _, h, _ in hook.received} == {row.idempotency_key}
     document = json.loads(body)
-    assert document["event"] == "work.new"
+    assert document["event"] == "new_work"
     assert document["store"] == "demo"
     assert document["data"] == {"order_name": "#1001"}
     assert (row.id, row.status, row.attempts) == (row_id, "done", 3)

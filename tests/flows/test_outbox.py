@@ -20,7 +20,7 @@ from fulfillbridge.flows.outbox import (
     tracking_input,
 )
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import ShipmentRow
+from fulfillbridge.store.models import OutboxRow, ShipmentRow
 from fulfillbridge.store.work import WorkRepository
 from tests.flows.outbox_helpers import (
     FAST,
@@ -173,7 +173,10 @@ async def test_partial_then_complete_fulfillment_with_several_packages(
         ],
     )
     async with database.transaction() as session:
-        session.add(ShipmentRow(work_order_id=work_id, outbox_id=first[0], lines={}, tracking=[]))
+        shipment = ShipmentRow(work_order_id=work_id, outbox_id=first[0], lines={}, tracking=[])
+        session.add(shipment)
+        await session.flush()
+        shipment_id = shipment.id
     await drain(database, settings)
 
     fo = admin.fulfillment_order(remote.fo_id)
@@ -185,10 +188,6 @@ async def test_partial_then_complete_fulfillment_with_several_packages(
         "https://ups.example/1Z001",
         "https://ups.example/1Z002",
     ]
-    async with database.transaction() as session:
-        shipment = (await session.scalars(ShipmentRow.__table__.select())).first()
-    assert shipment is not None
-
     await apply(database, work_id, core.ship, None, [core.Tracking("DHL", "JD1", None)])
     await drain(database, settings)
 
@@ -202,7 +201,7 @@ async def test_partial_then_complete_fulfillment_with_several_packages(
     assert [r.status for r in rows] == ["done", "done", "done"]
     assert rows[1].result["fulfillment_id"] == fulfillment["id"]
     async with database.transaction() as session:
-        linked = await session.get(ShipmentRow, 1)
+        linked = await session.get(ShipmentRow, shipment_id)
         assert linked is not None
         assert linked.remote_fulfillment_id == fulfillment["id"]
         assert linked.status == "fulfilled"
@@ -419,3 +418,70 @@ async def test_refused_credentials_fail_without_leaking_the_token(
     assert "401" in row.last_error
     assert wrong_token not in row.last_error
     assert admin.fulfillment_order(remote.fo_id)["requestStatus"] == "SUBMITTED"
+
+
+async def _merchant_order(admin: Admin) -> tuple[str, str]:
+    """An order of a custom line, routed to the shop's own location: (order id, FO id)."""
+    created = admin(
+        """mutation { orderCreate(order: {lineItems: [{title: "Poster", quantity: 1,
+             requiresShipping: true, sku: "POSTER-1"}]}) {
+             order { id fulfillmentOrders(first: 2) { nodes { id } } }
+             userErrors { message } } }"""
+    )["orderCreate"]
+    assert created["userErrors"] == []
+    return created["order"]["id"], created["order"]["fulfillmentOrders"]["nodes"][0]["id"]
+
+
+async def _queue_move(database, store_id, order_id, fo_id, location) -> int:
+    order = core.WorkOrder(
+        store="demo",
+        remote_id=fo_id,
+        order_name="#move",
+        mode=core.Mode.ORDER_MANAGEMENT,
+        lines=(core.WorkLine(line_id="1", sku="POSTER-1", quantity=1),),
+    )
+    async with database.transaction() as session:
+        repo = WorkRepository(session)
+        row = await repo.create(
+            store_id, order, order_remote_id=order_id, location_remote_id=None, actor="test"
+        )
+        entry = repo.queue(store_id, row.id, core.Effect(core.MOVE, {"location_id": location}))
+        await session.flush()
+        return entry.id
+
+
+async def test_move_to_another_location(database, settings, store_id, admin, service):
+    order_id, fo_id = await _merchant_order(admin)
+    assert admin.fulfillment_order(fo_id)["assignedLocation"]["location"]["id"] != (
+        service.location_id
+    )
+    row_id = await _queue_move(database, store_id, order_id, fo_id, service.location_id)
+
+    await drain(database, settings)
+
+    fo = admin.fulfillment_order(fo_id)
+    assert fo["assignedLocation"]["location"]["id"] == service.location_id
+    (row,) = [r for r in await outbox_rows(database) if r.id == row_id]
+    assert (row.status, row.result["moved_fulfillment_order_id"]) == ("done", fo_id)
+
+
+async def test_unknown_move_that_happened_is_not_sent_again(
+    database, settings, store_id, admin, service
+):
+    order_id, fo_id = await _merchant_order(admin)
+    row_id = await _queue_move(database, store_id, order_id, fo_id, service.location_id)
+    admin(
+        """mutation($id: ID!, $loc: ID!) { fulfillmentOrderMove(id: $id, newLocationId: $loc) {
+             userErrors { message } } }""",
+        {"id": fo_id, "loc": service.location_id},
+    )
+    async with database.transaction() as session:
+        row = await session.get(OutboxRow, row_id)
+        row.status = "unknown"
+
+    await drain(database, settings)
+
+    (row,) = [r for r in await outbox_rows(database) if r.id == row_id]
+    assert row.status == "done" and row.result["verified"] is True
+    sent = [r for r in admin.requests() if r["operation"] == "FulfillmentOrderMove"]
+    assert sent == []

@@ -16,6 +16,7 @@ from fulfillbridge.flows.connect import client_for
 from fulfillbridge.flows.processing import (
     MAX_ATTEMPTS,
     apply_remote,
+    apply_with_retries,
     process_inbox,
     pull_by_ids,
     store_context,
@@ -137,6 +138,35 @@ async def test_invalid_request_is_rejected_with_every_reason(bridge, merchant) -
 
     if await send_outbox(bridge) is not None:
         assert merchant.fulfillment_order(order["fo"])["requestStatus"] == "REJECTED"
+
+
+async def test_a_request_made_again_after_a_rejection_is_taken_in_again(bridge, merchant) -> None:
+    location = await _service_store(bridge, merchant)
+    order = _requested_order(merchant, location, address=None)
+    await bridge.callback()
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    if await send_outbox(bridge) is None:
+        pytest.skip("needs the outbox sender to deliver the rejection")
+    assert merchant.fulfillment_order(order["fo"])["requestStatus"] == "REJECTED"
+    await bridge.event("orders/updated", order_payload(order["id"]))  # we see the rejection
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    merchant.http.post("/__sandbox/clock", json={"advance": 2}).raise_for_status()
+
+    merchant.request_fulfillment(order["fo"])
+    await bridge.callback()
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+
+    work = await bridge.work_order(order["fo"])
+    assert work.state == "rejected"
+    steps = [(t.from_state, t.to_state) for t in await bridge.transitions(work.id)]
+    assert steps == [
+        (None, "received"),
+        ("received", "rejected"),
+        ("rejected", "received"),
+        ("received", "rejected"),
+    ]
+    kinds = [r.kind for r in await bridge.outbox(target="shopify")]
+    assert kinds == ["reject_request", "reject_request"]
 
 
 async def test_sku_outside_the_catalogue_is_rejected(bridge, merchant) -> None:
@@ -445,3 +475,33 @@ async def test_two_workers_on_one_inbox_create_each_work_order_once(any_bridge, 
     assert sorted(accepts) == sorted(w.id for w in works)  # one answer per request
     assert all(e.processed_at is not None and e.last_error is None for e in await bridge.inbox())
     assert ADDRESS["city"] == works[0].shipping_address["city"]
+
+
+async def test_two_workers_applying_one_request_race_safely(any_bridge, merchant) -> None:
+    """Two transactions create the same work order at once: the unique constraint lets one
+    win, the other is applied again against the winner's row and changes nothing."""
+    bridge = any_bridge
+    location = await _service_store(bridge, merchant)
+    order = _requested_order(merchant, location)
+    async with bridge.database.stores() as stores:
+        store = await stores.get(STORE)
+    ctx = store_context(store, bridge.settings)
+    async with client_for(store, {"access_token": "shpat_sandbox"}) as client:
+        (remote,) = await pull_by_ids(client, ctx, [order["fo"]])
+    second = Database.from_settings(bridge.settings)
+
+    async def apply(session):
+        await asyncio.sleep(0)  # let the other transaction start too
+        return await apply_remote(session, ctx, bridge.settings, remote, source="webhook")
+
+    try:
+        results = await asyncio.gather(
+            apply_with_retries(bridge.database, apply), apply_with_retries(second, apply)
+        )
+    finally:
+        await second.close()
+
+    assert sorted(r.created for r in results) == [0, 1]
+    (work,) = await bridge.work_orders()
+    assert work.state == "accepted"
+    assert [r.kind for r in await bridge.outbox(target="shopify")] == ["accept_request"]

@@ -26,6 +26,7 @@ from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import ShipmentRow, WorkOrderRow
 from fulfillbridge.web.app import create_app
 from fulfillbridge.web.shopify_routes import router
+from tests.helpers import add_shop
 
 SECRET = "sandbox-client-secret"  # what the sandbox signs the token app's webhooks with
 GRAPHQL = "/admin/api/2026-07/graphql.json"
@@ -112,7 +113,8 @@ def test_signed_webhook_is_stored_once(bridge, fb_home) -> None:
     assert 'fulfillbridge_shopify_intake_total{kind="webhook",outcome="duplicate"} 1.0' in metrics
 
 
-def test_forged_and_unsigned_webhooks_are_refused(bridge, fb_home) -> None:
+def test_forged_and_unsigned_webhooks_are_refused(bridge, fb_home, caplog) -> None:
+    caplog.set_level("INFO")
     forged = _webhook(bridge.url, {"id": 1}, secret="not-the-secret")
     assert forged.status_code == 401
     assert "does not match" in forged.json()["error"]
@@ -133,6 +135,9 @@ def test_forged_and_unsigned_webhooks_are_refused(bridge, fb_home) -> None:
     )
     assert tampered.status_code == 401
     assert _rows(fb_home) == []
+    # Refusals are logged with their reason, never with a secret or a signature.
+    assert "webhook refused (401)" in caplog.text
+    assert SECRET not in caplog.text and sign_webhook(body, SECRET) not in caplog.text
 
 
 def test_rotated_secret_and_previous_secret_are_both_accepted(bridge, fb_home) -> None:
@@ -354,3 +359,40 @@ def test_fetch_tracking_numbers(bridge, fb_home) -> None:
         httpx.get(f"{bridge.url}/shopify/nobody/fetch_tracking_numbers", params=params).status_code
         == 404
     )
+
+
+def test_webhook_secrets_never_include_the_access_token() -> None:
+    from fulfillbridge.core.stores import AuthKind
+    from fulfillbridge.flows.intake import webhook_secrets
+
+    token_store = {
+        "access_token": "shpat_x",
+        "webhook_secret": "new",
+        "previous_webhook_secret": "old",
+    }
+    assert webhook_secrets(AuthKind.TOKEN, token_store) == ("new", "old")
+    assert webhook_secrets(AuthKind.TOKEN, {"access_token": "shpat_x"}) == ()
+    app_store = {"client_secret": "cs", "previous_webhook_secret": "old"}
+    assert webhook_secrets(AuthKind.CLIENT_CREDENTIALS, app_store) == ("cs", "old")
+    assert webhook_secrets(AuthKind.OAUTH, {"client_secret": "cs", "access_token": "t"}) == ("cs",)
+
+
+def test_store_without_webhook_secret_says_how_to_set_it(bridge, cli, sandbox_url, fb_home) -> None:
+    base = add_shop(sandbox_url, "plain.myshopify.com", access_token="shpat_plain")
+    added = cli("store", "add", "plain", "--shop", "plain", "--token", "shpat_plain",
+                "--api-url", base, "--no-check")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    refused = _webhook(bridge.url, {"id": 1}, shop="plain.myshopify.com")
+    assert refused.status_code == 401
+    assert "store configure --webhook-secret" in refused.json()["error"]
+    assert _rows(fb_home) == []
+
+
+def test_store_removed_meanwhile_gets_503(bridge, cli, fb_home) -> None:
+    assert _webhook(bridge.url, {"id": 1}).status_code == 200  # the store is cached now
+    assert cli("store", "remove", "demo").exit_code == 0
+    unavailable = _webhook(bridge.url, {"id": 2})
+    # Not stored (its store is gone): a 503 makes Shopify deliver again, never a false 200.
+    assert unavailable.status_code == 503, unavailable.text
+    assert "deliver again later" in unavailable.json()["error"]
+    assert _rows(fb_home) == []

@@ -86,6 +86,11 @@ class IntakeRefused(Exception):
         self.reason = reason
 
 
+class IntakeUnavailable(Exception):
+    """The event could not be stored (database unavailable, shutting down): not
+    acknowledged, so Shopify delivers it again."""
+
+
 @dataclass(frozen=True)
 class Accepted:
     store: str
@@ -163,11 +168,19 @@ class _GroupWriter:
         return await future
 
     async def _run(self, queue: asyncio.Queue[tuple[InboxEvent, asyncio.Future[bool]]]) -> None:
-        while True:
-            batch = [await queue.get()]
-            while len(batch) < self._max_batch and not queue.empty():
+        batch: list[tuple[InboxEvent, asyncio.Future[bool]]] = []
+        try:
+            while True:
+                batch = [await queue.get()]
+                while len(batch) < self._max_batch and not queue.empty():
+                    batch.append(queue.get_nowait())
+                await self._commit(batch)
+        finally:
+            # Stopped (shutdown): whoever still waits gets an error, never a false 200.
+            while not queue.empty():
                 batch.append(queue.get_nowait())
-            await self._commit(batch)
+            for _, future in batch:
+                _settle(future, IntakeUnavailable("the bridge is shutting down"))
 
     async def _commit(self, batch: list[tuple[InboxEvent, asyncio.Future[bool]]]) -> None:
         try:
@@ -175,7 +188,8 @@ class _GroupWriter:
         except Exception as exc:
             await self._drop_connection()
             if len(batch) == 1:
-                _settle(batch[0][1], exc)
+                log.error("inbox write failed: %s", type(exc).__name__)
+                _settle(batch[0][1], IntakeUnavailable(f"not stored: {type(exc).__name__}"))
                 return
             # One bad event (e.g. its store was just removed) must not sink the others.
             for item in batch:

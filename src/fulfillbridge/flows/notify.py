@@ -2,7 +2,7 @@
 
 Each delivery is a JSON POST to ``settings.operation_webhook_url``::
 
-    {"event": "work.new", "delivery": "<idempotency key>", "store": "shop-a",
+    {"event": "new_work", "delivery": "<idempotency key>", "store": "shop-a",
      "work_order_id": 12, "fulfillment_order_id": "gid://...", "data": {...}}
 
 with headers ``X-Fulfillbridge-Event`` (the event), ``X-Fulfillbridge-Delivery`` (the row's
@@ -28,10 +28,9 @@ import httpx
 
 from fulfillbridge.config import Settings
 
-# Event names (the outbox row's ``kind``) the bridge announces.
-WORK_NEW = "work.new"
-WORK_CANCELLED = "work.cancelled"
-WORK_CANCELLATION_REQUESTED = "work.cancellation_requested"
+# Event names (the outbox row's ``kind``) the bridge announces; flows.processing queues them.
+WORK_NEW = "new_work"
+WORK_CANCELLED = "cancelled"
 
 SIGNATURE_HEADER = "X-Fulfillbridge-Signature"
 EVENT_HEADER = "X-Fulfillbridge-Event"

@@ -209,6 +209,9 @@ async def skip(database: Database, outbox_id: int, reason: str) -> None:
             raise LookupError(f"no outbox row {outbox_id}")
         if row.status in (DONE, SKIPPED):
             raise ValueError(f"outbox row {outbox_id} is already {row.status}")
+        until = row.claimed_until
+        if until is not None and until.replace(tzinfo=until.tzinfo or UTC) > _now():
+            raise ValueError(f"outbox row {outbox_id} is being sent by {row.claimed_by}")
         row.status = SKIPPED
         row.last_error = f"skipped: {reason}"
         row.claimed_by = row.claimed_until = None
@@ -517,12 +520,16 @@ async def _finish(
             # Our lease ran out and another worker owns the row now: it verifies first.
             logger.warning("outbox row %s: lease lost before recording %s", job.id, status)
             return
-        fulfillment_id = (outcome.result or {}).get("fulfillment_id")
-        if status == DONE and job.kind == core.CREATE_FULFILLMENT and fulfillment_id:
+        if job.kind == core.CREATE_FULFILLMENT and status in (DONE, FAILED):
+            # The shipment shows what became of its fulfillment (flows.actions lists it).
+            fulfillment_id = (outcome.result or {}).get("fulfillment_id")
+            shipment: dict[str, Any] = {"status": "fulfilled" if status == DONE else "failed"}
+            if fulfillment_id:
+                shipment["remote_fulfillment_id"] = fulfillment_id
             await session.execute(
                 update(ShipmentRow)
                 .where(ShipmentRow.outbox_id == job.id)
-                .values(remote_fulfillment_id=fulfillment_id, status="fulfilled")
+                .values(**shipment)
                 .execution_options(synchronize_session=False)
             )
     log = logger.info if status in (DONE, SKIPPED) else logger.warning

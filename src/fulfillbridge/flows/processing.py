@@ -63,6 +63,7 @@ from fulfillbridge.shopify.mapping import (
     CANCELLED,
     IN_PROGRESS,
     OPEN,
+    REJECTED,
     SUBMITTED,
     MappingError,
     RemoteFulfillmentOrder,
@@ -157,6 +158,20 @@ async def load_store(database: Database, store_id: int) -> tuple[Store, dict[str
         raise StoreNotReady(f"no store with id {store_id}")
     async with database.stores() as stores:
         return await stores.get(name), await stores.secrets(name)
+
+
+def open_client(
+    database: Database, settings: Settings, store: Store, secrets: dict[str, str]
+) -> ShopifyClient:
+    """A client for the store that shares the store's throttle bucket with every other
+    worker (``store.throttle``) when that is available."""
+    client = client_for(store, secrets, settings=settings, database=database)
+    try:
+        from fulfillbridge.store.throttle import SharedThrottleBucket
+    except ImportError:  # pragma: no cover - the shared bucket ships with the outbox
+        return client
+    client.bucket = SharedThrottleBucket(database, store.id)
+    return client
 
 
 # --------------------------------------------------------------------------- results
@@ -452,8 +467,33 @@ async def apply_remote(
         result.stale += 1
         return result
     newer = remote.updated_at is not None and (seen is None or remote.updated_at > seen)
+    previous_request_status = row.remote_request_status
     _record_remote(row, remote)
     order = to_domain(row, ctx.store.name)
+    if (
+        order.state is WorkState.REJECTED
+        and newer
+        and previous_request_status == REJECTED
+        and _new_work_kind(ctx, remote) == "request"
+    ):
+        # Shopify had our rejection and the merchant requested again (e.g. after fixing
+        # the address): a new request for the same fulfillment order, taken in afresh.
+        again = replace(remote.work, state=WorkState.RECEIVED, problems=())
+        await repo.store_outcome(
+            row, Outcome(again), actor=ACTOR_SHOPIFY, detail={**detail, "reason": "requested again"}
+        )
+        await _store(
+            repo,
+            settings,
+            row,
+            decide_new_work(again, ctx, remote.location_id),
+            result,
+            actor=ACTOR_BRIDGE,
+            detail=detail,
+        )
+        result.updated += 1
+        await session.flush()
+        return result
     if order.is_final:
         result.updated += 1
         await session.flush()
@@ -621,18 +661,28 @@ async def plan_event(
     return PullPlan(note=f"topic {topic} needs no processing")
 
 
+def latest_per_fulfillment_order(
+    remotes: Sequence[RemoteFulfillmentOrder],
+) -> list[RemoteFulfillmentOrder]:
+    """The newest snapshot of each fulfillment order, in id order: every worker then
+    touches work orders in the same order, so two transactions never wait on each other
+    in a cycle (PostgreSQL would abort one as a deadlock)."""
+    newest: dict[str, RemoteFulfillmentOrder] = {}
+    oldest_time = datetime.min.replace(tzinfo=UTC)
+    for remote in remotes:
+        kept = newest.get(remote.remote_id)
+        if kept is None or (remote.updated_at or oldest_time) >= (kept.updated_at or oldest_time):
+            newest[remote.remote_id] = remote
+    return [newest[key] for key in sorted(newest)]
+
+
 async def apply_plan(
     session: AsyncSession, ctx: StoreContext, settings: Settings, plan: PullPlan, *, source: str
 ) -> ApplyResult:
     result = ApplyResult()
     for order_id in plan.cancelled_orders:
         result.add(await apply_order_cancelled(session, ctx, settings, order_id, source=source))
-    # Oldest news first, so that within one pull the newest wins.
-    ordered = sorted(
-        plan.remotes,
-        key=lambda r: (r.updated_at or datetime.min.replace(tzinfo=UTC), r.remote_id),
-    )
-    for remote in ordered:
+    for remote in latest_per_fulfillment_order(plan.remotes):
         result.add(await apply_remote(session, ctx, settings, remote, source=source))
     return result
 
@@ -749,7 +799,7 @@ class _Clients:
     async def get(self, store_id: int) -> tuple[StoreContext, ShopifyClient]:
         if store_id not in self._open:
             store, secrets = await load_store(self._database, store_id)
-            client = client_for(store, secrets, settings=self._settings, database=self._database)
+            client = open_client(self._database, self._settings, store, secrets)
             self._open[store_id] = (store_context(store, self._settings), client)
         return self._open[store_id]
 
@@ -783,6 +833,9 @@ async def _due_events(database: Database, limit: int) -> list[InboxEventRow]:
     return due[:limit]
 
 
+_FAILED_TRANSIENT = ApplyResult()  # marker: the event failed because Shopify did
+
+
 async def process_event(
     database: Database, settings: Settings, event: InboxEventRow, clients: _Clients
 ) -> ApplyResult | None:
@@ -793,7 +846,7 @@ async def process_event(
         result = await _claim_and_apply(database, ctx, settings, event, plan)
     except Exception as exc:  # any failure must leave the event for a later attempt
         await _record_failure(database, event, exc)
-        return None
+        return _FAILED_TRANSIENT if _is_transient(exc) else None
     _last_failure.pop((database.url, event.id), None)
     if plan.note:
         logger.info("inbox event %s: %s", event.id, plan.note)
@@ -822,9 +875,18 @@ async def process_inbox(database: Database, settings: Settings, *, limit: int = 
     if not events:
         return 0
     clients = _Clients(database, settings)
+    unreachable: set[int] = set()
+    handled = 0
     try:
         for event in events:
-            await process_event(database, settings, event, clients)
+            # A store whose Shopify just failed us is left alone for the rest of this pass:
+            # its other events would only wait for the same timeouts.
+            if event.store_id in unreachable:
+                continue
+            outcome = await process_event(database, settings, event, clients)
+            handled += 1
+            if outcome is _FAILED_TRANSIENT:
+                unreachable.add(event.store_id)
     finally:
         await clients.close()
-    return len(events)
+    return handled

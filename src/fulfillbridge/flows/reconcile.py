@@ -33,14 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store
 from fulfillbridge.core.work import Mode
-from fulfillbridge.flows.connect import client_for
 from fulfillbridge.flows.processing import (
     ApplyResult,
     PullPlan,
     StoreContext,
     apply_plan,
     apply_with_retries,
+    latest_per_fulfillment_order,
     map_nodes,
+    open_client,
     read_all,
     store_context,
 )
@@ -215,9 +216,7 @@ async def _apply_in_chunks(
 ) -> ApplyResult:
     """Apply in transactions of ``APPLY_CHUNK``; the checkpoint moves with the last one."""
     total = ApplyResult()
-    ordered = sorted(
-        remotes, key=lambda r: (r.updated_at or datetime.min.replace(tzinfo=UTC), r.remote_id)
-    )
+    ordered = latest_per_fulfillment_order(remotes)
     chunks: list[PullPlan] = [PullPlan(cancelled_orders=tuple(cancelled_orders))]
     for start in range(0, len(ordered), APPLY_CHUNK):
         chunks.append(PullPlan(remotes=tuple(ordered[start : start + APPLY_CHUNK])))
@@ -265,7 +264,7 @@ async def backfill_store(
     store, secrets = await _load_by_name(database, store_name)
     ctx = store_context(store, settings)
     began = datetime.now(UTC)
-    async with client_for(store, secrets, settings=settings, database=database) as client:
+    async with open_client(database, settings, store, secrets) as client:
         nodes, used_bulk = await _open_fulfillment_orders(
             client, bulk_threshold=bulk_threshold, poll_seconds=poll_seconds, timeout=timeout
         )
@@ -310,7 +309,7 @@ async def reconcile_store(
         return await backfill_store(database, settings, store_name)
     since = checkpoint - timedelta(seconds=overlap_seconds)
     search = f"updated_at:>='{_iso(since)}'"
-    async with client_for(store, secrets, settings=settings, database=database) as client:
+    async with open_client(database, settings, store, secrets) as client:
         fo_nodes = await read_all(
             client, "FulfillmentOrdersUpdatedSince", {"query": search}, ("fulfillmentOrders",)
         )

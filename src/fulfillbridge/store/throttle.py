@@ -40,6 +40,9 @@ _MIN_SLEEP = 0.01
 # While one request learns the bucket, the others look again this often, and take over when
 # it has not answered for this long.
 PROBE_POLL_SECONDS = 0.05
+# Shopify reports currentlyAvailable as a whole number (NOTES.md, every capture), so a
+# reading may be up to half a point high: keep a point in hand.
+SAFETY_MARGIN = 1.0
 PROBE_TIMEOUT_SECONDS = 30.0
 
 
@@ -123,11 +126,11 @@ class SharedThrottleBucket:
                     row.measured_at = now  # the probe never answered: probe again
                     return None
                 return PROBE_POLL_SECONDS
-            free = _aged(row, now)
-            wanted = min(cost, row.maximum)
+            free = _aged(row, now) - SAFETY_MARGIN
+            wanted = min(cost, row.maximum - SAFETY_MARGIN)
             if free >= wanted or force:
                 # Reserve: the next process sees the points as spent until the answer.
-                row.available = free - cost
+                row.available = free + SAFETY_MARGIN - cost
                 row.measured_at = now
                 return None
             rate = row.restore_rate

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -18,16 +20,32 @@ from fulfillbridge.config import ConfigError, Settings
 from fulfillbridge.core.stores import StoreError, StoreNotFound
 from fulfillbridge.flows import connect
 from fulfillbridge.shopify import OAuthError, ShopifyError
+from fulfillbridge.store.database import Database
+from fulfillbridge.web import api, dashboard
 
 log = logging.getLogger("fulfillbridge.web")
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """The bridge's app. It opens the configured database (migrating it) unless one is given,
+    and closes what it opened on shutdown."""
+    owned = database is None
+    database = database or Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await database.close()
+
     app = FastAPI(
         title="fulfillbridge",
         version=__version__,
-        description="Bridge between Shopify stores and the operations that fulfil their orders.",
+        description="Bridge between Shopify stores and the operations that fulfil their orders. "
+        "The operation's API lives under /api/v1 (Bearer API keys, see `fulfillbridge apikey`).",
+        lifespan=lifespan,
     )
+    app.state.database = database
     registry = CollectorRegistry()
     installs = Counter(
         "fulfillbridge_oauth_installs",
@@ -70,6 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
             f"{html.escape(store.shop_domain)} as store {html.escape(store.name)}.</p>"
         )
 
+    app.include_router(api.router)
+    app.include_router(dashboard.router)
     return app
 
 

@@ -18,13 +18,16 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy.exc import SQLAlchemyError
 
 from fulfillbridge.config import ConfigError, Settings
-from fulfillbridge.flows.intake import Accepted, Intake, IntakeRefused
+from fulfillbridge.flows.intake import Accepted, Intake, IntakeRefused, IntakeUnavailable
 from fulfillbridge.store.database import Database
 
 log = logging.getLogger("fulfillbridge.web.shopify")
 
+# Failures of storage rather than of the request (a 503 makes Shopify deliver again).
+_UNAVAILABLE = (IntakeUnavailable, SQLAlchemyError, ConfigError, OSError)
 TRACKING_MESSAGE = "Successfully received the tracking numbers"
 
 
@@ -91,6 +94,16 @@ def _refused(request: Request, kind: str, exc: IntakeRefused) -> JSONResponse:
     return JSONResponse({"error": exc.reason}, status_code=exc.status)
 
 
+def _unavailable(request: Request, kind: str, exc: Exception) -> JSONResponse:
+    """The database could not be reached: 503, so Shopify retries; nothing was stored."""
+    _count(request, kind, "unavailable")
+    log.error("%s not stored: %s", kind, type(exc).__name__)
+    return JSONResponse(
+        {"error": "the bridge cannot store events right now; deliver again later"},
+        status_code=503,
+    )
+
+
 def _accepted(request: Request, kind: str, accepted: Accepted) -> JSONResponse:
     _count(request, kind, "stored" if accepted.stored else "duplicate")
     return JSONResponse({"ok": True, "duplicate": not accepted.stored})
@@ -104,9 +117,8 @@ async def receive_webhook(request: Request) -> JSONResponse:
         accepted = await (await _intake(request)).webhook(request.headers, body)
     except IntakeRefused as exc:
         return _refused(request, "webhook", exc)
-    except ConfigError as exc:
-        log.error("webhook not stored: %s", exc)
-        return JSONResponse({"error": "the bridge cannot store events now"}, status_code=503)
+    except _UNAVAILABLE as exc:
+        return _unavailable(request, "webhook", exc)
     return _accepted(request, "webhook", accepted)
 
 
@@ -121,6 +133,8 @@ async def receive_fulfillment_notification(store: str, request: Request) -> JSON
         accepted = await (await _intake(request)).callback(store, request.headers, body)
     except IntakeRefused as exc:
         return _refused(request, "callback", exc)
+    except _UNAVAILABLE as exc:
+        return _unavailable(request, "callback", exc)
     return _accepted(request, "callback", accepted)
 
 
@@ -143,4 +157,6 @@ async def fetch_tracking_numbers(store: str, request: Request) -> JSONResponse:
         )
     except IntakeRefused as exc:
         return _refused(request, "fetch_tracking_numbers", exc)
+    except _UNAVAILABLE as exc:
+        return _unavailable(request, "fetch_tracking_numbers", exc)
     return JSONResponse({"tracking_numbers": numbers, "message": TRACKING_MESSAGE, "success": True})

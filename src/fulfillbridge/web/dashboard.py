@@ -1,0 +1,146 @@
+"""The dashboard at ``/``: stores, work by state, exceptions with retry, sync health and
+the event log. Sign in with HTTP Basic and an API key as the password; a key sees only its
+own stores (the same rule as the API)."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from fulfillbridge.flows import overview as read_model
+from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
+from fulfillbridge.store.database import Database
+
+router = APIRouter(include_in_schema=False)
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;font-size:.9rem}
+th{background:#f3f3f3} .bad{color:#b00020} .muted{color:#777}
+form{display:inline}
+"""
+
+
+def _challenge() -> Response:
+    return Response(
+        "sign in with an API key as the password (create one: fulfillbridge apikey create)",
+        status_code=401,
+        headers={"WWW-Authenticate": 'Basic realm="fulfillbridge"'},
+    )
+
+
+async def _viewer(request: Request, database: Database) -> ApiKey | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        _, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    async with database.transaction() as session:
+        return await ApiKeyRepository(session).authenticate(password)
+
+
+def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
+    if not rows:
+        return f'<p class="muted">{escape(empty)}</p>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render(data: read_model.Overview) -> str:
+    states = sorted({s for store in data.stores for s in store.states})
+    store_rows = [
+        [escape(s.name), escape(s.shop_domain), escape(s.mode)]
+        + [str(s.states.get(state, 0)) for state in states]
+        for s in data.stores
+    ]
+    exceptions = [
+        [
+            escape(e.store),
+            escape(e.order_name),
+            "<br>".join(escape(p) for p in e.problems),
+            f'<form method="post" action="/dashboard/work/{e.work_id}/retry">'
+            "<button>retry</button></form>",
+        ]
+        for e in data.exceptions
+    ]
+    events = [
+        [
+            escape(e.at.strftime("%Y-%m-%d %H:%M:%S")),
+            escape(e.store),
+            escape(e.order_name),
+            escape(f"{e.from_state or '-'} → {e.to_state}"),
+            escape(e.stage or ""),
+            escape(e.actor),
+        ]
+        for e in data.events
+    ]
+    outbox = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(data.outbox.items())) or "empty"
+    problems = [
+        [
+            str(p.id),
+            escape(p.store),
+            escape(p.kind),
+            f'<span class="bad">{escape(p.status)}</span>',
+            str(p.attempts),
+            escape(p.last_error or ""),
+        ]
+        for p in data.outbox_problems
+    ]
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>fulfillbridge</title>
+<style>{_STYLE}</style></head><body>
+<h1>fulfillbridge</h1>
+<h2>Stores and work by state</h2>
+{_table(["store", "shop", "mode", *states], store_rows, "no stores yet")}
+<h2>Exceptions</h2>
+{_table(["store", "order", "problems", ""], exceptions, "no exceptions")}
+<h2>Sync health</h2>
+<p>Inbox waiting: {data.inbox_backlog}. Outbox: {outbox}.</p>
+{_table(["id", "store", "write", "status", "attempts", "error"], problems, "no failed writes")}
+<h2>Recent events</h2>
+{_table(["time", "store", "order", "state", "stage", "by"], events, "nothing yet")}
+<p class="muted"><a href="/docs">API documentation</a> · <a href="/metrics">metrics</a></p>
+</body></html>"""
+
+
+def _database(request: Request) -> Database:
+    return request.app.state.database
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard(request: Request) -> Response:
+    database = _database(request)
+    viewer = await _viewer(request, database)
+    if viewer is None:
+        return _challenge()
+    async with database.transaction() as session:
+        data = await read_model.overview(session, stores=viewer.allowed())
+    return HTMLResponse(render(data))
+
+
+@router.post("/dashboard/work/{work_id}/retry")
+async def retry_exception(work_id: int, request: Request) -> Response:
+    from fulfillbridge.flows.actions import ActionError, RetryException, run_action
+
+    database = _database(request)
+    viewer = await _viewer(request, database)
+    if viewer is None:
+        return _challenge()
+    try:
+        await run_action(
+            database,
+            request.app.state.settings,
+            str(work_id),
+            RetryException(),
+            actor=f"dashboard:{viewer.name}",
+            stores=viewer.allowed(),
+        )
+    except ActionError as exc:
+        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", exc.status)
+    return RedirectResponse("/", status_code=303)
