@@ -300,23 +300,32 @@ def sandbox_serve(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default: configured host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: configured port).")] = None,
+    worker: Annotated[
+        bool, typer.Option(help="Also run a worker in this process (the embedded default).")
+    ] = True,
 ) -> None:
-    """Run the bridge's HTTP app (webhooks, OAuth callback, API, metrics)."""
-    import uvicorn
-
+    """Run the bridge: the HTTP app (webhooks, callbacks, API, dashboard) and a worker."""
     from fulfillbridge.logs import setup_logging
-    from fulfillbridge.store import db
-    from fulfillbridge.web.app import create_app
+    from fulfillbridge.runtime import serve_forever
 
     current = settings()
     setup_logging(current.log_level, current.log_format)
-    db.upgrade(current.effective_database_url)
-    uvicorn.run(
-        create_app(current),
-        host=host or current.host,
-        port=port or current.port,
-        log_level=current.log_level.lower(),
-    )
+    run(serve_forever(current, host=host, port=port, with_worker=worker))
+
+
+@app.command("worker")
+@command
+def worker_command(
+    once: Annotated[bool, typer.Option(help="Run one round and exit.")] = False,
+) -> None:
+    """Run a worker alone: process inbound events, reconcile stores, send the outbox.
+    Run as many as you like, on any machine that reaches the database."""
+    from fulfillbridge.logs import setup_logging
+    from fulfillbridge.runtime import work_until_stopped
+
+    current = settings()
+    setup_logging(current.log_level, current.log_format)
+    run(work_until_stopped(current, once=once))
 
 
 @app.command("demo")

@@ -199,6 +199,47 @@ async def test_injected_faults_give_exactly_one_fulfillment_per_shipment(
     assert mutation_counts(admin)["FulfillmentCreate"] == 6
 
 
+async def test_random_faults_including_answers_lost_after_the_write(
+    database, settings, store_id, admin, service
+):
+    """Errors before the write, dropped connections, and answers slower than the client
+    waits while the sandbox still carries the write out: still one fulfillment each."""
+    orders = [order_for_service(admin, service, (2,)) for _ in range(2)]
+    for index, remote in enumerate(orders):
+        work_id = await new_work(database, store_id, remote)
+        (line,) = remote.lines
+        await apply(database, work_id, core.accept, warehouse="main")
+        await apply(database, work_id, core.hold, "awaiting payment")
+        await apply(database, work_id, core.release)
+        await apply(
+            database, work_id, core.ship, {line["id"]: 1}, [core.Tracking("UPS", f"C{index}")]
+        )
+        await apply(database, work_id, core.ship, None, [core.Tracking("UPS", f"D{index}")])
+
+    admin.faults(
+        {
+            "api": {"server_error": 0.2, "drop": 0.1, "slow": 0.3, "slow_seconds": SLOW_SECONDS},
+            "seed": 7,
+        }
+    )
+    await drain(database, settings, policy=LOSING, rounds=600)
+    await asyncio.sleep(SLOW_SECONDS)  # nothing is still running in the sandbox
+    admin.faults({})
+
+    rows = await outbox_rows(database)
+    assert [r.status for r in rows] == ["done"] * len(rows)
+    # Some writes went through although their answer never came: found by verification.
+    assert any((r.result or {}).get("verified") for r in rows)
+    for index, remote in enumerate(orders):
+        fo = admin.fulfillment_order(remote.fo_id)
+        assert fo["status"] == "CLOSED" and fo["fulfillmentHolds"] == []
+        numbers = [[t["number"] for t in f["trackingInfo"]] for f in fo["fulfillments"]["nodes"]]
+        assert numbers == [[f"C{index}"], [f"D{index}"]]
+    counts = mutation_counts(admin)
+    assert counts["FulfillmentCreate"] == 4
+    assert counts["FulfillmentOrderHold"] == 2
+
+
 async def test_crashed_workers_row_is_verified_by_the_next_worker(
     database, settings, store_id, admin, service
 ):

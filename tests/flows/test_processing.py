@@ -418,14 +418,19 @@ async def test_a_failing_event_is_kept_and_retried_later(bridge, merchant) -> No
     # Shopify unreachable: nothing listens on port 9.
     await bridge.connect("http://127.0.0.1:9", mode="fulfillment_service", location_id=location)
     await bridge.callback()
+    await bridge.callback()
 
+    # The store's second event is left for later: Shopify just failed the first.
     assert await process_inbox(bridge.database, bridge.settings, limit=10) == 1
 
-    (event,) = await bridge.inbox()
+    event, waiting = await bridge.inbox()
+    assert waiting.attempts == 0 and waiting.processed_at is None
     assert event.processed_at is None and event.attempts == 1
     assert "ConnectError" in event.last_error and "shpat_" not in event.last_error
-    # Backing off: not tried again at once.
-    assert await process_inbox(bridge.database, bridge.settings, limit=10) == 0
+    # Backing off: the failed event is not tried again at once (the other one is).
+    assert await process_inbox(bridge.database, bridge.settings, limit=10) == 1
+    event, waiting = await bridge.inbox()
+    assert (event.attempts, waiting.attempts) == (1, 1)
 
 
 async def test_a_poison_event_is_given_up_with_its_error_kept(bridge, merchant) -> None:
@@ -505,3 +510,71 @@ async def test_two_workers_applying_one_request_race_safely(any_bridge, merchant
     (work,) = await bridge.work_orders()
     assert work.state == "accepted"
     assert [r.kind for r in await bridge.outbox(target="shopify")] == ["accept_request"]
+
+
+async def test_an_exception_is_tried_again_when_shopify_has_newer_data(bridge, merchant) -> None:
+    location = merchant.merchant_location()
+    await bridge.connect(
+        merchant.url, mode="order_management", managed_locations=[location], catalogue=["A"]
+    )
+    order = merchant.order([_custom_line("POSTER-A3")])
+    fo_id = order["fulfillment_orders"][0]["id"]
+    await bridge.event("orders/create", order_payload(order["id"]))
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    assert (await bridge.work_order(fo_id)).state == "exception"
+
+    await bridge.configure(catalogue=["A", "POSTER-A3"])  # the operator adds the SKU
+    await bridge.event("orders/updated", order_payload(order["id"]))
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    assert (await bridge.work_order(fo_id)).state == "exception"  # nothing new in Shopify
+
+    merchant.http.post("/__sandbox/clock", json={"advance": 2}).raise_for_status()
+    held = merchant(
+        """mutation($id: ID!) { fulfillmentOrderHold(id: $id, fulfillmentHold: {reason: OTHER,
+             reasonNotes: "check"}) { userErrors { message } } }""",
+        {"id": fo_id},
+    )["fulfillmentOrderHold"]
+    assert held["userErrors"] == []
+    released = merchant(
+        """mutation($id: ID!) { fulfillmentOrderReleaseHold(id: $id) {
+             userErrors { message } } }""",
+        {"id": fo_id},
+    )["fulfillmentOrderReleaseHold"]
+    assert released["userErrors"] == []
+    await bridge.event("fulfillment_orders/hold_released", {"fulfillment_order": {"id": fo_id}})
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+
+    work = await bridge.work_order(fo_id)
+    assert work.state == "accepted" and work.problems == []
+    steps = [(t.from_state, t.to_state, t.actor) for t in await bridge.transitions(work.id)]
+    assert steps[-1] == ("exception", "accepted", "fulfillbridge")
+
+
+async def test_work_moved_to_a_location_not_managed_stops(bridge, merchant) -> None:
+    merchant.http.post(
+        "/__sandbox/seed", json={"products": 0, "orders": 0}
+    ).raise_for_status()  # adds a second merchant location
+    locations = merchant("{ locations(first: 10) { nodes { id name isFulfillmentService } } }")
+    names = {n["name"]: n["id"] for n in locations["locations"]["nodes"]}
+    managed, other = names["Shop location"], names["Warehouse East"]
+    await bridge.connect(merchant.url, mode="order_management", managed_locations=[managed])
+    order = merchant.order([_custom_line("POSTER-A3")])
+    fo_id = order["fulfillment_orders"][0]["id"]
+    await bridge.event("orders/create", order_payload(order["id"]))
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    assert (await bridge.work_order(fo_id)).state == "accepted"
+
+    merchant.http.post("/__sandbox/clock", json={"advance": 2}).raise_for_status()
+    moved = merchant(
+        """mutation($id: ID!, $to: ID!) { fulfillmentOrderMove(id: $id, newLocationId: $to) {
+             movedFulfillmentOrder { id assignedLocation { location { id } } }
+             userErrors { message } } }""",
+        {"id": fo_id, "to": other},
+    )["fulfillmentOrderMove"]
+    assert moved["userErrors"] == []
+    await bridge.event("fulfillment_orders/moved", {"original_fulfillment_order": {"id": fo_id}})
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+
+    work = await bridge.work_order(fo_id)
+    assert work.state == "cancelled"
+    assert [r.kind for r in await bridge.outbox(target="operation")] == ["new_work", "cancelled"]

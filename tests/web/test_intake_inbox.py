@@ -3,10 +3,12 @@ repeats (across calls and inside one batch) stored once, processing bookkeeping.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.inbox import InboxEvent, InboxRepository
+from fulfillbridge.store.inbox import InboxEvent, InboxRepository, SqliteInboxWriter
 
 
 def _event(store_id: int, delivery_id: str, topic: str = "orders/create") -> InboxEvent:
@@ -61,4 +63,41 @@ async def test_inbox_dedupes_on_store_and_delivery_id(database_url, tmp_path) ->
             assert left.delivery_id == "a"
             assert left.attempts == 1 and left.last_error == "Shopify was down"
     finally:
+        await database.close()
+
+
+async def test_sqlite_writer_rows_read_back_like_orm_rows(tmp_path) -> None:
+    database = Database.from_settings(Settings(home=tmp_path))
+    writer = SqliteInboxWriter(database.engine)
+    try:
+        async with database.stores() as stores:
+            store = await stores.add(
+                name="one",
+                shop_domain="one.myshopify.com",
+                auth_kind=AuthKind.TOKEN,
+                secrets={"access_token": "t"},
+            )
+        at = datetime(2026, 11, 23, 10, 0, 1, 250000, tzinfo=UTC)
+        event = InboxEvent(
+            store_id=store.id,
+            source="webhook",
+            topic="orders/create",
+            delivery_id="fast",
+            payload={"id": 1, "name": "#1001", "lines": [{"sku": "Ä-1"}]},
+            event_id="e-1",
+            triggered_at=at,
+        )
+        assert await writer.insert_new([event, _event(store.id, "fast")]) == {(store.id, "fast")}
+        assert await writer.insert_new([event]) == set()
+        async with database.transaction() as session:
+            assert await InboxRepository(session).add(_event(store.id, "orm")) is True
+        async with database.transaction() as session:
+            fast, orm = await InboxRepository(session).unprocessed(store_id=store.id)
+        assert fast.payload == event.payload and fast.event_id == "e-1"
+        assert fast.triggered_at is not None
+        assert fast.triggered_at.replace(tzinfo=UTC) == at
+        assert type(fast.received_at) is type(orm.received_at)
+        assert fast.attempts == 0 and fast.processed_at is None
+    finally:
+        await writer.close()
         await database.close()

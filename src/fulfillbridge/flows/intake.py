@@ -41,7 +41,7 @@ from fulfillbridge.core.stores import AuthKind, StoreNotFound
 from fulfillbridge.flows.setup import all_topics
 from fulfillbridge.shopify import verify_webhook
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.inbox import InboxEvent, insert_new
+from fulfillbridge.store.inbox import InboxEvent, SqliteInboxWriter, insert_new
 from fulfillbridge.store.models import ShipmentRow, WorkOrderRow
 
 log = logging.getLogger("fulfillbridge.intake")
@@ -157,6 +157,7 @@ class _GroupWriter:
         self._queue: asyncio.Queue[tuple[InboxEvent, asyncio.Future[bool]]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._connection: AsyncConnection | None = None
+        self._sqlite: SqliteInboxWriter | None = None
 
     async def write(self, event: InboxEvent) -> bool:
         if self._task is None or self._task.done():
@@ -201,9 +202,14 @@ class _GroupWriter:
             new.discard(key)  # a second copy inside the same batch is a duplicate
 
     async def _store(self, events: Sequence[InboxEvent]) -> set[tuple[int, str]]:
-        # One connection kept by the writer: no pool checkout or ping per batch.
+        engine = self._database.engine
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            if self._sqlite is None:
+                self._sqlite = SqliteInboxWriter(engine)
+            return await self._sqlite.insert_new(events)
+        # Other databases: one connection kept by the writer, no pool checkout per batch.
         if self._connection is None:
-            self._connection = await self._database.engine.connect()
+            self._connection = await engine.connect()
         async with self._connection.begin():
             return await insert_new(self._connection, events)
 
@@ -212,6 +218,9 @@ class _GroupWriter:
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.close()
+        sqlite, self._sqlite = self._sqlite, None
+        if sqlite is not None:
+            await sqlite.close()
 
     async def close(self) -> None:
         if self._task is not None:

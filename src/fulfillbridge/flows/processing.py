@@ -90,6 +90,9 @@ MAX_TRANSIENT_ATTEMPTS = 40
 # Conflicts with another worker (unique constraint, row version) are applied again.
 APPLY_RETRIES = 4
 PAGE_SIZE = 25  # fulfillment orders per page (each with up to 50 lines)
+# nodes(ids:) is charged per id: 20 fulfillment orders stay well under Shopify's 1000-point
+# ceiling for one query (NOTES.md "Rate limits").
+IDS_PER_READ = 20
 MAX_PAGES = 400
 NOTIFY_NEW_WORK = "new_work"
 NOTIFY_CANCELLED = "cancelled"
@@ -261,9 +264,9 @@ async def pull_by_ids(
     client: ShopifyClient, ctx: StoreContext, ids: Sequence[str]
 ) -> list[RemoteFulfillmentOrder]:
     found: list[RemoteFulfillmentOrder] = []
-    for start in range(0, len(ids), 50):
+    for start in range(0, len(ids), IDS_PER_READ):
         data = await client.execute(
-            operation("FulfillmentOrdersByIds"), {"ids": list(ids[start : start + 50])}
+            operation("FulfillmentOrdersByIds"), {"ids": list(ids[start : start + IDS_PER_READ])}
         )
         found += map_nodes(ctx, data.get("nodes") or [])
     return found
@@ -519,6 +522,17 @@ async def apply_remote(
             result,
             actor=ACTOR_SHOPIFY,
             detail={**detail, "reason": "closed in Shopify"},
+        )
+    elif newer and not shipped_any and not ctx.is_ours(remote.location_id):
+        # The merchant moved it to a location this store does not work for.
+        await _store(
+            repo,
+            settings,
+            row,
+            cancelled_by_merchant(order),
+            result,
+            actor=ACTOR_SHOPIFY,
+            detail={**detail, "reason": f"moved to {remote.location_id} in Shopify"},
         )
     elif ctx.mode is Mode.FULFILLMENT_SERVICE and remote.cancellation_pending:
         if not order.cancel_requested:

@@ -8,15 +8,17 @@ costs one statement and never an error or a rollback.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from fulfillbridge.store.models import InboxEventRow, utcnow
 
@@ -81,6 +83,90 @@ async def insert_new(
     statement = _insert_new_statement(connection.dialect.name)
     result = await connection.execute(statement, [_values(e) for e in events])
     return {(int(store_id), str(delivery_id)) for store_id, delivery_id in result}
+
+
+_COLUMNS = (
+    "store_id",
+    "source",
+    "topic",
+    "delivery_id",
+    "event_id",
+    "payload",
+    "triggered_at",
+    "received_at",
+    "attempts",
+)
+
+
+class SqliteInboxWriter:
+    """The intake's SQLite writer: the same INSERT .. ON CONFLICT DO NOTHING RETURNING as
+    :func:`insert_new`, sent straight to the driver on a connection of its own.
+
+    Measured on the webhook benchmark, SQLAlchemy's execution layer costs about 0.5 ms of
+    CPU per commit over the driver itself, half of the whole request. Values still go
+    through the dialect's own bind processors (JSON, DateTime), so rows read back through
+    the ORM exactly like rows it wrote. Same pragmas as ``store.db`` (WAL, busy_timeout,
+    foreign keys, synchronous=NORMAL)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        if engine.dialect.name != "sqlite" or not engine.url.database:
+            raise ValueError("SqliteInboxWriter needs a file-backed SQLite engine")
+        self._path = engine.url.database
+        dialect = engine.dialect
+        columns = InboxEventRow.__table__.c
+        self._processors = [
+            columns[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS
+        ]
+        self._row = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
+        self._connection: aiosqlite.Connection | None = None
+
+    def _sql(self, rows: int) -> str:
+        return (
+            f"INSERT INTO inbox_events ({', '.join(_COLUMNS)}) "
+            f"VALUES {', '.join([self._row] * rows)} "
+            "ON CONFLICT (store_id, delivery_id) DO NOTHING RETURNING store_id, delivery_id"
+        )
+
+    async def _connect(self) -> aiosqlite.Connection:
+        if self._connection is None:
+            connection = await aiosqlite.connect(self._path)
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA busy_timeout=10000",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA synchronous=NORMAL",
+            ):
+                await connection.execute(pragma)
+            self._connection = connection
+        return self._connection
+
+    async def insert_new(self, events: Sequence[InboxEvent]) -> set[tuple[int, str]]:
+        """Store the new events in one committed transaction; returns their keys."""
+        if not events:
+            return set()
+        params: list[Any] = []
+        for event in events:
+            values = _values(event)
+            for name, process in zip(_COLUMNS, self._processors, strict=True):
+                value = values[name]
+                params.append(process(value) if process is not None else value)
+        connection = await self._connect()
+        try:
+            cursor = await connection.execute(self._sql(len(events)), params)
+            rows = await cursor.fetchall()
+            await connection.commit()
+        except BaseException:
+            await self.close()  # a failed or interrupted transaction leaves with the connection
+            raise
+        return {(int(store_id), str(delivery_id)) for store_id, delivery_id in rows}
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.rollback()
+            with contextlib.suppress(Exception):
+                await connection.close()
 
 
 class InboxRepository:

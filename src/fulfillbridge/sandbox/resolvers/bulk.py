@@ -36,6 +36,7 @@ from fulfillbridge.sandbox.domain.bulk import (
 )
 from fulfillbridge.sandbox.pagination import MAX_PAGE_SIZE, connection
 from fulfillbridge.sandbox.registry import Context, mutation, node_loader, query
+from fulfillbridge.sandbox.resolvers._common import page_args
 from fulfillbridge.sandbox.state import ShopState, parse_gid
 
 MAX_PAGES = 1000  # 250,000 top-level objects at most
@@ -389,13 +390,9 @@ def resolve_bulk_operation(_parent: Any, ctx: Context, id: str) -> dict[str, Any
 def resolve_bulk_operations(
     _parent: Any,
     ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
     sortKey: str | None = None,
     query: str | None = None,
+    **page: Any,
 ) -> dict[str, Any]:
     part = bulk_of(ctx.shop)
     mine = sorted(
@@ -403,11 +400,7 @@ def resolve_bulk_operations(
     )
     return connection(
         [operation_node(ctx, op) for op in mine],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
+        **page_args(page),
         cursor_of=lambda node: int(node["id"].rsplit("/", 1)[1]),
     )
 

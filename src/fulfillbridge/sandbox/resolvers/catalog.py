@@ -18,7 +18,6 @@ from fulfillbridge.sandbox.domain.catalog import (
     term_matches_number,
     term_matches_text,
 )
-from fulfillbridge.sandbox.pagination import connection
 from fulfillbridge.sandbox.registry import (
     Context,
     TopLevelError,
@@ -27,11 +26,11 @@ from fulfillbridge.sandbox.registry import (
     node_loader,
     query,
 )
+from fulfillbridge.sandbox.resolvers._common import MAX_INPUT_ITEMS, legacy_id_connection
 from fulfillbridge.sandbox.state import ShopState, gid, parse_gid
 
 READ_PRODUCTS = ("read_products",)
 WRITE_PRODUCTS = ("write_products",)
-MAX_INPUT_ITEMS = 250  # NOTES.md: input arrays are capped at 250 items
 
 
 def catalog_of(shop: ShopState) -> Catalog:
@@ -51,6 +50,10 @@ def _money(amount: str, shop: ShopState) -> dict[str, Any]:
 
 def _count(n: int) -> dict[str, Any]:
     return {"count": n, "precision": "EXACT"}
+
+
+def _count_up_to(n: int, limit: int | None) -> dict[str, Any]:
+    return _count(n if limit is None else min(n, limit))
 
 
 # --------------------------------------------------------------------------- nodes
@@ -194,36 +197,24 @@ def _product_match(shop: ShopState) -> Any:
     return match
 
 
+def _find_products(shop: ShopState, query: str | None) -> list[Product]:
+    """Products matching a search query (shared by the list and its count)."""
+    return search_filter(catalog_of(shop).products(), query, _product_match(shop))
+
+
 @query("products", scopes=READ_PRODUCTS)
 def resolve_products(
-    _parent: Any,
-    ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
-    query: str | None = None,
-    **_: Any,
+    _parent: Any, ctx: Context, query: str | None = None, **page: Any
 ) -> dict[str, Any]:
-    products = search_filter(catalog_of(ctx.shop).products(), query, _product_match(ctx.shop))
-    return connection(
-        [product_node(ctx.shop, p) for p in products],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
-        cursor_of=lambda node: int(node["legacyResourceId"]),
-    )
+    products = _find_products(ctx.shop, query)
+    return legacy_id_connection([product_node(ctx.shop, p) for p in products], page)
 
 
 @query("productsCount", scopes=READ_PRODUCTS)
 def resolve_products_count(
     _parent: Any, ctx: Context, query: str | None = None, limit: int | None = None, **_: Any
 ) -> dict[str, Any]:
-    products = search_filter(catalog_of(ctx.shop).products(), query, _product_match(ctx.shop))
-    return _count(len(products) if limit is None else min(len(products), limit))
+    return _count_up_to(len(_find_products(ctx.shop, query)), limit)
 
 
 @query("productVariant", scopes=READ_PRODUCTS)
@@ -262,60 +253,33 @@ def _variant_match(shop: ShopState) -> Any:
     return match
 
 
+def _find_variants(shop: ShopState, query: str | None) -> list[Variant]:
+    """Variants matching a search query (shared by the list and its count)."""
+    return search_filter(catalog_of(shop).variants(), query, _variant_match(shop))
+
+
 @query("productVariants", scopes=READ_PRODUCTS)
 def resolve_product_variants(
-    _parent: Any,
-    ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
-    query: str | None = None,
-    **_: Any,
+    _parent: Any, ctx: Context, query: str | None = None, **page: Any
 ) -> dict[str, Any]:
-    variants = search_filter(catalog_of(ctx.shop).variants(), query, _variant_match(ctx.shop))
-    return connection(
-        [variant_node(ctx.shop, v) for v in variants],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
-        cursor_of=lambda node: int(node["legacyResourceId"]),
-    )
+    variants = _find_variants(ctx.shop, query)
+    return legacy_id_connection([variant_node(ctx.shop, v) for v in variants], page)
 
 
 @query("productVariantsCount", scopes=READ_PRODUCTS)
 def resolve_product_variants_count(
     _parent: Any, ctx: Context, query: str | None = None, limit: int | None = None, **_: Any
 ) -> dict[str, Any]:
-    variants = search_filter(catalog_of(ctx.shop).variants(), query, _variant_match(ctx.shop))
-    return _count(len(variants) if limit is None else min(len(variants), limit))
+    return _count_up_to(len(_find_variants(ctx.shop, query)), limit)
 
 
 @field_resolver("Product", "variants", scopes=READ_PRODUCTS)
 def resolve_product_variants_of(
-    parent: dict[str, Any],
-    ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
-    **_: Any,
+    parent: dict[str, Any], ctx: Context, **page: Any
 ) -> dict[str, Any]:
     product_id = int(parent["legacyResourceId"])
     variants = catalog_of(ctx.shop).variants_of(product_id)
-    return connection(
-        [variant_node(ctx.shop, v) for v in variants],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
-        cursor_of=lambda node: int(node["legacyResourceId"]),
-    )
+    return legacy_id_connection([variant_node(ctx.shop, v) for v in variants], page)
 
 
 @field_resolver("Product", "options")
@@ -701,6 +665,15 @@ def _set_error(field: list[str], message: str, code: str) -> dict[str, Any]:
     }
 
 
+def _variants_bulk_error(field: list[str], message: str, code: str) -> dict[str, Any]:
+    """The answer of productVariantsBulkCreate/-Update when nothing is applied."""
+    return {
+        "product": None,
+        "productVariants": None,
+        "userErrors": [_user_error(field, message, code)],
+    }
+
+
 @mutation("productVariantsBulkCreate", scopes=WRITE_PRODUCTS)
 def resolve_variants_bulk_create(
     _parent: Any,
@@ -714,19 +687,11 @@ def resolve_variants_bulk_create(
     catalog = catalog_of(shop)
     product = _product_or_error(shop, productId)
     if product is None:
-        return {
-            "product": None,
-            "productVariants": None,
-            "userErrors": [
-                _user_error(["productId"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST")
-            ],
-        }
+        return _variants_bulk_error(
+            ["productId"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST"
+        )
     if len(variants) > MAX_INPUT_ITEMS:
-        return {
-            "product": None,
-            "productVariants": None,
-            "userErrors": [_user_error(["variants"], "Too many variants", "INVALID_INPUT")],
-        }
+        return _variants_bulk_error(["variants"], "Too many variants", "INVALID_INPUT")
     standalone = catalog.variants_of(product.id)
     if product.options == ["Title"] and variants:
         # The first named option of the new variants replaces the implicit "Title" option.
@@ -773,29 +738,19 @@ def resolve_variants_bulk_update(
     catalog = catalog_of(shop)
     product = _product_or_error(shop, productId)
     if product is None:
-        return {
-            "product": None,
-            "productVariants": None,
-            "userErrors": [
-                _user_error(["productId"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST")
-            ],
-        }
+        return _variants_bulk_error(
+            ["productId"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST"
+        )
     targets: list[Variant] = []
     for i, spec in enumerate(variants):
         number = parse_gid(spec.get("id") or "", "ProductVariant")
         variant = catalog.variant(number) if number is not None else None
         if variant is None or variant.product_id != product.id:
-            return {
-                "product": None,
-                "productVariants": None,
-                "userErrors": [
-                    _user_error(
-                        ["variants", str(i), "id"],
-                        "Product variant does not exist",
-                        "PRODUCT_VARIANT_DOES_NOT_EXIST",
-                    )
-                ],
-            }
+            return _variants_bulk_error(
+                ["variants", str(i), "id"],
+                "Product variant does not exist",
+                "PRODUCT_VARIANT_DOES_NOT_EXIST",
+            )
         targets.append(variant)
     errors: list[dict[str, Any]] = []
     for i, (variant, spec) in enumerate(zip(targets, variants, strict=True)):

@@ -27,12 +27,14 @@ from fulfillbridge.sandbox.registry import (
     node_loader,
     query,
 )
+from fulfillbridge.sandbox.resolvers._common import page_args
 from fulfillbridge.sandbox.resolvers.orders import (
     line_item_node,
     money_bag,
     order_node,
     user_errors,
 )
+from fulfillbridge.sandbox.resolvers.shop import location_node_by_id
 from fulfillbridge.sandbox.state import ShopState, gid, parse_gid
 
 # Any one of these grants reading fulfillment orders (Shopify docs, access scopes).
@@ -54,25 +56,11 @@ READ_FULFILLMENTS = ("read_fulfillments", "read_orders")
 WRITE_FULFILLMENTS = ("write_fulfillments", "write_orders")
 
 
-def _page(args: dict[str, Any]) -> dict[str, Any]:
-    keep = ("first", "after", "last", "before", "reverse")
-    return {k: args.get(k) for k in keep if k in args}
-
-
 def _orders(ctx: Context) -> Orders:
     return orders_of(ctx.shop)
 
 
 # --------------------------------------------------------------------------- nodes
-def _location_node(shop: ShopState, location_id: int) -> dict[str, Any]:
-    from fulfillbridge.sandbox.resolvers.shop import location_node
-
-    location = shop.locations.get(location_id)
-    if location is None:
-        return {"__typename": "Location", "id": gid("Location", location_id), "name": ""}
-    return location_node(shop, location)
-
-
 def fulfillment_order_node(shop: ShopState, fo: FulfillmentOrder) -> dict[str, Any]:
     orders = orders_of(shop)
     order = orders.order_of(fo)
@@ -103,7 +91,7 @@ def fulfillment_order_node(shop: ShopState, fo: FulfillmentOrder) -> dict[str, A
             "countryCode": location.country_code if location else "US",
             "zip": location.zip if location else None,
             "phone": None,
-            "location": _location_node(shop, fo.location_id) if location else None,
+            "location": location_node_by_id(shop, fo.location_id) if location else None,
         },
         "destination": {
             "__typename": "FulfillmentOrderDestination",
@@ -180,7 +168,7 @@ def fulfillment_node(shop: ShopState, fulfillment_id: int) -> dict[str, Any]:
         "requiresShipping": True,
         "totalQuantity": sum(x.quantity for x in f.line_items),
         "shippingLabel": None,
-        "location": _location_node(shop, f.location_id)
+        "location": location_node_by_id(shop, f.location_id)
         if f.location_id in shop.locations
         else None,
         "service": _service_view(shop, service, f.location_id),
@@ -245,7 +233,7 @@ def resolve_fo_line_items(parent: dict[str, Any], ctx: Context, **page: Any) -> 
                 "financialSummaries": [],
             }
         )
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_id"])
 
 
 @field_resolver("FulfillmentOrder", "supportedActions")
@@ -290,7 +278,7 @@ def resolve_fo_requests(
         for r in fo.merchant_requests
         if kind is None or r.kind == kind
     ]
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_id"])
 
 
 @field_resolver("FulfillmentOrderMerchantRequest", "fulfillmentOrder")
@@ -308,7 +296,7 @@ def resolve_fo_fulfillments(parent: dict[str, Any], ctx: Context, **page: Any) -
         for f in orders.fulfillments_of(order)
         if fo.id in f.fulfillment_order_ids
     ]
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_fulfillment_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_fulfillment_id"])
 
 
 @field_resolver("FulfillmentOrder", "fulfillmentOrdersForMerge")
@@ -316,7 +304,7 @@ def resolve_fo_for_merge(parent: dict[str, Any], ctx: Context, **page: Any) -> d
     fo = _fo(ctx, parent)
     partners = _orders(ctx)._merge_partners(fo)
     nodes = [fulfillment_order_node(ctx.shop, other) for other in partners]
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_fo_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_fo_id"])
 
 
 @field_resolver("FulfillmentHold", "heldByRequestingApp")
@@ -354,7 +342,7 @@ def resolve_order_fos(
         ]
     fos = search_filter(fos, query, _fo_match(ctx.shop))
     nodes = [fulfillment_order_node(ctx.shop, fo) for fo in fos]
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_fo_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_fo_id"])
 
 
 @field_resolver("Order", "fulfillments", scopes=READ_FULFILLMENTS)
@@ -418,7 +406,7 @@ def resolve_events(
         }
         for e in events
     ]
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_id"])
 
 
 @field_resolver("Fulfillment", "fulfillmentLineItems")
@@ -441,7 +429,7 @@ def resolve_fulfillment_lines(parent: dict[str, Any], ctx: Context, **page: Any)
                 "discountedTotalSet": total,
             }
         )
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_id"])
 
 
 @field_resolver("Fulfillment", "order")
@@ -458,7 +446,7 @@ def resolve_fulfillment_fos(parent: dict[str, Any], ctx: Context, **page: Any) -
         fulfillment_order_node(ctx.shop, orders.fulfillment_orders[i])
         for i in f.fulfillment_order_ids
     ]
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_fo_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_fo_id"])
 
 
 # --------------------------------------------------------------------------- reads
@@ -519,7 +507,7 @@ def _fo_connection(
     ordered = _sorted_fos(fos, sort_key)
     nodes = [fulfillment_order_node(ctx.shop, fo) for fo in ordered]
     position = {n["_fo_id"]: i for i, n in enumerate(nodes)}
-    return connection(nodes, **_page(page), cursor_of=lambda n: position[n["_fo_id"]])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: position[n["_fo_id"]])
 
 
 @query("fulfillmentOrders", scopes=READ_FO)

@@ -17,6 +17,7 @@ limited time; not modelled).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,14 +42,18 @@ from fulfillbridge.sandbox.registry import (
     node_loader,
     query,
 )
+from fulfillbridge.sandbox.resolvers._common import (
+    MAX_INPUT_ITEMS,
+    legacy_id_connection,
+    page_args,
+)
 from fulfillbridge.sandbox.resolvers.catalog import catalog_of, variant_node
-from fulfillbridge.sandbox.resolvers.shop import location_node as shop_location_node
+from fulfillbridge.sandbox.resolvers.shop import location_node_by_id
 from fulfillbridge.sandbox.state import ShopState, gid, parse_gid
 
 READ_INVENTORY = ("read_inventory", "read_products")
 WRITE_INVENTORY = ("write_inventory",)
 MAX_QUANTITY = 1_000_000_000  # captures: quantity-bounds, name-validation
-MAX_INPUT_ITEMS = 250  # NOTES.md
 
 # Capture inventory-quantity-contracts-2026-04 (setOnHandInvalidReason) lists them.
 VALID_REASONS = (
@@ -82,19 +87,13 @@ ADJUSTABLE_NAMES = (
     "reserved",
     "safety_stock",
 )
+_STALE_MESSAGE = "The changeFromQuantity value does not match persisted value."
+# inventorySetOnHandQuantities words it differently.
+_ON_HAND_STALE_MESSAGE = "The changeFromQuantity argument no longer matches the persisted quantity."
 _MISSING_DIRECTIVE = "The @idempotent directive is required for this mutation but was not provided."
 
 
 # ------------------------------------------------------------------------- nodes
-def location_node(shop: ShopState, location_id: int) -> dict[str, Any]:
-    """The Location of a level or change (rendered by the shop module's builder)."""
-    location = shop.locations.get(location_id)
-    if location is None:
-        # The location went away after the change was recorded.
-        return {"__typename": "Location", "id": gid("Location", location_id), "name": ""}
-    return shop_location_node(shop, location)
-
-
 def inventory_item_node(shop: ShopState, item: InventoryItem) -> dict[str, Any]:
     catalog = catalog_of(shop)
     return {
@@ -181,26 +180,11 @@ def _item_match(catalog: Catalog) -> Any:
 
 @query("inventoryItems", scopes=READ_INVENTORY)
 def resolve_inventory_items(
-    _parent: Any,
-    ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
-    query: str | None = None,
+    _parent: Any, ctx: Context, query: str | None = None, **page: Any
 ) -> dict[str, Any]:
     catalog = catalog_of(ctx.shop)
     items = search_filter(catalog.inventory_items(), query, _item_match(catalog))
-    return connection(
-        [inventory_item_node(ctx.shop, i) for i in items],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
-        cursor_of=lambda node: int(node["legacyResourceId"]),
-    )
+    return legacy_id_connection([inventory_item_node(ctx.shop, i) for i in items], page)
 
 
 @query("inventoryLevel", scopes=READ_INVENTORY)
@@ -223,23 +207,9 @@ def resolve_item_variant(parent: dict[str, Any], ctx: Context) -> dict[str, Any]
 
 
 @field_resolver("InventoryItem", "variants", scopes=READ_INVENTORY)
-def resolve_item_variants(
-    parent: dict[str, Any],
-    ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-) -> dict[str, Any]:
+def resolve_item_variants(parent: dict[str, Any], ctx: Context, **page: Any) -> dict[str, Any]:
     node = resolve_item_variant(parent, ctx)
-    return connection(
-        [node] if node else [],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        cursor_of=lambda n: int(n["legacyResourceId"]),
-    )
+    return legacy_id_connection([node] if node else [], page)
 
 
 @field_resolver("InventoryItem", "inventoryLevel", scopes=READ_INVENTORY)
@@ -253,27 +223,25 @@ def resolve_item_level(
     return inventory_level_node(level) if level else None
 
 
-def _levels_connection(levels: list[InventoryLevel], **page: Any) -> dict[str, Any]:
-    page.pop("includeInactive", None)
-    page.pop("query", None)
+def _levels_connection(levels: list[InventoryLevel], args: dict[str, Any]) -> dict[str, Any]:
     return connection(
         [inventory_level_node(lv) for lv in levels],
         cursor_of=lambda node: int(node["id"].split("/")[-1].split("?")[0]),
-        **page,
+        **page_args(args),
     )
 
 
 @field_resolver("InventoryItem", "inventoryLevels", scopes=READ_INVENTORY)
 def resolve_item_levels(parent: dict[str, Any], ctx: Context, **page: Any) -> dict[str, Any]:
     levels = catalog_of(ctx.shop).levels_of_item(int(parent["legacyResourceId"]))
-    return _levels_connection(levels, **page)
+    return _levels_connection(levels, page)
 
 
 @field_resolver("Location", "inventoryLevels", scopes=READ_INVENTORY)
 def resolve_location_levels(parent: dict[str, Any], ctx: Context, **page: Any) -> dict[str, Any]:
     location_id = parse_gid(parent["id"], "Location")
     levels = catalog_of(ctx.shop).levels_at_location(location_id) if location_id else []
-    return _levels_connection(levels, **page)
+    return _levels_connection(levels, page)
 
 
 @field_resolver("Location", "inventoryLevel", scopes=READ_INVENTORY)
@@ -305,7 +273,7 @@ def resolve_level_item(parent: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 @field_resolver("InventoryLevel", "location")
 def resolve_level_location(parent: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    return location_node(ctx.shop, parent["_location_id"])
+    return location_node_by_id(ctx.shop, parent["_location_id"])
 
 
 @field_resolver("InventoryLevel", "quantities", scopes=READ_INVENTORY)
@@ -471,7 +439,7 @@ def resolve_change_item(parent: dict[str, Any], ctx: Context) -> dict[str, Any] 
 
 @field_resolver("InventoryChange", "location")
 def resolve_change_location(parent: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    return location_node(ctx.shop, parent["_location_id"])
+    return location_node_by_id(ctx.shop, parent["_location_id"])
 
 
 # -------------------------------------------------------------- shared checks
@@ -567,16 +535,99 @@ def _failed(errors: list[dict[str, Any]]) -> dict[str, Any]:
     return {"inventoryAdjustmentGroup": None, "userErrors": errors}
 
 
+def _name_refused(message: str, code: str) -> dict[str, Any]:
+    return _failed([_error(["input", "name"], message, code)])
+
+
+def _check_new_quantities(
+    entries: list[dict[str, Any]], list_name: str, *, allow_negative: bool
+) -> list[dict[str, Any]]:
+    errors = []
+    for i, entry in enumerate(entries):
+        path = ["input", list_name, str(i), "quantity"]
+        bound = _check_bounds(entry["quantity"], path, allow_negative=allow_negative)
+        if bound:
+            errors.append(bound)
+    return errors
+
+
+_EntryCheck = Callable[[dict[str, Any], tuple[int, int], list[str]], list[dict[str, Any]]]
+_EntryChange = Callable[[dict[str, Any], tuple[int, int]], list[QuantityChange]]
+
+
+def _check_stale(
+    entry: dict[str, Any], current: int, path: list[str], message: str
+) -> list[dict[str, Any]]:
+    expected = entry.get("changeFromQuantity")
+    if expected is None or current == expected:
+        return []
+    return [_error([*path, "changeFromQuantity"], message, "CHANGE_FROM_QUANTITY_STALE")]
+
+
+def _check_and_apply(
+    shop: ShopState,
+    data: dict[str, Any],
+    list_name: str,
+    pairs: list[tuple[int, int] | None],
+    check: _EntryCheck,
+    change: _EntryChange,
+) -> dict[str, Any]:
+    """Second pass, once every target exists: an entry whose item is not stocked at its
+    location fails on that alone, the others get the mutation's own ``check``. With no
+    errors, ``change`` applies every entry and the answer is the adjustment group."""
+    catalog = catalog_of(shop)
+    entries = data.get(list_name) or []
+    errors: list[dict[str, Any]] = []
+    for i, (entry, pair) in enumerate(zip(entries, pairs, strict=True)):
+        assert pair is not None
+        path = ["input", list_name, str(i)]
+        not_stocked = _check_stocked(catalog, pair, path)
+        if not_stocked:
+            errors.append(not_stocked)
+        else:
+            errors += check(entry, pair, path)
+    if errors:
+        return _failed(errors)
+    changes: list[QuantityChange] = []
+    for entry, pair in zip(entries, pairs, strict=True):
+        assert pair is not None
+        changes += change(entry, pair)
+    return {
+        "inventoryAdjustmentGroup": _group(
+            shop, data["reason"], data.get("referenceDocumentUri"), changes
+        ),
+        "userErrors": [],
+    }
+
+
+def _run_quantity_mutation(
+    ctx: Context,
+    mutation_name: str,
+    input: dict[str, Any],
+    list_name: str,
+    input_type: str,
+    run: Callable[[ShopState, dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """The request-level checks (top-level errors) the quantity mutations share, then
+    ``run`` under the request's idempotency key."""
+    entries = input.get(list_name) or []
+    _check_size(entries)
+    _require_change_from(entries, input_type)
+    return _idempotent(ctx, mutation_name, input, lambda: run(ctx.shop, input))
+
+
 # -------------------------------------------------------------------- mutations
 @mutation("inventorySetQuantities", scopes=WRITE_INVENTORY)
 def resolve_inventory_set_quantities(
     _parent: Any, ctx: Context, input: dict[str, Any]
 ) -> dict[str, Any]:
-    quantities = input.get("quantities") or []
-    _check_size(quantities)
-    _require_change_from(quantities, "InventoryQuantityInput")
-    return _idempotent(
-        ctx, "inventorySetQuantities", input, lambda: _set_quantities(ctx.shop, input)
+    return _run_quantity_mutation(
+        ctx,
+        "inventorySetQuantities",
+        input,
+        "quantities",
+        "InventoryQuantityInput",
+        _set_quantities,
     )
 
 
@@ -586,67 +637,41 @@ def _set_quantities(shop: ShopState, data: dict[str, Any]) -> dict[str, Any]:
     quantities = data.get("quantities") or []
     if name not in ("available", "on_hand"):
         # Capture name-validation: damaged / committed are refused this way.
-        return _failed(
-            [
-                _error(
-                    ["input", "name"],
-                    "The quantity name must be either 'available' or 'on_hand'.",
-                    "INVALID_NAME",
-                )
-            ]
+        return _name_refused(
+            "The quantity name must be either 'available' or 'on_hand'.", "INVALID_NAME"
         )
     errors = _check_reason(data["reason"])
     target_errors, pairs = _check_targets(shop, quantities, "quantities", unique=True)
     errors += target_errors
-    for i, entry in enumerate(quantities):
-        path = ["input", "quantities", str(i)]
-        # Capture quantity-bounds: on_hand may not go below 0, available may (to -1e9).
-        bound = _check_bounds(
-            entry["quantity"], [*path, "quantity"], allow_negative=name == "available"
-        )
-        if bound:
-            errors.append(bound)
+    # Capture quantity-bounds: on_hand may not go below 0, available may (to -1e9).
+    errors += _check_new_quantities(quantities, "quantities", allow_negative=name == "available")
     if errors:
         return _failed(errors)
-    for i, (entry, pair) in enumerate(zip(quantities, pairs, strict=True)):
-        assert pair is not None
-        path = ["input", "quantities", str(i)]
-        not_stocked = _check_stocked(catalog, pair, path)
-        if not_stocked:
-            errors.append(not_stocked)
-            continue
-        expected = entry.get("changeFromQuantity")
-        if expected is not None and catalog.quantity(*pair, name) != expected:
-            errors.append(
-                _error(
-                    [*path, "changeFromQuantity"],
-                    "The changeFromQuantity value does not match persisted value.",
-                    "CHANGE_FROM_QUANTITY_STALE",
-                )
-            )
-    if errors:
-        return _failed(errors)
-    changes: list[QuantityChange] = []
-    for entry, pair in zip(quantities, pairs, strict=True):
-        assert pair is not None
-        changes += catalog.set_quantity(*pair, name, entry["quantity"])
-    return {
-        "inventoryAdjustmentGroup": _group(
-            shop, data["reason"], data.get("referenceDocumentUri"), changes
-        ),
-        "userErrors": [],
-    }
+
+    def check(entry: dict[str, Any], pair: tuple[int, int], path: list[str]) -> list[Any]:
+        return _check_stale(entry, catalog.quantity(*pair, name), path, _STALE_MESSAGE)
+
+    return _check_and_apply(
+        shop,
+        data,
+        "quantities",
+        pairs,
+        check,
+        lambda entry, pair: catalog.set_quantity(*pair, name, entry["quantity"]),
+    )
 
 
 @mutation("inventoryAdjustQuantities", scopes=WRITE_INVENTORY)
 def resolve_inventory_adjust_quantities(
     _parent: Any, ctx: Context, input: dict[str, Any]
 ) -> dict[str, Any]:
-    changes = input.get("changes") or []
-    _check_size(changes)
-    _require_change_from(changes, "InventoryChangeInput")
-    return _idempotent(
-        ctx, "inventoryAdjustQuantities", input, lambda: _adjust_quantities(ctx.shop, input)
+    return _run_quantity_mutation(
+        ctx,
+        "inventoryAdjustQuantities",
+        input,
+        "changes",
+        "InventoryChangeInput",
+        _adjust_quantities,
     )
 
 
@@ -655,63 +680,43 @@ def _adjust_quantities(shop: ShopState, data: dict[str, Any]) -> dict[str, Any]:
     name = data["name"]
     entries = data.get("changes") or []
     if name not in ADJUSTABLE_NAMES:
-        return _failed(
-            [
-                _error(
-                    ["input", "name"],
-                    "The quantity name must be one of: " + ", ".join(ADJUSTABLE_NAMES) + ".",
-                    "INVALID_QUANTITY_NAME",
-                )
-            ]
+        return _name_refused(
+            "The quantity name must be one of: " + ", ".join(ADJUSTABLE_NAMES) + ".",
+            "INVALID_QUANTITY_NAME",
         )
     errors = _check_reason(data["reason"])
     target_errors, pairs = _check_targets(shop, entries, "changes")
     errors += target_errors
     if errors:
         return _failed(errors)
-    for i, (entry, pair) in enumerate(zip(entries, pairs, strict=True)):
-        assert pair is not None
-        path = ["input", "changes", str(i)]
-        not_stocked = _check_stocked(catalog, pair, path)
-        if not_stocked:
-            errors.append(not_stocked)
-            continue
+
+    def check(entry: dict[str, Any], pair: tuple[int, int], path: list[str]) -> list[Any]:
         current = catalog.quantity(*pair, name)
         bound = _check_bounds(current + entry["delta"], [*path, "delta"], allow_negative=True)
-        if bound:
-            errors.append(bound)
-        expected = entry.get("changeFromQuantity")
-        if expected is not None and current != expected:
-            errors.append(
-                _error(
-                    [*path, "changeFromQuantity"],
-                    "The changeFromQuantity value does not match persisted value.",
-                    "CHANGE_FROM_QUANTITY_STALE",
-                )
-            )
-    if errors:
-        return _failed(errors)
-    applied: list[QuantityChange] = []
-    for entry, pair in zip(entries, pairs, strict=True):
-        assert pair is not None
-        applied += catalog.adjust_quantity(*pair, name, entry["delta"])
-    return {
-        "inventoryAdjustmentGroup": _group(
-            shop, data["reason"], data.get("referenceDocumentUri"), applied
-        ),
-        "userErrors": [],
-    }
+        stale = _check_stale(entry, current, path, _STALE_MESSAGE)
+        return [bound, *stale] if bound else stale
+
+    return _check_and_apply(
+        shop,
+        data,
+        "changes",
+        pairs,
+        check,
+        lambda entry, pair: catalog.adjust_quantity(*pair, name, entry["delta"]),
+    )
 
 
 @mutation("inventorySetOnHandQuantities", scopes=WRITE_INVENTORY)
 def resolve_inventory_set_on_hand(
     _parent: Any, ctx: Context, input: dict[str, Any]
 ) -> dict[str, Any]:
-    entries = input.get("setQuantities") or []
-    _check_size(entries)
-    _require_change_from(entries, "InventorySetQuantityInput")
-    return _idempotent(
-        ctx, "inventorySetOnHandQuantities", input, lambda: _set_on_hand(ctx.shop, input)
+    return _run_quantity_mutation(
+        ctx,
+        "inventorySetOnHandQuantities",
+        input,
+        "setQuantities",
+        "InventorySetQuantityInput",
+        _set_on_hand,
     )
 
 
@@ -721,42 +726,22 @@ def _set_on_hand(shop: ShopState, data: dict[str, Any]) -> dict[str, Any]:
     errors = _check_reason(data["reason"])
     target_errors, pairs = _check_targets(shop, entries, "setQuantities")
     errors += target_errors
-    for i, entry in enumerate(entries):
-        bound = _check_bounds(
-            entry["quantity"], ["input", "setQuantities", str(i), "quantity"], allow_negative=False
-        )
-        if bound:
-            errors.append(bound)
+    errors += _check_new_quantities(entries, "setQuantities", allow_negative=False)
     if errors:
         return _failed(errors)
-    for i, (entry, pair) in enumerate(zip(entries, pairs, strict=True)):
-        assert pair is not None
-        path = ["input", "setQuantities", str(i)]
-        not_stocked = _check_stocked(catalog, pair, path)
-        if not_stocked:
-            errors.append(not_stocked)
-            continue
-        expected = entry.get("changeFromQuantity")
-        if expected is not None and catalog.quantity(*pair, "on_hand") != expected:
-            errors.append(
-                _error(
-                    [*path, "changeFromQuantity"],
-                    "The changeFromQuantity argument no longer matches the persisted quantity.",
-                    "CHANGE_FROM_QUANTITY_STALE",
-                )
-            )
-    if errors:
-        return _failed(errors)
-    applied: list[QuantityChange] = []
-    for entry, pair in zip(entries, pairs, strict=True):
-        assert pair is not None
-        applied += catalog.set_quantity(*pair, "on_hand", entry["quantity"])
-    return {
-        "inventoryAdjustmentGroup": _group(
-            shop, data["reason"], data.get("referenceDocumentUri"), applied
-        ),
-        "userErrors": [],
-    }
+
+    def check(entry: dict[str, Any], pair: tuple[int, int], path: list[str]) -> list[Any]:
+        current = catalog.quantity(*pair, "on_hand")
+        return _check_stale(entry, current, path, _ON_HAND_STALE_MESSAGE)
+
+    return _check_and_apply(
+        shop,
+        data,
+        "setQuantities",
+        pairs,
+        check,
+        lambda entry, pair: catalog.set_quantity(*pair, "on_hand", entry["quantity"]),
+    )
 
 
 @mutation("inventoryActivate", scopes=WRITE_INVENTORY)

@@ -30,6 +30,7 @@ from fulfillbridge.sandbox.registry import (
     node_loader,
     query,
 )
+from fulfillbridge.sandbox.resolvers._common import page_args
 from fulfillbridge.sandbox.state import ShopState, gid, parse_gid
 
 READ_ORDERS = ("read_orders", "read_marketplace_orders")
@@ -205,6 +206,10 @@ def _order(ctx: Context, parent: dict[str, Any]) -> Order:
     return orders_of(ctx.shop).orders[parent["_order_id"]]
 
 
+def _line_item(ctx: Context, parent: dict[str, Any]) -> LineItem:
+    return orders_of(ctx.shop).line_item(_order(ctx, parent), parent["_line_id"])
+
+
 def find_order(shop: ShopState, global_id: str) -> Order | None:
     oid = parse_gid(global_id, "Order")
     return orders_of(shop).order(oid) if oid is not None else None
@@ -215,7 +220,7 @@ def find_order(shop: ShopState, global_id: str) -> Order | None:
 def resolve_order_line_items(parent: dict[str, Any], ctx: Context, **page: Any) -> dict[str, Any]:
     order = _order(ctx, parent)
     nodes = [line_item_node(ctx.shop, order, li) for li in order.line_items]
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_line_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_line_id"])
 
 
 @field_resolver("Order", "shippingLines", scopes=READ_ORDERS)
@@ -241,7 +246,7 @@ def resolve_order_shipping_lines(
         for s in order.shipping_lines
     ]
     page.pop("includeRemovals", None)
-    return connection(nodes, **_page(page), cursor_of=lambda n: n["_id"])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: n["_id"])
 
 
 @field_resolver("Order", "shippingLine", scopes=READ_ORDERS)
@@ -250,18 +255,12 @@ def resolve_order_shipping_line(parent: dict[str, Any], ctx: Context) -> dict[st
     return lines[0] if lines else None
 
 
-def _page(args: dict[str, Any]) -> dict[str, Any]:
-    keep = ("first", "after", "last", "before", "reverse")
-    return {k: args.get(k) for k in keep if k in args}
-
-
 # --------------------------------------------------------------------------- LineItem fields
 @field_resolver("LineItem", "variant", scopes=READ_ORDERS)
 def resolve_line_variant(parent: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     from fulfillbridge.sandbox.resolvers.catalog import catalog_of, variant_node
 
-    order = orders_of(ctx.shop).orders[parent["_order_id"]]
-    line = orders_of(ctx.shop).line_item(order, parent["_line_id"])
+    line = _line_item(ctx, parent)
     if line.variant_id is None:
         return None
     variant = catalog_of(ctx.shop).variant(line.variant_id)
@@ -272,8 +271,7 @@ def resolve_line_variant(parent: dict[str, Any], ctx: Context) -> dict[str, Any]
 def resolve_line_product(parent: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
     from fulfillbridge.sandbox.resolvers.catalog import catalog_of, product_node
 
-    order = orders_of(ctx.shop).orders[parent["_order_id"]]
-    line = orders_of(ctx.shop).line_item(order, parent["_line_id"])
+    line = _line_item(ctx, parent)
     if line.product_id is None:
         return None
     product = catalog_of(ctx.shop).product(line.product_id)
@@ -416,7 +414,7 @@ def resolve_orders(
     nodes = [order_node(ctx.shop, o) for o in matched]
     positions = {n["_order_id"]: i for i, n in enumerate(nodes)}
     # Cursors carry the position in the sorted list, so any sort key pages correctly.
-    return connection(nodes, **_page(page), cursor_of=lambda n: positions[n["_order_id"]])
+    return connection(nodes, **page_args(page), cursor_of=lambda n: positions[n["_order_id"]])
 
 
 @query("ordersCount", scopes=READ_ORDERS)

@@ -21,6 +21,7 @@ from fulfillbridge.sandbox.registry import (
     node_loaders,
     query,
 )
+from fulfillbridge.sandbox.resolvers._common import page_args
 from fulfillbridge.sandbox.state import Location, ShopState, gid, parse_gid
 from fulfillbridge.shopify.schema import admin_schema
 
@@ -138,6 +139,14 @@ def location_node(shop: ShopState, location: Location) -> dict[str, Any]:
     return node
 
 
+def location_node_by_id(shop: ShopState, location_id: int) -> dict[str, Any]:
+    """The Location a record points at; a bare stub when it has since gone away."""
+    location = shop.locations.get(location_id)
+    if location is None:
+        return {"__typename": "Location", "id": gid("Location", location_id), "name": ""}
+    return location_node(shop, location)
+
+
 _TERM = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
 
 
@@ -171,19 +180,26 @@ def _matches(location: Location, search: str | None) -> bool:
     return True
 
 
+def _locations_connection(
+    shop: ShopState, locations: list[Location], args: dict[str, Any]
+) -> dict[str, Any]:
+    # Keyed on the legacyResourceId string (so cursors carry a string, not a number).
+    return connection(
+        [location_node(shop, loc) for loc in locations],
+        **page_args(args),
+        cursor_of=lambda node: node["legacyResourceId"],
+    )
+
+
 @query("locations", scopes=LOCATION_SCOPES)
 def resolve_locations(
     _parent: Any,
     ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
     sortKey: str = "NAME",
     query: str | None = None,
     includeLegacy: bool = False,
     includeInactive: bool = False,
+    **page: Any,
 ) -> dict[str, Any]:
     shop = ctx.shop
     chosen = [
@@ -195,38 +211,14 @@ def resolve_locations(
         chosen.sort(key=lambda loc: (loc.name.lower(), loc.id))
     else:
         chosen.sort(key=lambda loc: loc.id)
-    return connection(
-        [location_node(shop, loc) for loc in chosen],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
-        cursor_of=lambda node: node["legacyResourceId"],
-    )
+    return _locations_connection(shop, chosen, page)
 
 
 @query("locationsAvailableForDeliveryProfilesConnection", scopes=LOCATION_SCOPES)
-def resolve_delivery_locations(
-    _parent: Any,
-    ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
-) -> dict[str, Any]:
+def resolve_delivery_locations(_parent: Any, ctx: Context, **page: Any) -> dict[str, Any]:
     shop = ctx.shop
     chosen = sorted((loc for loc in shop.locations.values() if loc.is_active), key=lambda x: x.id)
-    return connection(
-        [location_node(shop, loc) for loc in chosen],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
-        cursor_of=lambda node: node["legacyResourceId"],
-    )
+    return _locations_connection(shop, chosen, page)
 
 
 @query("location", scopes=LOCATION_SCOPES)

@@ -24,8 +24,8 @@ from fulfillbridge.sandbox.domain.webhooks import (
     WebhookRegistry,
     topic_path,
 )
-from fulfillbridge.sandbox.pagination import connection
 from fulfillbridge.sandbox.registry import Context, mutation, node_loader, query
+from fulfillbridge.sandbox.resolvers._common import legacy_id_connection
 from fulfillbridge.sandbox.state import ShopState, gid, parse_gid
 
 
@@ -168,29 +168,17 @@ def _filtered(
 def resolve_webhook_subscriptions(
     _parent: Any,
     ctx: Context,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    reverse: bool = False,
     sortKey: str = "CREATED_AT",
     query: str | None = None,
     callbackUrl: str | None = None,
     uri: str | None = None,
     format: str | None = None,
     topics: list[str] | None = None,
+    **page: Any,
 ) -> dict[str, Any]:
     found = _filtered(ctx, query, topics, uri if uri is not None else callbackUrl, format)
     # Ids grow with creation time, so CREATED_AT and ID order alike.
-    return connection(
-        [subscription_node(s) for s in found],
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        reverse=reverse,
-        cursor_of=lambda node: int(node["legacyResourceId"]),
-    )
+    return legacy_id_connection([subscription_node(s) for s in found], page)
 
 
 @query("webhookSubscriptionsCount")
