@@ -17,6 +17,7 @@ from rich.table import Table
 from fulfillbridge import __version__
 from fulfillbridge.commands.apikeys import apikey_app
 from fulfillbridge.commands.orders import orders_app
+from fulfillbridge.commands.setup import configure_command, setup_command
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.stores import AuthKind, StoreError
 
@@ -34,6 +35,8 @@ app.add_typer(store_app, name="store")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+store_app.command("configure")(configure_command)
+store_app.command("setup")(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 
@@ -330,11 +333,13 @@ def worker_command(
 
 @app.command("demo")
 @command
-def demo() -> None:
+def demo(
+    orders: Annotated[int, typer.Option(min=1, max=200, help="How many orders to simulate.")] = 12,
+) -> None:
     """Run the main job against the built-in sandbox on the embedded default database."""
     from fulfillbridge.flows import demo as demo_flow
 
-    run(demo_flow.run_demo(settings(), out))
+    run(demo_flow.run_demo(settings(), out, orders=orders))
 
 
 def main() -> None:

@@ -485,3 +485,29 @@ async def test_unknown_move_that_happened_is_not_sent_again(
     assert row.status == "done" and row.result["verified"] is True
     sent = [r for r in admin.requests() if r["operation"] == "FulfillmentOrderMove"]
     assert sent == []
+
+
+async def test_a_refused_progress_report_never_blocks_the_cancellation_answer(
+    database, settings, store_id, admin, service
+):
+    # The operator reports a stage just as the merchant asks to cancel: Shopify refuses the
+    # progress report (the request is no longer plainly accepted). The answer to the
+    # cancellation request, queued after it, must still go out.
+    remote = order_for_service(admin, service)
+    work_id = await new_work(database, store_id, remote)
+    await apply(database, work_id, core.accept, warehouse="main")
+    await drain(database, settings)
+    submit_cancellation(admin, remote.fo_id)
+    await apply(database, work_id, core.start_stage, "printing", STAGES)
+    await apply(database, work_id, core.answer_cancellation_request, STAGES, "packing")
+    await drain(database, settings)
+
+    rows = [(r.kind, r.status) for r in await outbox_rows(database, work_id)]
+    assert rows == [
+        ("accept_request", "done"),
+        ("report_progress", "skipped"),
+        ("accept_cancellation", "done"),
+    ]
+    progress = (await outbox_rows(database, work_id))[1]
+    assert "progress" in progress.last_error  # Shopify's reason is kept for operators
+    assert admin.fulfillment_order(remote.fo_id)["requestStatus"] == "CANCELLATION_ACCEPTED"

@@ -1,52 +1,340 @@
-"""``fulfillbridge demo``: the main job on the embedded default, against the built-in sandbox.
+"""``fulfillbridge demo``: the whole job on the embedded default, against the built-in sandbox.
 
-What runs today: start the sandbox, connect its shop as store ``demo`` (SQLite under the
-configured home), check the connection and scopes. The order flow joins here as it lands.
+1. Start the sandbox (a local Shopify) and the bridge's HTTP app; connect the sandbox shop as
+   store ``demo`` (SQLite under the configured home) and set it up as a fulfillment service.
+2. The sandbox plays the merchant: a catalogue stocked at our location, paid orders of
+   realistic variety, fulfillment requests sent automatically.
+3. A worker takes the requests in, validates, routes, accepts or rejects them; a simulated
+   production line takes accepted work through the stages and ships it with tracking
+   (some in two packages, one after a hold); the merchant asks to cancel two orders, one
+   early enough and one too late, and cancels another outright.
+4. A table of what Shopify ended up with, and the URLs to look at.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
 from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, StoreNotFound
-from fulfillbridge.flows import connect
+from fulfillbridge.core.work import Tracking, WorkState
+from fulfillbridge.flows import actions, connect, setup
+from fulfillbridge.serving import BackgroundServer
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import OutboxRow, StoreRow, WorkOrderRow
+from fulfillbridge.web.app import create_app
+from fulfillbridge.worker import run_worker
 
 DEMO_STORE = "demo"
 DEMO_SHOP = "demo-shop.myshopify.com"
 # The sandbox's documented local-only credentials (see README, "The sandbox").
 DEMO_TOKEN = "shpat_sandbox"
 DEMO_WEBHOOK_SECRET = "sandbox-client-secret"
+DEMO_TIMEOUT = 120.0  # seconds; the run normally takes a few
+
+_SUMMARY = """query DemoSummary { orders(first: 100, sortKey: CREATED_AT) { nodes {
+  name cancelledAt displayFulfillmentStatus
+  fulfillmentOrders(first: 10) { nodes { status requestStatus
+    assignedLocation { name } merchantRequests(first: 5) { nodes { kind message } } } }
+  fulfillments(first: 10) { trackingInfo(first: 5) { company number } status } } } }"""
 
 
-async def run_demo(settings: Settings, console: Console) -> None:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class _Line:
+    """What the simulated production line does, and has done, per work order."""
+
+    plan: dict[int, str] = field(default_factory=dict)
+    done: set[int] = field(default_factory=set)
+    cancel_asked: set[int] = field(default_factory=set)
+
+
+async def _production_line(
+    database: Database, settings: Settings, sandbox_url: str, line: _Line, stop: asyncio.Event
+) -> None:
+    stages = settings.stages
+    plans = ("ship", "two_packages", "hold_then_ship", "cancel_early", "cancel_late", "ship")
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=10) as http:
+        while not stop.is_set():
+            async with database.transaction() as session:
+                rows, _ = await actions.list_work(session, limit=250)
+            for row, _store in rows:
+                if row.id in line.done or row.state in {s.value for s in _FINAL}:
+                    line.done.add(row.id)
+                    continue
+                plan = line.plan.setdefault(row.id, plans[len(line.plan) % len(plans)])
+                await _step(database, settings, http, row, plan, stages, line)
+            await asyncio.sleep(0.1)
+
+
+_FINAL = {
+    WorkState.SHIPPED,
+    WorkState.DELIVERED,
+    WorkState.REJECTED,
+    WorkState.CANCELLED,
+    WorkState.INCOMPLETE,
+    WorkState.EXCEPTION,
+}
+
+
+async def _writes_sent(database: Database, row: WorkOrderRow) -> bool:
+    """Whether every write for this work order has reached Shopify."""
+    async with database.transaction() as session:
+        pending = await session.scalar(
+            select(OutboxRow.id)
+            .where(OutboxRow.work_order_id == row.id, OutboxRow.status != "done")
+            .limit(1)
+        )
+    return pending is None
+
+
+async def _cancellation_refused(database: Database, row: WorkOrderRow) -> bool:
+    async with database.transaction() as session:
+        refused = await session.scalar(
+            select(OutboxRow.id).where(
+                OutboxRow.work_order_id == row.id,
+                OutboxRow.kind == "reject_cancellation",
+                OutboxRow.status == "done",
+            )
+        )
+    return refused is not None
+
+
+async def _step(
+    database: Database,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    row: WorkOrderRow,
+    plan: str,
+    stages: list[str],
+    line: _Line,
+) -> None:
+    ref = str(row.id)
+
+    async def act(command: Any) -> None:
+        with contextlib.suppress(actions.ActionError):
+            await actions.run_action(database, settings, ref, command, actor="production-line")
+
+    tracking = Tracking("UPS", f"1Z{row.id:08d}", f"https://www.ups.com/track?num=1Z{row.id:08d}")
+    if plan in ("cancel_early", "cancel_late"):
+        if row.id not in line.cancel_asked:
+            if plan == "cancel_late" and row.stage != stages[-1]:
+                for stage in stages:
+                    await act(actions.StartStage(stage))
+                return
+            if not await _writes_sent(database, row):
+                return  # Shopify must have our accept (and stages) before the merchant asks
+            line.cancel_asked.add(row.id)
+            await http.post(
+                f"/__sandbox/shops/{DEMO_SHOP}/merchant",
+                json={
+                    "action": "submit_cancellation_request",
+                    "fulfillment_order_id": row.remote_id,
+                    "message": "Customer changed their mind",
+                },
+            )
+            return
+        # Wait for the bridge's answer; a refused cancellation (too far along) ships.
+        if not await _cancellation_refused(database, row):
+            return
+    if row.state == WorkState.ON_HOLD.value:
+        await act(actions.Release())
+        return
+    if row.state == WorkState.ACCEPTED.value and plan == "hold_then_ship" and row.stage is None:
+        await act(actions.StartStage(stages[0]))
+        await act(actions.Hold("INVENTORY_OUT_OF_STOCK", "Waiting for blank stock"))
+        return
+    for stage in stages[stages.index(row.stage) + 1 if row.stage in stages else 0 :]:
+        await act(actions.StartStage(stage))
+    lines = [entry for entry in row.lines if entry["quantity"] - entry.get("shipped", 0) > 0]
+    if (
+        plan == "two_packages"
+        and row.state != WorkState.PARTIALLY_SHIPPED.value
+        and (len(lines) > 1 or (lines and lines[0]["quantity"] > 1))
+    ):
+        first = lines[0]
+        await act(actions.Ship((actions.ShipLine(1, line_id=first["line_id"]),), (tracking,)))
+        return
+    second = Tracking("UPS", f"1Z{row.id:08d}B", None) if plan == "two_packages" else tracking
+    await act(actions.Ship(None, (second,)))
+
+
+async def _settled(database: Database) -> bool:
+    """Nothing left to do: every work order final and every write sent (or given up)."""
+    async with database.transaction() as session:
+        open_work = await session.scalar(
+            select(WorkOrderRow.id)
+            .where(WorkOrderRow.state.not_in([s.value for s in _FINAL]))
+            .limit(1)
+        )
+        unsent = await session.scalar(
+            select(OutboxRow.id)
+            .where(OutboxRow.status.in_(["pending", "sending", "unknown"]))
+            .limit(1)
+        )
+        stores = await session.scalar(select(StoreRow.id).limit(1))
+    return stores is not None and open_work is None and unsent is None
+
+
+async def run_demo(settings: Settings, console: Console, *, orders: int = 12) -> None:
     from fulfillbridge.sandbox.server import SandboxServer
 
+    port = _free_port()
+    settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
     console.rule("fulfillbridge demo")
     console.print(f"database: {settings.masked()['database_url']}")
     with SandboxServer() as sandbox:
-        console.print(f"sandbox Shopify running at {sandbox.url} (shop {DEMO_SHOP})")
-        with contextlib.suppress(StoreNotFound):
-            await connect.remove_store(settings, DEMO_STORE)
-        await connect.add_store(
-            settings,
-            name=DEMO_STORE,
-            shop=DEMO_SHOP,
-            kind=AuthKind.TOKEN,
-            token=DEMO_TOKEN,
-            webhook_secret=DEMO_WEBHOOK_SECRET,
-            api_url=sandbox.url,
-        )
-        console.print(f"connected store [bold]{DEMO_STORE}[/] to {DEMO_SHOP}")
-        report = await connect.check_store(settings, DEMO_STORE)
-        console.print(
-            f"checked: {report.shop_name}, plan {report.plan_name}, API {report.api_version}, "
-            f"{len(report.granted)} scopes granted, "
-            + ("every feature's scopes present" if report.ok else f"missing {report.missing}")
-        )
+        bridge = BackgroundServer(create_app(settings), port=port)
+        with bridge:
+            console.print(f"sandbox Shopify at {sandbox.url}; bridge at {bridge.url}")
+            await _connect(settings, sandbox.url, console)
+            database = Database.from_settings(settings)
+            try:
+                await _run(settings, database, sandbox.url, console, orders)
+                await _report(settings, database, sandbox.url, bridge.url, console)
+            finally:
+                await database.close()
+
+
+async def _connect(settings: Settings, sandbox_url: str, console: Console) -> None:
+    with contextlib.suppress(StoreNotFound):
+        await connect.remove_store(settings, DEMO_STORE)
+    await connect.add_store(
+        settings,
+        name=DEMO_STORE,
+        shop=DEMO_SHOP,
+        kind=AuthKind.TOKEN,
+        token=DEMO_TOKEN,
+        webhook_secret=DEMO_WEBHOOK_SECRET,
+        api_url=sandbox_url,
+    )
+    report = await connect.check_store(settings, DEMO_STORE)
     console.print(
-        "The order flow (intake, validation, routing, shipping with tracking) and inventory "
-        "sync are not built yet, so the demo ends after connecting and checking the store."
+        f"connected store [bold]{DEMO_STORE}[/]: {report.shop_name}, plan {report.plan_name}, "
+        f"API {report.api_version}, scopes "
+        + ("complete" if report.ok else f"missing {', '.join(report.missing)}")
+    )
+    await setup.configure_store(settings, DEMO_STORE, mode="fulfillment_service")
+    done = await setup.setup_store(settings, DEMO_STORE)
+    console.print(f"set up as a fulfillment service: {len(done.steps)} steps")
+
+
+async def _run(
+    settings: Settings, database: Database, sandbox_url: str, console: Console, orders: int
+) -> None:
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=30) as http:
+        (
+            await http.post(
+                f"/__sandbox/shops/{DEMO_SHOP}/settings",
+                json={"auto_submit_fulfillment_requests": True},
+            )
+        ).raise_for_status()
+        seeded = await http.post(
+            f"/__sandbox/seed?shop={DEMO_SHOP}",
+            json={"products": 8, "orders": orders, "seed": 7, "stock_at": "service"},
+        )
+        seeded.raise_for_status()
+    console.print(f"the merchant received {seeded.json()['result']['orders']} paid orders")
+    stop = asyncio.Event()
+    line = _Line()
+    workers = [
+        asyncio.create_task(run_worker(settings, stop=stop, database=database, worker_id="demo")),
+        asyncio.create_task(_production_line(database, settings, sandbox_url, line, stop)),
+    ]
+    started = time.monotonic()
+    try:
+        with console.status("working: intake, production, shipping, reporting back..."):
+            while time.monotonic() - started < DEMO_TIMEOUT:
+                await asyncio.sleep(0.5)
+                for task in workers:
+                    if task.done() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+                if line.plan and await _settled(database):
+                    break
+            else:
+                console.print("[yellow]the demo's time ran out before all work settled[/]")
+    finally:
+        stop.set()
+        await asyncio.gather(*workers, return_exceptions=True)
+    console.print(f"done in {time.monotonic() - started:.1f} s")
+
+
+async def _report(
+    settings: Settings, database: Database, sandbox_url: str, bridge_url: str, console: Console
+) -> None:
+    async with database.stores() as stores:
+        store = await stores.get(DEMO_STORE)
+        secrets = await stores.secrets(DEMO_STORE)
+    from fulfillbridge.shopify import Operation
+
+    async with connect.client_for(store, secrets) as client:
+        data = await client.execute(Operation.from_document(_SUMMARY))
+    async with database.transaction() as session:
+        problems = {
+            row.order_name: "; ".join(row.problems or [])
+            for row in await session.scalars(select(WorkOrderRow))
+            if row.problems
+        }
+    table = Table(
+        "order",
+        "at",
+        "Shopify status",
+        "request",
+        "tracking",
+        "note",
+        title="What Shopify shows now",
+    )
+    outcome: dict[str, int] = {}
+    for order in data["orders"]["nodes"]:
+        tracking = ", ".join(
+            f"{t['company']} {t['number']}"
+            for f in order["fulfillments"]
+            for t in f["trackingInfo"]
+        )
+        for fo in order["fulfillmentOrders"]["nodes"]:
+            requests = fo["merchantRequests"]["nodes"]
+            note = "; ".join(
+                r["message"] or "" for r in requests if r["kind"] != "FULFILLMENT_REQUEST"
+            )
+            if order["cancelledAt"]:
+                note = "order cancelled by the merchant"
+            elif fo["requestStatus"] == "REJECTED":
+                note = f"rejected: {problems.get(order['name'], '')}"
+            elif (fo["assignedLocation"] or {}).get("name") != "fulfillbridge":
+                note = "at the merchant's own location (not ours)"
+            key = fo["requestStatus"] if fo["requestStatus"] != "UNSUBMITTED" else fo["status"]
+            outcome[key] = outcome.get(key, 0) + 1
+            table.add_row(
+                order["name"],
+                (fo["assignedLocation"] or {}).get("name", ""),
+                fo["status"],
+                fo["requestStatus"],
+                tracking,
+                note,
+            )
+    console.print(table)
+    console.print(
+        "outcome: "
+        + ", ".join(f"{count} {name.lower()}" for name, count in sorted(outcome.items()))
+    )
+    console.print(
+        f"look at: bridge dashboard {bridge_url}/ (sign in with an API key: "
+        f"`fulfillbridge apikey create ops`), API docs {bridge_url}/docs, sandbox state "
+        f"{sandbox_url}/__sandbox/state?shop={DEMO_SHOP} — both stop when the demo ends; run "
+        "`fulfillbridge serve` and `fulfillbridge sandbox serve` to keep them up"
     )

@@ -137,14 +137,20 @@ def _parse_time(value: str | None) -> datetime | None:
         return None  # a bad timestamp is no reason to lose the event
 
 
-def _json_object(body: bytes, what: str) -> dict[str, Any]:
+def _json_object(body: bytes, what: str) -> tuple[dict[str, Any], str | None]:
+    """The body as a JSON object, and as text when it is UTF-8 (stored without a second
+    serialisation)."""
     try:
-        payload = json.loads(body)
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None  # JSON in another encoding: parsed below, stored re-serialised
+    try:
+        payload = json.loads(text if text is not None else body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise IntakeRefused(400, f"the {what} body is not valid JSON ({exc})") from None
     if not isinstance(payload, dict):
         raise IntakeRefused(400, f"the {what} body must be a JSON object")
-    return payload
+    return payload, text
 
 
 class _GroupWriter:
@@ -319,7 +325,7 @@ class Intake:
             raise IntakeRefused(400, "the X-Shopify-Webhook-Id header is missing")
         if len(webhook_id) > 255:
             raise IntakeRefused(400, "the X-Shopify-Webhook-Id header is too long")
-        payload = _json_object(body, "webhook")
+        payload, text = _json_object(body, "webhook")
         event = InboxEvent(
             store_id=signer.store_id,
             source="webhook",
@@ -328,6 +334,7 @@ class Intake:
             payload=payload,
             event_id=(_header(headers, "X-Shopify-Event-Id") or "")[:255] or None,
             triggered_at=_parse_time(_header(headers, "X-Shopify-Triggered-At")),
+            payload_text=text,
         )
         stored = await self._writer.write(event)
         return Accepted(signer.name, topic, webhook_id, stored)
@@ -345,7 +352,7 @@ class Intake:
         if domain.lower() != signer.shop_domain:
             raise IntakeRefused(401, f"shop {domain} is not the shop of store {signer.name}")
         signer = await self._verify(signer, body, _header(headers, "X-Shopify-Hmac-Sha256"))
-        payload = _json_object(body, "notification")
+        payload, text = _json_object(body, "notification")
         kind = payload.get("kind")
         if kind not in CALLBACK_KINDS:
             raise IntakeRefused(
@@ -362,6 +369,7 @@ class Intake:
             payload=payload,
             event_id=(_header(headers, "X-Shopify-Event-Id") or "")[:255] or None,
             triggered_at=_parse_time(_header(headers, "X-Shopify-Triggered-At")),
+            payload_text=text,
         )
         stored = await self._writer.write(event)
         return Accepted(signer.name, topic, delivery_id, stored)

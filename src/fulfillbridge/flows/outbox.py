@@ -93,6 +93,10 @@ PENDING, SENDING, UNKNOWN, DONE, FAILED, SKIPPED = (
 )
 # Statuses that keep later rows of the same work order waiting.
 _BLOCKING = (PENDING, SENDING, UNKNOWN, FAILED)
+# Writes that only inform the merchant: when Shopify refuses one (e.g. a progress report
+# while a cancellation request is pending), it is skipped with the reason kept instead of
+# failing, so it never holds back the writes that matter (the cancellation's answer).
+_INFORMATIONAL = frozenset({core.REPORT_PROGRESS, core.FULFILLMENT_EVENT})
 SHOPIFY, OPERATION = "shopify", "operation"
 # Holds we place carry this handle prefix, so we release only our own (Shopify docs:
 # fulfillmentOrderReleaseHold without holdIds releases every hold, the merchant's too).
@@ -468,7 +472,7 @@ async def _send_to_shopify(
             found = await sender.verify(client, job)
             if found is not None:
                 return _Result(DONE, result={**found, "verified": True, "note": str(exc)})
-            return _Result(FAILED, str(exc))
+            return _Result(SKIPPED if job.kind in _INFORMATIONAL else FAILED, str(exc))
         except OutcomeUnknown as exc:
             return _Result(UNKNOWN, str(exc))
     except _Impossible as exc:

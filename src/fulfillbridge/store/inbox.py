@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,9 @@ class InboxEvent:
     payload: dict[str, Any]
     event_id: str | None = None
     triggered_at: datetime | None = None
+    # The payload exactly as received (JSON text of ``payload``), when the caller has it:
+    # the SQLite writer stores it as is instead of serialising ``payload`` again.
+    payload_text: str | None = field(default=None, repr=False, compare=False)
 
 
 _STATEMENTS: dict[str, Any] = {}
@@ -148,6 +151,9 @@ class SqliteInboxWriter:
         for event in events:
             values = _values(event)
             for name, process in zip(_COLUMNS, self._processors, strict=True):
+                if name == "payload" and event.payload_text is not None:
+                    params.append(event.payload_text)  # already JSON text
+                    continue
                 value = values[name]
                 params.append(process(value) if process is not None else value)
         connection = await self._connect()

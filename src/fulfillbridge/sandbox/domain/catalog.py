@@ -14,12 +14,14 @@ reports a change of both "available" and "on_hand").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fulfillbridge.sandbox.state import gid
 
 if TYPE_CHECKING:
     from fulfillbridge.sandbox.state import ShopState
+
+_T = TypeVar("_T")
 
 # Names Shopify accepts in InventoryLevel.quantities(names:) (Shopify docs).
 QUANTITY_NAMES: tuple[str, ...] = (
@@ -211,10 +213,7 @@ class Catalog:
 
     def update_product(self, product_id: int, **changes: Any) -> Product:
         product = self._require_product(product_id)
-        for key, value in changes.items():
-            if not hasattr(product, key) or key in {"id", "variant_ids"}:
-                raise CatalogError(f"unknown product attribute {key!r}")
-            setattr(product, key, value)
+        _assign(product, changes, fixed={"id", "variant_ids"}, kind="product")
         product.updated_at = self.shop.clock.iso_now()
         return product
 
@@ -231,10 +230,7 @@ class Catalog:
         return sorted(self._products.values(), key=lambda p: p.id)
 
     def _require_product(self, product_id: int) -> Product:
-        product = self._products.get(product_id)
-        if product is None:
-            raise CatalogError(f"unknown product {product_id}")
-        return product
+        return _required(self._products.get(product_id), f"unknown product {product_id}")
 
     # ----------------------------------------------------------------- variants
     def add_variant(
@@ -351,10 +347,7 @@ class Catalog:
         return self._items[self._require_variant(variant_id).inventory_item_id]
 
     def _require_variant(self, variant_id: int) -> Variant:
-        variant = self._variants.get(variant_id)
-        if variant is None:
-            raise CatalogError(f"unknown variant {variant_id}")
-        return variant
+        return _required(self._variants.get(variant_id), f"unknown variant {variant_id}")
 
     # ----------------------------------------------------------- inventory items
     def inventory_item(self, item_id: int) -> InventoryItem | None:
@@ -368,18 +361,12 @@ class Catalog:
 
     def update_item(self, item_id: int, **changes: Any) -> InventoryItem:
         item = self._require_item(item_id)
-        for key, value in changes.items():
-            if not hasattr(item, key) or key in {"id", "variant_id"}:
-                raise CatalogError(f"unknown inventory item attribute {key!r}")
-            setattr(item, key, value)
+        _assign(item, changes, fixed={"id", "variant_id"}, kind="inventory item")
         item.updated_at = self.shop.clock.iso_now()
         return item
 
     def _require_item(self, item_id: int) -> InventoryItem:
-        item = self._items.get(item_id)
-        if item is None:
-            raise CatalogError(f"unknown inventory item {item_id}")
-        return item
+        return _required(self._items.get(item_id), f"unknown inventory item {item_id}")
 
     def total_inventory(self, product_id: int) -> int:
         """Sum of available over the product's tracked variants (Product.totalInventory)."""
@@ -499,10 +486,10 @@ class Catalog:
         return changes
 
     def _require_level(self, item_id: int, location_id: int) -> InventoryLevel:
-        level = self._levels.get((item_id, location_id))
-        if level is None:
-            raise CatalogError(f"inventory item {item_id} is not stocked at location {location_id}")
-        return level
+        return _required(
+            self._levels.get((item_id, location_id)),
+            f"inventory item {item_id} is not stocked at location {location_id}",
+        )
 
     # --------------------------------------------------- order-driven movements
     def commit(self, item_id: int, location_id: int, qty: int) -> None:
@@ -588,6 +575,20 @@ class Catalog:
                 for lv in sorted(self._levels.values(), key=lambda lv: lv.id)
             ],
         }
+
+
+def _required(found: _T | None, message: str) -> _T:
+    if found is None:
+        raise CatalogError(message)
+    return found
+
+
+def _assign(record: Any, changes: dict[str, Any], *, fixed: set[str], kind: str) -> None:
+    """Set a record's attributes by name; unknown and fixed (identity) ones are refused."""
+    for key, value in changes.items():
+        if not hasattr(record, key) or key in fixed:
+            raise CatalogError(f"unknown {kind} attribute {key!r}")
+        setattr(record, key, value)
 
 
 def _money(value: str | float | int) -> str:

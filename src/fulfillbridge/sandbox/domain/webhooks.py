@@ -242,8 +242,7 @@ class WebhookRegistry:
         return subscription, []
 
     def delete(self, subscription_id: int, app_id: str | None = None) -> bool:
-        subscription = self._subscriptions.get(subscription_id)
-        if subscription is None or (app_id is not None and subscription.app_id != app_id):
+        if self.get(subscription_id, app_id) is None:
             return False
         del self._subscriptions[subscription_id]
         return True

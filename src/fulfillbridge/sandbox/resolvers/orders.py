@@ -245,7 +245,6 @@ def resolve_order_shipping_lines(
         }
         for s in order.shipping_lines
     ]
-    page.pop("includeRemovals", None)
     return connection(nodes, **page_args(page), cursor_of=lambda n: n["_id"])
 
 
