@@ -63,7 +63,6 @@ def _serve(home: str, port: int) -> None:
     from fulfillbridge.core.stores import AuthKind
     from fulfillbridge.store.database import Database
     from fulfillbridge.web.app import create_app
-    from fulfillbridge.web.shopify_routes import router
 
     settings = Settings(home=Path(home), public_url=f"http://127.0.0.1:{port}")
 
@@ -82,8 +81,6 @@ def _serve(home: str, port: int) -> None:
 
     asyncio.run(add_store())
     app = create_app(settings)
-    if not any(getattr(r, "path", "") == "/webhooks/shopify" for r in app.routes):
-        app.include_router(router)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -14,7 +14,6 @@ import pytest
 from fulfillbridge.config import Settings
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.database import Database
-from fulfillbridge.web import api
 from fulfillbridge.web.app import create_app
 from tests.api.seeding import add_key, add_store, api_settings
 
@@ -35,8 +34,6 @@ def _close_in_thread(database: Database) -> None:
 @pytest.fixture
 def server(settings: Settings) -> Iterator[BackgroundServer]:
     app = create_app(settings)
-    if not any(getattr(r, "path", "").startswith("/api/v1") for r in app.routes):
-        app.include_router(api.router)
     with BackgroundServer(app) as running:
         yield running
     database = getattr(app.state, "database", None)

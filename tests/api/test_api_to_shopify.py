@@ -10,7 +10,6 @@ import pytest
 from fulfillbridge.core import work as core
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.database import Database
-from fulfillbridge.web import api
 from fulfillbridge.web.app import create_app
 from tests.api.seeding import add_key, api_settings
 from tests.flows.outbox_helpers import (
@@ -29,8 +28,6 @@ async def bridge(fb_home, sandbox_url):
     settings = api_settings(fb_home)
     database = Database.from_settings(settings)
     app = create_app(settings)
-    if not any(getattr(r, "path", "").startswith("/api/v1") for r in app.routes):
-        app.include_router(api.router)
     async with BackgroundServer(app) as server:
         yield settings, database, server.url
     await database.close()

@@ -36,11 +36,11 @@ def test_small_query_answers_with_data_and_cost(sandbox_server: SandboxServer) -
     }
     cost = body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == 1 and cost["actualQueryCost"] == 1
-    assert cost["throttleStatus"] == {
-        "maximumAvailable": 2000,
-        "currentlyAvailable": 1999,
-        "restoreRate": 100,
-    }
+    status = cost["throttleStatus"]
+    assert (status["maximumAvailable"], status["restoreRate"]) == (2000, 100)
+    # One point spent from a full bucket; requests of the session server's other users may
+    # still be refilling it, so allow a little less (never more: that would be a refund bug).
+    assert 1990 <= status["currentlyAvailable"] <= 1999
 
 
 @pytest.mark.parametrize(
