@@ -237,3 +237,61 @@ class ThrottleStateRow(Base):
     maximum: Mapped[float] = mapped_column(Float)
     restore_rate: Mapped[float] = mapped_column(Float)
     measured_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+
+
+class InventorySkuRow(Base):
+    """SKU -> Shopify inventory item of one store, as last read from the store's variants.
+    ``item_ids`` lists every item carrying the SKU (more than one: the SKU is ambiguous)."""
+
+    __tablename__ = "inventory_skus"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    sku: Mapped[str] = mapped_column(String(255), primary_key=True)
+    item_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tracked: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Locations where the (single) item is stocked, with the quantities read: {loc: {name: q}}.
+    levels: Mapped[dict] = mapped_column(JSON, default=dict)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InventoryLevelRow(Base):
+    """A level the operation asked for, and the last value we know Shopify holds."""
+
+    __tablename__ = "inventory_levels"
+    __table_args__ = (UniqueConstraint("store_id", "item_id", "location_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(255))
+    location_id: Mapped[str] = mapped_column(String(255))
+    sku: Mapped[str] = mapped_column(String(255))
+    warehouse: Mapped[str] = mapped_column(String(64))
+    wanted: Mapped[int | None] = mapped_column(Integer)
+    known: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|in_sync|rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class InventorySyncRow(Base):
+    """One push to one store: when, what it did, and the rows refused with their reasons."""
+
+    __tablename__ = "inventory_syncs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    applied: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    rejections: Mapped[list[dict]] = mapped_column(JSON, default=list)

@@ -1,0 +1,162 @@
+"""Inventory endpoints: the operation pushes stock levels, reads the sync status, and
+Shopify's fulfillment-service ``fetch_stock`` callback is answered from the same levels.
+
+- ``PUT /api/v1/inventory``: rows of (store, SKU, warehouse, quantity). The answer lists every
+  accepted row (applied, or already at that level) and every rejected row with its number
+  (1-based position in ``rows``) and reason. Sending the same rows again applies nothing
+  twice. Same API keys and store scoping as the rest of ``/api/v1`` (``web.api``): rows for
+  a store the key does not cover are reported as rows of an unknown store.
+- ``GET /api/v1/inventory/status``: per store, last sync, levels in sync, pending, rejected.
+- ``GET /shopify/{store}/fetch_stock?sku=...&shop=...``: ``{"SKU": quantity, ...}``.
+  Shopify's documentation describes no signature on this GET (only the POSTed notification
+  is signed), so, like ``fetch_tracking_numbers``, an unsigned request is answered, a
+  request carrying ``X-Shopify-Hmac-Sha256`` must verify, and ``shop`` must be the store's.
+
+Routes are thin: they parse, call ``flows.inventory``, answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from fulfillbridge.core.inventory import InventoryInputError, RawRow
+from fulfillbridge.core.stores import StoreNotFound
+from fulfillbridge.flows import inventory
+from fulfillbridge.flows.intake import webhook_secrets
+from fulfillbridge.shopify import verify_webhook
+from fulfillbridge.store.database import Database
+from fulfillbridge.web.api import ERRORS, Key, _database
+
+log = logging.getLogger("fulfillbridge.web.inventory")
+
+router = APIRouter(tags=["inventory"])
+MAX_ROWS = 50_000
+
+
+class InventoryRowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store: str | None = Field(None, description="Store name; default: the request's store.")
+    sku: str | None = Field(None, description="The variant's SKU (case-sensitive).")
+    warehouse: str | None = Field(
+        None, description="A configured warehouse; empty: the store's own location."
+    )
+    # Loose on purpose: a bad quantity is reported for its row, not as a 422 for the request.
+    quantity: int | float | str | None = Field(None, description="Units, 0 to 1,000,000,000.")
+
+
+class InventoryPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store: str | None = Field(
+        None, description="Store of rows that name none (default: the key's only store)."
+    )
+    rows: list[InventoryRowIn] = Field(min_length=1, max_length=MAX_ROWS)
+
+
+class RejectedRow(BaseModel):
+    line: int
+    store: str | None
+    sku: str | None
+    warehouse: str | None
+    reason: str
+
+
+class AcceptedRow(BaseModel):
+    line: int
+    store: str
+    sku: str
+    warehouse: str | None
+    quantity: int
+    result: str = Field(description="applied, or unchanged (Shopify already had it).")
+
+
+class InventoryPutResult(BaseModel):
+    accepted: list[AcceptedRow]
+    rejected: list[RejectedRow]
+    stores: dict[str, dict[str, Any]]
+
+
+Db = Annotated[Database, Depends(_database)]
+
+
+@router.put(
+    "/api/v1/inventory",
+    response_model=InventoryPutResult,
+    responses={401: ERRORS[401], 422: ERRORS[422]},
+    summary="Set stock levels (bad rows reported, good rows applied)",
+)
+async def put_inventory(
+    request: Request, body: InventoryPut, key: Key, database: Db
+) -> dict[str, Any]:
+    allowed = key.allowed()
+    default = body.store
+    if default is None and allowed is not None and len(allowed) == 1:
+        default = next(iter(allowed))
+    rows = [
+        RawRow(
+            line=i + 1,
+            store=r.store or default,
+            sku=r.sku,
+            warehouse=r.warehouse,
+            quantity=r.quantity,
+        )
+        for i, r in enumerate(body.rows)
+    ]
+    try:
+        report = await inventory.push(
+            database, request.app.state.settings, rows, allowed_stores=allowed
+        )
+    except (inventory.InventorySyncError, InventoryInputError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    return report.as_dict()
+
+
+@router.get(
+    "/api/v1/inventory/status",
+    responses={401: ERRORS[401], 404: ERRORS[404]},
+    summary="Inventory sync status per store",
+)
+async def inventory_status(
+    key: Key,
+    database: Db,
+    store: Annotated[str | None, Query(max_length=64, description="Only this store.")] = None,
+) -> dict[str, Any]:
+    try:
+        found = await inventory.status(database, allowed_stores=key.allowed(), store=store)
+    except StoreNotFound:
+        raise HTTPException(404, f"no store named {store!r}") from None
+    return {"stores": [vars(s) for s in found]}
+
+
+def _refused(status: int, reason: str, store: str) -> JSONResponse:
+    log.warning("fetch_stock for %s refused: %s", store, reason)
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+@router.get("/shopify/{store}/fetch_stock", tags=["shopify"], summary="Stock by SKU for Shopify")
+async def fetch_stock(store: str, request: Request, database: Db) -> JSONResponse:
+    params = request.query_params
+    try:
+        async with database.stores() as stores:
+            found = await stores.get(store)
+            secrets = await stores.secrets(store)
+    except StoreNotFound:
+        return _refused(404, f"no store named {store!r}", store)
+    shop = params.get("shop")
+    if shop is not None and shop.strip().lower() != found.shop_domain:
+        return _refused(401, f"shop {shop} is not the shop of store {found.name}", store)
+    signature = request.headers.get("x-shopify-hmac-sha256")
+    if signature is not None and not verify_webhook(
+        await request.body(), signature, webhook_secrets(found.auth_kind, secrets)
+    ):
+        return _refused(401, "the X-Shopify-Hmac-Sha256 signature does not match", store)
+    sku = params.get("sku")
+    stock = await inventory.fetch_stock(database, found, [sku] if sku else None)
+    # A SKU we hold no count for is left out rather than answered as 0 (not guessed).
+    return JSONResponse(stock)
