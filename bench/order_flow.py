@@ -595,18 +595,18 @@ class Run:
         warm = await self.accept_phase("warm-up", WARM_UP_ORDERS, burst=True)
         await self.ship_phase("warm-up", list(warm.started), burst=True)
         self.phases.clear()  # the warm-up's figures do not count
+        # Paced first: its light-load figures are the cheap ones, and stay complete when a
+        # burst then runs out of time.
         if self.options.paced:
-            paced = await self.accept_phase("request → accepted, paced", self.options.paced,
-                                            burst=False)  # fmt: skip
+            paced = await self.accept_phase(
+                "request → accepted, paced", self.options.paced, burst=False
+            )
+            await self.ship_phase("shipment → fulfillment, paced", list(paced.started), burst=False)
         if self.options.orders:
-            burst = await self.accept_phase("request → accepted, burst", self.options.orders,
-                                            burst=True)  # fmt: skip
-        if self.options.paced:
-            await self.ship_phase("shipment → fulfillment, paced", list(paced.started),
-                                  burst=False)  # fmt: skip
-        if self.options.orders:
-            await self.ship_phase("shipment → fulfillment, burst", list(burst.started),
-                                  burst=True)  # fmt: skip
+            burst = await self.accept_phase(
+                "request → accepted, burst", self.options.orders, burst=True
+            )
+            await self.ship_phase("shipment → fulfillment, burst", list(burst.started), burst=True)
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -817,8 +817,11 @@ async def _main(options: Options) -> int:
         try:
             try:
                 await run.execute()
-            except (RunFailed, httpx.HTTPError) as exc:
+            except RunFailed as exc:
                 print(f"\nRUN DID NOT FINISH: {exc}")
+                status = 2
+            except Exception as exc:  # e.g. set-up refused: say what, then clean up
+                print(f"\nRUN DID NOT FINISH: {type(exc).__name__}: {exc}")
                 status = 2
             if run.db is not None and run.sandbox is not None:
                 problems = await run.verify()

@@ -29,7 +29,6 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,13 +37,13 @@ from starlette.routing import Route
 from fulfillbridge.config import Settings
 from fulfillbridge.flows.outbox import OutboxPolicy, send_due
 from fulfillbridge.flows.reconcile import CHECKPOINT, read_checkpoint
-from fulfillbridge.shopify import verify_webhook
-from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.sandbox.shops import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_SHOP_DOMAIN,
 )
+from fulfillbridge.serving import BackgroundServer
+from fulfillbridge.shopify import verify_webhook
 from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import (
@@ -78,9 +77,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The sender's timings with the waits shortened (the production defaults wait 60 s before
 # verifying an unknown outcome and lease a row for 5 min), so that fault tests finish in
-# seconds. Every rule is the same; only the clocks are faster.
+# seconds. Every rule is the same; only the clocks are faster. The lease must still outlast
+# the slowest request a test makes (a dead worker's request may still run at Shopify).
 FAST_OUTBOX = OutboxPolicy(
-    lease_seconds=4.0,
+    lease_seconds=8.0,
     max_attempts=30,
     base_delay=0.05,
     max_delay=0.5,
@@ -200,7 +200,9 @@ class Merchant:
                  inventoryLevels(first: 10) { nodes { location { id } } } } } } }"""
         )
         return {
-            v["id"]: {lvl["location"]["id"] for lvl in v["inventoryItem"]["inventoryLevels"]["nodes"]}
+            v["id"]: {
+                lvl["location"]["id"] for lvl in v["inventoryItem"]["inventoryLevels"]["nodes"]
+            }
             for v in data["productVariants"]["nodes"]
             if v["inventoryItem"]["tracked"]
         }
@@ -361,7 +363,9 @@ class WebhookListener:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
-        self.server = BackgroundServer(Starlette(routes=[Route("/hook", self._hook, methods=["POST"])]))
+        self.server = BackgroundServer(
+            Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
+        )
 
     async def _hook(self, request: Request) -> Response:
         body = await request.body()
@@ -473,7 +477,7 @@ class Bridge:
 # --------------------------------------------------------------------------- workers
 
 
-async def _fast_loop(
+async def fast_rounds(
     settings: Settings, database: Database, stop: asyncio.Event, worker_id: str
 ) -> None:
     """The worker's own rounds (``worker.run_round``: inbox, reconciliation, outbox), with
@@ -494,7 +498,7 @@ async def worker(
     `fulfillbridge worker` runs it, or (``fast``) its rounds on shortened outbox timings."""
     stop = asyncio.Event()
     if fast:
-        job = _fast_loop(bridge.settings, bridge.database, stop, worker_id)
+        job = fast_rounds(bridge.settings, bridge.database, stop, worker_id)
     else:
         job = run_worker(bridge.settings, stop=stop, worker_id=worker_id, database=bridge.database)
     task = asyncio.create_task(job, name=worker_id)

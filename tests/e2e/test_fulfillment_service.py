@@ -57,9 +57,9 @@ async def test_requests_are_accepted_worked_held_shipped_in_parts_or_rejected(
                 halfway = await merchant.fulfillment_order(split_fo)
                 assert halfway["status"] == "IN_PROGRESS"
                 assert halfway["lines"] == {first["sku"]: (3, 1), second["sku"]: (1, 1)}
-                first = _only(halfway["fulfillments"])
-                assert first["quantities"] == {first["sku"]: 2}
-                assert first["numbers"] == ["1ZPART0001", "1ZPART0002"]
+                part_one = _only(halfway["fulfillments"])
+                assert part_one["quantities"] == {first["sku"]: 2}
+                assert part_one["numbers"] == ["1ZPART0001", "1ZPART0002"]
                 await operation.ship(split_fo, [ups("1ZPART0003")])
 
                 # On hold while stock is missing, then released and shipped.
