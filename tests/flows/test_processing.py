@@ -578,3 +578,34 @@ async def test_work_moved_to_a_location_not_managed_stops(bridge, merchant) -> N
     work = await bridge.work_order(fo_id)
     assert work.state == "cancelled"
     assert [r.kind for r in await bridge.outbox(target="operation")] == ["new_work", "cancelled"]
+
+
+async def test_a_burst_of_pings_costs_one_pull_and_a_later_ping_another(
+    bridge, merchant, sandbox_url
+) -> None:
+    import httpx
+
+    location = await _service_store(bridge, merchant)
+    orders = [_requested_order(merchant, location) for _ in range(5)]
+    for _ in orders:
+        await bridge.callback()  # Shopify pings once per request
+
+    def assigned_pulls() -> int:
+        log = httpx.get(f"{sandbox_url}/__sandbox/shops/demo-shop.myshopify.com/requests").json()
+        entries = log["requests"] if isinstance(log, dict) else log
+        reads = sum(1 for e in entries if e.get("operation") == "AssignedFulfillmentOrders")
+        return reads // 2  # one pull reads requests and cancellation requests (one page each)
+
+    before = assigned_pulls()
+    assert await process_inbox(bridge.database, bridge.settings, limit=50) == 5
+    assert assigned_pulls() - before == 1  # one pull answered all five pings
+    for order in orders:
+        assert (await bridge.work_order(order["fo"])).state == WorkState.ACCEPTED.value
+    assert all(event.processed_at is not None for event in await bridge.inbox())
+
+    # A ping that arrives after that pull started is not covered by it: it pulls again.
+    late = _requested_order(merchant, location)
+    await bridge.callback()
+    assert await process_inbox(bridge.database, bridge.settings, limit=50) == 1
+    assert assigned_pulls() - before == 2
+    assert (await bridge.work_order(late["fo"])).state == WorkState.ACCEPTED.value

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -632,6 +632,9 @@ class PullPlan:
     remotes: tuple[RemoteFulfillmentOrder, ...] = ()
     cancelled_orders: tuple[str, ...] = ()
     note: str = ""
+    # When this plan is a pull of every assigned fulfillment order: the highest inbox id of
+    # the store when that pull started (every event up to it is answered by the pull).
+    assigned_pull_watermark: int | None = None
 
 
 def _order_gid(payload: dict[str, Any]) -> str | None:
@@ -645,14 +648,27 @@ def _order_gid(payload: dict[str, Any]) -> str | None:
 
 
 async def plan_event(
-    client: ShopifyClient, ctx: StoreContext, source: str, topic: str, payload: dict[str, Any]
+    client: ShopifyClient,
+    ctx: StoreContext,
+    source: str,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    answered: bool = False,
+    watermark: Callable[[], Awaitable[int]] | None = None,
 ) -> PullPlan:
-    """Ask Shopify what an event is about (reads only)."""
+    """Ask Shopify what an event is about (reads only). ``answered``: a pull of every
+    assigned fulfillment order already covered this event; ``watermark`` reads the store's
+    highest inbox id, taken just before such a pull."""
     payload = payload if isinstance(payload, dict) else {}
     if source == "callback" or topic in FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED:
         if ctx.mode is not Mode.FULFILLMENT_SERVICE:
             return PullPlan(note="callback ignored: the store is in order management mode")
-        return PullPlan(remotes=tuple(await pull_assigned(client, ctx)))
+        if answered:
+            return PullPlan(note="already answered by a later pull of the assigned orders")
+        mark = await watermark() if watermark is not None else None
+        remotes = tuple(await pull_assigned(client, ctx))
+        return PullPlan(remotes=remotes, assigned_pull_watermark=mark)
     if topic == "orders/cancelled":
         order_id = _order_gid(payload)
         if order_id is None:
@@ -729,6 +745,12 @@ def retry_delay(attempts: int) -> float:
 # retries back off from the last failure; other processes fall back on the schedule counted
 # from reception.
 _last_failure: dict[tuple[str, int], float] = {}
+# A callback (or request webhook) is only a ping: a pull of every assigned fulfillment order
+# that started after it arrived answers it, so a burst of N pings costs a few pulls, not N.
+# Per database and store: the highest inbox id that existed when an applied pull started.
+# Ids, not clocks: an id is allocated after its event was received, and allocation order
+# holds across processes and machines whatever order the transactions commit in.
+_assigned_pulled: dict[tuple[str, int], int] = {}
 
 
 def _due(database: Database, row: InboxEventRow, now: datetime) -> bool:
@@ -854,10 +876,30 @@ async def process_event(
     database: Database, settings: Settings, event: InboxEventRow, clients: _Clients
 ) -> ApplyResult | None:
     """Pull and apply one inbox event; a failure is recorded on the event, never raised."""
+    key = (database.url, event.store_id)
+
+    async def watermark() -> int:
+        async with database.transaction() as session:
+            highest = await session.scalar(
+                select(func.max(InboxEventRow.id)).where(InboxEventRow.store_id == event.store_id)
+            )
+        return int(highest or 0)
+
     try:
         ctx, client = await clients.get(event.store_id)
-        plan = await plan_event(client, ctx, event.source, event.topic, event.payload or {})
+        plan = await plan_event(
+            client,
+            ctx,
+            event.source,
+            event.topic,
+            event.payload or {},
+            answered=event.id <= _assigned_pulled.get(key, 0),
+            watermark=watermark,
+        )
         result = await _claim_and_apply(database, ctx, settings, event, plan)
+        if plan.assigned_pull_watermark is not None:
+            # Only now, with the pull's results stored, may it answer other events.
+            _assigned_pulled[key] = max(_assigned_pulled.get(key, 0), plan.assigned_pull_watermark)
     except Exception as exc:  # any failure must leave the event for a later attempt
         await _record_failure(database, event, exc)
         return _FAILED_TRANSIENT if _is_transient(exc) else None
