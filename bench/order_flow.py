@@ -886,7 +886,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--poll", type=float, default=1.0, help="worker_poll_seconds (the product's default: 1)"
     )
-    parser.add_argument("--plan", default="Standard", help="the sandbox shop's Shopify plan")
+    parser.add_argument(
+        "--plan",
+        choices=("Basic", "Standard", "Advanced", "Plus", "Enterprise"),
+        default="Standard",
+        help="the sandbox shop's Shopify plan (sets the rate limit)",
+    )
     parser.add_argument(
         "--time-limit", type=float, default=90.0, help="seconds for the whole run, start-up in"
     )

@@ -552,6 +552,13 @@ class Operation:
         assert len(found) == 1, f"{len(found)} work items for {fo_id}"
         return found[0]
 
+    async def detail(self, fo_id: str) -> dict[str, Any]:
+        """One work order with its transitions and shipments."""
+        work = await self.find(fo_id)
+        response = await self.http.get(f"/work/{work['id']}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
     async def act(
         self, fo_id: str, action: str, body: dict[str, Any] | None = None, *, expect: int = 200
     ) -> dict[str, Any]:

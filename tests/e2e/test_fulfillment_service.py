@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from tests.e2e.harness import (
     STAGES,
     Bridge,
     Merchant,
     Operation,
     WebhookListener,
+    eventually,
     ups,
     worker,
 )
@@ -161,6 +164,8 @@ async def test_cancellation_requests_before_and_after_the_cutoff_and_a_cancelled
                 # Cancelled work is closed locally: the operation cannot go on with it.
                 await operation.act(early_fo, "stage", {"stage": "printing"}, expect=409)
                 await operation.act(cancelled_fo, "stage", {"stage": "printing"}, expect=409)
+                closed = (await operation.detail(cancelled_fo))["transitions"][-1]
+                assert (closed["to_state"], closed["actor"]) == ("cancelled", "shopify")
         finally:
             await operation.aclose()
 
@@ -185,3 +190,89 @@ async def test_cancellation_requests_before_and_after_the_cutoff_and_a_cancelled
     gone = shopify[cancelled["name"]]
     assert gone["cancelled"]
     assert [fo["fulfillments"] for fo in gone["fulfillment_orders"]] == [[]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (flows/processing.py): a cancellation request made again after the bridge "
+    "rejected one is never answered. The work order's cancel_requested flag, set by the "
+    "first answer, is cleared only when a pull sees no request pending; a second request "
+    "before any such pull finds the flag still set and is skipped, for good (reconciliation "
+    "sees it pending too), leaving the fulfillment order CANCELLATION_REQUESTED.",
+)
+async def test_a_cancellation_request_made_again_is_answered_again(
+    service_store: Bridge, merchant: Merchant
+) -> None:
+    bridge = service_store
+    (first, *_rest) = await merchant.seed_catalogue("service")
+    order = await merchant.order([(first["id"], 1)])
+    fo = _only(order["fulfillment_orders"])["id"]
+    operation = Operation(bridge, await bridge.api_key())
+
+    async def answered() -> bool:
+        state = await merchant.fulfillment_order(fo)
+        return state["request_status"] == "CANCELLATION_REJECTED"
+
+    try:
+        async with worker(bridge):
+            await bridge.wait_state(fo, "accepted")
+            await operation.stages(fo, "picking", "printing")
+            await bridge.wait_sent()
+            await merchant.request_cancellation(fo, "Customer changed their mind")
+            await eventually(answered, timeout=15, what="the first refusal")
+            await merchant.request_cancellation(fo, "Customer insists")
+            await eventually(answered, timeout=8, what="the second refusal")
+            await operation.stages(fo, "packing")
+            await operation.ship(fo, [ups("1ZAGAIN001")])
+            await bridge.wait_sent()
+    finally:
+        await operation.aclose()
+    refusals = [r for r in await bridge.outbox() if r.kind == "reject_cancellation"]
+    assert len(refusals) == 2
+    shipped = await merchant.fulfillment_order(fo)
+    assert shipped["status"] == "CLOSED"
+    assert [f["numbers"] for f in shipped["fulfillments"]] == [["1ZAGAIN001"]]
+
+
+async def test_tracking_corrected_delivery_reported_and_work_given_up(
+    service_store: Bridge, merchant: Merchant
+) -> None:
+    bridge = service_store
+    first, second = (await merchant.seed_catalogue("service"))[:2]
+    delivered = await merchant.order([(first["id"], 1)])
+    abandoned = await merchant.order([(second["id"], 1)])
+    fo_delivered = _only(delivered["fulfillment_orders"])["id"]
+    fo_abandoned = _only(abandoned["fulfillment_orders"])["id"]
+    operation = Operation(bridge, await bridge.api_key())
+    try:
+        async with worker(bridge):
+            await bridge.wait_state(fo_delivered, "accepted")
+            await bridge.wait_state(fo_abandoned, "accepted")
+            shipped = await operation.ship(fo_delivered, [ups("1ZTYPO0001")])
+            shipment_id = shipped["shipment"]["id"]
+            await bridge.wait_sent(fo_delivered)
+            await operation.act(
+                fo_delivered,
+                f"shipments/{shipment_id}/tracking",
+                {"packages": [ups("1ZRIGHT001")]},
+            )
+            await operation.act(fo_delivered, "delivered")
+            await operation.stages(fo_abandoned, "picking")
+            await operation.act(fo_abandoned, "give-up", {"reason": "The print head broke"})
+            await bridge.wait_sent()
+    finally:
+        await operation.aclose()
+
+    shopify = await merchant.shopify_orders()
+    (done,) = shopify[delivered["name"]]["fulfillment_orders"]
+    (fulfillment,) = done["fulfillments"]
+    assert fulfillment["numbers"] == ["1ZRIGHT001"]
+    events = await merchant.graphql(
+        """query($id: ID!) { fulfillment(id: $id) {
+             events(first: 10) { nodes { status } } } }""",
+        {"id": fulfillment["id"]},
+    )
+    assert [e["status"] for e in events["fulfillment"]["events"]["nodes"]] == ["DELIVERED"]
+    (given_up,) = shopify[abandoned["name"]]["fulfillment_orders"]
+    assert (given_up["status"], given_up["request_status"]) == ("INCOMPLETE", "CLOSED")
+    assert given_up["fulfillments"] == []

@@ -55,6 +55,10 @@ async def test_orders_at_a_managed_location_are_pulled_worked_and_shipped(
         assert {f["location"] for f in elsewhere["fulfillment_orders"]} == {other}
 
         await bridge.wait_state(fo["id"], "accepted")
+        # Taken in because Shopify said so (orders/create), not found by a poll.
+        taken_in = (await operation.detail(fo["id"]))["transitions"]
+        sources = {t["detail"].get("source") for t in taken_in} - {None}
+        assert sources == {"webhook"}, taken_in
         await operation.stages(fo["id"], "picking", "printing")
         await bridge.wait_sent(fo["id"])
         assert (await merchant.fulfillment_order(fo["id"]))["status"] == "IN_PROGRESS"

@@ -86,7 +86,7 @@ def test_map_and_malformed_csv(
     connect(settings, sandbox_url, shop)
     mapped = run("inventory", "map", "acme")
     assert mapped.exit_code == 0, mapped.output
-    assert "2 SKUs on 3 inventory items" in mapped.output and "DUP" in mapped.output
+    assert "2 SKUs on 3 variants" in mapped.output and "DUP" in mapped.output
 
     bad = tmp_path / "bad.csv"
     bad.write_text("item,count\nMUG,1\n")

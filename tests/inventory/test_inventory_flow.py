@@ -174,3 +174,22 @@ async def test_quantity_name_is_a_store_setting(
     await add_store(database, sandbox_url, shop, inventory_quantity_name="available")
     await inventory.push(database, settings, rows(("AV", "main", 8)))
     assert shop.catalog.quantity(shop.items["AV"], shop.location, "available") == 8
+
+
+async def test_a_large_catalogue_is_mapped_through_a_bulk_operation(
+    database: Database, settings: Settings, shop: Shop, sandbox_url: str
+) -> None:
+    for n in range(260):
+        shop.add(f"BULK-{n:03d}", available=n)
+    shop.add("BULK-000")  # a duplicate, seen through the bulk rows too
+    await add_store(database, sandbox_url, shop)
+
+    mapped = await inventory.refresh_mapping(database, settings, "acme", bulk_poll_seconds=0.05)
+
+    assert mapped.bulk and mapped.variants == 261 and mapped.skus == 260
+    assert mapped.duplicated_skus == ["BULK-000"]
+    log = httpx.get(f"{sandbox_url}/__sandbox/shops/{DOMAIN}/requests").json()["requests"]
+    assert "BulkQueryRun" in [entry["operation"] for entry in log]
+    # The levels read in bulk are the known levels: a row at its current value sends nothing.
+    report = await inventory.push(database, settings, rows(("BULK-007", "main", 7)))
+    assert report.accepted[0]["result"] == "unchanged" and report.calls == 0

@@ -184,7 +184,7 @@ def map_command(store: Annotated[str, typer.Argument(help="The store's name.")])
 
     report = with_database(work)
     out.print(
-        f"{report.store}: {report.skus} SKUs on {report.items} inventory items "
+        f"{report.store}: {report.skus} SKUs on {report.variants} variants "
         f"({report.calls} calls, {report.points} points)"
     )
     if report.duplicated_skus:

@@ -1,7 +1,8 @@
 """Inventory sync: the operation's stock levels into each store's Shopify inventory.
 
-``refresh_mapping`` reads every inventory item of a store (SKU, tracked, levels) and stores
-the SKU -> item mapping with the quantities seen. ``push`` checks rows, maps them, keeps
+``refresh_mapping`` reads every variant of a store (SKU, inventory item, tracked, levels;
+through a bulk operation when there is more than one page of them) and stores the
+SKU -> item mapping with the quantities seen. ``push`` checks rows, maps them, keeps
 only levels that differ from the last value we know, and writes them with
 ``inventorySetQuantities`` in chunks of up to 250:
 
@@ -23,12 +24,16 @@ warehouse cell means the store's location. The quantity name set is the store's
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import httpx
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import (
@@ -57,6 +62,7 @@ log = logging.getLogger("fulfillbridge.flows.inventory")
 REASON = "correction"  # Shopify's reason for a count that replaces the level
 REFERENCE = "logistics://fulfillbridge/inventory-sync"
 MAPPING_PAGE = 250
+BULK_TIMEOUT = 600.0
 _SEND_ATTEMPTS = 3  # same chunk, same key, after a lost answer
 _SPLIT_PASSES = 5  # resends of a chunk after refused rows were split out
 _STALE = "CHANGE_FROM_QUANTITY_STALE"
@@ -125,11 +131,12 @@ class PushReport:
 class MappingReport:
     store: str
     skus: int
-    items: int
+    variants: int
     duplicated_skus: list[str]
     untracked_skus: int
     calls: int
     points: int
+    bulk: bool  # read through a bulk operation (more than one page of variants)
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -169,11 +176,12 @@ def _unmapped_reason(store: Store, settings: Settings, warehouse: str) -> str:
 # --- mapping ----------------------------------------------------------------------------------
 
 
-def _entries(items: Sequence[dict[str, Any]]) -> list[SkuEntry]:
+def _entries(variants: Sequence[dict[str, Any]]) -> list[SkuEntry]:
     by_sku: dict[str, list[dict[str, Any]]] = {}
-    for item in items:
-        sku = item.get("sku")
-        if sku:  # SKUs are case-sensitive (NOTES.md): kept as Shopify has them
+    for variant in variants:
+        sku = variant.get("sku")
+        item = variant.get("inventoryItem")
+        if sku and item:  # SKUs are case-sensitive (NOTES.md): kept as Shopify has them
             by_sku.setdefault(sku, []).append(item)
     entries = []
     for sku, found in by_sku.items():
@@ -200,32 +208,98 @@ async def _open(database: Database, settings: Settings, name: str) -> tuple[Stor
     return store, client_for(store, secrets, settings=settings, database=database)
 
 
-async def refresh_mapping(database: Database, settings: Settings, store_name: str) -> MappingReport:
-    """Read every inventory item of the store and replace its SKU mapping."""
+async def _bulk_variants(
+    client: ShopifyClient, meter: CallMeter, poll_seconds: float
+) -> list[dict[str, Any]]:
+    """Every variant through one bulk operation, levels put back under their item."""
+    query = operation("VariantsForInventoryMappingBulk").document
+    started = await meter.execute(client, "BulkQueryRun", {"query": query})
+    payload = started["bulkOperationRunQuery"]
+    if payload.get("userErrors") or not payload.get("bulkOperation"):
+        raise InventorySyncError(f"the bulk mapping query was refused: {payload.get('userErrors')}")
+    bulk_id = payload["bulkOperation"]["id"]
+    deadline = time.monotonic() + BULK_TIMEOUT
+    while True:
+        status = (await meter.execute(client, "BulkOperationById", {"id": bulk_id}))[
+            "bulkOperation"
+        ]
+        if status and status["status"] == "COMPLETED":
+            break
+        if not status or status["status"] in {"FAILED", "CANCELED", "CANCELING", "EXPIRED"}:
+            raise InventorySyncError(f"the bulk mapping query ended {status and status['status']}")
+        if time.monotonic() > deadline:
+            raise InventorySyncError(f"the bulk mapping query took over {BULK_TIMEOUT:.0f} s")
+        await asyncio.sleep(poll_seconds)
+    if not status.get("url"):
+        return []  # Shopify gives no file when nothing matched
+    variants: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    # The result URL is pre-signed: no Shopify credentials go with the download.
+    async with (
+        httpx.AsyncClient(timeout=120, follow_redirects=True) as http,
+        http.stream("GET", status["url"]) as response,
+    ):
+        if response.status_code != 200:
+            raise InventorySyncError(f"bulk result download answered HTTP {response.status_code}")
+        async for line in response.aiter_lines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            parent = row.pop("__parentId", None)
+            if parent is None:
+                item = row.get("inventoryItem") or {}
+                # Levels come as child rows (Shopify docs) or, from a server that keeps a
+                # connection nested in an object inline, as edges; both end up as nodes.
+                inline = item.get("inventoryLevels") or {}
+                nodes = inline.get("nodes")
+                if nodes is None:
+                    nodes = [e.get("node") for e in inline.get("edges") or [] if e.get("node")]
+                item["inventoryLevels"] = {"nodes": list(nodes)}
+                variants.append(row)
+                by_id[row["id"]] = item
+                if item.get("id"):
+                    by_id[item["id"]] = item
+            elif parent in by_id:  # a level: a child row after its parent
+                by_id[parent]["inventoryLevels"]["nodes"].append(row)
+    return variants
+
+
+async def _read_variants(
+    client: ShopifyClient, meter: CallMeter, poll_seconds: float
+) -> tuple[list[dict[str, Any]], bool]:
+    """All variants: one page when that is all there is, else a bulk operation."""
+    data = await meter.execute(client, "VariantsForInventoryMapping", {"first": MAPPING_PAGE})
+    page = data["productVariants"]
+    if not page["pageInfo"]["hasNextPage"]:
+        return page["nodes"], False
+    return await _bulk_variants(client, meter, poll_seconds), True
+
+
+async def refresh_mapping(
+    database: Database,
+    settings: Settings,
+    store_name: str,
+    *,
+    bulk_poll_seconds: float = 0.5,
+) -> MappingReport:
+    """Read every variant of the store (SKU, inventory item, levels) and replace the
+    store's SKU mapping."""
     store, client = await _open(database, settings, store_name)
     meter = CallMeter()
-    items: list[dict[str, Any]] = []
     async with client:
-        variables: dict[str, Any] = {"first": MAPPING_PAGE}
-        for _ in range(10_000):
-            data = await meter.execute(client, "InventoryItemsForMapping", variables)
-            page = data["inventoryItems"]
-            items += page["nodes"]
-            info = page["pageInfo"]
-            if not info["hasNextPage"] or not info.get("endCursor"):
-                break
-            variables = {"first": MAPPING_PAGE, "after": info["endCursor"]}
-    entries = _entries(items)
+        variants, bulk = await _read_variants(client, meter, bulk_poll_seconds)
+    entries = _entries(variants)
     async with database.transaction() as session:
         await InventoryRepository(session).replace_mapping(store.id, entries)
     return MappingReport(
         store=store.name,
         skus=len(entries),
-        items=len(items),
+        variants=len(variants),
         duplicated_skus=sorted(e.sku for e in entries if len(e.item_ids) > 1),
         untracked_skus=sum(1 for e in entries if not e.tracked),
         calls=meter.calls,
         points=meter.points,
+        bulk=bulk,
     )
 
 

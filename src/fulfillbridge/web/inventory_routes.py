@@ -28,7 +28,7 @@ from fulfillbridge.core.inventory import InventoryInputError, RawRow
 from fulfillbridge.core.stores import StoreNotFound
 from fulfillbridge.flows import inventory
 from fulfillbridge.flows.intake import webhook_secrets
-from fulfillbridge.shopify import verify_webhook
+from fulfillbridge.shopify import ShopifyError, verify_webhook
 from fulfillbridge.store.database import Database
 from fulfillbridge.web.api import ERRORS, Key, _database
 
@@ -88,7 +88,11 @@ Db = Annotated[Database, Depends(_database)]
 @router.put(
     "/api/v1/inventory",
     response_model=InventoryPutResult,
-    responses={401: ERRORS[401], 422: ERRORS[422]},
+    responses={
+        401: ERRORS[401],
+        422: ERRORS[422],
+        502: {"description": "Shopify failed; nothing is applied twice when sent again."},
+    },
     summary="Set stock levels (bad rows reported, good rows applied)",
 )
 async def put_inventory(
@@ -114,6 +118,10 @@ async def put_inventory(
         )
     except (inventory.InventorySyncError, InventoryInputError) as exc:
         raise HTTPException(422, str(exc)) from None
+    except ShopifyError as exc:
+        # Rows already written stay written and recorded; sending again is safe.
+        log.warning("inventory push stopped: %s", exc)
+        raise HTTPException(502, f"Shopify could not be reached or refused: {exc}") from None
     return report.as_dict()
 
 
