@@ -4,7 +4,8 @@ tests look at what Shopify ends up with, over GraphQL, as a merchant's admin wou
 
 Nothing here reaches into the bridge's internals to make things happen: orders come from
 the sandbox, the bridge learns of them from Shopify's webhooks and callbacks (or from its
-own reconciliation), and the operation's actions go through the REST API or the CLI.
+own reconciliation, which one test calls directly), and the operation's actions go through
+the REST API or the CLI.
 Reading the bridge's database is only for waiting ("the work is accepted locally") and for
 checks the merchant cannot see (one inbox row per webhook id, one outbox row per write).
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from fulfillbridge.store.database import Database
 from tests.e2e.harness import STAGES, Bridge, Merchant, Operation, ups, worker
 
 FAULTS = {"api": {"server_error": 0.15, "drop": 0.1, "throttle": 0.1}, "seed": 7}
@@ -96,3 +97,54 @@ async def test_every_order_ends_right_with_each_write_made_once(
         "REJECTED",
     )
     assert {r.status for r in await bridge.outbox()} == {"done"}
+
+
+async def test_two_workers_sharing_the_database_still_write_once(
+    service_store: Bridge, merchant: Merchant
+) -> None:
+    """Two workers, each with its own database connections, race for the same inbox and
+    outbox while the API fails under them: each request is answered and each shipment
+    becomes a fulfillment exactly once."""
+    bridge = service_store
+    variants = (await merchant.seed_catalogue("service"))[:3]
+    orders = [await merchant.order([(v["id"], 2)]) for v in variants * 2]
+    fos = [o["fulfillment_orders"][0]["id"] for o in orders]
+    await merchant.faults(api={"server_error": 0.15, "drop": 0.1, "throttle": 0.1}, seed=9)
+    other = Bridge(
+        settings=bridge.settings,
+        database=Database.from_settings(bridge.settings),
+        url=bridge.url,
+        home=bridge.home,
+    )
+    operation = Operation(bridge, await bridge.api_key())
+    try:
+        async with (
+            worker(bridge, fast=True, worker_id="one"),
+            worker(other, fast=True, worker_id="two"),
+        ):
+            for fo in fos:
+                await bridge.wait_state(fo, "accepted", timeout=60)
+            for n, (fo, variant) in enumerate(zip(fos, variants * 2, strict=True)):
+                await operation.ship(
+                    fo, [ups(f"1ZPAIR{n:04d}")], [{"sku": variant["sku"], "quantity": 1}]
+                )
+                await operation.ship(fo, [ups(f"1ZPAIR{n + 10:04d}")])
+            await bridge.wait_sent(timeout=90)
+    finally:
+        await operation.aclose()
+        await other.database.close()
+    await merchant.faults()
+
+    ran = Counter(
+        r["operation"] for r in await merchant.requests() if r["status"] == 200 and not r["fault"]
+    )
+    assert ran["FulfillmentOrderAcceptRequest"] == 6
+    assert ran["FulfillmentCreate"] == 12
+    shopify = await merchant.shopify_orders()
+    for n, (order, variant) in enumerate(zip(orders, variants * 2, strict=True)):
+        (fo,) = shopify[order["name"]]["fulfillment_orders"]
+        assert fo["status"] == "CLOSED"
+        assert sorted((f["numbers"], f["quantities"]) for f in fo["fulfillments"]) == [
+            ([f"1ZPAIR{n:04d}"], {variant["sku"]: 1}),
+            ([f"1ZPAIR{n + 10:04d}"], {variant["sku"]: 1}),
+        ]

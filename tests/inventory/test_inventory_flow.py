@@ -190,6 +190,8 @@ async def test_a_large_catalogue_is_mapped_through_a_bulk_operation(
     assert mapped.duplicated_skus == ["BULK-000"]
     log = httpx.get(f"{sandbox_url}/__sandbox/shops/{DOMAIN}/requests").json()["requests"]
     assert "BulkQueryRun" in [entry["operation"] for entry in log]
+    paged = await inventory.refresh_mapping(database, settings, "acme", use_bulk=False)
+    assert not paged.bulk and (paged.variants, paged.skus, paged.calls) == (261, 260, 2)
     # The levels read in bulk are the known levels: a row at its current value sends nothing.
     report = await inventory.push(database, settings, rows(("BULK-007", "main", 7)))
     assert report.accepted[0]["result"] == "unchanged" and report.calls == 0

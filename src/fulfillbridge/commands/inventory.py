@@ -173,12 +173,17 @@ def status_command(
 
 @inventory_app.command("map")
 @clear_errors
-def map_command(store: Annotated[str, typer.Argument(help="The store's name.")]) -> None:
+def map_command(
+    store: Annotated[str, typer.Argument(help="The store's name.")],
+    bulk: Annotated[
+        bool, typer.Option("--bulk/--pages", help="Large catalogues: one bulk operation.")
+    ] = True,
+) -> None:
     """Read the store's variants again and refresh its SKU -> inventory item mapping."""
 
     async def work(database: Database, settings: Settings) -> inventory.MappingReport:
         try:
-            return await inventory.refresh_mapping(database, settings, store)
+            return await inventory.refresh_mapping(database, settings, store, use_bulk=bulk)
         except ShopifyError as exc:
             raise CommandFailed(str(exc)) from None
 

@@ -265,14 +265,23 @@ async def _bulk_variants(
 
 
 async def _read_variants(
-    client: ShopifyClient, meter: CallMeter, poll_seconds: float
+    client: ShopifyClient, meter: CallMeter, poll_seconds: float, use_bulk: bool
 ) -> tuple[list[dict[str, Any]], bool]:
-    """All variants: one page when that is all there is, else a bulk operation."""
-    data = await meter.execute(client, "VariantsForInventoryMapping", {"first": MAPPING_PAGE})
-    page = data["productVariants"]
-    if not page["pageInfo"]["hasNextPage"]:
-        return page["nodes"], False
-    return await _bulk_variants(client, meter, poll_seconds), True
+    """All variants: one page when that is all there is, else a bulk operation (or, with
+    ``use_bulk`` off, the following pages)."""
+    variables: dict[str, Any] = {"first": MAPPING_PAGE}
+    variants: list[dict[str, Any]] = []
+    for _ in range(10_000):
+        data = await meter.execute(client, "VariantsForInventoryMapping", variables)
+        page = data["productVariants"]
+        variants += page["nodes"]
+        info = page["pageInfo"]
+        if not info["hasNextPage"] or not info.get("endCursor"):
+            return variants, False
+        if use_bulk:
+            return await _bulk_variants(client, meter, poll_seconds), True
+        variables = {"first": MAPPING_PAGE, "after": info["endCursor"]}
+    raise InventorySyncError("more than 10,000 pages of variants")
 
 
 async def refresh_mapping(
@@ -280,6 +289,7 @@ async def refresh_mapping(
     settings: Settings,
     store_name: str,
     *,
+    use_bulk: bool = True,
     bulk_poll_seconds: float = 0.5,
 ) -> MappingReport:
     """Read every variant of the store (SKU, inventory item, levels) and replace the
@@ -287,7 +297,7 @@ async def refresh_mapping(
     store, client = await _open(database, settings, store_name)
     meter = CallMeter()
     async with client:
-        variants, bulk = await _read_variants(client, meter, bulk_poll_seconds)
+        variants, bulk = await _read_variants(client, meter, bulk_poll_seconds, use_bulk)
     entries = _entries(variants)
     async with database.transaction() as session:
         await InventoryRepository(session).replace_mapping(store.id, entries)
