@@ -16,6 +16,7 @@ from rich.table import Table
 
 from fulfillbridge import __version__
 from fulfillbridge.commands.apikeys import apikey_app
+from fulfillbridge.commands.inventory import inventory_app
 from fulfillbridge.commands.orders import orders_app
 from fulfillbridge.commands.setup import configure_command, setup_command
 from fulfillbridge.config import ConfigError, Settings, load_settings
@@ -39,6 +40,7 @@ store_app.command("configure")(configure_command)
 store_app.command("setup")(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(inventory_app, name="inventory")
 
 out = Console()
 err = Console(stderr=True)

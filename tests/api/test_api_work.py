@@ -182,6 +182,9 @@ async def test_openapi_document_describes_the_api(world) -> None:
         "/api/v1/work/{work_id}/move",
         "/api/v1/work/{work_id}/retry",
         "/api/v1/work/{work_id}/override",
+        "/api/v1/inventory",
+        "/api/v1/inventory/status",
+        "/shopify/{store}/fetch_stock",
     ):
         assert path in paths, path
     shipment = paths["/api/v1/work/{work_id}/shipments"]["post"]

@@ -240,6 +240,7 @@ def test_unknown_managed_location_is_refused_at_setup(store_cli, demo_store) -> 
         (("--mode", "order_management"), "needs the merchant locations"),
         (("--location", "Warehouse 5"), "is not a Shopify location id"),
         (("--catalogue", "/nonexistent/skus.csv"), "does not exist"),
+        (("--inventory-quantity", "committed"), "unknown inventory quantity 'committed'"),
     ],
 )
 def test_bad_configure_input_is_refused(store_cli, demo_store, fb_home, args, message) -> None:
@@ -261,6 +262,14 @@ def test_configure_unknown_store_and_bad_catalogue(store_cli, demo_store, tmp_pa
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
     assert "holds no SKU" in store_cli("configure", demo_store, "--catalogue", str(empty)).output
+
+
+def test_inventory_quantity_name_is_chosen_per_store(store_cli, demo_store, fb_home) -> None:
+    assert "inventory_quantity_name" not in _settings(fb_home, demo_store)
+    done = store_cli("configure", demo_store, "--inventory-quantity", "available")
+    assert done.exit_code == 0, done.output
+    assert "available" in done.output
+    assert _settings(fb_home, demo_store)["inventory_quantity_name"] == "available"
 
 
 def test_catalogue_and_webhook_secret_rotation(store_cli, demo_store, fb_home, tmp_path) -> None:

@@ -7,16 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from fulfillbridge.commands.inventory import inventory_app
+from fulfillbridge.cli import app as root
 from fulfillbridge.config import Settings
 from fulfillbridge.store.database import Database
 from tests.inventory.conftest import Shop, add_store
-
-root = typer.Typer()
-root.add_typer(inventory_app, name="inventory")
 
 
 @pytest.fixture

@@ -95,6 +95,15 @@ def configure_command(
     no_catalogue: Annotated[
         bool, typer.Option("--no-catalogue", help="Forget the catalogue: accept any SKU.")
     ] = False,
+    inventory_quantity: Annotated[
+        str | None,
+        typer.Option(
+            help="Which Shopify quantity inventory sync sets: on_hand (the default: a "
+            "physical count; Shopify keeps available = on_hand - committed) or available "
+            "(counts already net of open orders).",
+            show_default=False,
+        ),
+    ] = None,
     webhook_secret: Annotated[
         str | None,
         typer.Option(
@@ -116,6 +125,7 @@ def configure_command(
             catalogue=catalogue,
             clear_catalogue=no_catalogue,
             webhook_secret=_read_secret(webhook_secret),
+            inventory_quantity=inventory_quantity,
         )
     )
     config = setup_flow.StoreConfig.of(store)
@@ -126,6 +136,7 @@ def configure_command(
     table.add_row("require billing address", "yes" if config.require_billing_address else "no")
     catalogue_text = "any SKU" if config.catalogue is None else f"{len(config.catalogue)} SKUs"
     table.add_row("catalogue", catalogue_text)
+    table.add_row("inventory quantity set", config.inventory_quantity_name)
     if webhook_secret is not None:
         table.add_row("webhook secret", "set (previous one still accepted)")
     out.print(table)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.inventory import DEFAULT_QUANTITY_NAME, QUANTITY_NAMES
 from fulfillbridge.core.stores import Store, StoreError
 from fulfillbridge.flows.connect import client_for
 from fulfillbridge.shopify import ShopifyClient, UserErrors, operation
@@ -79,6 +80,7 @@ class StoreConfig:
     managed_locations: tuple[str, ...] = ()
     require_billing_address: bool = False
     catalogue: tuple[str, ...] | None = None
+    inventory_quantity_name: str = DEFAULT_QUANTITY_NAME
 
     @classmethod
     def of(cls, store: Store) -> StoreConfig:
@@ -89,6 +91,9 @@ class StoreConfig:
             managed_locations=tuple(settings.get("managed_locations") or ()),
             require_billing_address=bool(settings.get("require_billing_address", False)),
             catalogue=tuple(catalogue) if catalogue is not None else None,
+            inventory_quantity_name=str(
+                settings.get("inventory_quantity_name") or DEFAULT_QUANTITY_NAME
+            ),
         )
 
 
@@ -176,7 +181,13 @@ def _config_changes(
     require_billing: bool | None,
     catalogue: Path | None,
     clear_catalogue: bool,
+    inventory_quantity: str | None = None,
 ) -> dict[str, Any]:
+    if inventory_quantity is not None and inventory_quantity not in QUANTITY_NAMES:
+        raise SetupError(
+            f"unknown inventory quantity {inventory_quantity!r}: choose one of "
+            f"{', '.join(QUANTITY_NAMES)}"
+        )
     if mode is not None and mode not in MODES:
         raise SetupError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     if catalogue is not None and clear_catalogue:
@@ -193,6 +204,8 @@ def _config_changes(
         changes["catalogue"] = list(read_catalogue(catalogue))
     if clear_catalogue:
         changes["catalogue"] = None
+    if inventory_quantity is not None:
+        changes["inventory_quantity_name"] = inventory_quantity
     final_mode = changes.get("mode", current.mode)
     final_locations = changes.get("managed_locations", list(current.managed_locations))
     if final_mode == ORDER_MANAGEMENT and not final_locations:
@@ -213,6 +226,7 @@ async def configure_store(
     catalogue: Path | None = None,
     clear_catalogue: bool = False,
     webhook_secret: str | None = None,
+    inventory_quantity: str | None = None,
 ) -> Store:
     """Validate and write the store's settings (all or nothing).
 
@@ -232,6 +246,7 @@ async def configure_store(
                 require_billing=require_billing,
                 catalogue=catalogue,
                 clear_catalogue=clear_catalogue,
+                inventory_quantity=inventory_quantity,
             )
             if changes:
                 store = await stores.update_settings(name, changes)
