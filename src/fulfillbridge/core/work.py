@@ -100,6 +100,8 @@ class WorkOrder:
     hold_reason: str | None = None
     problems: tuple[str, ...] = ()
     cancel_requested: bool = False
+    # The merchant cancellation request last answered (Shopify's id), when known.
+    answered_cancellation: str | None = None
 
     @property
     def is_final(self) -> bool:

@@ -461,7 +461,7 @@ async def apply_remote(
                 )
         await _store(repo, settings, row, outcome, result, actor=ACTOR_BRIDGE, detail=detail)
         if kind == "adopt" and remote.cancellation_pending:
-            await _answer_cancellation(repo, settings, row, ctx, result, detail)
+            await _answer_cancellation(repo, settings, row, ctx, remote, result, detail)
         return result
 
     result.work_order_ids.append(row.id)
@@ -535,8 +535,8 @@ async def apply_remote(
             detail={**detail, "reason": f"moved to {remote.location_id} in Shopify"},
         )
     elif ctx.mode is Mode.FULFILLMENT_SERVICE and remote.cancellation_pending:
-        if not order.cancel_requested:
-            await _answer_cancellation(repo, settings, row, ctx, result, detail)
+        if _unanswered(order, remote):
+            await _answer_cancellation(repo, settings, row, ctx, remote, result, detail)
     elif order.cancel_requested and not remote.cancellation_pending:
         # Our answer reached Shopify: a later request will be answered again.
         await repo.store_outcome(
@@ -565,11 +565,21 @@ async def apply_remote(
     return result
 
 
+def _unanswered(order: WorkOrder, remote: RemoteFulfillmentOrder) -> bool:
+    """Whether the pending cancellation request still needs our answer: none was given, or
+    the one given was for an earlier request (the merchant asked again after a refusal)."""
+    if not order.cancel_requested:
+        return True
+    request = remote.cancellation_request_id
+    return request is not None and request != order.answered_cancellation
+
+
 async def _answer_cancellation(
     repo: WorkRepository,
     settings: Settings,
     row: WorkOrderRow,
     ctx: StoreContext,
+    remote: RemoteFulfillmentOrder,
     result: ApplyResult,
     detail: dict[str, Any],
 ) -> None:
@@ -578,7 +588,10 @@ async def _answer_cancellation(
     if not outcome.effects:
         return
     # Remember that this request is answered, so a repeat of the news does not answer twice.
-    outcome = replace(outcome, order=replace(outcome.order, cancel_requested=True))
+    answered = replace(
+        outcome.order, cancel_requested=True, answered_cancellation=remote.cancellation_request_id
+    )
+    outcome = replace(outcome, order=answered)
     result.cancellation_answers += 1
     await _store(
         repo,

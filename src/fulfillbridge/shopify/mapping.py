@@ -55,6 +55,8 @@ class RemoteFulfillmentOrder:
     cancellation_pending: bool
     # lineItems had more than the page that was read: the lines are incomplete.
     lines_truncated: bool = False
+    # The id of the newest cancellation request among the merchant requests read, if any.
+    cancellation_request_id: str | None = None
 
     @property
     def remote_id(self) -> str:
@@ -181,6 +183,16 @@ def _cancellation_pending(node: Mapping[str, Any], status: str, request_status: 
     return newest.get("kind") == CANCELLATION_REQUEST
 
 
+def _newest_cancellation_request(node: Mapping[str, Any]) -> str | None:
+    requests = [
+        r for r in _nodes(node.get("merchantRequests")) if r.get("kind") == CANCELLATION_REQUEST
+    ]
+    if not requests:
+        return None
+    newest = max(requests, key=lambda r: _text(r.get("sentAt")))
+    return _text(newest.get("id")) or None
+
+
 def to_remote(node: Mapping[str, Any], *, store: str, mode: Mode) -> RemoteFulfillmentOrder:
     """Map one FulfillmentOrder node; raises MappingError when essential fields are missing."""
     fo_id = node.get("id")
@@ -215,6 +227,7 @@ def to_remote(node: Mapping[str, Any], *, store: str, mode: Mode) -> RemoteFulfi
         updated_at=parse_time(node.get("updatedAt")),
         order_cancelled=order.get("cancelledAt") is not None,
         cancellation_pending=_cancellation_pending(node, status, request_status),
+        cancellation_request_id=_newest_cancellation_request(node),
         lines_truncated=bool((line_items.get("pageInfo") or {}).get("hasNextPage")),
     )
 

@@ -103,6 +103,7 @@ class WorkOrderRow(Base):
     hold_reason: Mapped[str | None] = mapped_column(String(64))
     problems: Mapped[list] = mapped_column(JSON, default=list)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_cancellation: Mapped[str | None] = mapped_column(String(255))
     # What Shopify last said, and when: older news never moves a work order backwards.
     remote_status: Mapped[str | None] = mapped_column(String(32))
     remote_request_status: Mapped[str | None] = mapped_column(String(32))

@@ -48,6 +48,7 @@ def to_domain(row: WorkOrderRow, store_name: str) -> WorkOrder:
         hold_reason=row.hold_reason,
         problems=tuple(row.problems or ()),
         cancel_requested=row.cancel_requested,
+        answered_cancellation=row.answered_cancellation,
     )
 
 
@@ -64,6 +65,7 @@ def _write_fields(row: WorkOrderRow, order: WorkOrder) -> None:
     row.hold_reason = order.hold_reason
     row.problems = list(order.problems)
     row.cancel_requested = order.cancel_requested
+    row.answered_cancellation = order.answered_cancellation
 
 
 class WorkRepository:
