@@ -26,7 +26,7 @@ from fulfillbridge.store.database import Database
 
 logger = logging.getLogger("fulfillbridge.worker")
 
-INBOX_BATCH = 100
+INBOX_BATCH = 25  # small rounds: the outbox is sent between them
 OUTBOX_BATCH = 100
 
 Sender = Callable[..., Awaitable[int]]
@@ -84,6 +84,19 @@ async def run_round(
     return report
 
 
+async def _idle(database: Database, stop: asyncio.Event, seconds: float) -> None:
+    """Sleep until the poll interval ends, work is rung in, or ``stop`` is set."""
+    stopping = asyncio.ensure_future(stop.wait())
+    ringing = asyncio.ensure_future(database.wait_for_work(seconds))
+    try:
+        await asyncio.wait({stopping, ringing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (stopping, ringing):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(stopping, ringing, return_exceptions=True)
+
+
 async def run_worker(
     settings: Settings,
     *,
@@ -108,8 +121,7 @@ async def run_worker(
             if report.busy:
                 await asyncio.sleep(0)  # more may be waiting: go again at once
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
+            await _idle(db, stop, settings.worker_poll_seconds)
     finally:
         if owned:
             await db.close()

@@ -183,6 +183,34 @@ def test_answered_cancellation_is_not_pending() -> None:
     assert to_remote(node, store="demo", mode=Mode.FULFILLMENT_SERVICE).cancellation_pending is True
 
 
+def test_newest_cancellation_request_is_named_by_id_even_within_one_second() -> None:
+    def request(n: int, kind: str, sent: str) -> dict[str, str]:
+        return {
+            "id": f"gid://shopify/FulfillmentOrderMerchantRequest/{n}",
+            "kind": kind,
+            "message": "m",
+            "sentAt": sent,
+        }
+
+    node = {
+        **SANDBOX_NODE,
+        "requestStatus": "CANCELLATION_REQUESTED",
+        "merchantRequests": {
+            "nodes": [
+                request(1, "FULFILLMENT_REQUEST", "2026-11-23T10:00:00Z"),
+                request(2, "CANCELLATION_REQUEST", "2026-11-23T10:15:02Z"),
+                request(3, "CANCELLATION_REQUEST", "2026-11-23T10:15:02Z"),
+            ]
+        },
+    }
+    remote = to_remote(node, store="demo", mode=Mode.FULFILLMENT_SERVICE)
+    assert remote.cancellation_request_id == "gid://shopify/FulfillmentOrderMerchantRequest/3"
+    none = {**SANDBOX_NODE, "merchantRequests": {"nodes": [request(1, "FULFILLMENT_REQUEST", "x")]}}
+    assert (
+        to_remote(none, store="demo", mode=Mode.FULFILLMENT_SERVICE).cancellation_request_id is None
+    )
+
+
 def test_cancelled_order_and_truncated_lines_are_flagged() -> None:
     node = {
         **SANDBOX_NODE,

@@ -817,7 +817,9 @@ async def in_transaction(
     for attempt in range(attempts):
         try:
             async with database.transaction() as session:
-                return await work(session)
+                result = await work(session)
+            database.ring()  # outbox rows may wait for a worker
+            return result
         except StaleDataError:
             if attempt + 1 == attempts:
                 raise ActionError(

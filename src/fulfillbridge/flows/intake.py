@@ -202,6 +202,8 @@ class _GroupWriter:
             for item in batch:
                 await self._commit([item])
             return
+        if new:
+            self._database.ring()
         for event, future in batch:
             key = (event.store_id, event.delivery_id)
             _settle(future, key in new)

@@ -179,8 +179,14 @@ def _cancellation_pending(node: Mapping[str, Any], status: str, request_status: 
     requests = _nodes(node.get("merchantRequests"))
     if not requests:
         return False
-    newest = max(requests, key=lambda r: _text(r.get("sentAt")))
-    return newest.get("kind") == CANCELLATION_REQUEST
+    return _newest(requests).get("kind") == CANCELLATION_REQUEST
+
+
+def _newest(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The latest request: by ``sentAt`` (whole seconds), then by position, since a
+    connection lists them oldest first and two requests can share a second."""
+    position = {id(r): n for n, r in enumerate(requests)}
+    return max(requests, key=lambda r: (_text(r.get("sentAt")), position[id(r)]))
 
 
 def _newest_cancellation_request(node: Mapping[str, Any]) -> str | None:
@@ -189,8 +195,7 @@ def _newest_cancellation_request(node: Mapping[str, Any]) -> str | None:
     ]
     if not requests:
         return None
-    newest = max(requests, key=lambda r: _text(r.get("sentAt")))
-    return _text(newest.get("id")) or None
+    return _text(_newest(requests).get("id")) or None
 
 
 def to_remote(node: Mapping[str, Any], *, store: str, mode: Mode) -> RemoteFulfillmentOrder:

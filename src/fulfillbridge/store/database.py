@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +21,7 @@ class Database:
         self.box = box
         self.engine = db.create_engine_for(url)
         self._sessions = db.session_factory(self.engine)
+        self._doorbells: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Database:
@@ -28,6 +31,25 @@ class Database:
         if migrate:
             db.upgrade(url)
         return cls(url, box)
+
+    # A worker in the same process as the web app hears of new work at once instead of at
+    # its next poll; workers in other processes still poll (the database stays the truth).
+
+    def ring(self) -> None:
+        """Committed work is waiting for a worker (new inbox events, new outbox rows)."""
+        for bell in self._doorbells.values():
+            bell.set()
+
+    async def wait_for_work(self, timeout: float) -> bool:
+        """Wait until ``ring`` or ``timeout``; True when rung."""
+        loop = asyncio.get_running_loop()
+        bell = self._doorbells.setdefault(loop, asyncio.Event())
+        if not bell.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(bell.wait(), timeout=timeout)
+        rung = bell.is_set()
+        bell.clear()
+        return rung
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -257,6 +257,25 @@ class InventorySkuRow(Base):
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class InventoryItemRow(Base):
+    """One inventory item (one variant) of a store, as last read from Shopify, with its
+    product: the source of ``inventory_skus`` (several items with one SKU make it ambiguous).
+    Kept per item so one product's variants can be replaced when a webhook says it changed.
+    ``product_id`` is null for items carried over from before this table existed."""
+
+    __tablename__ = "inventory_items"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    product_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    sku: Mapped[str] = mapped_column(String(255), index=True)
+    tracked: Mapped[bool] = mapped_column(Boolean, default=True)
+    levels: Mapped[dict] = mapped_column(JSON, default=dict)  # {location: {name: quantity}}
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class InventoryLevelRow(Base):
     """A level the operation asked for, and the last value we know Shopify holds."""
 
