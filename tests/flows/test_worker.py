@@ -4,15 +4,19 @@ taking in work until it is told to stop."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from fulfillbridge.flows.intake import Intake
 from fulfillbridge.flows.reconcile import CHECKPOINT, read_checkpoint
+from fulfillbridge.sandbox.shops import DEFAULT_SHOP_DOMAIN
+from fulfillbridge.shopify import sign_webhook
 from fulfillbridge.store.database import Database
 from fulfillbridge.worker import load_sender, run_worker
-from tests.flows.processing_helpers import Bridge, Merchant, bridge_settings
+from tests.flows.processing_helpers import STORE, Bridge, Merchant, bridge_settings
 
 
 @pytest.fixture
@@ -80,3 +84,45 @@ async def test_the_loop_takes_in_new_work_until_stopped(bridge, merchant) -> Non
         stop.set()
         await asyncio.wait_for(loop, timeout=10)
     assert loop.done() and loop.exception() is None
+
+
+async def test_work_taken_in_by_the_same_process_wakes_an_idle_worker(fb_home, merchant) -> None:
+    """The worker polls every 60 s here: only the doorbell rung by the intake's commit can
+    get the request accepted within seconds."""
+    settings = bridge_settings(fb_home, worker_poll_seconds=60)
+    database = Database.from_settings(settings)
+    bridge = Bridge(settings, database)
+    intake = Intake(database)
+    stop = asyncio.Event()
+    loop: asyncio.Task[None] | None = None
+    try:
+        location = merchant.create_service()
+        await bridge.connect(merchant.url, mode="fulfillment_service", location_id=location)
+        async with database.stores() as stores:
+            await stores.update_secrets(STORE, {"webhook_secret": "doorbell-secret"})
+        loop = asyncio.create_task(
+            run_worker(settings, stop=stop, worker_id="idle", database=database)
+        )
+        await asyncio.sleep(1.0)  # the first round has run; the worker now sleeps
+        fo_id = _request(merchant, location, "BELL-1")
+        body = json.dumps({"kind": "FULFILLMENT_REQUEST"}).encode()
+        headers = {
+            "X-Shopify-Shop-Domain": DEFAULT_SHOP_DOMAIN,
+            "X-Shopify-Hmac-Sha256": sign_webhook(body, "doorbell-secret"),
+            "X-Shopify-Webhook-Id": "bell-1",
+        }
+        assert (await intake.callback(STORE, headers, body)).stored
+        started = time.monotonic()
+        while time.monotonic() - started < 15:
+            works = await bridge.work_orders()
+            if works and works[0].state == "accepted":
+                break
+            await asyncio.sleep(0.05)
+        assert [(w.remote_id, w.state) for w in await bridge.work_orders()] == [(fo_id, "accepted")]
+        assert time.monotonic() - started < 15
+    finally:
+        stop.set()
+        if loop is not None:
+            await asyncio.wait_for(loop, timeout=10)
+        await intake.close()
+        await database.close()
