@@ -45,8 +45,8 @@ DEMO_TIMEOUT = 120.0  # seconds; the run normally takes a few
 _SUMMARY = """query DemoSummary { orders(first: 100, sortKey: CREATED_AT) { nodes {
   name cancelledAt displayFulfillmentStatus
   fulfillmentOrders(first: 10) { nodes { status requestStatus
-    assignedLocation { name } merchantRequests(first: 5) { nodes { kind message } } } }
-  fulfillments(first: 10) { trackingInfo(first: 5) { company number } status } } } }"""
+    assignedLocation { name } merchantRequests(first: 5) { nodes { kind message } }
+    fulfillments(first: 10) { nodes { trackingInfo(first: 5) { company number } } } } } } } }"""
 
 
 def _free_port() -> int:
@@ -170,8 +170,12 @@ async def _step(
         first = lines[0]
         await act(actions.Ship((actions.ShipLine(1, line_id=first["line_id"]),), (tracking,)))
         return
-    second = Tracking("UPS", f"1Z{row.id:08d}B", None) if plan == "two_packages" else tracking
-    await act(actions.Ship(None, (second,)))
+    if plan != "two_packages":
+        await act(actions.Ship(None, (tracking,)))
+    elif row.state == WorkState.PARTIALLY_SHIPPED.value:
+        await act(actions.Ship(None, (Tracking("UPS", f"1Z{row.id:08d}B", None),)))
+    else:  # one unit: one shipment in two boxes
+        await act(actions.Ship(None, (tracking, Tracking("UPS", f"1Z{row.id:08d}B", None))))
 
 
 async def _settled(database: Database) -> bool:
@@ -290,6 +294,14 @@ async def _report(
             for row in await session.scalars(select(WorkOrderRow))
             if row.problems
         }
+        refusals = {
+            work.order_name: str((outbox.payload or {}).get("message") or "")
+            for outbox, work in await session.execute(
+                select(OutboxRow, WorkOrderRow)
+                .join(WorkOrderRow, WorkOrderRow.id == OutboxRow.work_order_id)
+                .where(OutboxRow.kind == "reject_cancellation")
+            )
+        }
     table = Table(
         "order",
         "at",
@@ -301,18 +313,20 @@ async def _report(
     )
     outcome: dict[str, int] = {}
     for order in data["orders"]["nodes"]:
-        tracking = ", ".join(
-            f"{t['company']} {t['number']}"
-            for f in order["fulfillments"]
-            for t in f["trackingInfo"]
-        )
         for fo in order["fulfillmentOrders"]["nodes"]:
+            tracking = ", ".join(
+                f"{t['company']} {t['number']}"
+                for f in fo["fulfillments"]["nodes"]
+                for t in f["trackingInfo"]
+            )
             requests = fo["merchantRequests"]["nodes"]
             note = "; ".join(
                 r["message"] or "" for r in requests if r["kind"] != "FULFILLMENT_REQUEST"
             )
             if order["cancelledAt"]:
                 note = "order cancelled by the merchant"
+            elif fo["requestStatus"] == "CANCELLATION_REJECTED":
+                note = f"{note} (refused: {refusals.get(order['name'], '')})"
             elif fo["requestStatus"] == "REJECTED":
                 note = f"rejected: {problems.get(order['name'], '')}"
             elif (fo["assignedLocation"] or {}).get("name") != "fulfillbridge":
