@@ -21,36 +21,16 @@ exactly once, in order per work order, within the store's rate limit.
   backoff, at most ``max_attempts`` times; then the row is ``failed`` and stays visible to
   operators (``requeue`` and ``skip`` act on it).
 
-How each kind is verified (``_SENDERS``):
-
-=====================  ===================================================================
-kind                   taken effect when (read from Shopify)
-=====================  ===================================================================
-accept_request         requestStatus is ACCEPTED or later (cancellation states, CLOSED)
-reject_request         requestStatus is REJECTED
-report_progress        not observable: sent again (a repeated progress note is harmless)
-hold                   a hold with this row's handle is on the fulfillment order
-release_hold           none of our holds (handle prefix, held by us) remain
-create_fulfillment     a fulfillment of the order not recorded by another of our rows with
-                       the same line quantities and (when given) the same tracking numbers
-update_tracking        the fulfillment's tracking numbers equal the wanted ones
-fulfillment_event      the fulfillment has an event with that status
-accept_cancellation    requestStatus CANCELLATION_ACCEPTED (or the order CANCELLED)
-reject_cancellation    requestStatus CANCELLATION_REJECTED
-close                  status INCOMPLETE or requestStatus CLOSED
-move                   the fulfillment order (or a sibling holding its lines) is at the
-                       new location
-=====================  ===================================================================
+How each kind is written and verified: ``flows.shopify_writes``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,6 +42,7 @@ from fulfillbridge.core import work as core
 from fulfillbridge.core.stores import Store
 from fulfillbridge.flows import notify
 from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.shopify_writes import SENDERS, CannotSend, WriteJob
 from fulfillbridge.shopify import (
     GraphQLErrors,
     HTTPStatusError,
@@ -74,7 +55,6 @@ from fulfillbridge.shopify import (
     TooManyRequests,
     TransportError,
     UserErrors,
-    operation,
 )
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import OutboxRow, ShipmentRow, StoreRow, WorkOrderRow
@@ -98,9 +78,6 @@ _BLOCKING = (PENDING, SENDING, UNKNOWN, FAILED)
 # failing, so it never holds back the writes that matter (the cancellation's answer).
 _INFORMATIONAL = frozenset({core.REPORT_PROGRESS, core.FULFILLMENT_EVENT})
 SHOPIFY, OPERATION = "shopify", "operation"
-# Holds we place carry this handle prefix, so we release only our own (Shopify docs:
-# fulfillmentOrderReleaseHold without holdIds releases every hold, the merchant's too).
-HOLD_HANDLE_PREFIX = "fulfillbridge-"
 
 
 @dataclass(frozen=True)
@@ -120,33 +97,6 @@ class OutboxPolicy:
         """Full jitter in [base/2, min(max, base * 2**(attempt-1))]."""
         ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
         return ceiling / 2 + random.random() * ceiling / 2
-
-
-class _Impossible(Exception):
-    """The row cannot be sent as it stands (missing data); the message says why."""
-
-
-@dataclass
-class _Job:
-    id: int
-    kind: str
-    target: str
-    payload: dict[str, Any]
-    status: str  # the status when claimed
-    attempts: int
-    idempotency_key: str
-    store_id: int
-    work_order_id: int | None
-    fulfillment_order_id: str | None
-    store_name: str | None = None
-    # Shopify fulfillment ids our other done rows of this work order already account for.
-    known_fulfillments: set[str] = field(default_factory=set)
-    # Fulfillment ids the row acts on (tracking updates, events), resolved from shipments.
-    fulfillment_ids: list[str] = field(default_factory=list)
-
-    @property
-    def maybe_ran(self) -> bool:
-        return self.status in (UNKNOWN, SENDING)
 
 
 @dataclass(frozen=True)
@@ -276,7 +226,9 @@ async def _claim(database: Database, token: str, limit: int, policy: OutboxPolic
     return claimed
 
 
-async def _renew(database: Database, job: _Job, token: str, policy: OutboxPolicy, **values: Any):
+async def _renew(
+    database: Database, job: WriteJob, token: str, policy: OutboxPolicy, **values: Any
+):
     """Extend our lease (and set ``values``); False when the row is no longer ours."""
     async with database.transaction() as session:
         result = await session.execute(
@@ -289,7 +241,7 @@ async def _renew(database: Database, job: _Job, token: str, policy: OutboxPolicy
 
 
 # ================================================================= one row
-async def _load(database: Database, row_id: int, token: str) -> tuple[_Job, Store, dict] | None:
+async def _load(database: Database, row_id: int, token: str) -> tuple[WriteJob, Store, dict] | None:
     async with database.transaction() as session:
         row = await session.get(OutboxRow, row_id)
         if row is None or row.claimed_by != token:
@@ -298,7 +250,7 @@ async def _load(database: Database, row_id: int, token: str) -> tuple[_Job, Stor
         store_row = await session.get(StoreRow, row.store_id)
         assert store_row is not None  # a foreign key guarantees it
         payload = dict(row.payload or {})
-        job = _Job(
+        job = WriteJob(
             id=row.id,
             kind=row.kind,
             target=row.target,
@@ -430,7 +382,7 @@ async def _release_unloadable(
             row.next_attempt_at = _now() + timedelta(seconds=policy.backoff(row.attempts))
 
 
-async def _notify(settings: Settings, job: _Job) -> _Result:
+async def _notify(settings: Settings, job: WriteJob) -> _Result:
     if not settings.operation_webhook_url:
         return _Result(SKIPPED, "no operation_webhook_url is configured")
     body = notify.body_for(
@@ -450,9 +402,9 @@ async def _notify(settings: Settings, job: _Job) -> _Result:
 
 
 async def _send_to_shopify(
-    client: ShopifyClient, job: _Job, mark_sending: Callable[[], Awaitable[bool]]
+    client: ShopifyClient, job: WriteJob, mark_sending: Callable[[], Awaitable[bool]]
 ) -> _Result:
-    sender = _SENDERS.get(job.kind)
+    sender = SENDERS.get(job.kind)
     if sender is None:
         return _Result(FAILED, f"no sender for outbox kind {job.kind!r}")
     if not job.fulfillment_order_id:
@@ -475,7 +427,7 @@ async def _send_to_shopify(
             return _Result(SKIPPED if job.kind in _INFORMATIONAL else FAILED, str(exc))
         except OutcomeUnknown as exc:
             return _Result(UNKNOWN, str(exc))
-    except _Impossible as exc:
+    except CannotSend as exc:
         return _Result(FAILED, str(exc))
     except (TransportError, Throttled, TooManyRequests, ServerError, InvalidResponse) as exc:
         return _Result(retry_status, str(exc))
@@ -488,7 +440,7 @@ async def _send_to_shopify(
 
 
 async def _finish(
-    database: Database, job: _Job, token: str, outcome: _Result, policy: OutboxPolicy
+    database: Database, job: WriteJob, token: str, outcome: _Result, policy: OutboxPolicy
 ) -> None:
     now = _now()
     status, error = outcome.status, outcome.error
@@ -545,480 +497,3 @@ async def _finish(
         job.attempts,
         f": {error}" if error else "",
     )
-
-
-# ================================================================= per-kind senders
-def _gid(kind: str, value: Any) -> str:
-    text = str(value)
-    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
-
-
-def _hold_handle(job: _Job) -> str:
-    digest = hashlib.sha256(job.idempotency_key.encode()).hexdigest()[:24]
-    return HOLD_HANDLE_PREFIX + digest
-
-
-async def _fo_state(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-    data = await client.execute(
-        operation("OutboxFulfillmentOrderState"), {"id": job.fulfillment_order_id}
-    )
-    fo = data.get("fulfillmentOrder")
-    if fo is None:
-        raise _Impossible(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
-    return fo
-
-
-def _status_check(
-    *, request_statuses: Iterable[str] = (), statuses: Iterable[str] = ()
-) -> Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any] | None]]:
-    wanted_requests, wanted_statuses = set(request_statuses), set(statuses)
-
-    async def check(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
-        fo = await _fo_state(client, job)
-        if fo["requestStatus"] in wanted_requests or fo["status"] in wanted_statuses:
-            return {"status": fo["status"], "request_status": fo["requestStatus"]}
-        return None
-
-    return check
-
-
-def _fo_answer(data: dict[str, Any], root: str) -> dict[str, Any]:
-    fo = (data.get(root) or {}).get("fulfillmentOrder") or {}
-    return {"status": fo.get("status"), "request_status": fo.get("requestStatus")}
-
-
-def _simple_mutation(
-    op_name: str, root: str, variables: Callable[[_Job], dict[str, Any]]
-) -> Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any]]]:
-    async def send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-        data = await client.execute(operation(op_name), variables(job))
-        return _fo_answer(data, root)
-
-    return send
-
-
-# -- reasons: our words to Shopify's enums (Shopify docs for both enums)
-_REJECTION_WORDS = (
-    ("sku", "INVALID_SKU"),
-    ("stock", "INVENTORY_OUT_OF_STOCK"),
-    ("customs", "MISSING_CUSTOMS_INFO"),
-    ("address", "INCORRECT_ADDRESS"),
-    ("deliver", "UNDELIVERABLE_DESTINATION"),
-    ("international", "INTERNATIONAL_SHIPPING_UNAVAILABLE"),
-    ("payment", "PAYMENT_DECLINED"),
-    ("quantit", "INCORRECT_PRODUCT_INFO"),
-)
-_REJECTION_REASONS = {
-    "INCORRECT_ADDRESS",
-    "INVENTORY_OUT_OF_STOCK",
-    "INELIGIBLE_PRODUCT",
-    "UNDELIVERABLE_DESTINATION",
-    "INTERNATIONAL_SHIPPING_UNAVAILABLE",
-    "INCORRECT_PRODUCT_INFO",
-    "MISSING_CUSTOMS_INFO",
-    "INVALID_SKU",
-    "PAYMENT_DECLINED",
-    "PACKAGE_PREFERENCE_NOT_SET",
-    "INVALID_CONTACT_INFORMATION",
-    "ORDER_TOO_LARGE",
-    "MERCHANT_BLOCKED_OR_SUSPENDED",
-    "OTHER",
-}
-_HOLD_WORDS = (
-    ("payment", "AWAITING_PAYMENT"),
-    ("fraud", "HIGH_RISK_OF_FRAUD"),
-    ("risk", "HIGH_RISK_OF_FRAUD"),
-    ("address", "INCORRECT_ADDRESS"),
-    ("stock", "INVENTORY_OUT_OF_STOCK"),
-    ("inventory", "INVENTORY_OUT_OF_STOCK"),
-    ("delivery date", "UNKNOWN_DELIVERY_DATE"),
-    ("return", "AWAITING_RETURN_ITEMS"),
-)
-_HOLD_REASONS = {
-    "AWAITING_PAYMENT",
-    "HIGH_RISK_OF_FRAUD",
-    "INCORRECT_ADDRESS",
-    "INVENTORY_OUT_OF_STOCK",
-    "UNKNOWN_DELIVERY_DATE",
-    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL",
-    "AWAITING_RETURN_ITEMS",
-    "OTHER",
-}
-
-
-def _enum_for(text: str, known: set[str], words: tuple[tuple[str, str], ...]) -> str:
-    code = text.strip().upper().replace(" ", "_")
-    if code in known:
-        return code
-    lowered = text.lower()
-    # One reason naming several problems gets OTHER: the message carries the details.
-    matches = {value for word, value in words if word in lowered}
-    return matches.pop() if len(matches) == 1 else "OTHER"
-
-
-def rejection_reason(message: str) -> str:
-    """The FulfillmentOrderRejectionReason for our rejection message."""
-    return _enum_for(message, _REJECTION_REASONS, _REJECTION_WORDS)
-
-
-def hold_reason(reason: str) -> str:
-    """The FulfillmentHoldReason for our hold reason (an enum name passes through)."""
-    return _enum_for(reason, _HOLD_REASONS, _HOLD_WORDS)
-
-
-# -- holds
-async def _hold_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-    reason = str(job.payload.get("reason") or "OTHER")
-    notes = str(job.payload.get("notes") or "")
-    code = hold_reason(reason)
-    # The enum loses our words unless the reason was an enum name already: keep them.
-    reason_notes = notes or ("" if reason.strip().upper() == code else reason)
-    hold_input: dict[str, Any] = {
-        "reason": code,
-        "handle": _hold_handle(job),
-        "notifyMerchant": bool(job.payload.get("notify_merchant", False)),
-    }
-    if reason_notes:
-        hold_input["reasonNotes"] = reason_notes[:255]
-    data = await client.execute(
-        operation("FulfillmentOrderHold"),
-        {"id": job.fulfillment_order_id, "fulfillmentHold": hold_input},
-    )
-    hold = data["fulfillmentOrderHold"]["fulfillmentHold"] or {}
-    return {"hold_id": hold.get("id"), "handle": hold.get("handle")}
-
-
-async def _hold_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
-    fo = await _fo_state(client, job)
-    handle = _hold_handle(job)
-    for hold in fo.get("fulfillmentHolds") or []:
-        if hold.get("handle") == handle:
-            return {"hold_id": hold["id"], "handle": handle}
-    return None
-
-
-def _our_holds(fo: dict[str, Any]) -> list[str]:
-    return [
-        hold["id"]
-        for hold in fo.get("fulfillmentHolds") or []
-        if hold.get("heldByRequestingApp")
-        and str(hold.get("handle") or "").startswith(HOLD_HANDLE_PREFIX)
-    ]
-
-
-async def _release_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-    ours = _our_holds(await _fo_state(client, job))
-    if not ours:
-        return {"released": []}
-    await client.execute(
-        operation("FulfillmentOrderReleaseHold"),
-        {"id": job.fulfillment_order_id, "holdIds": ours},
-    )
-    return {"released": ours}
-
-
-async def _release_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
-    return None if _our_holds(await _fo_state(client, job)) else {"released": "verified"}
-
-
-# -- fulfillments
-def _wanted_lines(job: _Job) -> dict[str, int]:
-    lines = job.payload.get("lines") or {}
-    return {_gid("FulfillmentOrderLineItem", k): int(v) for k, v in lines.items() if int(v) > 0}
-
-
-def _wanted_numbers(tracking: list[dict[str, Any]]) -> list[str]:
-    return [str(t["number"]) for t in tracking if t.get("number")]
-
-
-def tracking_input(tracking: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """A FulfillmentTrackingInput for our packages: one package as number/url, several as
-    numbers/urls (Shopify docs: one company per fulfillment, so the first one given)."""
-    packages = [t for t in tracking if t.get("number") or t.get("url")]
-    if not packages:
-        company = next((t.get("company") for t in tracking if t.get("company")), None)
-        return {"company": company} if company else None
-    company = next((t.get("company") for t in packages if t.get("company")), None)
-    result: dict[str, Any] = {}
-    if company:
-        result["company"] = company
-    if len(packages) == 1:
-        if packages[0].get("number"):
-            result["number"] = packages[0]["number"]
-        if packages[0].get("url"):
-            result["url"] = packages[0]["url"]
-        return result
-    result["numbers"] = [str(t.get("number") or "") for t in packages]
-    if all(t.get("url") for t in packages):
-        # urls pair with numbers by position, so they are sent only when every one is known.
-        result["urls"] = [t["url"] for t in packages]
-    return result
-
-
-async def _fulfillment_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-    group: dict[str, Any] = {"fulfillmentOrderId": job.fulfillment_order_id}
-    lines = _wanted_lines(job)
-    if lines:
-        group["fulfillmentOrderLineItems"] = [{"id": k, "quantity": v} for k, v in lines.items()]
-    fulfillment: dict[str, Any] = {
-        "lineItemsByFulfillmentOrder": [group],
-        "notifyCustomer": bool(job.payload.get("notify_customer", True)),
-    }
-    tracking = tracking_input(list(job.payload.get("tracking") or []))
-    if tracking:
-        fulfillment["trackingInfo"] = tracking
-    data = await client.execute(operation("FulfillmentCreate"), {"fulfillment": fulfillment})
-    created = data["fulfillmentCreate"]["fulfillment"] or {}
-    return {"fulfillment_id": created.get("id")}
-
-
-async def _fulfillment_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
-    data = await client.execute(
-        operation("OutboxFulfillmentOrderFulfillments"), {"id": job.fulfillment_order_id}
-    )
-    fo = data.get("fulfillmentOrder")
-    if fo is None:
-        raise _Impossible(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
-    order_line_of = {n["id"]: n["lineItem"]["id"] for n in fo["lineItems"]["nodes"]}
-    wanted: dict[str, int] = {}
-    for foli, quantity in _wanted_lines(job).items():
-        line = order_line_of.get(foli)
-        if line is None:
-            return None
-        wanted[line] = wanted.get(line, 0) + quantity
-    numbers = sorted(_wanted_numbers(list(job.payload.get("tracking") or [])))
-    for fulfillment in fo["fulfillments"]["nodes"]:
-        if fulfillment["id"] in job.known_fulfillments or fulfillment["status"] == "CANCELLED":
-            continue
-        got: dict[str, int] = {}
-        for item in fulfillment["fulfillmentLineItems"]["nodes"]:
-            line = item["lineItem"]["id"]
-            got[line] = got.get(line, 0) + int(item["quantity"])
-        if wanted and got != wanted:
-            continue
-        have = sorted(str(t["number"]) for t in fulfillment["trackingInfo"] if t.get("number"))
-        if numbers and have != numbers:
-            continue
-        return {"fulfillment_id": fulfillment["id"]}
-    return None
-
-
-def _fulfillment_ids(job: _Job) -> list[str]:
-    if not job.fulfillment_ids:
-        raise _Impossible(
-            f"no Shopify fulfillment is known for {job.kind} (shipment "
-            f"{job.payload.get('shipment_id')}): its fulfillment was not created yet"
-        )
-    return [_gid("Fulfillment", f) for f in job.fulfillment_ids]
-
-
-async def _fulfillment_state(client: ShopifyClient, fulfillment_id: str) -> dict[str, Any]:
-    data = await client.execute(operation("OutboxFulfillmentState"), {"id": fulfillment_id})
-    fulfillment = data.get("fulfillment")
-    if fulfillment is None:
-        raise _Impossible(f"Shopify has no fulfillment {fulfillment_id}")
-    return fulfillment
-
-
-async def _tracking_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-    tracking = tracking_input(list(job.payload.get("tracking") or []))
-    if not tracking:
-        raise _Impossible("a tracking update needs at least one package")
-    for fulfillment_id in _fulfillment_ids(job):
-        await client.execute(
-            operation("FulfillmentTrackingInfoUpdate"),
-            {
-                "fulfillmentId": fulfillment_id,
-                "trackingInfoInput": tracking,
-                "notifyCustomer": bool(job.payload.get("notify_customer", False)),
-            },
-        )
-    return {"fulfillment_ids": _fulfillment_ids(job)}
-
-
-async def _tracking_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
-    numbers = sorted(_wanted_numbers(list(job.payload.get("tracking") or [])))
-    for fulfillment_id in _fulfillment_ids(job):
-        state = await _fulfillment_state(client, fulfillment_id)
-        have = sorted(str(t["number"]) for t in state["trackingInfo"] if t.get("number"))
-        if have != numbers:
-            return None
-    return {"fulfillment_ids": _fulfillment_ids(job)}
-
-
-def _event_status(job: _Job) -> str:
-    return str(job.payload.get("status") or "DELIVERED").upper()
-
-
-async def _event_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-    # Each fulfillment is checked first, so a repeat never adds a second event.
-    status = _event_status(job)
-    events: dict[str, Any] = {}
-    for fulfillment_id in _fulfillment_ids(job):
-        state = await _fulfillment_state(client, fulfillment_id)
-        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
-        if existing:
-            events[fulfillment_id] = existing[0]["id"]
-            continue
-        event: dict[str, Any] = {"fulfillmentId": fulfillment_id, "status": status}
-        for key, name in (("happened_at", "happenedAt"), ("message", "message")):
-            if job.payload.get(key):
-                event[name] = job.payload[key]
-        data = await client.execute(
-            operation("FulfillmentEventCreate"), {"fulfillmentEvent": event}
-        )
-        events[fulfillment_id] = (data["fulfillmentEventCreate"]["fulfillmentEvent"] or {}).get(
-            "id"
-        )
-    return {"events": events}
-
-
-async def _event_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
-    status = _event_status(job)
-    events: dict[str, Any] = {}
-    for fulfillment_id in _fulfillment_ids(job):
-        state = await _fulfillment_state(client, fulfillment_id)
-        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
-        if not existing:
-            return None
-        events[fulfillment_id] = existing[0]["id"]
-    return {"events": events}
-
-
-# -- moves
-def _new_location(job: _Job) -> str:
-    location = job.payload.get("location_id") or job.payload.get("new_location_id")
-    if not location:
-        raise _Impossible("a move needs the new location id")
-    return _gid("Location", location)
-
-
-async def _move_send(client: ShopifyClient, job: _Job) -> dict[str, Any]:
-    data = await client.execute(
-        operation("FulfillmentOrderMove"),
-        {"id": job.fulfillment_order_id, "newLocationId": _new_location(job)},
-    )
-    moved = data["fulfillmentOrderMove"]["movedFulfillmentOrder"] or {}
-    return {"moved_fulfillment_order_id": moved.get("id")}
-
-
-async def _move_verify(client: ShopifyClient, job: _Job) -> dict[str, Any] | None:
-    target = _new_location(job)
-    data = await client.execute(
-        operation("OutboxOrderFulfillmentOrders"), {"id": job.fulfillment_order_id}
-    )
-    fo = data.get("fulfillmentOrder")
-    if fo is None:
-        raise _Impossible(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
-
-    def location_of(node: dict[str, Any]) -> str | None:
-        return ((node.get("assignedLocation") or {}).get("location") or {}).get("id")
-
-    if location_of(fo) == target:
-        return {"moved_fulfillment_order_id": fo["id"]}
-    siblings = fo["order"]["fulfillmentOrders"]["nodes"]
-    ours = next((n for n in siblings if n["id"] == fo["id"]), None)
-    own_lines = {n["lineItem"]["id"] for n in (ours or {}).get("lineItems", {}).get("nodes", [])}
-    for node in siblings:
-        lines = {n["lineItem"]["id"] for n in node["lineItems"]["nodes"]}
-        if node["id"] != fo["id"] and location_of(node) == target and lines & own_lines:
-            return {"moved_fulfillment_order_id": node["id"]}
-    return None
-
-
-async def _never_observable(_client: ShopifyClient, _job: _Job) -> dict[str, Any] | None:
-    return None
-
-
-@dataclass(frozen=True)
-class _Sender:
-    send: Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any]]]
-    verify: Callable[[ShopifyClient, _Job], Awaitable[dict[str, Any] | None]]
-
-
-def _message(job: _Job) -> str | None:
-    value = job.payload.get("message")
-    return str(value) if value else None
-
-
-def _rejection_variables(job: _Job) -> dict[str, Any]:
-    message = _message(job) or "Rejected"
-    reason = job.payload.get("reason")
-    return {
-        "id": job.fulfillment_order_id,
-        "reason": reason if reason in _REJECTION_REASONS else rejection_reason(message),
-        "message": message,
-    }
-
-
-def _progress_variables(job: _Job) -> dict[str, Any]:
-    stage = job.payload.get("stage")
-    notes = job.payload.get("notes") or (f"Stage: {stage}" if stage else None)
-    report = {"reasonNotes": notes} if notes else None
-    return {"id": job.fulfillment_order_id, "progressReport": report}
-
-
-def _id_and_message(job: _Job) -> dict[str, Any]:
-    return {"id": job.fulfillment_order_id, "message": _message(job)}
-
-
-_ACCEPTED_OR_LATER = (
-    "ACCEPTED",
-    "CANCELLATION_REQUESTED",
-    "CANCELLATION_ACCEPTED",
-    "CANCELLATION_REJECTED",
-    "CLOSED",
-)
-
-_SENDERS: dict[str, _Sender] = {
-    core.ACCEPT_REQUEST: _Sender(
-        _simple_mutation(
-            "FulfillmentOrderAcceptRequest",
-            "fulfillmentOrderAcceptFulfillmentRequest",
-            _id_and_message,
-        ),
-        _status_check(request_statuses=_ACCEPTED_OR_LATER),
-    ),
-    core.REJECT_REQUEST: _Sender(
-        _simple_mutation(
-            "FulfillmentOrderRejectRequest",
-            "fulfillmentOrderRejectFulfillmentRequest",
-            _rejection_variables,
-        ),
-        _status_check(request_statuses=("REJECTED",)),
-    ),
-    core.REPORT_PROGRESS: _Sender(
-        _simple_mutation(
-            "FulfillmentOrderReportProgress", "fulfillmentOrderReportProgress", _progress_variables
-        ),
-        _never_observable,
-    ),
-    core.HOLD: _Sender(_hold_send, _hold_verify),
-    core.RELEASE_HOLD: _Sender(_release_send, _release_verify),
-    core.CREATE_FULFILLMENT: _Sender(_fulfillment_send, _fulfillment_verify),
-    core.UPDATE_TRACKING: _Sender(_tracking_send, _tracking_verify),
-    core.FULFILLMENT_EVENT: _Sender(_event_send, _event_verify),
-    core.ACCEPT_CANCELLATION: _Sender(
-        _simple_mutation(
-            "FulfillmentOrderAcceptCancellation",
-            "fulfillmentOrderAcceptCancellationRequest",
-            _id_and_message,
-        ),
-        _status_check(request_statuses=("CANCELLATION_ACCEPTED",), statuses=("CANCELLED",)),
-    ),
-    core.REJECT_CANCELLATION: _Sender(
-        _simple_mutation(
-            "FulfillmentOrderRejectCancellation",
-            "fulfillmentOrderRejectCancellationRequest",
-            _id_and_message,
-        ),
-        _status_check(request_statuses=("CANCELLATION_REJECTED",)),
-    ),
-    core.CLOSE: _Sender(
-        _simple_mutation("FulfillmentOrderClose", "fulfillmentOrderClose", _id_and_message),
-        _status_check(request_statuses=("CLOSED",), statuses=("INCOMPLETE",)),
-    ),
-    core.MOVE: _Sender(_move_send, _move_verify),
-}
-
-SHOPIFY_KINDS = tuple(_SENDERS)
