@@ -289,7 +289,7 @@ def _print_check(report: Any) -> None:
 @command
 def sandbox_serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
     shops: Annotated[
         Path | None, typer.Option(help="TOML file defining the sandbox's shops.", exists=False)
     ] = None,
@@ -304,7 +304,9 @@ def sandbox_serve(
 @command
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default: configured host).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: configured port).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default: configured port).")
+    ] = None,
     worker: Annotated[
         bool, typer.Option(help="Also run a worker in this process (the embedded default).")
     ] = True,

@@ -50,6 +50,11 @@ if TYPE_CHECKING:
     from fulfillbridge.sandbox.app import SandboxASGI
 
 
+# A hundred years: enough for any deadline or token expiry a test wants to pass, small
+# enough that the clock stays a valid datetime.
+MAX_ADVANCE_SECONDS = 100 * 366 * 24 * 3600
+
+
 class _BadInput(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -159,8 +164,14 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
         body = _object(await _json_body(request))
         if "advance" in body:
             seconds = body["advance"]
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-                raise _BadInput("advance must be a non-negative number of seconds")
+            if (
+                isinstance(seconds, bool)
+                or not isinstance(seconds, int | float)
+                or not 0 <= seconds <= MAX_ADVANCE_SECONDS  # also refuses NaN and infinity
+            ):
+                raise _BadInput(
+                    f"advance must be a number of seconds from 0 to {MAX_ADVANCE_SECONDS}"
+                )
             sandbox.clock.advance(float(seconds))
         elif "freeze" in body:
             at = body["freeze"]

@@ -80,7 +80,7 @@ def _client(shop: SandboxShop, params: dict[str, str]) -> SandboxApp | JSONRespo
     if not client_id or not client_secret:
         return _error("client_id and client_secret are required")
     app = shop.app_by_client_id(client_id)
-    if app is None or not hmac.compare_digest(app.client_secret, client_secret):
+    if app is None or not hmac.compare_digest(app.client_secret.encode(), client_secret.encode()):
         return _error(
             "client authentication failed (unknown client_id or wrong secret)", "invalid_client"
         )
@@ -143,7 +143,7 @@ def build_oauth_app(owner: SandboxASGI) -> Starlette:
             for token, issued in list(shop.tokens.items()):
                 if (
                     issued.refresh_token is not None
-                    and hmac.compare_digest(issued.refresh_token, refresh)
+                    and hmac.compare_digest(issued.refresh_token.encode(), refresh.encode())
                     and issued.app_id == app.app_id
                 ):
                     if issued.refresh_expires_at is not None and issued.refresh_expires_at < now:

@@ -179,7 +179,7 @@ class SandboxShop:
 
     def app_by_client_id(self, client_id: str) -> SandboxApp | None:
         for app in self.apps.values():
-            if secrets.compare_digest(app.client_id, client_id):
+            if secrets.compare_digest(app.client_id.encode(), client_id.encode()):
                 return app
         return None
 

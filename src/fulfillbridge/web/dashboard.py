@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fulfillbridge.flows import overview as read_model
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.database import Database
+from fulfillbridge.web.api import MAX_ID
 
 router = APIRouter(include_in_schema=False)
 
@@ -125,7 +127,11 @@ async def dashboard(request: Request) -> Response:
 
 
 @router.post("/dashboard/work/{work_id}/retry")
-async def retry_exception(work_id: int, request: Request) -> Response:
+async def retry_exception(
+    # Bounded like the API's ids: a number past the database's integers is a 422, not a 500.
+    work_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+) -> Response:
     from fulfillbridge.flows.actions import ActionError, RetryException, run_action
 
     database = _database(request)
