@@ -12,6 +12,7 @@ from fulfillbridge.flows import inventory
 from fulfillbridge.flows.connect import client_for
 from fulfillbridge.sandbox.state import gid
 from fulfillbridge.store.database import Database
+from fulfillbridge.store.inventory import InventoryRepository
 from tests.inventory.conftest import DOMAIN, Shop, add_store
 
 
@@ -190,6 +191,13 @@ async def test_a_large_catalogue_is_mapped_through_a_bulk_operation(
     assert mapped.duplicated_skus == ["BULK-000"]
     log = httpx.get(f"{sandbox_url}/__sandbox/shops/{DOMAIN}/requests").json()["requests"]
     assert "BulkQueryRun" in [entry["operation"] for entry in log]
+    # Each item is kept with its product, so a webhook about one product replaces its own.
+    async with database.stores() as stores:
+        store_id = (await stores.get("acme")).id
+    async with database.transaction() as session:
+        items = await InventoryRepository(session).items_of(store_id)
+    assert len(items) == 261 and all(i.product_id for i in items)
+    assert len({i.product_id for i in items}) == 261  # one product per variant here
     paged = await inventory.refresh_mapping(database, settings, "acme", use_bulk=False)
     assert not paged.bulk and (paged.variants, paged.skus, paged.calls) == (261, 260, 2)
     # The levels read in bulk are the known levels: a row at its current value sends nothing.

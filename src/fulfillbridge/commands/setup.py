@@ -27,6 +27,7 @@ _RESULT_STYLE = {
     "unchanged": "dim",
     "repaired": "yellow",
     "removed": "magenta",
+    "skipped": "red",
 }
 
 

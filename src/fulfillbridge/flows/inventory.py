@@ -15,6 +15,12 @@ only levels that differ from the last value we know, and writes them with
 - Shopify applies a call all or nothing: rows it refuses are split out, reported with
   Shopify's message, and the rest of the chunk is sent again (a new key: new content).
 
+The mapping stays fresh without a full read: ``apply_catalogue_event`` (run by the worker
+for the ``products/*`` and ``inventory_items/*`` webhooks set-up subscribes to) reads the
+product concerned from Shopify again and replaces only that product's items; the body of a
+webhook is never trusted for the mapping, since it may arrive late or out of order. A SKU
+on two variants, in one product or two, stays ambiguous and refused, never guessed.
+
 Warehouse -> location: the warehouse's first location in ``settings.warehouses``, else the
 store's fulfillment-service location (``StoreRow.settings["location_id"]``); an empty
 warehouse cell means the store's location. The quantity name set is the store's
@@ -55,7 +61,14 @@ from fulfillbridge.core.stores import Store, StoreNotFound
 from fulfillbridge.flows.connect import client_for
 from fulfillbridge.shopify import OutcomeUnknown, ShopifyClient, operation
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.inventory import InventoryRepository, SkuEntry, StoreInventoryStatus
+from fulfillbridge.store.inventory import (
+    InventoryRepository,
+    ItemEntry,
+    MappingChange,
+    SkuEntry,
+    StoreInventoryStatus,
+    sku_entries,
+)
 
 log = logging.getLogger("fulfillbridge.flows.inventory")
 
@@ -176,29 +189,29 @@ def _unmapped_reason(store: Store, settings: Settings, warehouse: str) -> str:
 # --- mapping ----------------------------------------------------------------------------------
 
 
-def _entries(variants: Sequence[dict[str, Any]]) -> list[SkuEntry]:
-    by_sku: dict[str, list[dict[str, Any]]] = {}
+def _items(variants: Sequence[dict[str, Any]]) -> list[ItemEntry]:
+    """One entry per variant with a SKU and an inventory item (SKUs are case-sensitive,
+    NOTES.md: kept as Shopify has them)."""
+    items = []
     for variant in variants:
         sku = variant.get("sku")
         item = variant.get("inventoryItem")
-        if sku and item:  # SKUs are case-sensitive (NOTES.md): kept as Shopify has them
-            by_sku.setdefault(sku, []).append(item)
-    entries = []
-    for sku, found in by_sku.items():
+        if not sku or not item:
+            continue
         levels: dict[str, dict[str, int]] = {}
-        if len(found) == 1:
-            for level in (found[0].get("inventoryLevels") or {}).get("nodes") or []:
-                quantities = {q["name"]: q["quantity"] for q in level.get("quantities") or []}
-                levels[level["location"]["id"]] = quantities
-        entries.append(
-            SkuEntry(
+        for level in (item.get("inventoryLevels") or {}).get("nodes") or []:
+            quantities = {q["name"]: q["quantity"] for q in level.get("quantities") or []}
+            levels[level["location"]["id"]] = quantities
+        items.append(
+            ItemEntry(
+                item_id=item["id"],
                 sku=sku,
-                item_ids=tuple(i["id"] for i in found),
-                tracked=all(bool(i.get("tracked")) for i in found),
+                tracked=bool(item.get("tracked")),
+                product_id=(variant.get("product") or {}).get("id"),
                 levels=levels,
             )
         )
-    return entries
+    return items
 
 
 async def _open(database: Database, settings: Settings, name: str) -> tuple[Store, ShopifyClient]:
@@ -298,9 +311,10 @@ async def refresh_mapping(
     meter = CallMeter()
     async with client:
         variants, bulk = await _read_variants(client, meter, bulk_poll_seconds, use_bulk)
-    entries = _entries(variants)
+    items = _items(variants)
+    entries = sku_entries(items)
     async with database.transaction() as session:
-        await InventoryRepository(session).replace_mapping(store.id, entries)
+        await InventoryRepository(session).replace_mapping(store.id, items)
     return MappingReport(
         store=store.name,
         skus=len(entries),
@@ -311,6 +325,131 @@ async def refresh_mapping(
         points=meter.points,
         bulk=bulk,
     )
+
+
+# --- the mapping kept fresh from webhooks ------------------------------------------------------
+
+# Webhook topics that change the mapping (Shopify topic paths; set-up subscribes to them).
+PRODUCT_TOPICS = ("products/create", "products/update", "products/delete")
+ITEM_TOPICS = ("inventory_items/create", "inventory_items/update", "inventory_items/delete")
+CATALOGUE_TOPICS = frozenset(PRODUCT_TOPICS + ITEM_TOPICS)
+PRODUCT_VARIANT_PAGES = 12  # 250 a page; Shopify allows 2,048 variants per product
+
+
+def _gid(payload: dict[str, Any], kind: str) -> str | None:
+    """The resource's global id from a REST-shaped webhook body (``admin_graphql_api_id``,
+    else the numeric ``id``)."""
+    value = payload.get("admin_graphql_api_id")
+    if isinstance(value, str) and value.startswith(f"gid://shopify/{kind}/"):
+        return value.split("?", 1)[0]
+    raw = payload.get("id")
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
+        return f"gid://shopify/{kind}/{raw}"
+    if isinstance(raw, str) and raw.isdigit():
+        return f"gid://shopify/{kind}/{raw}"
+    return None
+
+
+async def _product_variants(client: ShopifyClient, product_id: str) -> list[dict[str, Any]] | None:
+    """The product's variants as Shopify has them now; None when the product is gone."""
+    variants: list[dict[str, Any]] = []
+    variables: dict[str, Any] = {"id": product_id, "first": MAPPING_PAGE}
+    for _ in range(PRODUCT_VARIANT_PAGES):
+        data = await client.execute(operation("ProductVariantsForMapping"), variables)
+        product = data.get("product")
+        if not product:
+            return None
+        page = product["variants"]
+        variants += [{**v, "product": {"id": product["id"]}} for v in page["nodes"] if v]
+        info = page["pageInfo"]
+        if not info["hasNextPage"] or not info.get("endCursor"):
+            return variants
+        variables = {**variables, "after": info["endCursor"]}
+    raise InventorySyncError(f"product {product_id} has more variants than Shopify allows")
+
+
+async def _item_products(client: ShopifyClient, item_id: str) -> list[str] | None:
+    """The products of the item's variant(s) now; None when the item is gone."""
+    data = await client.execute(operation("InventoryItemForMapping"), {"id": item_id})
+    item = data.get("inventoryItem")
+    if not item:
+        return None
+    variants = (item.get("variants") or {}).get("nodes") or []
+    return sorted({v["product"]["id"] for v in variants if v and v.get("product")})
+
+
+def _describe_change(subject: str, change: MappingChange) -> str:
+    parts = [f"{subject}: {change.items} item(s) with a SKU"]
+    if change.added:
+        parts.append("mapped " + ", ".join(change.added))
+    if change.removed:
+        parts.append("no longer mapped " + ", ".join(change.removed))
+    if change.duplicated:
+        parts.append(
+            "on several variants (refused at push until made unique in Shopify) "
+            + ", ".join(change.duplicated)
+        )
+    return "; ".join(parts)
+
+
+async def apply_catalogue_event(
+    database: Database,
+    client: ShopifyClient,
+    store: Store,
+    topic: str,
+    payload: dict[str, Any],
+) -> str:
+    """Bring the store's SKU mapping up to date after one ``products/*`` or
+    ``inventory_items/*`` webhook; returns a note for the log.
+
+    The body only says *what* to look at: the product's variants are read from Shopify
+    now and replace that product's items (a late or repeated webhook then reads the same,
+    current state, so a deleted variant never comes back). A deletion removes the
+    product's or item's entries. A store never mapped is left alone: its first push reads
+    the whole catalogue anyway."""
+    if topic not in CATALOGUE_TOPICS:
+        raise InventorySyncError(f"topic {topic} does not change the SKU mapping")
+    payload = payload if isinstance(payload, dict) else {}
+    async with database.transaction() as session:
+        mapped, _ = await InventoryRepository(session).mapping_summary(store.id)
+    if not mapped:
+        return f"{topic}: no SKU mapping yet (the first push reads the whole catalogue)"
+    products: list[str] = []
+    removed_items: list[str] = []
+    if topic in PRODUCT_TOPICS:
+        product_id = _gid(payload, "Product")
+        if product_id is None:
+            return f"{topic} ignored: the body names no product id"
+        subject = f"{topic} {product_id}"
+        products = [product_id]
+    else:
+        item_id = _gid(payload, "InventoryItem")
+        if item_id is None:
+            return f"{topic} ignored: the body names no inventory item id"
+        subject = f"{topic} {item_id}"
+        found = None if topic == "inventory_items/delete" else await _item_products(client, item_id)
+        if not found:  # gone, or (never seen) an item without a variant
+            removed_items = [item_id]
+        else:
+            products = found
+    items: list[ItemEntry] = []
+    gone: list[str] = []
+    for product_id in products:
+        variants = None
+        if topic != "products/delete":
+            variants = await _product_variants(client, product_id)
+        if variants is None:
+            gone.append(product_id)
+            continue
+        items += _items(variants)
+    async with database.transaction() as session:
+        change = await InventoryRepository(session).replace_products(
+            store.id, products, items, removed_items=removed_items
+        )
+    note = _describe_change(subject + (" (deleted)" if gone or removed_items else ""), change)
+    if change.duplicated:
+        log.warning("store %s: SKU(s) on several variants after %s", store.name, note)
+    return note
 
 
 # --- push -------------------------------------------------------------------------------------

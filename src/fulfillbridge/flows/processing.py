@@ -51,6 +51,7 @@ from fulfillbridge.core.work import (
     retry_exception,
 )
 from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.inventory import CATALOGUE_TOPICS, apply_catalogue_event
 from fulfillbridge.shopify import (
     BadRequest,
     MaxCostExceeded,
@@ -689,6 +690,11 @@ async def plan_event(
         if payload.get("cancelled_at") is not None or "cancelled_at" not in payload:
             return PullPlan(cancelled_orders=(order_id,))
         return PullPlan(remotes=tuple(await pull_order(client, ctx, order_id)))
+    if topic == "orders/create" and ctx.mode is Mode.FULFILLMENT_SERVICE:
+        # A new order's fulfillment orders reach a fulfillment service through requests
+        # (callback, fulfillment_request_submitted) and reconciliation; reading them now
+        # would only spend points on work nobody asked us for yet.
+        return PullPlan(note="orders/create: a fulfillment service waits for the request")
     if topic.startswith("orders/"):
         order_id = _order_gid(payload)
         if order_id is None:
@@ -900,15 +906,23 @@ async def process_event(
 
     try:
         ctx, client = await clients.get(event.store_id)
-        plan = await plan_event(
-            client,
-            ctx,
-            event.source,
-            event.topic,
-            event.payload or {},
-            answered=event.id <= _assigned_pulled.get(key, 0),
-            watermark=watermark,
-        )
+        if event.topic in CATALOGUE_TOPICS:
+            # The SKU mapping, not work orders: refreshed from Shopify in its own
+            # transaction (idempotent), then the event is claimed like any other.
+            note = await apply_catalogue_event(
+                database, client, ctx.store, event.topic, event.payload or {}
+            )
+            plan = PullPlan(note=note)
+        else:
+            plan = await plan_event(
+                client,
+                ctx,
+                event.source,
+                event.topic,
+                event.payload or {},
+                answered=event.id <= _assigned_pulled.get(key, 0),
+                watermark=watermark,
+            )
         result = await _claim_and_apply(database, ctx, settings, event, plan)
         if plan.assigned_pull_watermark is not None:
             # Only now, with the pull's results stored, may it answer other events.

@@ -22,7 +22,7 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import DEFAULT_QUANTITY_NAME, QUANTITY_NAMES
 from fulfillbridge.core.stores import Store, StoreError
 from fulfillbridge.flows.connect import client_for
-from fulfillbridge.shopify import ShopifyClient, UserErrors, operation
+from fulfillbridge.shopify import ShopifyClient, UserErrors, has_scope, operation
 from fulfillbridge.store.database import Database
 
 FULFILLMENT_SERVICE = "fulfillment_service"
@@ -46,7 +46,26 @@ _COMMON_TOPICS = (
     "fulfillment_orders/split",
     "fulfillment_orders/merged",
     "app/uninstalled",
+    # The SKU -> inventory item mapping follows the catalogue (flows/inventory).
+    "products/create",
+    "products/update",
+    "products/delete",
+    "inventory_items/create",
+    "inventory_items/update",
+    "inventory_items/delete",
 )
+# Topics whose resource needs a scope the bridge's core work does not (Shopify's webhook
+# topic reference: products/* need read_products, inventory_items/* read_inventory). When
+# the grant lacks it, set-up skips the topic and says so instead of failing: orders still
+# flow, and the mapping is still refreshed by `inventory map` and by pushes.
+TOPIC_SCOPES: dict[str, str] = {
+    "products/create": "read_products",
+    "products/update": "read_products",
+    "products/delete": "read_products",
+    "inventory_items/create": "read_inventory",
+    "inventory_items/update": "read_inventory",
+    "inventory_items/delete": "read_inventory",
+}
 TOPICS: dict[str, tuple[str, ...]] = {
     FULFILLMENT_SERVICE: (
         *_COMMON_TOPICS,
@@ -285,7 +304,7 @@ class SetupReport:
 
     @property
     def changed(self) -> bool:
-        return any(step.result != "unchanged" for step in self.steps)
+        return any(step.result not in {"unchanged", "skipped"} for step in self.steps)
 
     def add(self, item: str, target: str, result: str, detail: str = "") -> None:
         self.steps.append(SetupStep(item, target, result, detail))
@@ -380,18 +399,41 @@ def _is_clean(subscription: dict[str, Any], uri: str) -> bool:
     )
 
 
+async def _granted_topics(client: ShopifyClient, mode: str, report: SetupReport) -> tuple[str, ...]:
+    """The mode's topics the app's grant allows; the others are reported as skipped."""
+    data = await client.execute(operation("AccessScopes"))
+    granted = [s["handle"] for s in data["currentAppInstallation"]["accessScopes"]]
+    allowed = []
+    for topic in topics_for(mode):
+        scope = TOPIC_SCOPES.get(topic)
+        if scope is None or has_scope(granted, scope):
+            allowed.append(topic)
+        else:
+            report.add("webhook", topic, "skipped", _skipped_detail(f"needs the {scope} scope"))
+    return tuple(allowed)
+
+
+def _skipped_detail(why: str) -> str:
+    return f"{why}; the SKU mapping is then refreshed only by `inventory map` and pushes"
+
+
 async def _converge_webhooks(
-    client: ShopifyClient, store: Store, settings: Settings, mode: str, report: SetupReport
+    client: ShopifyClient,
+    store: Store,
+    settings: Settings,
+    mode: str,
+    report: SetupReport,
+    wanted: Sequence[str] | None = None,
 ) -> dict[str, str]:
     uri = webhook_url(settings)
     remembered: dict[str, str] = dict(store.settings.get("webhook_subscriptions") or {})
     existing = await _subscriptions(client)
     by_id = {s["id"]: s for s in existing}
-    wanted = topics_for(mode)
+    wanted = list(topics_for(mode) if wanted is None else wanted)
     result: dict[str, str] = {}
     used: set[str] = set()
     try:
-        for topic in wanted:
+        for topic in list(wanted):
             enum = topic_enum(topic)
             same_topic = [s for s in existing if s["topic"] == enum]
             clean = next((s for s in same_topic if _is_clean(s, uri)), None)
@@ -413,9 +455,18 @@ async def _converge_webhooks(
                 used.add(fixed["id"])
                 report.add("webhook", topic, "repaired", f"address was {drifted.get('uri')}")
                 continue
-            data = await client.execute(
-                operation("WebhookSubscriptionCreate"), {"topic": enum, "uri": uri}
-            )
+            try:
+                data = await client.execute(
+                    operation("WebhookSubscriptionCreate"), {"topic": enum, "uri": uri}
+                )
+            except UserErrors as exc:
+                if topic not in TOPIC_SCOPES:
+                    raise
+                # A catalogue topic Shopify refuses (e.g. a scope missing) costs only the
+                # mapping's freshness: reported, the rest of set-up goes on.
+                report.add("webhook", topic, "skipped", _skipped_detail(_user_errors_text(exc)))
+                wanted.remove(topic)
+                continue
             created = data["webhookSubscriptionCreate"]["webhookSubscription"]
             result[topic] = created["id"]
             used.add(created["id"])
@@ -429,14 +480,14 @@ async def _converge_webhooks(
             if subscription["id"] in used or not ours:
                 continue
             await client.execute(operation("WebhookSubscriptionDelete"), {"id": subscription["id"]})
-            report.add(
-                "webhook",
-                _topic_path(subscription["topic"]),
-                "removed",
-                "not needed in this mode"
-                if subscription["topic"] not in {topic_enum(t) for t in wanted}
-                else "duplicate",
-            )
+            path = _topic_path(subscription["topic"])
+            if subscription["topic"] in {topic_enum(t) for t in wanted}:
+                why = "duplicate"
+            elif path in topics_for(mode):
+                why = "skipped: its scope is not granted"
+            else:
+                why = "not needed in this mode"
+            report.add("webhook", path, "removed", why)
     except UserErrors as exc:
         raise SetupError(
             f"Shopify refused a webhook subscription: {_user_errors_text(exc)}"
@@ -471,6 +522,7 @@ async def _verify(
     mode: str,
     service_id: str | None,
     subscriptions: dict[str, str],
+    skipped: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Read everything back; returns what is still wrong (empty when all is right)."""
     problems: list[str] = []
@@ -487,6 +539,8 @@ async def _verify(
     uri = webhook_url(settings)
     present = {s["id"]: s for s in await _subscriptions(client)}
     for topic in topics_for(mode):
+        if topic in skipped:
+            continue
         subscription = present.get(subscriptions.get(topic, ""))
         if subscription is None or not _is_clean(subscription, uri):
             problems.append(f"webhook {topic} is not subscribed to {uri}")
@@ -509,10 +563,14 @@ async def setup_store(settings: Settings, name: str) -> SetupReport:
                 service = await _converge_service(client, store, settings, report)
             else:
                 await _check_locations(client, config.managed_locations)
-            subscriptions = await _converge_webhooks(client, store, settings, config.mode, report)
+            allowed = await _granted_topics(client, config.mode, report)
+            subscriptions = await _converge_webhooks(
+                client, store, settings, config.mode, report, allowed
+            )
+            skipped = frozenset(topics_for(config.mode)) - frozenset(subscriptions)
             service_id = service["id"] if service else None
             problems = await _verify(
-                client, settings, store, config.mode, service_id, subscriptions
+                client, settings, store, config.mode, service_id, subscriptions, skipped
             )
         if problems:
             raise SetupError("set-up could not be verified: " + "; ".join(problems))

@@ -1,5 +1,11 @@
 """Inventory storage: the SKU mapping per store, the levels asked for and known, the syncs.
 
+The mapping is kept twice: ``inventory_items`` holds one row per inventory item with its
+product (what Shopify said), ``inventory_skus`` the SKU -> items view derived from it (what
+a push reads). A full refresh replaces both; a webhook about one product replaces that
+product's items and derives again only the SKUs they touched, so a SKU shared with another
+product is still seen as ambiguous.
+
 Written for catalogues of tens of thousands of SKUs: reads load a store's rows at once and
 writes go in bulk (one statement per kind of change), on SQLite and PostgreSQL alike.
 """
@@ -14,7 +20,12 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fulfillbridge.store.models import InventoryLevelRow, InventorySkuRow, InventorySyncRow
+from fulfillbridge.store.models import (
+    InventoryItemRow,
+    InventoryLevelRow,
+    InventorySkuRow,
+    InventorySyncRow,
+)
 
 _BULK = 1000  # rows per bulk statement (keeps SQLite under its variable limit)
 
@@ -28,6 +39,48 @@ class SkuEntry:
     tracked: bool
     # location gid -> {quantity name: quantity}, for a SKU on exactly one item
     levels: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemEntry:
+    """What Shopify says about one inventory item that has a SKU."""
+
+    item_id: str
+    sku: str
+    tracked: bool
+    product_id: str | None = None
+    # location gid -> {quantity name: quantity}
+    levels: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MappingChange:
+    """What replacing some items changed, by SKU."""
+
+    added: tuple[str, ...] = ()  # SKUs mapped now and not before
+    removed: tuple[str, ...] = ()  # SKUs mapped before and no longer
+    duplicated: tuple[str, ...] = ()  # touched SKUs now on several items (refused at push)
+    items: int = 0  # items of the products now mapped
+
+
+def sku_entries(items: Iterable[ItemEntry]) -> list[SkuEntry]:
+    """The SKU view of items: one entry per SKU; a SKU on several items keeps them all
+    (ambiguous: refused at push, never guessed) and no levels."""
+    by_sku: dict[str, list[ItemEntry]] = {}
+    for item in items:
+        by_sku.setdefault(item.sku, []).append(item)
+    entries = []
+    for sku, found in by_sku.items():
+        found.sort(key=lambda i: i.item_id)
+        entries.append(
+            SkuEntry(
+                sku=sku,
+                item_ids=tuple(i.item_id for i in found),
+                tracked=all(i.tracked for i in found),
+                levels=dict(found[0].levels) if len(found) == 1 else {},
+            )
+        )
+    return entries
 
 
 @dataclass(frozen=True)
@@ -72,11 +125,140 @@ class InventoryRepository:
 
     # -- mapping ---------------------------------------------------------------------------
 
-    async def replace_mapping(self, store_id: int, entries: Sequence[SkuEntry]) -> None:
-        """The store's mapping becomes exactly ``entries`` (a refresh drops vanished SKUs)."""
+    async def replace_mapping(self, store_id: int, items: Sequence[ItemEntry]) -> None:
+        """The store's mapping becomes exactly ``items`` (a refresh drops vanished SKUs)."""
+        await self._session.execute(
+            delete(InventoryItemRow).where(InventoryItemRow.store_id == store_id)
+        )
         await self._session.execute(
             delete(InventorySkuRow).where(InventorySkuRow.store_id == store_id)
         )
+        await self._insert_items(store_id, items)
+        await self._insert_skus(store_id, sku_entries(items))
+        current = {i.item_id: i.sku for i in items}
+        levels = await self._session.execute(
+            select(InventoryLevelRow.id, InventoryLevelRow.item_id, InventoryLevelRow.sku).where(
+                InventoryLevelRow.store_id == store_id
+            )
+        )
+        await self._delete_levels(
+            [level_id for level_id, item, sku in levels if current.get(item) != sku]
+        )
+
+    async def replace_products(
+        self,
+        store_id: int,
+        product_ids: Sequence[str],
+        items: Sequence[ItemEntry],
+        *,
+        removed_items: Sequence[str] = (),
+    ) -> MappingChange:
+        """The items of ``product_ids`` become exactly ``items`` (each carrying one of those
+        products); ``removed_items`` are dropped wherever they are. Only the SKUs these
+        items had or have are derived again."""
+        new_ids = [i.item_id for i in items]
+        gone_ids = list(removed_items)
+        condition = InventoryItemRow.item_id.in_(new_ids + gone_ids)
+        if product_ids:
+            condition = condition | InventoryItemRow.product_id.in_(list(product_ids))
+        before = {
+            item_id: sku
+            for item_id, sku in await self._session.execute(
+                select(InventoryItemRow.item_id, InventoryItemRow.sku).where(
+                    InventoryItemRow.store_id == store_id, condition
+                )
+            )
+        }
+        touched = set(before.values()) | {i.sku for i in items}
+        previously_mapped = await self._mapped(store_id, touched)
+        for batch in _batches(list(before)):
+            await self._session.execute(
+                delete(InventoryItemRow).where(
+                    InventoryItemRow.store_id == store_id,
+                    InventoryItemRow.item_id.in_(list(batch)),
+                )
+            )
+        await self._insert_items(store_id, items)
+        await self._session.flush()
+        entries = await self._rebuild_skus(store_id, touched)
+        # Levels of an item that is gone or carries another SKU now describe nothing the
+        # operation asked for: forgotten, so a push starts again from the mapping's levels.
+        now = {i.item_id: i.sku for i in items}
+        stale = [item for item, sku in before.items() if now.get(item) != sku]
+        if stale:
+            levels = await self._session.execute(
+                select(InventoryLevelRow.id).where(
+                    InventoryLevelRow.store_id == store_id,
+                    InventoryLevelRow.item_id.in_(stale),
+                )
+            )
+            await self._delete_levels([level_id for (level_id,) in levels])
+        mapped = {e.sku for e in entries}
+        return MappingChange(
+            added=tuple(sorted(mapped - previously_mapped)),
+            removed=tuple(sorted(previously_mapped - mapped)),
+            duplicated=tuple(sorted(e.sku for e in entries if len(e.item_ids) > 1)),
+            items=len(items),
+        )
+
+    async def _mapped(self, store_id: int, skus: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for batch in _batches(sorted(skus)):
+            found |= set(
+                await self._session.scalars(
+                    select(InventorySkuRow.sku).where(
+                        InventorySkuRow.store_id == store_id, InventorySkuRow.sku.in_(list(batch))
+                    )
+                )
+            )
+        return found
+
+    async def _rebuild_skus(self, store_id: int, skus: Iterable[str]) -> list[SkuEntry]:
+        """Derive the SKU rows of ``skus`` again from every item of the store carrying them."""
+        items: list[ItemEntry] = []
+        for batch in _batches(sorted(skus)):
+            await self._session.execute(
+                delete(InventorySkuRow).where(
+                    InventorySkuRow.store_id == store_id, InventorySkuRow.sku.in_(list(batch))
+                )
+            )
+            rows = await self._session.execute(
+                select(
+                    InventoryItemRow.item_id,
+                    InventoryItemRow.sku,
+                    InventoryItemRow.tracked,
+                    InventoryItemRow.product_id,
+                    InventoryItemRow.levels,
+                ).where(
+                    InventoryItemRow.store_id == store_id, InventoryItemRow.sku.in_(list(batch))
+                )
+            )
+            items += [
+                ItemEntry(item_id, sku, bool(tracked), product_id, levels or {})
+                for item_id, sku, tracked, product_id, levels in rows
+            ]
+        entries = sku_entries(items)
+        await self._insert_skus(store_id, entries)
+        return entries
+
+    async def _insert_items(self, store_id: int, items: Sequence[ItemEntry]) -> None:
+        now = _now()
+        rows = [
+            {
+                "store_id": store_id,
+                "item_id": i.item_id,
+                "product_id": i.product_id,
+                "sku": i.sku,
+                "tracked": i.tracked,
+                "levels": {loc: dict(q) for loc, q in i.levels.items()},
+                "refreshed_at": now,
+            }
+            for i in items
+        ]
+        for batch in _batches(rows):
+            await self._session.execute(insert(InventoryItemRow), list(batch))
+
+    async def _insert_skus(self, store_id: int, entries: Sequence[SkuEntry]) -> None:
         now = _now()
         rows = [
             {
@@ -91,6 +273,26 @@ class InventoryRepository:
         ]
         for batch in _batches(rows):
             await self._session.execute(insert(InventorySkuRow), list(batch))
+
+    async def _delete_levels(self, level_ids: Sequence[int]) -> None:
+        for batch in _batches(list(level_ids)):
+            await self._session.execute(
+                delete(InventoryLevelRow).where(InventoryLevelRow.id.in_(list(batch)))
+            )
+
+    async def items_of(self, store_id: int) -> list[ItemEntry]:
+        rows = await self._session.execute(
+            select(
+                InventoryItemRow.item_id,
+                InventoryItemRow.sku,
+                InventoryItemRow.tracked,
+                InventoryItemRow.product_id,
+                InventoryItemRow.levels,
+            )
+            .where(InventoryItemRow.store_id == store_id)
+            .order_by(InventoryItemRow.item_id)
+        )
+        return [ItemEntry(i, s, bool(t), p, lv or {}) for i, s, t, p, lv in rows]
 
     async def mapping(self, store_id: int) -> dict[str, SkuEntry]:
         rows = await self._session.execute(

@@ -146,6 +146,52 @@ class QuantityChange:
     location_id: int
 
 
+def inventory_item_payload(item: InventoryItem) -> dict[str, Any]:
+    """REST-shaped body of the inventory_items/create and /update webhooks (Shopify's
+    webhook reference for these topics; REST InventoryItem fields)."""
+    return {
+        "id": item.id,
+        "sku": item.sku or "",
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "requires_shipping": item.requires_shipping,
+        "cost": item.unit_cost,
+        "country_code_of_origin": item.country_code_of_origin,
+        "province_code_of_origin": None,
+        "harmonized_system_code": item.harmonized_system_code,
+        "tracked": item.tracked,
+        "country_harmonized_system_codes": [],
+        "admin_graphql_api_id": item.gid,
+    }
+
+
+def inventory_item_deleted_payload(item: InventoryItem) -> dict[str, Any]:
+    """Body of inventory_items/delete: the id and customs fields, no SKU (Shopify's
+    webhook reference)."""
+    return {
+        "id": item.id,
+        "country_code_of_origin": item.country_code_of_origin,
+        "province_code_of_origin": None,
+        "harmonized_system_code": item.harmonized_system_code,
+        "country_harmonized_system_codes": [],
+        "admin_graphql_api_id": item.gid,
+    }
+
+
+def item_state(item: InventoryItem) -> tuple[Any, ...]:
+    """What an inventory_items/update webhook reports a change of."""
+    return (
+        item.sku,
+        item.tracked,
+        item.requires_shipping,
+        item.unit_cost,
+        item.country_code_of_origin,
+        item.harmonized_system_code,
+        item.weight_value,
+        item.weight_unit,
+    )
+
+
 def _handleize(title: str) -> str:
     out = "".join(ch.lower() if ch.isalnum() else "-" for ch in title)
     parts = [p for p in out.split("-") if p]

@@ -11,9 +11,13 @@ from typing import Any
 from fulfillbridge.sandbox.domain.catalog import (
     Catalog,
     CatalogError,
+    InventoryItem,
     Product,
     SearchTerm,
     Variant,
+    inventory_item_deleted_payload,
+    inventory_item_payload,
+    item_state,
     search_filter,
     term_matches_number,
     term_matches_text,
@@ -385,6 +389,9 @@ def resolve_product_create(
         )
     _stock_new_variants(ctx.shop, catalog.variants_of(created.id))
     ctx.shop.emit("products/create", _product_payload(ctx.shop, created))
+    items = ItemEvents(ctx.shop, [])
+    items.watch(created.id)
+    items.emit()
     return {"product": product_node(ctx.shop, created), "shop": _shop(ctx), "userErrors": []}
 
 
@@ -403,6 +410,49 @@ def _stock_new_variants(shop: ShopState, variants: list[Variant]) -> None:
         item = catalog.item_of(variant.id)
         if not catalog.stocked_locations(item.id):
             catalog.activate(item.id, location_id)
+
+
+class ItemEvents:
+    """The inventory items of some products before a mutation, so that afterwards each
+    created, changed or deleted item is announced once (inventory_items/create, /update,
+    /delete; Shopify's webhook topic reference), with its state after the mutation: an item
+    is created with its variant and deleted with it. The docs do not say whether a save that
+    changes nothing sends an update; the sandbox sends one only when a field the body
+    carries changed."""
+
+    def __init__(self, shop: ShopState, product_ids: list[int]) -> None:
+        self._shop = shop
+        self._product_ids = list(product_ids)
+        self._before: dict[int, tuple[InventoryItem, tuple[Any, ...]]] = {
+            item.id: (item, item_state(item)) for item in self._items()
+        }
+
+    def watch(self, product_id: int) -> None:
+        """Also announce the items of ``product_id`` (a product created meanwhile: all of
+        its items are new)."""
+        if product_id not in self._product_ids:
+            self._product_ids.append(product_id)
+
+    def _items(self) -> list[InventoryItem]:
+        catalog = catalog_of(self._shop)
+        return [
+            catalog.item_of(variant.id)
+            for product_id in self._product_ids
+            if catalog.product(product_id) is not None
+            for variant in catalog.variants_of(product_id)
+        ]
+
+    def emit(self) -> None:
+        after = {item.id: item for item in self._items()}
+        for item_id, (item, _) in self._before.items():
+            if item_id not in after:
+                self._shop.emit("inventory_items/delete", inventory_item_deleted_payload(item))
+        for item_id, item in after.items():
+            seen = self._before.get(item_id)
+            if seen is None:
+                self._shop.emit("inventory_items/create", inventory_item_payload(item))
+            elif item_state(item) != seen[1]:
+                self._shop.emit("inventory_items/update", inventory_item_payload(item))
 
 
 def _product_payload(shop: ShopState, product: Product) -> dict[str, Any]:
@@ -430,6 +480,13 @@ def _product_payload(shop: ShopState, product: Product) -> dict[str, Any]:
                 "position": v.position,
                 "inventory_item_id": v.inventory_item_id,
                 "inventory_quantity": catalog.variant_inventory(v.id),
+                "old_inventory_quantity": catalog.variant_inventory(v.id),
+                "inventory_policy": v.inventory_policy.lower(),
+                "compare_at_price": v.compare_at_price,
+                "barcode": v.barcode,
+                "taxable": v.taxable,
+                "created_at": v.created_at,
+                "updated_at": v.updated_at,
             }
             for v in catalog.variants_of(product.id)
         ],
@@ -449,8 +506,10 @@ def resolve_product_delete(
             "shop": _shop(ctx),
             "userErrors": [_user_error(["id"], "Product does not exist")],
         }
+    items = ItemEvents(ctx.shop, [number])
     catalog.delete_product(number)
     ctx.shop.emit("products/delete", {"id": number})
+    items.emit()
     return {
         "deletedProductId": gid("Product", number),
         "productDeleteOperation": None,
@@ -508,6 +567,9 @@ def _apply_variant_input(
         changes["sku"] = item_input["sku"]
     if item_input.get("tracked") is not None:
         changes["tracked"] = bool(item_input["tracked"])
+    elif spec.get(quantities_key):
+        # Giving quantities means the merchant counts this item.
+        changes["tracked"] = True
     if item_input.get("requiresShipping") is not None:
         changes["requires_shipping"] = bool(item_input["requiresShipping"])
     weight = ((item_input.get("measurement") or {}).get("weight")) or None
@@ -529,9 +591,6 @@ def _apply_variant_input(
     except CatalogError as exc:
         return [_user_error(path, str(exc))]
     item = catalog.item_of(variant.id)
-    if quantities and item_input.get("tracked") is None:
-        # Giving quantities means the merchant counts this item.
-        catalog.update_item(item.id, tracked=True)
     for entry in quantities:
         location_id = parse_gid(entry["locationId"], "Location")
         assert location_id is not None
@@ -588,6 +647,7 @@ def resolve_product_set(
     if not title or not str(title).strip():
         return _set_error(["input", "title"], "Title can't be blank", "INVALID_PRODUCT")
     creating = target is None
+    items = ItemEvents(shop, [target.id] if target is not None else [])
     if target is None:
         target = catalog.create_product(
             str(title),
@@ -650,6 +710,8 @@ def resolve_product_set(
                 catalog.delete_variant(variant.id)
     _stock_new_variants(shop, catalog.variants_of(target.id))
     shop.emit("products/create" if creating else "products/update", _product_payload(shop, target))
+    items.watch(target.id)
+    items.emit()
     return {
         "product": product_node(shop, target),
         "productSetOperation": None,
@@ -693,6 +755,7 @@ def resolve_variants_bulk_create(
     if len(variants) > MAX_INPUT_ITEMS:
         return _variants_bulk_error(["variants"], "Too many variants", "INVALID_INPUT")
     standalone = catalog.variants_of(product.id)
+    items = ItemEvents(shop, [product.id])
     if product.options == ["Title"] and variants:
         # The first named option of the new variants replaces the implicit "Title" option.
         names = [v.get("optionName") for v in variants[0].get("optionValues") or []]
@@ -718,6 +781,12 @@ def resolve_variants_bulk_create(
         for variant in standalone:
             catalog.delete_variant(variant.id)
     _stock_new_variants(shop, created)
+    if created:
+        # New variants change the product: products/update (Shopify's webhook reference:
+        # sent when a product or its variants change).
+        catalog.update_product(product.id)
+        shop.emit("products/update", _product_payload(shop, product))
+    items.emit()
     return {
         "product": product_node(shop, product),
         "productVariants": [variant_node(shop, v) for v in created],
@@ -753,6 +822,7 @@ def resolve_variants_bulk_update(
             )
         targets.append(variant)
     errors: list[dict[str, Any]] = []
+    items = ItemEvents(shop, [product.id])
     for i, (variant, spec) in enumerate(zip(targets, variants, strict=True)):
         errors.extend(
             _apply_variant_input(
@@ -760,6 +830,7 @@ def resolve_variants_bulk_update(
             )
         )
     shop.emit("products/update", _product_payload(shop, product))
+    items.emit()
     return {
         "product": product_node(shop, product),
         "productVariants": [variant_node(shop, v) for v in targets],

@@ -29,6 +29,8 @@ from fulfillbridge.sandbox.domain.catalog import (
     InventoryLevel,
     QuantityChange,
     SearchTerm,
+    inventory_item_payload,
+    item_state,
     search_filter,
     term_matches_number,
     term_matches_text,
@@ -817,7 +819,10 @@ def resolve_inventory_item_update(
     if weight:
         changes["weight_value"] = float(weight["value"])
         changes["weight_unit"] = weight["unit"]
+    before = item_state(item)
     catalog.update_item(item.id, **changes)
+    if item_state(item) != before:  # inventory_items/update (Shopify's webhook reference)
+        ctx.shop.emit("inventory_items/update", inventory_item_payload(item))
     return {"inventoryItem": inventory_item_node(ctx.shop, item), "userErrors": []}
 
 
