@@ -893,7 +893,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the sandbox shop's Shopify plan (sets the rate limit)",
     )
     parser.add_argument(
-        "--time-limit", type=float, default=90.0, help="seconds for the whole run, start-up in"
+        "--time-limit", type=float, default=180.0, help="seconds for the whole run, start-up in"
     )
     parser.add_argument(
         "--keep",

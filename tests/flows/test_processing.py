@@ -609,3 +609,37 @@ async def test_a_burst_of_pings_costs_one_pull_and_a_later_ping_another(
     assert await process_inbox(bridge.database, bridge.settings, limit=50) == 1
     assert assigned_pulls() - before == 2
     assert (await bridge.work_order(late["fo"])).state == WorkState.ACCEPTED.value
+
+
+async def test_a_fulfillment_service_reads_order_news_only_while_its_work_is_open(
+    bridge, merchant, sandbox_url
+) -> None:
+    """orders/create and the orders/updated that follows finished work cost no read in
+    fulfillment-service mode; orders/updated about open work is still read."""
+    import httpx
+
+    def reads() -> int:
+        log = httpx.get(f"{sandbox_url}/__sandbox/shops/demo-shop.myshopify.com/requests").json()
+        entries = log["requests"] if isinstance(log, dict) else log
+        return sum(1 for e in entries if e.get("operation") == "OrderFulfillmentOrders")
+
+    location = await _service_store(bridge, merchant)
+    order = _requested_order(merchant, location)
+    await bridge.event("orders/create", order_payload(order["id"]))
+    await bridge.callback()
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    assert (await bridge.work_order(order["fo"])).state == "accepted"
+    assert reads() == 0
+
+    await bridge.event("orders/updated", order_payload(order["id"]))
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    assert reads() == 1  # open work: the news is read
+
+    merchant.cancel_order(order["id"])
+    await bridge.event("orders/cancelled", order_payload(order["id"], cancelled_at="x"))
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    assert (await bridge.work_order(order["fo"])).state == "cancelled"
+    await bridge.event("orders/updated", order_payload(order["id"]))
+    await process_inbox(bridge.database, bridge.settings, limit=10)
+    assert reads() == 1  # finished work: nothing to learn
+    assert all(e.processed_at is not None for e in await bridge.inbox())

@@ -39,6 +39,7 @@ from fulfillbridge.core.routing import RoutingError, Warehouse, choose_warehouse
 from fulfillbridge.core.stores import Store
 from fulfillbridge.core.validation import ValidationRules, validate
 from fulfillbridge.core.work import (
+    FINAL_STATES,
     Effect,
     Mode,
     Outcome,
@@ -97,7 +98,13 @@ IDS_PER_READ = 20
 MAX_PAGES = 400
 NOTIFY_NEW_WORK = "new_work"
 NOTIFY_CANCELLED = "cancelled"
-FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED = ("fulfillment_order_notification",)
+# In fulfillment-service mode these webhooks say what the callback says (a request reached
+# our location): like the callback, they are answered by one pull of the assigned orders,
+# so a burst of N requests costs a few pulls rather than N reads.
+FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED = (
+    "fulfillment_orders/fulfillment_request_submitted",
+    "fulfillment_orders/cancellation_request_submitted",
+)
 
 
 class StoreNotReady(Exception):
@@ -670,13 +677,16 @@ async def plan_event(
     *,
     answered: bool = False,
     watermark: Callable[[], Awaitable[int]] | None = None,
+    settled: Callable[[str], Awaitable[bool]] | None = None,
 ) -> PullPlan:
     """Ask Shopify what an event is about (reads only). ``answered``: a pull of every
     assigned fulfillment order already covered this event; ``watermark`` reads the store's
-    highest inbox id, taken just before such a pull."""
+    highest inbox id, taken just before such a pull; ``settled`` tells whether every local
+    work order of an order is final."""
     payload = payload if isinstance(payload, dict) else {}
-    if source == "callback" or topic in FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED:
-        if ctx.mode is not Mode.FULFILLMENT_SERVICE:
+    service = ctx.mode is Mode.FULFILLMENT_SERVICE
+    if source == "callback" or (service and topic in FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED):
+        if not service:
             return PullPlan(note="callback ignored: the store is in order management mode")
         if answered:
             return PullPlan(note="already answered by a later pull of the assigned orders")
@@ -699,6 +709,10 @@ async def plan_event(
         order_id = _order_gid(payload)
         if order_id is None:
             raise MappingError(f"{topic} body names no order id")
+        if service and settled is not None and await settled(order_id):
+            # Mostly the echo of our own fulfillment: finished work has nothing to learn
+            # from it, and new work would come to a fulfillment service as a request.
+            return PullPlan(note=f"{topic}: the order's work here is finished")
         return PullPlan(remotes=tuple(await pull_order(client, ctx, order_id)))
     if topic.startswith("fulfillment_orders/"):
         fo_ids, order_ids = ids_in_payload(payload)
@@ -897,6 +911,23 @@ async def process_event(
     """Pull and apply one inbox event; a failure is recorded on the event, never raised."""
     key = (database.url, event.store_id)
 
+    async def settled(order_id: str) -> bool:
+        async with database.transaction() as session:
+            states = set(
+                await session.scalars(
+                    select(WorkOrderRow.state).where(
+                        WorkOrderRow.store_id == event.store_id,
+                        WorkOrderRow.order_remote_id == order_id,
+                    )
+                )
+            )
+        # Rejected work is not settled: the merchant may fix the order and ask again, and
+        # seeing the rejection in Shopify is what lets that new request be told apart.
+        return bool(states) and all(
+            WorkState(state) in FINAL_STATES and state != WorkState.REJECTED.value
+            for state in states
+        )
+
     async def watermark() -> int:
         async with database.transaction() as session:
             highest = await session.scalar(
@@ -922,6 +953,7 @@ async def process_event(
                 event.payload or {},
                 answered=event.id <= _assigned_pulled.get(key, 0),
                 watermark=watermark,
+                settled=settled,
             )
         result = await _claim_and_apply(database, ctx, settings, event, plan)
         if plan.assigned_pull_watermark is not None:
