@@ -107,6 +107,15 @@ FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED = (
 )
 
 
+# Work whose order news can teach nothing: shipped in full (delivery is ours to report) or
+# final. Not rejected work: the merchant may fix the order and ask again, and seeing the
+# rejection in Shopify is what lets that new request be told apart. Reconciliation still
+# reads every fulfillment order that changes, whatever its state.
+_SETTLED = frozenset(
+    state.value for state in (FINAL_STATES | {WorkState.SHIPPED}) - {WorkState.REJECTED}
+)
+
+
 class StoreNotReady(Exception):
     """The store lacks set-up this event needs (e.g. no fulfillment-service location)."""
 
@@ -921,12 +930,7 @@ async def process_event(
                     )
                 )
             )
-        # Rejected work is not settled: the merchant may fix the order and ask again, and
-        # seeing the rejection in Shopify is what lets that new request be told apart.
-        return bool(states) and all(
-            WorkState(state) in FINAL_STATES and state != WorkState.REJECTED.value
-            for state in states
-        )
+        return bool(states) and states <= _SETTLED
 
     async def watermark() -> int:
         async with database.transaction() as session:
