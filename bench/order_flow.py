@@ -36,7 +36,7 @@ work order, accepted once, fulfilled exactly once, nothing failed.
 
 Usage: ``python bench/order_flow.py [--orders 200] [--paced 20] [--rate 4]
 [--concurrency 4] [--worker separate|embedded] [--poll 1.0] [--plan Standard]
-[--time-limit 90]``. Exit status: 0 when every order arrived exactly once; 1 when an order
+[--time-limit 180]``. Exit status: 0 when every order arrived exactly once; 1 when an order
 was lost or doubled (or a write failed); 2 when the run could not finish (start-up failure
 or the time limit; the figures gathered so far are printed).
 """
