@@ -7,7 +7,9 @@ through the sandbox's domain API in-process (``Catalog`` on the shop's state), n
 SQLite file in a temporary home.
 
 Measured:
-1. the SKU mapping (``flows.inventory.refresh_mapping``, page by page), shown apart;
+1. the SKU mapping (``flows.inventory.refresh_mapping``), shown apart: through a bulk
+   operation (the default, what ``fulfillbridge inventory map`` does), then page by page for
+   comparison; time, calls and points of each;
 2. the push of 10,000 changed levels (``flows.inventory.push``): wall time, calls made and
    points spent, read from the sandbox's request log; compared with the points the minimum
    number of calls (ceil(10,000 / 250)) needs at the cost of one such call;
@@ -110,14 +112,16 @@ async def _run(server: SandboxServer, home: Path, count: int, sample: int) -> in
                 api_base_url=f"{server.url}/shops/{DOMAIN}",
                 settings={"location_id": gid("Location", location)},
             )
-        started = time.perf_counter()
-        # Page by page: the sandbox runs a bulk query inside the mutation call itself, which
-        # for 10,000 variants outlasts the client's 30 s timeout (Shopify runs it apart).
-        mapping = await inventory.refresh_mapping(database, settings, "bench", use_bulk=False)
-        print(
-            f"mapping: {mapping.skus} SKUs in {time.perf_counter() - started:.1f} s, "
-            f"{mapping.calls} calls, {mapping.points} points"
-        )
+        for use_bulk in (True, False):
+            started = time.perf_counter()
+            mapping = await inventory.refresh_mapping(
+                database, settings, "bench", use_bulk=use_bulk
+            )
+            print(
+                f"mapping ({'bulk operation' if mapping.bulk else 'page by page'}): "
+                f"{mapping.skus} SKUs in {time.perf_counter() - started:.1f} s, "
+                f"{mapping.calls} calls, {mapping.points} points"
+            )
 
         before = len(_log(server))
         rows = [

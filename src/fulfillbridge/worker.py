@@ -3,7 +3,8 @@
 ``run_worker(settings)`` loops until ``stop`` is set (or once, with ``once=True``). Any
 number of workers, in any number of processes, may share one database: inbox events are
 applied once (``flows.processing``), each store is polled by one worker per interval
-(``flows.reconcile.claim_reconcile_run``) and outbox rows are leased (``flows.outbox``).
+(``flows.reconcile.claim_reconcile_run``), each inventory feed too (``flows.inventory.
+poll_feeds``), and outbox rows are leased (``flows.outbox``).
 A failing round is logged and the loop goes on: one bad event, store or row never stops
 the worker.
 """
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fulfillbridge.config import Settings
+from fulfillbridge.flows.inventory import poll_feeds
 from fulfillbridge.flows.processing import process_inbox
 from fulfillbridge.flows.reconcile import reconcile_due_stores
 from fulfillbridge.store.database import Database
@@ -38,6 +40,7 @@ class RoundReport:
 
     inbox: int = 0
     reconciled: int = 0
+    feeds: int = 0  # inventory feeds polled
     sent: int = 0
 
     @property
@@ -74,6 +77,10 @@ async def run_round(
         report.reconciled = len(await reconcile_due_stores(database, settings))
     except Exception:
         logger.exception("reconciliation failed; trying again next round")
+    try:
+        report.feeds = len(await poll_feeds(database, settings))
+    except Exception:
+        logger.exception("polling inventory feeds failed; trying again next round")
     if sender is not None:
         try:
             report.sent = int(

@@ -35,7 +35,7 @@ def test_existing_sku_rows_become_item_rows(tmp_path: Path) -> None:
                 for sku, ids, tracked, lv in rows
             ],
         )
-    db.upgrade(url)
+    db.upgrade(url, "0005")
     assert db.current_revision(url) == "0005"
     with sqlite3.connect(path) as conn:
         items = conn.execute(

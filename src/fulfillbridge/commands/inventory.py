@@ -160,6 +160,9 @@ def status_command(
         )
     out.print(table)
     for s in found:
+        if s.feed:
+            out.print(_feed_line(s.store, s.feed), highlight=False, soft_wrap=True)
+    for s in found:
         if s.last_rejections:
             rejected = Table(title=f"{s.store}: rows rejected by the last sync")
             for column in ("line", "sku", "warehouse", "reason"):
@@ -169,6 +172,22 @@ def status_command(
                     str(r["line"]), r.get("sku") or "", r.get("warehouse") or "", r["reason"]
                 )
             out.print(rejected)
+
+
+def _feed_line(store: str, feed: dict[str, Any]) -> str:
+    """``acme feed https://host/path?*** every 900 s: last fetched ..., HTTP 200, ...``."""
+    head = f"{store} feed {feed['url']} every {feed['interval_seconds']} s: "
+    if not feed.get("last_fetched_at"):
+        return head + "not fetched yet"
+    parts = [f"last fetched {_stamp(feed['last_fetched_at'])}"]
+    if feed.get("http_status") is not None:
+        parts.append(f"HTTP {feed['http_status']}")
+    parts.append(f"{feed['rows']} rows, {feed['rejected']} rejected")
+    if feed.get("last_changed_at"):
+        parts.append(f"content last applied {_stamp(feed['last_changed_at'])}")
+    if feed.get("error"):
+        parts.append(f"error: {feed['error']}")
+    return head + ", ".join(parts)
 
 
 @inventory_app.command("map")

@@ -20,6 +20,7 @@ from rich.table import Table
 from fulfillbridge.config import ConfigError, load_settings
 from fulfillbridge.core.stores import StoreError
 from fulfillbridge.flows import setup as setup_flow
+from fulfillbridge.flows.inventory import mask_url
 from fulfillbridge.shopify import ShopifyError
 
 _RESULT_STYLE = {
@@ -105,6 +106,25 @@ def configure_command(
             show_default=False,
         ),
     ] = None,
+    inventory_feed: Annotated[
+        str | None,
+        typer.Option(
+            help="An http(s) URL serving the inventory CSV (store,sku,warehouse,quantity; an "
+            "empty store cell means this store) that the worker fetches on a schedule and "
+            "pushes like `inventory push`.",
+            show_default=False,
+        ),
+    ] = None,
+    inventory_feed_interval: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds between two fetches of the inventory feed (default 900, at least 60).",
+            show_default=False,
+        ),
+    ] = None,
+    no_inventory_feed: Annotated[
+        bool, typer.Option("--no-inventory-feed", help="Stop polling the inventory feed.")
+    ] = False,
     webhook_secret: Annotated[
         str | None,
         typer.Option(
@@ -127,6 +147,9 @@ def configure_command(
             clear_catalogue=no_catalogue,
             webhook_secret=_read_secret(webhook_secret),
             inventory_quantity=inventory_quantity,
+            inventory_feed=inventory_feed,
+            inventory_feed_interval=inventory_feed_interval,
+            clear_inventory_feed=no_inventory_feed,
         )
     )
     config = setup_flow.StoreConfig.of(store)
@@ -138,6 +161,9 @@ def configure_command(
     catalogue_text = "any SKU" if config.catalogue is None else f"{len(config.catalogue)} SKUs"
     table.add_row("catalogue", catalogue_text)
     table.add_row("inventory quantity set", config.inventory_quantity_name)
+    feed = config.inventory_feed
+    feed_text = f"{mask_url(feed.url)} every {feed.interval} s" if feed else "none"
+    table.add_row("inventory feed", feed_text)
     if webhook_secret is not None:
         table.add_row("webhook secret", "set (previous one still accepted)")
     out.print(table)

@@ -144,8 +144,15 @@ async def _bulk_open_fulfillment_orders(
     """Run the BulkOpenFulfillmentOrders query as a bulk operation, wait for it, download
     and reassemble its JSONL."""
     query = operation("BulkOpenFulfillmentOrders").document
-    started = await client.execute(operation("BulkQueryRun"), {"query": query})
-    bulk_id = started["bulkOperationRunQuery"]["bulkOperation"]["id"]
+    started = (await client.execute(operation("BulkQueryRun"), {"query": query}))[
+        "bulkOperationRunQuery"
+    ]
+    if started.get("userErrors") or not started.get("bulkOperation"):
+        # e.g. OPERATION_IN_PROGRESS: the app's bulk queries on this shop are all in use.
+        raise BulkOperationFailed(
+            f"bulk query refused: {started.get('userErrors')}", shop=client.shop
+        )
+    bulk_id = started["bulkOperation"]["id"]
     deadline = time.monotonic() + timeout
     while True:
         status = (await client.execute(operation("BulkOperationById"), {"id": bulk_id}))[

@@ -22,6 +22,15 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import DEFAULT_QUANTITY_NAME, QUANTITY_NAMES
 from fulfillbridge.core.stores import Store, StoreError
 from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.inventory import (
+    FEED_INTERVAL,
+    FEED_MIN_INTERVAL,
+    FEED_URL,
+    Feed,
+    FeedError,
+    check_feed_url,
+    feed_of,
+)
 from fulfillbridge.shopify import ShopifyClient, UserErrors, has_scope, operation
 from fulfillbridge.store.database import Database
 
@@ -32,6 +41,7 @@ MODES = (FULFILLMENT_SERVICE, ORDER_MANAGEMENT)
 WEBHOOK_PATH = "/webhooks/shopify"
 SERVICE_NAME = "fulfillbridge"
 MAX_CATALOGUE_SKUS = 100_000
+MAX_FEED_INTERVAL = 7 * 24 * 3600
 
 # Webhook topics per mode (Shopify topic paths; NOTES.md "Webhooks"). Both modes follow the
 # order's life and cancellation, fulfillment-order moves, splits and merges, and the app's
@@ -100,6 +110,7 @@ class StoreConfig:
     require_billing_address: bool = False
     catalogue: tuple[str, ...] | None = None
     inventory_quantity_name: str = DEFAULT_QUANTITY_NAME
+    inventory_feed: Feed | None = None
 
     @classmethod
     def of(cls, store: Store) -> StoreConfig:
@@ -113,6 +124,7 @@ class StoreConfig:
             inventory_quantity_name=str(
                 settings.get("inventory_quantity_name") or DEFAULT_QUANTITY_NAME
             ),
+            inventory_feed=feed_of(store),
         )
 
 
@@ -201,6 +213,9 @@ def _config_changes(
     catalogue: Path | None,
     clear_catalogue: bool,
     inventory_quantity: str | None = None,
+    inventory_feed: str | None = None,
+    inventory_feed_interval: int | None = None,
+    clear_inventory_feed: bool = False,
 ) -> dict[str, Any]:
     if inventory_quantity is not None and inventory_quantity not in QUANTITY_NAMES:
         raise SetupError(
@@ -225,6 +240,9 @@ def _config_changes(
         changes["catalogue"] = None
     if inventory_quantity is not None:
         changes["inventory_quantity_name"] = inventory_quantity
+    changes.update(
+        _feed_changes(current, inventory_feed, inventory_feed_interval, clear_inventory_feed)
+    )
     final_mode = changes.get("mode", current.mode)
     final_locations = changes.get("managed_locations", list(current.managed_locations))
     if final_mode == ORDER_MANAGEMENT and not final_locations:
@@ -232,6 +250,35 @@ def _config_changes(
             "order_management mode needs the merchant locations to handle: add "
             "--location gid://shopify/Location/<number> (once per location)"
         )
+    return changes
+
+
+def _feed_changes(
+    current: StoreConfig, url: str | None, interval: int | None, clear: bool
+) -> dict[str, Any]:
+    """Settings changes for the inventory feed (the URL is checked, never printed whole)."""
+    if clear and (url is not None or interval is not None):
+        raise SetupError(
+            "give either --inventory-feed URL (and --inventory-feed-interval) or "
+            "--no-inventory-feed, not both"
+        )
+    if clear:
+        return {FEED_URL: None, FEED_INTERVAL: None}
+    changes: dict[str, Any] = {}
+    if url is not None:
+        try:
+            changes[FEED_URL] = check_feed_url(url)
+        except FeedError as exc:
+            raise SetupError(str(exc)) from None
+    if interval is not None:
+        if not FEED_MIN_INTERVAL <= interval <= MAX_FEED_INTERVAL:
+            raise SetupError(
+                f"inventory feed interval {interval} s is out of range: give "
+                f"{FEED_MIN_INTERVAL} to {MAX_FEED_INTERVAL} seconds"
+            )
+        if url is None and current.inventory_feed is None:
+            raise SetupError("the store has no inventory feed: give --inventory-feed URL too")
+        changes[FEED_INTERVAL] = interval
     return changes
 
 
@@ -246,6 +293,9 @@ async def configure_store(
     clear_catalogue: bool = False,
     webhook_secret: str | None = None,
     inventory_quantity: str | None = None,
+    inventory_feed: str | None = None,
+    inventory_feed_interval: int | None = None,
+    clear_inventory_feed: bool = False,
 ) -> Store:
     """Validate and write the store's settings (all or nothing).
 
@@ -266,6 +316,9 @@ async def configure_store(
                 catalogue=catalogue,
                 clear_catalogue=clear_catalogue,
                 inventory_quantity=inventory_quantity,
+                inventory_feed=inventory_feed,
+                inventory_feed_interval=inventory_feed_interval,
+                clear_inventory_feed=clear_inventory_feed,
             )
             if changes:
                 store = await stores.update_settings(name, changes)

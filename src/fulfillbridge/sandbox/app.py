@@ -197,6 +197,7 @@ class SandboxASGI:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.sandbox.stop_background_work()
                 await self.stop_outbound()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

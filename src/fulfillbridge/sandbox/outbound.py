@@ -7,6 +7,8 @@ subscription's address with Shopify's headers (NOTES.md, "Webhooks"):
 with the owning app's client secret), ``X-Shopify-Shop-Domain``, ``X-Shopify-API-Version``,
 ``X-Shopify-Webhook-Id`` (one per delivery; a duplicate keeps it), ``X-Shopify-Event-Id``
 (one per event, shared by the deliveries of that event) and ``X-Shopify-Triggered-At``.
+An event whose payload names one app (``ONLY_APP_KEY``, e.g. ``bulk_operations/finish``)
+goes only to that app's subscriptions, without that key.
 
 Delivery rules (Shopify docs, NOTES.md): 1 s to connect, 5 s in all; any answer but 2xx is
 a failure, redirects included (they are not followed). A failed delivery is retried 8 times
@@ -57,6 +59,7 @@ import httpx
 
 from fulfillbridge.sandbox.domain.webhooks import (
     LOOPBACK_HOSTS,
+    ONLY_APP_KEY,
     WebhookRegistry,
     filter_matches,
 )
@@ -258,7 +261,10 @@ class OutboundDispatcher:
         registry = state.parts.get("webhooks")
         if not isinstance(registry, WebhookRegistry):
             return
+        only_app = payload.pop(ONLY_APP_KEY, None)  # payload is this event's own copy
         for subscription in registry.for_topic(topic):
+            if only_app is not None and subscription.app_id != only_app:
+                continue
             if not filter_matches(subscription.filter, payload):
                 continue
             body_payload = payload

@@ -321,11 +321,21 @@ class Sandbox:
 
     def reset(self) -> None:
         """Back to the configured shops, real time, no faults."""
+        self.stop_background_work()
         self.clock.reset()
         self.faults = FaultSettings()
         self.shops = {}
         self._app_ids = itertools.count(1)
         self._load_shops()
+
+    def stop_background_work(self) -> None:
+        """Stop the work shops run in the background (bulk operations): every part with a
+        ``stop_background_work`` method is asked to."""
+        for shop in self.shops.values():
+            for part in list(shop.state.parts.values()):
+                stop = getattr(part, "stop_background_work", None)
+                if callable(stop):
+                    stop()
 
     # -- secrets --------------------------------------------------------------------------
     def app_secret(self, shop_domain: str, app_id: str) -> str:

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.store.models import (
+    InventoryFeedRow,
     InventoryItemRow,
     InventoryLevelRow,
+    InventoryLockRow,
     InventorySkuRow,
     InventorySyncRow,
 )
@@ -108,6 +110,16 @@ class StoreInventoryStatus:
     rejected_levels: list[dict[str, Any]]
     last_rejections: list[dict[str, Any]]
     last_sync: dict[str, Any] | None
+    feed: dict[str, Any] | None = None  # the store's feed, when it has one (flows adds it)
+
+
+@dataclass(frozen=True)
+class FeedClaim:
+    """A feed poll this worker won, with the validators of the content last applied from
+    that same URL (None when there are none or the URL changed)."""
+
+    etag: str | None
+    last_modified: str | None
 
 
 def _now() -> datetime:
@@ -403,6 +415,126 @@ class InventoryRepository:
         self._session.add(row)
         await self._session.flush()
         return row.id
+
+    # -- one push per store at a time ------------------------------------------------------
+
+    async def claim_lock(
+        self, store_id: int, holder: str, *, now: datetime, until: datetime
+    ) -> bool:
+        """Take the store's push lock when it is free or its lease ran out. The UPDATE
+        re-checks the lease, so of two claimers only one matches; a first claim inserts
+        the row (a racing insert fails on the primary key: the caller counts it lost)."""
+        taken = await self._session.execute(
+            update(InventoryLockRow)
+            .where(
+                InventoryLockRow.store_id == store_id,
+                or_(InventoryLockRow.claimed_until.is_(None), InventoryLockRow.claimed_until < now),
+            )
+            .values(claimed_by=holder, claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return True
+        if await self._session.get(InventoryLockRow, store_id) is not None:
+            return False
+        self._session.add(
+            InventoryLockRow(store_id=store_id, claimed_by=holder, claimed_until=until)
+        )
+        await self._session.flush()
+        return True
+
+    async def renew_lock(self, store_id: int, holder: str, until: datetime) -> bool:
+        """Extend our lease; False when the lock is no longer ours."""
+        renewed = await self._session.execute(
+            update(InventoryLockRow)
+            .where(InventoryLockRow.store_id == store_id, InventoryLockRow.claimed_by == holder)
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return renewed.rowcount == 1  # type: ignore[attr-defined]
+
+    async def release_lock(self, store_id: int, holder: str) -> None:
+        await self._session.execute(
+            update(InventoryLockRow)
+            .where(InventoryLockRow.store_id == store_id, InventoryLockRow.claimed_by == holder)
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    # -- feeds -----------------------------------------------------------------------------
+
+    async def feed_due(self, store_id: int, url_hash: str, due_before: datetime) -> bool:
+        """A read-only look first, so a worker's round writes nothing for a feed not due."""
+        row = await self._session.get(InventoryFeedRow, store_id)
+        if row is None or row.url_hash != url_hash or row.started_at is None:
+            return True
+        started = row.started_at.replace(tzinfo=row.started_at.tzinfo or UTC)
+        return started <= due_before
+
+    async def claim_feed(
+        self, store_id: int, url_hash: str, holder: str, *, now: datetime, due_before: datetime
+    ) -> FeedClaim | None:
+        """Claim this round of the store's feed: when it was never polled, its URL changed
+        (validators forgotten), or its last poll started before ``due_before``. Each UPDATE
+        re-checks its condition, so several workers on one database poll it once."""
+        claim = {"started_at": now, "claimed_by": holder}
+        changed = await self._session.execute(
+            update(InventoryFeedRow)
+            .where(
+                InventoryFeedRow.store_id == store_id,
+                or_(InventoryFeedRow.url_hash.is_(None), InventoryFeedRow.url_hash != url_hash),
+            )
+            .values(url_hash=url_hash, etag=None, last_modified=None, **claim)
+            .execution_options(synchronize_session=False)
+        )
+        if changed.rowcount == 1:  # type: ignore[attr-defined]
+            return FeedClaim(None, None)
+        due = await self._session.execute(
+            update(InventoryFeedRow)
+            .where(
+                InventoryFeedRow.store_id == store_id,
+                InventoryFeedRow.url_hash == url_hash,
+                or_(
+                    InventoryFeedRow.started_at.is_(None),
+                    InventoryFeedRow.started_at <= due_before,
+                ),
+            )
+            .values(**claim)
+            .execution_options(synchronize_session=False)
+        )
+        row = await self._session.get(InventoryFeedRow, store_id)
+        if due.rowcount == 1 and row is not None:  # type: ignore[attr-defined]
+            return FeedClaim(row.etag, row.last_modified)
+        if row is not None:
+            return None
+        self._session.add(
+            InventoryFeedRow(store_id=store_id, url_hash=url_hash, rows=0, rejected=0, **claim)
+        )
+        await self._session.flush()
+        return FeedClaim(None, None)
+
+    async def record_feed(self, store_id: int, **values: Any) -> None:
+        """What a poll came to (fetched_at, http_status, rows, rejected, error, and the
+        validators when the content was applied)."""
+        await self._session.execute(
+            update(InventoryFeedRow)
+            .where(InventoryFeedRow.store_id == store_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def feed(self, store_id: int) -> dict[str, Any] | None:
+        row = await self._session.get(InventoryFeedRow, store_id)
+        if row is None:
+            return None
+        return {
+            "last_fetched_at": row.fetched_at,
+            "last_changed_at": row.changed_at,
+            "http_status": row.http_status,
+            "rows": row.rows,
+            "rejected": row.rejected,
+            "error": row.error,
+        }
 
     async def status(self, store_id: int, store_name: str) -> StoreInventoryStatus:
         counts = dict(

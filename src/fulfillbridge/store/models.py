@@ -315,3 +315,40 @@ class InventorySyncRow(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     points: Mapped[int] = mapped_column(Integer, default=0)
     rejections: Mapped[list[dict]] = mapped_column(JSON, default=list)
+
+
+class InventoryLockRow(Base):
+    """Who is pushing levels to a store now: one push per store at a time, across every
+    process on the database. A lease (``claimed_until``) frees it when its holder died."""
+
+    __tablename__ = "inventory_locks"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InventoryFeedRow(Base):
+    """A store's inventory feed (the URL the worker polls): when it was last claimed and
+    fetched, what came back, and the validators of the content last applied.
+    ``url_hash`` says which URL those are for (the URL itself stays in the store's
+    settings: it may carry credentials)."""
+
+    __tablename__ = "inventory_feeds"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    url_hash: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -6,7 +6,8 @@ Shopify's fulfillment-service ``fetch_stock`` callback is answered from the same
   (1-based position in ``rows``) and reason. Sending the same rows again applies nothing
   twice. Same API keys and store scoping as the rest of ``/api/v1`` (``web.api``): rows for
   a store the key does not cover are reported as rows of an unknown store.
-- ``GET /api/v1/inventory/status``: per store, last sync, levels in sync, pending, rejected.
+- ``GET /api/v1/inventory/status``: per store, last sync, levels in sync, pending, rejected,
+  and the inventory feed's last fetch (its URL masked) when the store has one.
 - ``GET /shopify/{store}/fetch_stock?sku=...&shop=...``: ``{"SKU": quantity, ...}``.
   Shopify's documentation describes no signature on this GET (only the POSTed notification
   is signed), so, like ``fetch_tracking_numbers``, an unsigned request is answered, a

@@ -32,6 +32,9 @@ _FILTER_MESSAGE = (
     "The specified filter is invalid, please ensure you specify the field(s) you wish to filter on."
 )
 _PUBSUB = re.compile(r"^pubsub://[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+$")
+# A payload key naming the only app whose subscriptions get the event (bulk_operations/finish
+# goes to the app that ran the operation); the dispatcher removes it before sending.
+ONLY_APP_KEY = "__only_app_id"
 
 
 def topic_path(enum_name: str) -> str:
@@ -53,6 +56,7 @@ def topic_enum(path: str) -> str:
 
 
 _KNOWN_RESOURCES = (
+    "bulk_operations",
     "fulfillment_orders",
     "fulfillment_events",
     "fulfillment_holds",

@@ -4,10 +4,13 @@ The bulk query is run by the sandbox's own executor, with the caller's scopes: e
 connection in it is read in pages of 250, the top-level one to its end. Nested connections
 are read up to 250 objects per parent (Shopify has no such cap) and only when they are
 direct fields of a connection's node (Shopify also allows them under nested objects).
+``_steps`` reads one page of the top-level connection per step; ``BulkOperations.start``
+runs the steps in the background (see ``sandbox.domain.bulk``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
@@ -32,6 +35,7 @@ from fulfillbridge.sandbox.domain.bulk import (
     MAX_CONCURRENT_QUERIES,
     BulkOperation,
     BulkOperations,
+    StepFailed,
     flatten,
 )
 from fulfillbridge.sandbox.pagination import MAX_PAGE_SIZE, connection
@@ -39,7 +43,7 @@ from fulfillbridge.sandbox.registry import Context, mutation, node_loader, query
 from fulfillbridge.sandbox.resolvers._common import page_args
 from fulfillbridge.sandbox.state import ShopState, parse_gid
 
-MAX_PAGES = 1000  # 250,000 top-level objects at most
+MAX_PAGES = 1000  # 250,000 top-level objects at most; more fails the operation (TIMEOUT)
 _executor: Any = None
 
 
@@ -60,11 +64,8 @@ def operation_node(ctx: Context, op: BulkOperation) -> dict[str, Any]:
     part = bulk_of(ctx.shop)
     status = part.status(op)
     completed = status == "COMPLETED"
-    data = op.jsonl() if completed else b""
+    has_file = completed and bool(op.rows)
     base = str(ctx.extra.get("base_url") or "").rstrip("/")
-    url = (
-        f"{base}/__sandbox/bulk/{ctx.shop.domain}/{op.id}.jsonl" if completed and op.rows else None
-    )
     return {
         "__typename": "BulkOperation",
         "id": op.gid,
@@ -73,16 +74,17 @@ def operation_node(ctx: Context, op: BulkOperation) -> dict[str, Any]:
         "errorCode": op.error_code,
         "createdAt": op.created_at,
         "completedAt": op.completed_at if completed else None,
-        "objectCount": str(len(op.rows) if completed else 0),
-        "rootObjectCount": str(op.root_object_count if completed else 0),
-        "fileSize": str(len(data)) if completed and op.rows else None,
-        "url": url,
+        # Running totals while the query runs (Shopify docs, BulkOperation.objectCount).
+        "objectCount": str(len(op.rows)),
+        "rootObjectCount": str(op.root_object_count),
+        "fileSize": str(len(op.jsonl())) if has_file else None,
+        "url": f"{base}/__sandbox/bulk/{ctx.shop.domain}/{op.id}.jsonl" if has_file else None,
         "partialDataUrl": None,
         "query": op.query,
     }
 
 
-def _user_error(message: str, code: str, field: list[str] | None = None) -> dict[str, Any]:
+def _user_error(message: str, code: str | None, field: list[str] | None = None) -> dict[str, Any]:
     return {"field": field, "message": message, "code": code}
 
 
@@ -91,35 +93,24 @@ def resolve_bulk_operation_run_query(
     _parent: Any, ctx: Context, query: str, groupObjects: bool = False
 ) -> dict[str, Any]:
     part = bulk_of(ctx.shop)
-    if len(part.running(ctx.app_id)) >= MAX_CONCURRENT_QUERIES:
+    running = part.running(ctx.app_id)
+    if len(running) >= MAX_CONCURRENT_QUERIES:
+        # The wording real responses carry when operations already run (no capture here
+        # shows it; Shopify's enum also has LIMIT_REACHED, whose use it does not document).
+        ids = ", ".join(op.gid for op in running)
+        message = f"A bulk query operation for this app and shop is already in progress: {ids}."
         return {
             "bulkOperation": None,
-            "userErrors": [
-                _user_error(
-                    f"A shop can run at most {MAX_CONCURRENT_QUERIES} bulk query operations at "
-                    "once; wait for one to finish.",
-                    "LIMIT_REACHED",
-                )
-            ],
+            "userErrors": [_user_error(message, "OPERATION_IN_PROGRESS")],
         }
     try:
         plan = _plan(_get_executor().schema, query)
     except _BulkQueryError as exc:
         return {"bulkOperation": None, "userErrors": [_user_error(str(exc), "INVALID", ["query"])]}
     op = part.create(ctx.app_id, query)
-    failure = _run(ctx, part, op, plan)
-    if failure:
-        part.fail(op, failure)
+    # Shopify answers with the operation just created (CREATED); the query runs after.
     node = operation_node(ctx, op)
-    # Shopify answers the mutation with the operation just created.
-    node.update(
-        status="CREATED",
-        completedAt=None,
-        objectCount="0",
-        rootObjectCount="0",
-        fileSize=None,
-        url=None,
-    )
+    part.start(op, _steps(ctx, op, plan))
     return {"bulkOperation": node, "userErrors": []}
 
 
@@ -329,46 +320,48 @@ def _page_info_node() -> FieldNode:
     )
 
 
-def _run(ctx: Context, part: BulkOperations, op: BulkOperation, plan: _Plan) -> str | None:
-    """Execute the query page by page; returns an error code on failure."""
+def _steps(ctx: Context, op: BulkOperation, plan: _Plan) -> Iterator[None]:
+    """The work of ``op``: one page of the top-level connection per step, its rows added to
+    the operation as they come (raises StepFailed with a BulkOperationErrorCode)."""
     executor = _get_executor()
-    nodes: list[dict[str, Any]] = []
+    sub_ctx = Context(
+        shop=ctx.shop,
+        app_id=ctx.app_id,
+        granted_scopes=ctx.granted_scopes,
+        extra={k: v for k, v in ctx.extra.items() if k != "info"},
+    )
     after: str | None = None
     for _ in range(MAX_PAGES):
         text = _with_pages(plan.document, plan.root, after)
         prepared = executor.prepare(text)
         if prepared.errors:
-            return "INTERNAL_SERVER_ERROR"
+            raise StepFailed("INTERNAL_SERVER_ERROR")
         operation = prepared.operation(None)
         if isinstance(operation, dict):
-            return "INTERNAL_SERVER_ERROR"
-        sub_ctx = Context(
-            shop=ctx.shop,
-            app_id=ctx.app_id,
-            granted_scopes=ctx.granted_scopes,
-            extra={k: v for k, v in ctx.extra.items() if k != "info"},
-        )
+            raise StepFailed("INTERNAL_SERVER_ERROR")
         result = executor.run(prepared, operation, {}, sub_ctx)
         if result.errors:
             denied = any(
                 getattr(e.original_error, "extensions", {}).get("code") == "ACCESS_DENIED"
                 for e in result.errors
             )
-            return "ACCESS_DENIED" if denied else "INTERNAL_SERVER_ERROR"
+            raise StepFailed("ACCESS_DENIED" if denied else "INTERNAL_SERVER_ERROR")
         conn = (result.data or {}).get("__bulk_root") or {}
         page = conn.pop("__bulk_page", {}) or {}
         if plan.uses_edges:
-            nodes += [edge["node"] for edge in conn.get("edges") or [] if edge.get("node")]
+            nodes = [edge["node"] for edge in conn.get("edges") or [] if edge.get("node")]
         else:
-            nodes += [n for n in conn.get("nodes") or [] if n]
+            nodes = [n for n in conn.get("nodes") or [] if n]
+        rows = flatten(nodes, plan.paths)
+        for row in rows:
+            row.pop("pageInfo", None)
+        op.rows += rows
+        op.root_object_count += len(nodes)
         if not page.get("hasNextPage"):
-            break
+            return
         after = page.get("endCursor")
-    rows = flatten(nodes, plan.paths)
-    for row in rows:
-        row.pop("pageInfo", None)
-    part.complete(op, rows, len(nodes))
-    return None
+        yield
+    raise StepFailed("TIMEOUT")  # more than MAX_PAGES pages
 
 
 @query("currentBulkOperation")
@@ -416,7 +409,7 @@ def resolve_bulk_operation_cancel(_parent: Any, ctx: Context, id: str) -> dict[s
             "userErrors": [{"field": ["id"], "message": "Bulk operation does not exist"}],
         }
     status = part.status(op)
-    if status != "RUNNING":
+    if status not in {"CREATED", "RUNNING"}:
         return {
             "bulkOperation": operation_node(ctx, op),
             "userErrors": [
@@ -426,7 +419,9 @@ def resolve_bulk_operation_cancel(_parent: Any, ctx: Context, id: str) -> dict[s
                 }
             ],
         }
-    op.canceled = True
+    # CANCELING in the answer; CANCELED once the step under way is over (Shopify docs,
+    # BulkOperationStatus: "There may be a short delay ...").
+    part.cancel(op)
     return {"bulkOperation": operation_node(ctx, op), "userErrors": []}
 
 

@@ -22,6 +22,7 @@ from fulfillbridge.sandbox.domain.catalog import (
     term_matches_number,
     term_matches_text,
 )
+from fulfillbridge.sandbox.pagination import connection
 from fulfillbridge.sandbox.registry import (
     Context,
     TopLevelError,
@@ -30,7 +31,11 @@ from fulfillbridge.sandbox.registry import (
     node_loader,
     query,
 )
-from fulfillbridge.sandbox.resolvers._common import MAX_INPUT_ITEMS, legacy_id_connection
+from fulfillbridge.sandbox.resolvers._common import (
+    MAX_INPUT_ITEMS,
+    legacy_id_connection,
+    page_args,
+)
 from fulfillbridge.sandbox.state import ShopState, gid, parse_gid
 
 READ_PRODUCTS = ("read_products",)
@@ -267,7 +272,13 @@ def resolve_product_variants(
     _parent: Any, ctx: Context, query: str | None = None, **page: Any
 ) -> dict[str, Any]:
     variants = _find_variants(ctx.shop, query)
-    return legacy_id_connection([variant_node(ctx.shop, v) for v in variants], page)
+    # Paged on the variants (cursor key: the legacy id, as legacy_id_connection uses), then
+    # only the page rendered: rendering the whole catalogue for every page was quadratic.
+    window = connection(variants, **page_args(page), cursor_of=lambda v: v.id)
+    rendered = {v.id: variant_node(ctx.shop, v) for v in window["nodes"]}
+    window["nodes"] = [rendered[v.id] for v in window["nodes"]]
+    window["edges"] = [{**edge, "node": rendered[edge["node"].id]} for edge in window["edges"]]
+    return window
 
 
 @query("productVariantsCount", scopes=READ_PRODUCTS)

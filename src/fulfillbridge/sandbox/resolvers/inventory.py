@@ -116,7 +116,6 @@ def inventory_item_node(shop: ShopState, item: InventoryItem) -> dict[str, Any]:
             if item.unit_cost is not None
             else None
         ),
-        "duplicateSkuCount": max(len(catalog.items_by_sku(item.sku)) - 1, 0) if item.sku else 0,
         "locationsCount": {"count": len(catalog.stocked_locations(item.id)), "precision": "EXACT"},
         "trackedEditable": {"locked": False, "reason": None},
         "measurement": {
@@ -198,6 +197,14 @@ def resolve_inventory_level(_parent: Any, ctx: Context, id: str) -> dict[str, An
     if level is None or (parsed[1] is not None and parsed[1] != level.item_id):
         return None
     return inventory_level_node(level)
+
+
+@field_resolver("InventoryItem", "duplicateSkuCount")
+def resolve_item_duplicate_sku_count(parent: dict[str, Any], ctx: Context) -> int:
+    # Resolved only when asked for: it scans the whole catalogue, which made every page of
+    # items (and every bulk query over variants) quadratic in the catalogue's size.
+    sku = parent.get("sku")
+    return max(len(catalog_of(ctx.shop).items_by_sku(sku)) - 1, 0) if sku else 0
 
 
 @field_resolver("InventoryItem", "variant", scopes=READ_INVENTORY)
