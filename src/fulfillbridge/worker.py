@@ -3,8 +3,7 @@
 ``run_worker(settings)`` loops until ``stop`` is set (or once, with ``once=True``). Any
 number of workers, in any number of processes, may share one database: inbox events are
 applied once (``flows.processing``), each store is polled by one worker per interval
-(``flows.reconcile.claim_reconcile_run``), each inventory feed too (``flows.inventory.
-poll_feeds``), and outbox rows are leased (``flows.outbox``).
+(``flows.reconcile.claim_reconcile_run``), each inventory feed too (``flows.inventory_feed.poll_feeds``), and outbox rows are leased (``flows.outbox``).
 A failing round is logged and the loop goes on: one bad event, store or row never stops
 the worker.
 """
@@ -21,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fulfillbridge.config import Settings
-from fulfillbridge.flows.inventory import poll_feeds
+from fulfillbridge.flows.inventory_feed import poll_feeds
 from fulfillbridge.flows.processing import process_inbox
 from fulfillbridge.flows.reconcile import reconcile_due_stores
 from fulfillbridge.store.database import Database

@@ -19,9 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core import inventory_feed as core_feed
 from fulfillbridge.core.inventory import RawRow
 from fulfillbridge.core.stores import AuthKind
-from fulfillbridge.flows import inventory
+from fulfillbridge.flows import inventory, inventory_feed
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.database import Database
@@ -121,7 +122,7 @@ async def test_feed_rows_are_applied_and_an_unchanged_feed_costs_nothing(
         ",TEE,main\n"
     )
 
-    (first,) = await inventory.poll_feeds(database, settings)
+    (first,) = await inventory_feed.poll_feeds(database, settings)
 
     assert (first.http_status, first.rows, first.rejected, first.error) == (200, 5, 3, None)
     assert (shop.on_hand("MUG"), shop.on_hand("TEE")) == (7, 9)
@@ -135,13 +136,13 @@ async def test_feed_rows_are_applied_and_an_unchanged_feed_costs_nothing(
     assert "expected 4 cells, found 3" in reasons[6]
 
     # Not due yet: nothing is fetched.
-    assert await inventory.poll_feeds(database, settings) == []
+    assert await inventory_feed.poll_feeds(database, settings) == []
     assert feeds.count("private") == 1
 
     # Due again, same content: the ETag answers 304 and Shopify hears nothing.
     calls = _shopify_calls(sandbox_url)
     await _make_due(database, "acme")
-    (second,) = await inventory.poll_feeds(database, settings)
+    (second,) = await inventory_feed.poll_feeds(database, settings)
     assert second.not_modified and second.http_status == 304
     assert feeds.requests[-1][1] is not None  # If-None-Match was sent
     assert _shopify_calls(sandbox_url) == calls
@@ -151,7 +152,7 @@ async def test_feed_rows_are_applied_and_an_unchanged_feed_costs_nothing(
     # Changed content is fetched whole and applied.
     feeds.bodies["private"] = "sku,quantity\nMUG,3\n"
     await _make_due(database, "acme")
-    (third,) = await inventory.poll_feeds(database, settings)
+    (third,) = await inventory_feed.poll_feeds(database, settings)
     assert (third.http_status, third.rows, third.rejected) == (200, 1, 0)
     assert shop.on_hand("MUG") == 3
 
@@ -181,7 +182,7 @@ async def test_a_failing_feed_is_recorded_and_the_next_store_is_still_polled(
     feeds.fail["broken"] = 500
     feeds.bodies["zeta"] = "sku,quantity\nMUG,4\n"
 
-    outcomes = {o.store: o for o in await inventory.poll_feeds(database, settings)}
+    outcomes = {o.store: o for o in await inventory_feed.poll_feeds(database, settings)}
 
     assert outcomes["acme"].error == "the feed answered HTTP 500"
     assert outcomes["zeta"].error is None and shop.on_hand("MUG") == 4
@@ -191,7 +192,7 @@ async def test_a_failing_feed_is_recorded_and_the_next_store_is_still_polled(
     del feeds.fail["broken"]
     feeds.bodies["broken"] = "article;amount\nMUG;1\n"
     await _make_due(database, "acme")
-    (malformed,) = await inventory.poll_feeds(database, settings)
+    (malformed,) = await inventory_feed.poll_feeds(database, settings)
     assert malformed.http_status == 200
     assert "not an inventory CSV" in (malformed.error or "")
     assert "not an inventory CSV" in (await _feed_status(database, "acme"))["error"]
@@ -215,7 +216,7 @@ async def test_two_workers_poll_a_due_feed_once(
         feeds.bodies["stock"] = "sku,warehouse,quantity\nMUG,main,12\n"
 
         results = await asyncio.gather(
-            inventory.poll_feeds(first, settings), inventory.poll_feeds(second, settings)
+            inventory_feed.poll_feeds(first, settings), inventory_feed.poll_feeds(second, settings)
         )
 
         assert sorted(len(r) for r in results) == [0, 1]
@@ -232,11 +233,11 @@ async def test_a_changed_url_is_polled_at_once_without_the_old_etag(
     shop.add("MUG", available=1)
     feeds.bodies["one"] = feeds.bodies["two"] = "sku,quantity\nMUG,5\n"
     await add_store(database, sandbox_url, shop, inventory_feed_url=f"{feeds.url}/one")
-    assert len(await inventory.poll_feeds(database, settings)) == 1
+    assert len(await inventory_feed.poll_feeds(database, settings)) == 1
     async with database.stores() as stores:
         await stores.update_settings("acme", {"inventory_feed_url": f"{feeds.url}/two"})
 
-    (moved,) = await inventory.poll_feeds(database, settings)
+    (moved,) = await inventory_feed.poll_feeds(database, settings)
 
     assert moved.http_status == 200 and feeds.requests[-1] == ("two", None)
 
@@ -253,15 +254,15 @@ async def test_a_changed_url_is_polled_at_once_without_the_old_etag(
     ],
 )
 def test_feed_urls_are_checked(url: str, problem: str) -> None:
-    with pytest.raises(inventory.FeedError, match=problem):
-        inventory.check_feed_url(url)
+    with pytest.raises(core_feed.FeedUrlError, match=problem):
+        core_feed.check_feed_url(url)
 
 
 def test_masked_urls_keep_no_credentials() -> None:
-    masked = inventory.mask_url("https://user:pw@feeds.example.com:8443/a.csv?key=abc#x")
+    masked = core_feed.mask_url("https://user:pw@feeds.example.com:8443/a.csv?key=abc#x")
     assert masked == "https://***@feeds.example.com:8443/a.csv?***"
     assert (
-        inventory.mask_url("https://feeds.example.com/a.csv") == "https://feeds.example.com/a.csv"
+        core_feed.mask_url("https://feeds.example.com/a.csv") == "https://feeds.example.com/a.csv"
     )
 
 
@@ -278,7 +279,7 @@ async def test_a_feed_poll_and_a_push_at_once_run_one_after_the_other(
         rows = [RawRow(i + 2, "acme", sku, "", 60) for i, sku in enumerate(skus)]
 
         polled, pushed = await asyncio.gather(
-            inventory.poll_feeds(first, settings), inventory.push(second, settings, rows)
+            inventory_feed.poll_feeds(first, settings), inventory.push(second, settings, rows)
         )
 
         assert [(o.rows, o.rejected, o.error) for o in polled] == [(4, 0, None)]
@@ -296,7 +297,7 @@ async def test_the_status_endpoint_shows_the_feed_masked(
     shop.add("MUG", available=1)
     url = f"{feeds.url}/private?token={TOKEN}"  # no credentials for the host: a 401
     await add_store(database, sandbox_url, shop, inventory_feed_url=url)
-    await inventory.poll_feeds(database, settings)
+    await inventory_feed.poll_feeds(database, settings)
     async with database.transaction() as session:
         key = (await ApiKeyRepository(session).create("ops", ["acme"])).plain
     app = create_app(settings)
@@ -313,4 +314,4 @@ async def test_the_status_endpoint_shows_the_feed_masked(
     feed = found["feed"]
     assert feed["url"] == f"{feeds.url}/private?***" and TOKEN not in answer.text
     assert (feed["http_status"], feed["error"]) == (401, "the feed answered HTTP 401")
-    assert feed["interval_seconds"] == inventory.FEED_DEFAULT_INTERVAL
+    assert feed["interval_seconds"] == core_feed.FEED_DEFAULT_INTERVAL

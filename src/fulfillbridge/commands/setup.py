@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from fulfillbridge.config import ConfigError, load_settings
+from fulfillbridge.core.inventory_feed import mask_url
 from fulfillbridge.core.stores import StoreError
 from fulfillbridge.flows import setup as setup_flow
-from fulfillbridge.flows.inventory import mask_url
 from fulfillbridge.shopify import ShopifyError
 
 _RESULT_STYLE = {

@@ -37,20 +37,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
 import os
 import socket
 import time
-import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -60,7 +57,6 @@ from fulfillbridge.core.inventory import (
     CHUNK_SIZE,
     DEFAULT_QUANTITY_NAME,
     QUANTITY_NAMES,
-    InventoryInputError,
     LevelRow,
     LevelTarget,
     RawRow,
@@ -71,14 +67,13 @@ from fulfillbridge.core.inventory import (
     chunk_key,
     chunks,
     decide_stale,
-    parse_csv,
 )
+from fulfillbridge.core.inventory_feed import feed_of, mask_url
 from fulfillbridge.core.stores import Store, StoreNotFound
 from fulfillbridge.flows.connect import client_for
-from fulfillbridge.shopify import OutcomeUnknown, ShopifyClient, ShopifyError, operation
+from fulfillbridge.shopify import OutcomeUnknown, ShopifyClient, operation
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import (
-    FeedClaim,
     InventoryRepository,
     ItemEntry,
     MappingChange,
@@ -214,7 +209,8 @@ class StoreBusy(InventorySyncError):
     """Another push held the store's lock for longer than this one could wait."""
 
 
-def _holder() -> str:
+def lock_holder() -> str:
+    """A name for this process's claim on a lock or a feed round."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
@@ -252,7 +248,7 @@ async def store_lock(
     """Hold the store's push lock (a row in ``inventory_locks`` with a lease, so that
     pushes from several processes on one database queue up, and a crashed holder frees it
     after the lease). Raises ``StoreBusy`` after ``wait`` seconds without it."""
-    holder = _holder()
+    holder = lock_holder()
     deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
     pause = _LOCK_POLL[0]
     while not await _try_lock(database, store.id, holder):
@@ -1136,290 +1132,3 @@ async def fetch_stock(
         return {}
     async with database.transaction() as session:
         return await InventoryRepository(session).stock(store.id, location, skus)
-
-
-# --- the feed the worker polls -----------------------------------------------------------------
-
-FEED_URL = "inventory_feed_url"  # store settings keys
-FEED_INTERVAL = "inventory_feed_interval"
-FEED_DEFAULT_INTERVAL = 900  # seconds
-FEED_MIN_INTERVAL = 60
-FEED_MAX_BYTES = 20 * 1024 * 1024
-FEED_MAX_REDIRECTS = 3
-FEED_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-FEED_DEADLINE = 120.0  # a whole fetch, however slowly the bytes come
-_FEED_URL_LENGTH = 2000
-
-
-class FeedError(Exception):
-    """Why one poll of a feed got nothing to apply; the message is safe to show."""
-
-    def __init__(self, message: str, *, http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-
-
-@dataclass(frozen=True)
-class Feed:
-    url: str
-    interval: int
-
-
-@dataclass
-class FeedOutcome:
-    """One poll of one store's feed."""
-
-    store: str
-    url: str  # masked
-    http_status: int | None = None
-    rows: int = 0
-    rejected: int = 0
-    error: str | None = None
-    not_modified: bool = False
-
-
-def check_feed_url(url: str) -> str:
-    """The URL when the worker may poll it (http or https, with a host); else a
-    ``FeedError`` naming the problem, the URL masked."""
-    url = url.strip()
-    if not url:
-        raise FeedError("the inventory feed URL is empty")
-    if len(url) > _FEED_URL_LENGTH:
-        raise FeedError(f"the inventory feed URL is longer than {_FEED_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise FeedError(f"the inventory feed URL {mask_url(url)} has spaces or control characters")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise FeedError(f"the inventory feed URL {mask_url(url)} is not a URL: {exc}") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise FeedError(
-            f"the inventory feed URL {mask_url(url)} must start with http:// or https:// "
-            f"(scheme {parts.scheme or 'missing'!r} is not fetched)"
-        )
-    if not parts.hostname:
-        raise FeedError(f"the inventory feed URL {mask_url(url)} names no host")
-    if port == 0:
-        raise FeedError(f"the inventory feed URL {mask_url(url)} has port 0")
-    return url
-
-
-def mask_url(url: str) -> str:
-    """The URL safe to log or print: user and password (``***@``) and the query string
-    (``?***``), where feed credentials usually travel, are hidden; the fragment dropped."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return "(unreadable URL)"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    masked = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else netloc + parts.path
-    return masked + ("?***" if parts.query else "")
-
-
-def feed_of(store: Store) -> Feed | None:
-    """The store's feed settings (``store configure --inventory-feed``), or None."""
-    url = store.settings.get(FEED_URL)
-    if not url:
-        return None
-    interval = store.settings.get(FEED_INTERVAL) or FEED_DEFAULT_INTERVAL
-    try:
-        seconds = max(int(interval), FEED_MIN_INTERVAL)
-    except (TypeError, ValueError):
-        seconds = FEED_DEFAULT_INTERVAL
-    return Feed(str(url), seconds)
-
-
-def _scrub(text: str, url: str) -> str:
-    """An error text with the feed's secrets put out of sight (an HTTP library may quote
-    the URL it was given)."""
-    try:
-        parts = urlsplit(url)
-        secrets = [url, parts.netloc.rpartition("@")[0], parts.query, parts.password]
-    except ValueError:
-        secrets = [url]
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
-
-
-async def _download(url: str, claim: FeedClaim) -> tuple[int, str | None, str | None, bytes]:
-    """(status, ETag, Last-Modified, body) of a conditional GET; the body is empty on
-    304. Bounded in time, size and redirects."""
-    headers = {"Accept": "text/csv, text/plain;q=0.9, */*;q=0.1"}
-    if claim.etag:
-        headers["If-None-Match"] = claim.etag
-    if claim.last_modified:
-        headers["If-Modified-Since"] = claim.last_modified
-    async with (
-        asyncio.timeout(FEED_DEADLINE),
-        httpx.AsyncClient(
-            timeout=FEED_TIMEOUT, follow_redirects=True, max_redirects=FEED_MAX_REDIRECTS
-        ) as http,
-        http.stream("GET", url, headers=headers) as response,
-    ):
-        status = response.status_code
-        if status == 304:
-            return status, claim.etag, claim.last_modified, b""
-        if status != 200:
-            raise FeedError(f"the feed answered HTTP {status}", http_status=status)
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > FEED_MAX_BYTES:
-            raise FeedError(f"the feed is larger than {FEED_MAX_BYTES // (1024 * 1024)} MB")
-        body = bytearray()
-        async for part in response.aiter_bytes():
-            body += part
-            if len(body) > FEED_MAX_BYTES:
-                raise FeedError(f"the feed is larger than {FEED_MAX_BYTES // (1024 * 1024)} MB")
-        etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
-        return status, etag, modified, bytes(body)
-
-
-def _feed_rows(store: Store, body: bytes) -> tuple[list[RawRow], list[Rejection], int]:
-    """The feed's rows for its store, the lines refused already, and the lines read."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise FeedError("the feed is not UTF-8 text") from None
-    try:
-        raw, unreadable = parse_csv(text, default_store=store.name)
-    except InventoryInputError as exc:
-        raise FeedError(f"the feed is not an inventory CSV: {exc}") from None
-    own: list[RawRow] = []
-    refused = list(unreadable)
-    for row in raw:
-        if row.store == store.name:
-            own.append(row)
-        else:  # one feed per store: a row for another store is not guessed to be meant
-            refused.append(
-                Rejection(
-                    row.line,
-                    f"row for store {row.store!r} in the feed of store {store.name}: "
-                    "leave the store cell empty or name this store",
-                    store.name,
-                    row.sku,
-                    row.warehouse or None,
-                )
-            )
-    return own, refused, len(raw) + len(unreadable)
-
-
-async def _claim_feed(database: Database, store: Store, feed: Feed) -> FeedClaim | None:
-    now = datetime.now(UTC)
-    url_hash = hashlib.sha256(feed.url.encode()).hexdigest()
-    due_before = now - timedelta(seconds=feed.interval)
-    async with database.transaction() as session:
-        if not await InventoryRepository(session).feed_due(store.id, url_hash, due_before):
-            return None
-    try:
-        async with database.transaction() as session:
-            return await InventoryRepository(session).claim_feed(
-                store.id, url_hash, _holder(), now=now, due_before=due_before
-            )
-    except (IntegrityError, OperationalError):
-        return None  # another worker claimed it first
-
-
-async def _poll_feed(
-    database: Database, settings: Settings, store: Store, feed: Feed
-) -> FeedOutcome | None:
-    """Fetch and push one store's feed when its round is due and ours; None otherwise."""
-    outcome = FeedOutcome(store.name, mask_url(feed.url))
-    claim = await _claim_feed(database, store, feed)
-    if claim is None:
-        return None
-    record: dict[str, Any] = {"fetched_at": datetime.now(UTC), "http_status": None, "error": None}
-    try:
-        url = check_feed_url(feed.url)
-        status, etag, modified, body = await _download(url, claim)
-        outcome.http_status = record["http_status"] = status
-        if status == 304:  # unchanged since the content last applied: nothing to do
-            outcome.not_modified = True
-        else:
-            rows, refused, lines = _feed_rows(store, body)
-            report = await push(
-                database,
-                settings,
-                rows,
-                allowed_stores=frozenset({store.name}),
-                refused={store.name: refused} if refused else None,
-            )
-            outcome.rows = lines
-            outcome.rejected = len(report.rejected)
-            # The validators are kept only once the content is applied: a poll that failed
-            # half-way fetches everything again next time.
-            record.update(
-                rows=lines,
-                rejected=len(report.rejected),
-                etag=(etag or "")[:500] or None,
-                last_modified=(modified or "")[:100] or None,
-                changed_at=record["fetched_at"],
-            )
-    except FeedError as exc:
-        outcome.error = str(exc)
-        if exc.http_status is not None:
-            outcome.http_status = record["http_status"] = exc.http_status
-    except TimeoutError:
-        outcome.error = f"the feed took more than {FEED_DEADLINE:.0f} s"
-    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-        reason = f"the feed could not be fetched: {type(exc).__name__}: {exc}"
-        outcome.error = _scrub(reason, feed.url)
-    except (InventorySyncError, ShopifyError) as exc:
-        outcome.error = f"the feed's rows could not be pushed: {exc}"
-    except Exception as exc:  # recorded like the others; the worker goes on
-        log.error(
-            "store %s: inventory feed %s: unexpected failure\n%s",
-            store.name,
-            outcome.url,
-            _scrub(traceback.format_exc(), feed.url),
-        )
-        outcome.error = _scrub(f"unexpected failure: {type(exc).__name__}: {exc}", feed.url)
-    if outcome.error is not None:
-        record.update(
-            error=outcome.error,
-            etag=None,
-            last_modified=None,
-            rows=outcome.rows,
-            rejected=outcome.rejected,
-        )
-        log.warning("store %s: inventory feed %s: %s", store.name, outcome.url, outcome.error)
-    else:
-        log.info(
-            "store %s: inventory feed %s: HTTP %s, %s",
-            store.name,
-            outcome.url,
-            outcome.http_status,
-            "not modified"
-            if outcome.not_modified
-            else f"{outcome.rows} rows, {outcome.rejected} rejected",
-        )
-    async with database.transaction() as session:
-        await InventoryRepository(session).record_feed(store.id, **record)
-    return outcome
-
-
-async def poll_feeds(database: Database, settings: Settings) -> list[FeedOutcome]:
-    """Poll every store's inventory feed whose interval has elapsed (one worker per feed
-    and interval, whatever the number of workers) and push its rows like ``push`` does.
-    A failing feed is recorded and tried again next interval; it never stops the others."""
-    async with database.stores() as stores:
-        listed = [(s, feed_of(s)) for s in await stores.list()]
-    outcomes = []
-    for store, feed in listed:
-        if feed is None:
-            continue
-        try:
-            outcome = await _poll_feed(database, settings, store, feed)
-        except Exception as exc:  # one store's failure never stops the others
-            log.error(
-                "store %s: inventory feed %s failed: %s",
-                store.name,
-                mask_url(feed.url),
-                _scrub(f"{type(exc).__name__}: {exc}", feed.url),
-            )
-            continue
-        if outcome is not None:
-            outcomes.append(outcome)
-    return outcomes

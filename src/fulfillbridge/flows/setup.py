@@ -20,17 +20,17 @@ from typing import Any
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import DEFAULT_QUANTITY_NAME, QUANTITY_NAMES
-from fulfillbridge.core.stores import Store, StoreError
-from fulfillbridge.flows.connect import client_for
-from fulfillbridge.flows.inventory import (
+from fulfillbridge.core.inventory_feed import (
     FEED_INTERVAL,
     FEED_MIN_INTERVAL,
     FEED_URL,
     Feed,
-    FeedError,
+    FeedUrlError,
     check_feed_url,
     feed_of,
 )
+from fulfillbridge.core.stores import Store, StoreError
+from fulfillbridge.flows.connect import client_for
 from fulfillbridge.shopify import ShopifyClient, UserErrors, has_scope, operation
 from fulfillbridge.store.database import Database
 
@@ -268,7 +268,7 @@ def _feed_changes(
     if url is not None:
         try:
             changes[FEED_URL] = check_feed_url(url)
-        except FeedError as exc:
+        except FeedUrlError as exc:
             raise SetupError(str(exc)) from None
     if interval is not None:
         if not FEED_MIN_INTERVAL <= interval <= MAX_FEED_INTERVAL:
