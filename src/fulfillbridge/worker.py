@@ -3,7 +3,8 @@
 ``run_worker(settings)`` loops until ``stop`` is set (or once, with ``once=True``). Any
 number of workers, in any number of processes, may share one database: inbox events are
 applied once (``flows.processing``), each store is polled by one worker per interval
-(``flows.reconcile.claim_reconcile_run``), each inventory feed too (``flows.inventory_feed.poll_feeds``), and outbox rows are leased (``flows.outbox``).
+(``flows.reconcile.claim_reconcile_run``), each inventory feed too
+(``flows.inventory_feed.poll_feeds``), and outbox rows are leased (``flows.outbox``).
 A failing round is logged and the loop goes on: one bad event, store or row never stops
 the worker.
 """
