@@ -188,3 +188,32 @@ async def test_a_lock_whose_holder_died_is_taken_after_its_lease(
     async with database.transaction() as session:
         row = await session.get(InventoryLockRow, store.id)
         assert row is not None and row.claimed_by is None  # released after the push
+
+
+async def test_a_catalogue_event_waits_for_a_running_push(
+    database: Database, settings: Settings, shop: Shop, sandbox_url: str
+) -> None:
+    """A mapping change from a webhook lands between pushes, never inside one."""
+    _stock(shop)
+    await add_store(database, sandbox_url, shop)
+    await inventory.refresh_mapping(database, settings, "acme")
+    async with database.stores() as stores:
+        store = await stores.get("acme")
+        secrets = await stores.secrets("acme")
+    from fulfillbridge.flows.connect import client_for
+
+    item = shop.add("RACE-NEW", available=1)
+    payload = {"id": item, "admin_graphql_api_id": f"gid://shopify/InventoryItem/{item}"}
+    async with client_for(store, secrets) as client:
+        async with inventory.store_lock(database, store):
+            event = asyncio.create_task(
+                inventory.apply_catalogue_event(
+                    database, client, store, "inventory_items/create", payload
+                )
+            )
+            await asyncio.sleep(1.0)
+            assert not event.done()  # held back while the "push" holds the store
+        note = await asyncio.wait_for(event, timeout=30)
+    assert note
+    report = await inventory.push(database, settings, [RawRow(2, "acme", "RACE-NEW", "main", 4)])
+    assert report.rejected == [] and shop.on_hand("RACE-NEW") == 4

@@ -91,6 +91,8 @@ BULK_TIMEOUT = 600.0
 _SEND_ATTEMPTS = 3  # same chunk, same key, after a lost answer
 _SPLIT_PASSES = 5  # resends of a chunk after refused rows were split out
 _STALE = "CHANGE_FROM_QUANTITY_STALE"
+# A catalogue event waits this long behind a push, then fails and is retried later.
+CATALOGUE_LOCK_WAIT = 60.0
 
 Progress = Callable[[int, int], None]  # (levels done, levels to send)
 
@@ -496,6 +498,19 @@ def _describe_change(subject: str, change: MappingChange) -> str:
 
 
 async def apply_catalogue_event(
+    database: Database,
+    client: ShopifyClient,
+    store: Store,
+    topic: str,
+    payload: dict[str, Any],
+) -> str:
+    """Apply one ``products/*`` or ``inventory_items/*`` event under the store's push lock,
+    so a mapping change never lands in the middle of a push that read the old one."""
+    async with store_lock(database, store, wait=CATALOGUE_LOCK_WAIT):
+        return await _apply_catalogue_event(database, client, store, topic, payload)
+
+
+async def _apply_catalogue_event(
     database: Database,
     client: ShopifyClient,
     store: Store,

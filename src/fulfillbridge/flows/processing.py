@@ -52,7 +52,7 @@ from fulfillbridge.core.work import (
     retry_exception,
 )
 from fulfillbridge.flows.connect import client_for
-from fulfillbridge.flows.inventory import CATALOGUE_TOPICS, apply_catalogue_event
+from fulfillbridge.flows.inventory import CATALOGUE_TOPICS, StoreBusy, apply_catalogue_event
 from fulfillbridge.shopify import (
     BadRequest,
     MaxCostExceeded,
@@ -809,7 +809,7 @@ def _due(database: Database, row: InboxEventRow, now: datetime) -> bool:
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, QueryInvalid | MaxCostExceeded | BadRequest):
         return False  # our query is wrong: trying again will not help
-    return isinstance(exc, ShopifyError | StoreNotReady | OperationalError | OSError)
+    return isinstance(exc, ShopifyError | StoreNotReady | StoreBusy | OperationalError | OSError)
 
 
 def _describe(exc: BaseException) -> str:
