@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     log_format: str = Field("text", pattern="^(text|json)$")
     reconcile_interval_seconds: float = Field(300.0, gt=0)
     worker_poll_seconds: float = Field(1.0, gt=0, description="How often idle workers look again.")
+    # How long an Idempotency-Key is honoured, and how long processed webhooks are kept to
+    # recognise a late repeat (Shopify retries a delivery for up to two days).
+    idempotency_key_days: float = Field(7.0, ge=1, le=365)
+    inbox_retention_days: float = Field(14.0, ge=3, le=3650)
     # The operation's production stages, in order (reported to Shopify as progress).
     stages: list[str] = Field(default_factory=lambda: ["picking", "packing"], min_length=1)
     # A merchant's cancellation request is accepted until work reaches this stage.

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fulfillbridge.config import Settings
+from fulfillbridge.flows.housekeeping import housekeeping_due
 from fulfillbridge.flows.inventory_feed import poll_feeds
 from fulfillbridge.flows.processing import process_inbox
 from fulfillbridge.flows.reconcile import reconcile_due_stores
@@ -81,6 +82,10 @@ async def run_round(
         report.feeds = len(await poll_feeds(database, settings))
     except Exception:
         logger.exception("polling inventory feeds failed; trying again next round")
+    try:
+        await housekeeping_due(database, settings)
+    except Exception:
+        logger.exception("housekeeping failed; trying again later")
     if sender is not None:
         try:
             report.sent = int(
