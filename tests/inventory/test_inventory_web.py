@@ -17,14 +17,12 @@ from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.web.app import create_app
-from fulfillbridge.web.inventory_routes import router
 from tests.inventory.conftest import DOMAIN, Shop, add_store
 
 
 @pytest.fixture
 def bridge(settings: Settings) -> Iterator[str]:
-    app = create_app(settings)
-    app.include_router(router)
+    app = create_app(settings)  # the inventory routes are part of the app
     with BackgroundServer(app) as running:
         yield running.url
 
@@ -143,3 +141,23 @@ async def test_fetch_stock_answers_from_the_levels(
         other = await http.get(url, params={"sku": "MUG", "shop": "evil.myshopify.com"})
         assert other.status_code == 401
         assert (await http.get("/shopify/nobody/fetch_stock")).status_code == 404
+
+
+async def test_the_dashboard_shows_each_stores_inventory_sync(
+    bridge: str, database: Database, shop: Shop, sandbox_url: str
+) -> None:
+    keys = await _world(database, sandbox_url, shop)
+    rows = [{"sku": "MUG", "warehouse": "main", "quantity": 5}, {"sku": "NOPE", "quantity": 1}]
+    async with httpx.AsyncClient(base_url=bridge, timeout=30) as http:
+        put = await http.put(
+            "/api/v1/inventory",
+            json={"rows": rows},
+            headers={"Authorization": f"Bearer {keys['acme']}"},
+        )
+        assert put.status_code == 200, put.text
+        page = await http.get("/", auth=("ops", keys["acme"]))
+    assert page.status_code == 200
+    inventory = page.text.split("<h2>Inventory</h2>")[1].split("<h2>")[0]
+    assert "<td>acme</td>" in inventory
+    assert "globex" not in inventory  # the key sees its own store only
+    assert "NOPE" in inventory  # the row the upload could not use, with its reason

@@ -5,15 +5,18 @@ own stores (the same rule as the API)."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fulfillbridge.flows import inventory
 from fulfillbridge.flows import overview as read_model
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.database import Database
+from fulfillbridge.store.inventory import StoreInventoryStatus
 from fulfillbridge.web.api import MAX_ID
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +58,39 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render(data: read_model.Overview) -> str:
+def _when(moment: datetime | None) -> str:
+    return escape(moment.strftime("%Y-%m-%d %H:%M:%S")) if moment else "never"
+
+
+def _inventory_rows(levels: list[StoreInventoryStatus]) -> list[list[str]]:
+    rows = []
+    for s in levels:
+        # Levels Shopify holds refused, then the rows the last upload could not use.
+        rejected = s.rejected_levels + s.last_rejections
+        reasons = "<br>".join(
+            escape(f"{r.get('sku') or '?'}: {r.get('reason', '')}") for r in rejected[:3]
+        )
+        if len(rejected) > 3:
+            reasons += f"<br>… {len(rejected) - 3} more"
+        feed = s.feed or {}
+        feed_text = escape(str(feed.get("url", ""))) if feed else "none"
+        if feed.get("error"):
+            feed_text += f'<br><span class="bad">{escape(str(feed["error"]))}</span>'
+        rows.append(
+            [
+                escape(s.store),
+                str(s.mapped_skus),
+                _when(s.last_sync_at),
+                str(s.in_sync),
+                str(s.pending),
+                f'<span class="bad">{len(rejected)}</span><br>{reasons}' if rejected else "0",
+                feed_text,
+            ]
+        )
+    return rows
+
+
+def render(data: read_model.Overview, levels: list[StoreInventoryStatus] | None = None) -> str:
     states = sorted({s for store in data.stores for s in store.states})
     store_rows = [
         [escape(s.name), escape(s.shop_domain), escape(s.mode)]
@@ -105,6 +140,14 @@ def render(data: read_model.Overview) -> str:
 <h2>Sync health</h2>
 <p>Inbox waiting: {data.inbox_backlog}. Outbox: {outbox}.</p>
 {_table(["id", "store", "write", "status", "attempts", "error"], problems, "no failed writes")}
+<h2>Inventory</h2>
+{
+        _table(
+            ["store", "mapped SKUs", "last sync", "in sync", "pending", "rejected", "feed"],
+            _inventory_rows(levels or []),
+            "no inventory pushed yet",
+        )
+    }
 <h2>Recent events</h2>
 {_table(["time", "store", "order", "state", "stage", "by"], events, "nothing yet")}
 <p class="muted"><a href="/docs">API documentation</a> · <a href="/metrics">metrics</a></p>
@@ -123,7 +166,8 @@ async def dashboard(request: Request) -> Response:
         return _challenge()
     async with database.transaction() as session:
         data = await read_model.overview(session, stores=viewer.allowed())
-    return HTMLResponse(render(data))
+    levels = await inventory.status(database, allowed_stores=viewer.allowed())
+    return HTMLResponse(render(data, levels))
 
 
 @router.post("/dashboard/work/{work_id}/retry")
