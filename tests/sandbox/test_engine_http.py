@@ -25,7 +25,17 @@ def _post(server: SandboxServer, body: Any = None, **kwargs: Any) -> httpx.Respo
 
 
 def test_small_query_answers_with_data_and_cost(sandbox_server: SandboxServer) -> None:
-    response = _post(sandbox_server, {"query": "{ shop { name myshopifyDomain currencyCode } }"})
+    # A fresh shop on a frozen clock: the bucket is full and nothing refills it meanwhile,
+    # whatever other tests on this session's server did to it or to the clock.
+    httpx.post(sandbox_server.url + "/__sandbox/reset", timeout=10).raise_for_status()
+    clock = sandbox_server.url + "/__sandbox/clock"
+    httpx.post(clock, json={"freeze": None}, timeout=10).raise_for_status()
+    try:
+        response = _post(
+            sandbox_server, {"query": "{ shop { name myshopifyDomain currencyCode } }"}
+        )
+    finally:
+        httpx.post(clock, json={"unfreeze": True}, timeout=10).raise_for_status()
     assert response.status_code == 200
     assert response.headers["x-shopify-api-version"] == "2026-07"
     body = response.json()
@@ -38,9 +48,7 @@ def test_small_query_answers_with_data_and_cost(sandbox_server: SandboxServer) -
     assert cost["requestedQueryCost"] == 1 and cost["actualQueryCost"] == 1
     status = cost["throttleStatus"]
     assert (status["maximumAvailable"], status["restoreRate"]) == (2000, 100)
-    # One point spent from a full bucket; requests of the session server's other users may
-    # still be refilling it, so allow a little less (never more: that would be a refund bug).
-    assert 1990 <= status["currentlyAvailable"] <= 1999
+    assert status["currentlyAvailable"] == 1999  # one point spent from a full bucket
 
 
 @pytest.mark.parametrize(
