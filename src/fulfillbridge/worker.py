@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from fulfillbridge.config import Settings
 from fulfillbridge.flows.housekeeping import housekeeping_due
 from fulfillbridge.flows.inventory_feed import poll_feeds
+from fulfillbridge.flows.outbox import send_due
 from fulfillbridge.flows.processing import process_inbox
 from fulfillbridge.flows.reconcile import reconcile_due_stores
 from fulfillbridge.store.database import Database
@@ -51,19 +52,6 @@ class RoundReport:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-
-
-def load_sender() -> Sender | None:
-    """``flows.outbox.send_due`` when that module is installed, else None (logged once)."""
-    try:
-        from fulfillbridge.flows import outbox
-    except ImportError as exc:
-        logger.warning("outbox sender unavailable (%s): writes to Shopify wait", exc)
-        return None
-    sender = getattr(outbox, "send_due", None)
-    if sender is None:
-        logger.warning("fulfillbridge.flows.outbox has no send_due: writes to Shopify wait")
-    return sender
 
 
 async def run_round(
@@ -123,7 +111,7 @@ async def run_worker(
     worker_id = worker_id or default_worker_id()
     owned = database is None
     db = database or Database.from_settings(settings)
-    sender = load_sender()
+    sender: Sender = send_due
     logger.info("worker %s started", worker_id)
     try:
         while not stop.is_set():

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind
+from fulfillbridge.flows.outbox import OutboxPolicy, send_due
 from fulfillbridge.sandbox.shops import DEFAULT_ACCESS_TOKEN, DEFAULT_SHOP_DOMAIN
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inbox import InboxEvent, InboxRepository
@@ -160,16 +161,6 @@ class Merchant:
             {"id": fo_id},
         )["fulfillmentOrder"]
 
-    def accept_as_service(self, fo_id: str) -> None:
-        """Shopify's state for a request the bridge accepted, when a test needs it without
-        running the outbox sender."""
-        result = self(
-            """mutation($id: ID!) { fulfillmentOrderAcceptFulfillmentRequest(id: $id,
-                 message: "ok") { userErrors { message } } }""",
-            {"id": fo_id},
-        )["fulfillmentOrderAcceptFulfillmentRequest"]
-        assert result["userErrors"] == [], result["userErrors"]
-
 
 @dataclass
 class Bridge:
@@ -269,12 +260,8 @@ def order_payload(order_id: str, **extra: Any) -> dict[str, Any]:
     return {"id": number, "admin_graphql_api_id": order_id, **extra}
 
 
-async def send_outbox(bridge: Bridge) -> int | None:
-    """Run the outbox sender when it is installed; None when it is not (yet)."""
-    try:
-        from fulfillbridge.flows.outbox import OutboxPolicy, send_due
-    except ImportError:
-        return None
+async def send_outbox(bridge: Bridge) -> int:
+    """Send the outbox now, with short retry delays."""
     policy = OutboxPolicy(base_delay=0.02, max_delay=0.2, unknown_settle_seconds=0.0)
     return await send_due(
         bridge.database, bridge.settings, worker_id="test", limit=100, policy=policy

@@ -13,41 +13,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
 import uvicorn
 
 from fulfillbridge.sandbox.app import SandboxASGI, SandboxConfig, create_app
 from fulfillbridge.sandbox.shops import Sandbox, ShopConfigError
-
-STARTUP_TIMEOUT = 30.0  # seconds; building the schema takes about two
+from fulfillbridge.serving import BackgroundServer
 
 logger = logging.getLogger(__name__)
 
 
-class SandboxServer:
+class SandboxServer(BackgroundServer):
     """The sandbox on 127.0.0.1 and a free port, in a background thread."""
 
     def __init__(
         self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        super().__init__(None, host=host, port=port)
         self.config = config or SandboxConfig()
-        self.host = host
-        self.port = port
         self.app: SandboxASGI | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def sandbox(self) -> Sandbox:
@@ -59,66 +45,19 @@ class SandboxServer:
         prefix = f"/shops/{shop_domain}" if shop_domain else ""
         return f"{self.url}{prefix}/admin/api/{version}/graphql.json"
 
-    # -- lifecycle --------------------------------------------------------------------------
+    def _build_app(self) -> SandboxASGI:
+        return create_app(self.config)
+
     def start(self) -> SandboxServer:
-        if self._thread is not None:
-            return self
-        self.app = create_app(self.config)
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted connections whose
-        # protocol says TCP, and without it every answer waits ~40 ms for a delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        self._socket = sock
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="on", loop="asyncio"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, name=f"sandbox-{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the sandbox server stopped during startup (see its log)")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the sandbox server did not start in {STARTUP_TIMEOUT}s")
-            time.sleep(0.01)
+        super().start()
         return self
-
-    def _run(self) -> None:
-        assert self._server is not None and self._socket is not None
-        asyncio.run(self._server.serve(sockets=[self._socket]))
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = None
-        self._thread = None
-        self._socket = None
 
     def __enter__(self) -> SandboxServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     async def __aenter__(self) -> SandboxServer:
         await asyncio.to_thread(self.start)
         return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await asyncio.to_thread(self.stop)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, shops_file: str | Path | None = None) -> None:
