@@ -518,8 +518,8 @@ async def apply_remote(
         result.updated += 1
         await session.flush()
         return result
-    shipped_any = any(line.shipped for line in order.lines)
-    if remote.order_cancelled or remote.status == CANCELLED:
+    taken_back = _taken_back(ctx, order, remote, newer=newer)
+    if taken_back is not None:
         await _store(
             repo,
             settings,
@@ -527,29 +527,7 @@ async def apply_remote(
             cancelled_by_merchant(order),
             result,
             actor=ACTOR_SHOPIFY,
-            detail={**detail, "reason": "cancelled in Shopify"},
-        )
-    elif remote.is_closed and not shipped_any and order.state is not WorkState.SHIPPED:
-        # Closed in Shopify without anything shipped by us: the merchant took the work back.
-        await _store(
-            repo,
-            settings,
-            row,
-            cancelled_by_merchant(order),
-            result,
-            actor=ACTOR_SHOPIFY,
-            detail={**detail, "reason": "closed in Shopify"},
-        )
-    elif newer and not shipped_any and not ctx.is_ours(remote.location_id):
-        # The merchant moved it to a location this store does not work for.
-        await _store(
-            repo,
-            settings,
-            row,
-            cancelled_by_merchant(order),
-            result,
-            actor=ACTOR_SHOPIFY,
-            detail={**detail, "reason": f"moved to {remote.location_id} in Shopify"},
+            detail={**detail, "reason": taken_back},
         )
     elif ctx.mode is Mode.FULFILLMENT_SERVICE and remote.cancellation_pending:
         if _unanswered(order, remote):
@@ -580,6 +558,23 @@ async def apply_remote(
     result.updated += 1
     await session.flush()
     return result
+
+
+def _taken_back(
+    ctx: StoreContext, order: WorkOrder, remote: RemoteFulfillmentOrder, *, newer: bool
+) -> str | None:
+    """Why Shopify's news ends the work here, if it does: the order was cancelled, or,
+    while nothing is shipped, the merchant closed the fulfillment order or moved it to a
+    location this store does not work for."""
+    if remote.order_cancelled or remote.status == CANCELLED:
+        return "cancelled in Shopify"
+    if any(line.shipped for line in order.lines):
+        return None
+    if remote.is_closed and order.state is not WorkState.SHIPPED:
+        return "closed in Shopify"
+    if newer and not ctx.is_ours(remote.location_id):
+        return f"moved to {remote.location_id} in Shopify"
+    return None
 
 
 def _unanswered(order: WorkOrder, remote: RemoteFulfillmentOrder) -> bool:

@@ -22,7 +22,6 @@ from fulfillbridge.sandbox.domain.catalog import (
     term_matches_number,
     term_matches_text,
 )
-from fulfillbridge.sandbox.pagination import connection
 from fulfillbridge.sandbox.registry import (
     Context,
     TopLevelError,
@@ -33,8 +32,7 @@ from fulfillbridge.sandbox.registry import (
 )
 from fulfillbridge.sandbox.resolvers._common import (
     MAX_INPUT_ITEMS,
-    legacy_id_connection,
-    page_args,
+    rendered_page,
 )
 from fulfillbridge.sandbox.state import ShopState, gid, parse_gid
 
@@ -216,7 +214,7 @@ def resolve_products(
     _parent: Any, ctx: Context, query: str | None = None, **page: Any
 ) -> dict[str, Any]:
     products = _find_products(ctx.shop, query)
-    return legacy_id_connection([product_node(ctx.shop, p) for p in products], page)
+    return rendered_page(products, page, lambda p: product_node(ctx.shop, p))
 
 
 @query("productsCount", scopes=READ_PRODUCTS)
@@ -272,13 +270,7 @@ def resolve_product_variants(
     _parent: Any, ctx: Context, query: str | None = None, **page: Any
 ) -> dict[str, Any]:
     variants = _find_variants(ctx.shop, query)
-    # Paged on the variants (cursor key: the legacy id, as legacy_id_connection uses), then
-    # only the page rendered: rendering the whole catalogue for every page was quadratic.
-    window = connection(variants, **page_args(page), cursor_of=lambda v: v.id)
-    rendered = {v.id: variant_node(ctx.shop, v) for v in window["nodes"]}
-    window["nodes"] = [rendered[v.id] for v in window["nodes"]]
-    window["edges"] = [{**edge, "node": rendered[edge["node"].id]} for edge in window["edges"]]
-    return window
+    return rendered_page(variants, page, lambda v: variant_node(ctx.shop, v))
 
 
 @query("productVariantsCount", scopes=READ_PRODUCTS)
@@ -294,7 +286,7 @@ def resolve_product_variants_of(
 ) -> dict[str, Any]:
     product_id = int(parent["legacyResourceId"])
     variants = catalog_of(ctx.shop).variants_of(product_id)
-    return legacy_id_connection([variant_node(ctx.shop, v) for v in variants], page)
+    return rendered_page(variants, page, lambda v: variant_node(ctx.shop, v))
 
 
 @field_resolver("Product", "options")

@@ -48,6 +48,7 @@ from fulfillbridge.sandbox.resolvers._common import (
     MAX_INPUT_ITEMS,
     legacy_id_connection,
     page_args,
+    rendered_page,
 )
 from fulfillbridge.sandbox.resolvers.catalog import catalog_of, variant_node
 from fulfillbridge.sandbox.resolvers.shop import location_node_by_id
@@ -185,7 +186,7 @@ def resolve_inventory_items(
 ) -> dict[str, Any]:
     catalog = catalog_of(ctx.shop)
     items = search_filter(catalog.inventory_items(), query, _item_match(catalog))
-    return legacy_id_connection([inventory_item_node(ctx.shop, i) for i in items], page)
+    return rendered_page(items, page, lambda i: inventory_item_node(ctx.shop, i))
 
 
 @query("inventoryLevel", scopes=READ_INVENTORY)
