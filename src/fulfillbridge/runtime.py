@@ -18,6 +18,8 @@ from fulfillbridge.worker import run_worker
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Not every loop can take signal handlers (Windows' loops raise NotImplementedError,
+        # a loop outside the main thread RuntimeError); there Ctrl-C still ends the process.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
