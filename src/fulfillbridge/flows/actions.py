@@ -39,6 +39,7 @@ from fulfillbridge.core.work import (
     WorkOrder,
     WorkState,
 )
+from fulfillbridge.flows.work_views import shipment_view, shipments_of, transition_view, work_view
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import (
     OutboxRow,
@@ -48,6 +49,8 @@ from fulfillbridge.store.models import (
     WorkTransitionRow,
 )
 from fulfillbridge.store.work import WorkRepository, to_domain
+
+__all__ = ["shipment_view", "shipments_of", "transition_view", "work_view"]
 
 T = TypeVar("T")
 
@@ -324,76 +327,6 @@ async def list_work(
     page = [(row, names[row.store_id]) for row in rows]
     last = Position(_utc(rows[-1].updated_at), rows[-1].id) if more and rows else None
     return page, last
-
-
-async def shipments_of(session: AsyncSession, work_id: int) -> list[ShipmentRow]:
-    rows = await session.scalars(
-        select(ShipmentRow).where(ShipmentRow.work_order_id == work_id).order_by(ShipmentRow.id)
-    )
-    return list(rows)
-
-
-def work_view(row: WorkOrderRow, store: str) -> dict[str, Any]:
-    """A work order as plain data (the API's and ``orders list --json``'s shape)."""
-    lines = [
-        {
-            "line_id": line["line_id"],
-            "sku": line.get("sku"),
-            "title": line.get("title", ""),
-            "quantity": line["quantity"],
-            "shipped": line.get("shipped", 0),
-            "remaining": line["quantity"] - line.get("shipped", 0),
-            "requires_shipping": line.get("requires_shipping", True),
-        }
-        for line in row.lines
-    ]
-    return {
-        "id": row.id,
-        "store": store,
-        "order_name": row.order_name,
-        "order_id": row.order_remote_id,
-        "fulfillment_order_id": row.remote_id,
-        "mode": row.mode,
-        "state": row.state,
-        "stage": row.stage,
-        "warehouse": row.warehouse,
-        "location_id": row.location_remote_id,
-        "hold_reason": row.hold_reason,
-        "problems": list(row.problems or []),
-        "cancel_requested": bool(row.cancel_requested),
-        "lines": lines,
-        "shipping_address": row.shipping_address,
-        "created_at": _utc(row.created_at),
-        "updated_at": _utc(row.updated_at),
-    }
-
-
-def shipment_view(shipment: ShipmentRow, row: WorkOrderRow) -> dict[str, Any]:
-    skus = {line["line_id"]: line.get("sku") for line in row.lines}
-    return {
-        "id": shipment.id,
-        "work_id": shipment.work_order_id,
-        "lines": [
-            {"line_id": line_id, "sku": skus.get(line_id), "quantity": quantity}
-            for line_id, quantity in shipment.lines.items()
-        ],
-        "packages": list(shipment.tracking),
-        "status": shipment.status,
-        "fulfillment_id": shipment.remote_fulfillment_id,
-        "delivered_at": _utc(shipment.delivered_at) if shipment.delivered_at else None,
-        "created_at": _utc(shipment.created_at),
-    }
-
-
-def transition_view(transition: WorkTransitionRow) -> dict[str, Any]:
-    return {
-        "at": _utc(transition.at),
-        "from_state": transition.from_state,
-        "to_state": transition.to_state,
-        "stage": transition.stage,
-        "actor": transition.actor,
-        "detail": transition.detail or {},
-    }
 
 
 # --- applying commands ----------------------------------------------------------------------

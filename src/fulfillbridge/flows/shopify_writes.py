@@ -62,6 +62,8 @@ class WriteJob:
     work_order_id: int | None
     fulfillment_order_id: str | None
     store_name: str | None = None
+    # Where a notification goes (the store's own URL or the global one).
+    operation_url: str | None = None
     # Shopify fulfillment ids our other done rows of this work order already account for.
     known_fulfillments: set[str] = field(default_factory=set)
     # Fulfillment ids the row acts on (tracking updates, events), resolved from shipments.
