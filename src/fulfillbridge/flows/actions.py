@@ -39,6 +39,8 @@ from fulfillbridge.core.work import (
     WorkOrder,
     WorkState,
 )
+from fulfillbridge.flows import notify
+from fulfillbridge.flows.apply import announce
 from fulfillbridge.flows.work_views import shipment_view, shipments_of, transition_view, work_view
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import (
@@ -172,8 +174,14 @@ class OverrideException:
     reason: str
 
 
+@dataclass(frozen=True)
+class ReadyForPickup:
+    """A pickup order is ready at the counter (Shopify tells the customer)."""
+
+
 Command = (
     StartStage
+    | ReadyForPickup
     | Hold
     | Release
     | Ship
@@ -281,10 +289,27 @@ async def find_work(
 
 @dataclass(frozen=True)
 class Position:
-    """Where a page ended, in (updated_at, id) order."""
+    """Where a page ended: (updated_at, id) when sorted by change, (deadline, id) when
+    sorted by deadline (a None deadline sorts last)."""
 
-    updated_at: datetime
+    updated_at: datetime | None
     work_id: int
+    sort: str = "updated"
+
+
+SORTS = ("updated", "deadline")
+# Work that still has to leave: a deadline matters only for it.
+OPEN_WORK = frozenset(
+    {
+        WorkState.SCHEDULED,
+        WorkState.RECEIVED,
+        WorkState.ACCEPTED,
+        WorkState.IN_PROGRESS,
+        WorkState.ON_HOLD,
+        WorkState.PARTIALLY_SHIPPED,
+        WorkState.EXCEPTION,
+    }
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -299,11 +324,21 @@ async def list_work(
     store: str | None = None,
     states: Collection[WorkState] = (),
     updated_since: datetime | None = None,
+    due_before: datetime | None = None,
+    overdue: bool = False,
+    sort: str = "updated",
+    now: datetime | None = None,
     after: Position | None = None,
     limit: int = 50,
 ) -> tuple[list[tuple[WorkOrderRow, str]], Position | None]:
-    """A page of work, oldest change first, and the position to continue from (None when
-    there is no more)."""
+    """A page of work and the position to continue from (None when there is no more):
+    oldest change first, or (``sort="deadline"``) the nearest deadline first, work
+    without a deadline last. ``due_before`` and ``overdue`` keep open work whose
+    deadline falls before that time or has passed."""
+    if sort not in SORTS:
+        raise ActionError(f"sort {sort!r} is not one of {', '.join(SORTS)}", status=INVALID)
+    if after is not None and after.sort != sort:
+        raise ActionError("the cursor was issued for another sort order", status=INVALID)
     names = _visible(await store_names(session), stores)
     if store is not None:
         names = {k: v for k, v in names.items() if v == store}
@@ -312,20 +347,37 @@ async def list_work(
         query = query.where(WorkOrderRow.state.in_([s.value for s in states]))
     if updated_since is not None:
         query = query.where(WorkOrderRow.updated_at >= _utc(updated_since))
-    if after is not None:
-        at = _utc(after.updated_at)
+    deadline_limits = [_utc(due_before)] if due_before is not None else []
+    if overdue:
+        deadline_limits.append(_utc(now or datetime.now(UTC)))
+    if deadline_limits:
         query = query.where(
-            or_(
-                WorkOrderRow.updated_at > at,
-                and_(WorkOrderRow.updated_at == at, WorkOrderRow.id > after.work_id),
-            )
+            WorkOrderRow.fulfill_by.is_not(None),
+            WorkOrderRow.fulfill_by < min(deadline_limits),
+            WorkOrderRow.state.in_([s.value for s in OPEN_WORK]),
         )
-    query = query.order_by(WorkOrderRow.updated_at, WorkOrderRow.id).limit(limit + 1)
+    column = WorkOrderRow.fulfill_by if sort == "deadline" else WorkOrderRow.updated_at
+    if after is not None:
+        if after.updated_at is None:
+            query = query.where(column.is_(None), WorkOrderRow.id > after.work_id)
+        else:
+            at = _utc(after.updated_at)
+            query = query.where(
+                or_(
+                    column > at,
+                    and_(column == at, WorkOrderRow.id > after.work_id),
+                    column.is_(None),
+                )
+            )
+    query = query.order_by(column.is_(None), column, WorkOrderRow.id).limit(limit + 1)
     rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
     page = [(row, names[row.store_id]) for row in rows]
-    last = Position(_utc(rows[-1].updated_at), rows[-1].id) if more and rows else None
+    last = None
+    if more and rows:
+        key = rows[-1].fulfill_by if sort == "deadline" else rows[-1].updated_at
+        last = Position(_utc(key) if key is not None else None, rows[-1].id, sort)
     return page, last
 
 
@@ -353,7 +405,10 @@ def _core(fn: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
 
 def _require(order: WorkOrder, allowed: Collection[WorkState], action: str) -> None:
     if order.state not in allowed:
-        raise ActionError(f"cannot {action} {order.order_name}: it is {order.state.value}")
+        try:
+            core._require(order, frozenset(allowed), action)
+        except TransitionError as exc:  # the core's words name a hold placed in Shopify
+            raise ActionError(str(exc)) from None
 
 
 def _text(value: str, name: str) -> str:
@@ -532,6 +587,8 @@ async def apply(
             detail["notes"] = notes
         case Release():
             outcome = _core(core.release, order)
+        case ReadyForPickup():
+            outcome = _core(core.ready_for_pickup, order)
         case Ship():
             # A repeat is recognised before the state check: the first copy may have
             # shipped everything.
@@ -650,6 +707,10 @@ async def apply(
             tracking=list(fulfillment.payload["tracking"]),
         )
         session.add(shipment)
+        await session.flush()
+        announce(repo, settings, store_row.settings, row, store, notify.WORK_SHIPPED)
+    elif isinstance(command, ReadyForPickup):
+        announce(repo, settings, store_row.settings, row, store, notify.WORK_READY_FOR_PICKUP)
     await session.flush()
     return ActionResult(row, store, queued, shipment)
 

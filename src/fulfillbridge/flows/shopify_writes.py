@@ -484,6 +484,12 @@ def _progress_variables(job: WriteJob) -> dict[str, Any]:
     return {"id": job.fulfillment_order_id, "progressReport": report}
 
 
+def _pickup_variables(job: WriteJob) -> dict[str, Any]:
+    return {
+        "input": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": job.fulfillment_order_id}]}
+    }
+
+
 def _id_and_message(job: WriteJob) -> dict[str, Any]:
     return {"id": job.fulfillment_order_id, "message": _message(job)}
 
@@ -545,6 +551,15 @@ SENDERS: dict[str, Sender] = {
         _status_check(request_statuses=("CLOSED",), statuses=("INCOMPLETE",)),
     ),
     core.MOVE: Sender(_move_send, _move_verify),
+    # Marking ready twice only repeats the customer's notice; nothing shows it was done.
+    core.PREPARED_FOR_PICKUP: Sender(
+        _simple_mutation(
+            "FulfillmentOrderPreparedForPickup",
+            "fulfillmentOrderLineItemsPreparedForPickup",
+            _pickup_variables,
+        ),
+        _never_observable,
+    ),
 }
 
 SHOPIFY_KINDS = tuple(SENDERS)
