@@ -156,6 +156,19 @@ def configure_command(
             show_default=False,
         ),
     ] = None,
+    metafield: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metafield",
+            help="A metafield to hand the operation with each work order, as "
+            "OWNER:namespace.key (OWNER: order, product or variant; metaobject references "
+            "come with their fields); repeat for several. Replaces the list.",
+            show_default=False,
+        ),
+    ] = None,
+    no_metafields: Annotated[
+        bool, typer.Option("--no-metafields", help="Read no metafields.")
+    ] = False,
     no_operation_webhook_url: Annotated[
         bool,
         typer.Option("--no-operation-webhook-url", help="Use the global webhook URL again."),
@@ -177,6 +190,8 @@ def configure_command(
         allow_payment_pending=allow_payment_pending,
         operation_webhook_url=operation_webhook_url,
         clear_operation_webhook_url=no_operation_webhook_url,
+        metafields=metafield,
+        clear_metafields=no_metafields,
     )
     store = asyncio.run(
         setup_flow.configure_store(
@@ -215,6 +230,11 @@ def configure_command(
     table.add_row(
         "payment-pending orders",
         "become work (flagged)" if store.settings.get("allow_payment_pending") else "wait",
+    )
+    chosen = store.settings.get("metafields") or {}
+    table.add_row(
+        "metafields",
+        ", ".join(f"{owner}:{key}" for owner, keys in chosen.items() for key in keys) or "none",
     )
     own_url = store.settings.get("operation_webhook_url")
     table.add_row("operation webhooks", mask_url(own_url) if own_url else "global setting")

@@ -20,6 +20,7 @@ from fulfillbridge.shopify.mapping import (
     ids_in_payload,
     to_remote,
 )
+from fulfillbridge.shopify.metafields import WorkMetafields, parse_work_metafields
 
 PAGE_SIZE = 25  # fulfillment orders per page (each with up to 50 lines)
 # nodes(ids:) is charged per id: 20 fulfillment orders stay well under Shopify's 1000-point
@@ -33,6 +34,56 @@ FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED = (
     "fulfillment_orders/fulfillment_request_submitted",
     "fulfillment_orders/cancellation_request_submitted",
 )
+
+
+async def with_metafields(
+    client: ShopifyClient, ctx: StoreContext, remotes: Sequence[RemoteFulfillmentOrder]
+) -> list[RemoteFulfillmentOrder]:
+    """``remotes`` with the metafields the store asked for (one read per order), or as
+    they are when it asked for none."""
+    if not ctx.metafield_keys or not remotes:
+        return list(remotes)
+    keys = ctx.metafield_keys
+    read: dict[str, WorkMetafields] = {}
+    for order_id in dict.fromkeys(r.order_id for r in remotes):
+        data = await client.execute(
+            operation("WorkOrderMetafields"),
+            {
+                "id": order_id,
+                "orderKeys": list(keys.get("order", ())),
+                "productKeys": list(keys.get("product", ())),
+                "variantKeys": list(keys.get("variant", ())),
+            },
+        )
+        read[order_id] = parse_work_metafields(data)
+    return [_attach(remote, read[remote.order_id]) for remote in remotes]
+
+
+def _attach(remote: RemoteFulfillmentOrder, found: WorkMetafields) -> RemoteFulfillmentOrder:
+    lines = tuple(
+        replace(
+            line,
+            metafields={
+                **(
+                    {"product": found.products[line.product_id]}
+                    if line.product_id in found.products
+                    else {}
+                ),
+                **(
+                    {"variant": found.variants[line.variant_id]}
+                    if line.variant_id in found.variants
+                    else {}
+                ),
+            },
+        )
+        for line in remote.work.lines
+    )
+    details = replace(
+        remote.work.details,
+        metafields=found.order,
+        warnings=remote.work.details.warnings + tuple(found.warnings),
+    )
+    return replace(remote, work=replace(remote.work, lines=lines, details=details))
 
 
 def read_variables(ctx: StoreContext, variables: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +135,7 @@ async def pull_assigned(client: ShopifyClient, ctx: StoreContext) -> list[Remote
             if status == "CANCELLATION_REQUESTED" and not remote.cancellation_pending:
                 remote = replace(remote, cancellation_pending=True)
             found.append(remote)
-    return found
+    return await with_metafields(client, ctx, found)
 
 
 async def pull_by_ids(
@@ -97,7 +148,7 @@ async def pull_by_ids(
             read_variables(ctx, {"ids": list(ids[start : start + IDS_PER_READ])}),
         )
         found += map_nodes(ctx, data.get("nodes") or [])
-    return found
+    return await with_metafields(client, ctx, found)
 
 
 async def pull_order(
@@ -120,7 +171,7 @@ async def pull_order(
         if not page.get("hasNextPage") or not page.get("endCursor"):
             break
         after = page["endCursor"]
-    return map_nodes(ctx, nodes)
+    return await with_metafields(client, ctx, map_nodes(ctx, nodes))
 
 
 # --------------------------------------------------------------------------- decisions

@@ -47,6 +47,7 @@ from fulfillbridge.flows.processing import (
     read_variables,
     store_context,
 )
+from fulfillbridge.flows.pulls import with_metafields
 from fulfillbridge.shopify import ShopifyClient, ShopifyError, operation
 from fulfillbridge.shopify.mapping import (
     RemoteFulfillmentOrder,
@@ -295,7 +296,7 @@ async def backfill_store(
         nodes, used_bulk = await _open_fulfillment_orders(
             client, ctx, bulk_threshold=bulk_threshold, poll_seconds=poll_seconds, timeout=timeout
         )
-    remotes = map_nodes(ctx, nodes)
+        remotes = await with_metafields(client, ctx, map_nodes(ctx, nodes))
     newest = max((r.updated_at for r in remotes if r.updated_at), default=None)
     checkpoint = max(began, newest) if newest else began
     result = await _apply_in_chunks(
@@ -344,7 +345,7 @@ async def reconcile_store(
             ("fulfillmentOrders",),
         )
         order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
-    remotes = map_nodes(ctx, fo_nodes)
+        remotes = await with_metafields(client, ctx, map_nodes(ctx, fo_nodes))
     orders = [to_remote_order(node) for node in order_nodes]
     times = [r.updated_at for r in remotes if r.updated_at] + [
         o.updated_at for o in orders if o.updated_at

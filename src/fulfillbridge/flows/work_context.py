@@ -4,7 +4,7 @@ and the installation's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -36,6 +36,8 @@ class StoreContext:
     rules: ValidationRules
     warehouses: tuple[Warehouse, ...]
     policy: Policy
+    # Metafields to read per owner (order, product, variant): "namespace.key".
+    metafield_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def store_id(self) -> int:
@@ -98,6 +100,11 @@ def store_context(store: Store, settings: Settings) -> StoreContext:
         rules=rules,
         warehouses=warehouses,
         policy=policy,
+        metafield_keys={
+            owner: tuple(keys)
+            for owner, keys in (options.get("metafields") or {}).items()
+            if isinstance(keys, list) and keys
+        },
     )
 
 

@@ -6,12 +6,14 @@ in one transaction (``flows.setup.configure_store``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from fulfillbridge.core.shipping import ShippingRuleError, parse_rules, rules_to_json
 from fulfillbridge.flows.setup import SetupError
+from fulfillbridge.shopify.metafields import MAX_KEYS_PER_OWNER, check_key
 
 MAX_RULES_FILE = 1_000_000  # bytes
 
@@ -51,6 +53,8 @@ def work_setting_changes(
     allow_payment_pending: bool | None = None,
     operation_webhook_url: str | None = None,
     clear_operation_webhook_url: bool = False,
+    metafields: Sequence[str] | None = None,
+    clear_metafields: bool = False,
 ) -> dict[str, Any]:
     if shipping_rules is not None and clear_shipping_rules:
         raise SetupError("give either --shipping-rules FILE or --no-shipping-rules, not both")
@@ -69,4 +73,21 @@ def work_setting_changes(
         changes["operation_webhook_url"] = check_webhook_url(operation_webhook_url)
     if clear_operation_webhook_url:
         changes["operation_webhook_url"] = None
+    if metafields and clear_metafields:
+        raise SetupError("give either --metafield or --no-metafields, not both")
+    if metafields:
+        chosen: dict[str, list[str]] = {}
+        for value in metafields:
+            try:
+                owner, key = check_key(value)
+            except ValueError as exc:
+                raise SetupError(str(exc)) from None
+            keys = chosen.setdefault(owner, [])
+            if key not in keys:
+                keys.append(key)
+            if len(keys) > MAX_KEYS_PER_OWNER:
+                raise SetupError(f"at most {MAX_KEYS_PER_OWNER} {owner} metafields can be read")
+        changes["metafields"] = chosen
+    if clear_metafields:
+        changes["metafields"] = None
     return changes
