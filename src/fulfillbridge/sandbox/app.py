@@ -27,6 +27,7 @@ from typing import Any
 
 from fulfillbridge.sandbox import controls, oauth
 from fulfillbridge.sandbox.cost import MAX_SINGLE_QUERY_COST, CostCalculator
+from fulfillbridge.sandbox.domain.orders.details import has_watched_schedules, open_due_in_shop
 from fulfillbridge.sandbox.graphql import Executor, PreparedDocument, format_errors, is_mutation
 from fulfillbridge.sandbox.registry import Context
 from fulfillbridge.sandbox.shops import (
@@ -318,6 +319,9 @@ class SandboxASGI:
             await send_json(send, 200, throttled_body(requested, bucket.status()), version_header)
             return
 
+        if has_watched_schedules(shop.state):
+            async with shop.mutation_lock:
+                open_due_in_shop(shop.state)
         context = Context(
             shop=shop.state,
             app_id=app.app_id,

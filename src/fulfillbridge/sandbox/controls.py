@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fulfillbridge.sandbox.domain.bulk import bulk_routes
+from fulfillbridge.sandbox.domain.orders.details import has_watched_schedules, open_due_in_shop
 from fulfillbridge.sandbox.domain.orders.settings import (
     MerchantSettingsError,
     merchant_settings_of,
@@ -189,6 +190,11 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
             sandbox.clock.unfreeze()
         else:
             raise _BadInput('use {"advance": s}, {"freeze": iso|null} or {"unfreeze": true}')
+        # Scheduled fulfillment orders whose time has now come open at once (and say so).
+        for shop in sandbox.all_shops():
+            if has_watched_schedules(shop.state):
+                async with shop.mutation_lock:
+                    open_due_in_shop(shop.state)
         return JSONResponse(clock_state())
 
     async def faults(request: Request) -> Response:

@@ -16,7 +16,10 @@ and fulfillment-service callbacks follow). Served as ``POST
   CUSTOMER, DECLINED, FRAUD, INVENTORY, STAFF, OTHER), optional ``restock`` (default true),
   ``refund``, ``notify_customer``, ``staff_note``.
 - ``create_orders``: ``count`` orders drawn by the seeding generator over the current
-  catalogue (``sandbox.seed.create_orders``), optional ``seed`` and ``variety``.
+  catalogue (``sandbox.seed.create_orders``), optional ``seed`` and ``variety``, and the
+  order shape: ``personalised``, ``delivery`` (standard, express, local, pickup),
+  ``payment_pending``, ``fulfill_by``, ``fulfill_at``, ``min_delivery_at``,
+  ``max_delivery_at``.
 
 Ids are global ids (``gid://shopify/FulfillmentOrder/1``) or plain integers. Malformed
 input raises ``MerchantActionError`` with status 400, unknown ids 404, and a request the
@@ -41,6 +44,17 @@ from fulfillbridge.sandbox.domain.orders import (
 )
 from fulfillbridge.sandbox.seed import SeedOptionError, create_orders, fulfillment_order_summary
 from fulfillbridge.sandbox.state import ShopState, parse_gid
+
+# create_orders options that shape each order (``sandbox.seed.order_options``).
+ORDER_SHAPE_KEYS = (
+    "personalised",
+    "delivery",
+    "payment_pending",
+    "fulfill_by",
+    "fulfill_at",
+    "min_delivery_at",
+    "max_delivery_at",
+)
 
 # OrderCancelReason in the vendored Admin schema (2026-07).
 CANCEL_REASONS = ("CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "STAFF", "OTHER")
@@ -252,10 +266,10 @@ def _cancel_order(shop: ShopState, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _create_orders(shop: ShopState, body: dict[str, Any]) -> dict[str, Any]:
-    _only_keys(body, {"count", "seed", "variety"})
+    _only_keys(body, {"count", "seed", "variety", *ORDER_SHAPE_KEYS})
     if "count" not in body:
         raise MerchantActionError("create_orders needs count")
-    options = {k: body[k] for k in ("seed", "variety") if k in body}
+    options = {k: body[k] for k in ("seed", "variety", *ORDER_SHAPE_KEYS) if k in body}
     try:
         return create_orders(shop, body["count"], **options)
     except SeedOptionError as exc:

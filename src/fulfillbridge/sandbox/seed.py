@@ -40,7 +40,23 @@ endpoint answers with 400).
 
 ``create_orders(shop, count, seed=..., variety=...)`` runs the same order generator over the
 shop's current catalogue (any variant stocked at an active location); the merchant-actions
-control uses it.
+control uses it. Its further options shape every order it makes (``OrderOptions``; all off
+by default, so the orders are the plain paid ones above):
+
+* ``personalised``: the first line carries properties (an ``Engraving`` text and an
+  ``_artwork_url``), the order a note, a ``gift_message`` note attribute and a phone;
+* ``delivery``: ``"standard"`` (default), ``"express"`` (shipping line "Express", code
+  ``EXPRESS``), ``"local"`` (local delivery) or ``"pickup"`` (in-store pickup, no shipping
+  address); the fulfillment orders' delivery method follows;
+* ``payment_pending``: no payment yet (financial status PENDING, no transaction);
+* ``fulfill_by``: a deadline (ISO 8601) on every fulfillment order;
+* ``fulfill_at``: a fulfil-at (ISO 8601); a future one makes the fulfillment orders
+  SCHEDULED until the sandbox clock passes it;
+* ``min_delivery_at`` / ``max_delivery_at``: the delivery window promised to the buyer.
+
+The catalogue's products have an image URL on a host that is never contacted
+(``https://cdn.example.invalid/...``) and their inventory items an HS code and a country
+of origin.
 
 Both return a summary; its order part holds ``orders`` (how many were made),
 ``order_kinds``, ``order_errors`` (refused orders, at most 20 messages),
@@ -54,9 +70,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fulfillbridge.sandbox.domain.catalog import Catalog, InventoryItem, Variant
+from fulfillbridge.sandbox.domain.orders.details import OrderExtras
 from fulfillbridge.sandbox.state import Location, ShopState, gid, parse_gid
 
 if TYPE_CHECKING:
@@ -73,6 +91,25 @@ REALISTIC_SHARES: dict[str, float] = {
 }
 SIMPLE_SHARES: dict[str, float] = dict.fromkeys(REALISTIC_SHARES, 0.0)
 STOCK_AT: tuple[str, ...] = ("merchant", "service", "both")
+# Product images live on a reserved host name: the sandbox hands the URL out, never fetches.
+IMAGE_HOST = "https://cdn.example.invalid"
+# Customs data of each product line: (HS code, country of origin).
+_CUSTOMS = {
+    "TEE": ("610910", "PT"),
+    "HOOD": ("611020", "PT"),
+    "MUG": ("732393", "CN"),
+    "CAP": ("650500", "VN"),
+    "POSTER": ("491191", "CA"),
+    "SOCK": ("611595", "TR"),
+    "TOTE": ("420222", "IN"),
+}
+# (title, code, source, price) of each delivery choice of create_orders.
+DELIVERIES: dict[str, tuple[str, str, str | None, str]] = {
+    "standard": ("Standard", "STANDARD", None, "6.00"),
+    "express": ("Express", "EXPRESS", None, "15.00"),
+    "local": ("Local delivery", "LOCAL_DELIVERY", "shopify", "5.00"),
+    "pickup": ("In-store pickup", "PICKUP", "shopify", "0.00"),
+}
 
 # (code, title, vendor, product type, colours, sizes, price, tracked, grams)
 _PRODUCT_LINES: tuple[
@@ -191,6 +228,66 @@ def _location_number(value: Any) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class OrderOptions:
+    """How create_orders shapes each order (see the module docstring)."""
+
+    personalised: bool = False
+    delivery: str = "standard"
+    payment_pending: bool = False
+    extras: OrderExtras = field(default_factory=OrderExtras)
+
+
+def _iso_option(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return value
+    raise SeedOptionError(
+        f"{name} must be an ISO 8601 time with a time zone (e.g. 2026-12-24T12:00:00Z), "
+        f"got {value!r}"
+    )
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SeedOptionError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
+def order_options(
+    *,
+    personalised: Any = False,
+    delivery: Any = "standard",
+    payment_pending: Any = False,
+    fulfill_by: Any = None,
+    fulfill_at: Any = None,
+    min_delivery_at: Any = None,
+    max_delivery_at: Any = None,
+) -> OrderOptions:
+    """Checked create_orders options (a bad one raises ``SeedOptionError`` naming it)."""
+    if delivery not in DELIVERIES:
+        raise SeedOptionError(
+            f"delivery must be one of {', '.join(repr(d) for d in DELIVERIES)}, got {delivery!r}"
+        )
+    return OrderOptions(
+        personalised=_flag("personalised", personalised),
+        delivery=str(delivery),
+        payment_pending=_flag("payment_pending", payment_pending),
+        extras=OrderExtras(
+            fulfill_at=_iso_option("fulfill_at", fulfill_at),
+            fulfill_by=_iso_option("fulfill_by", fulfill_by),
+            min_delivery_at=_iso_option("min_delivery_at", min_delivery_at),
+            max_delivery_at=_iso_option("max_delivery_at", max_delivery_at),
+        ),
+    )
+
+
 def _service_location(shop: ShopState, stock_at: str, wanted: Any) -> Location | None:
     """The fulfillment-service location that receives stock (None for "merchant")."""
     if stock_at == "merchant":
@@ -278,8 +375,11 @@ def create_orders(
     *,
     seed: int | None = None,
     variety: str | dict[str, float] = "realistic",
+    **options: Any,
 ) -> dict[str, Any]:
-    """``count`` more orders over the shop's current catalogue, drawn like seed_shop's.
+    """``count`` more orders over the shop's current catalogue, drawn like seed_shop's,
+    each shaped by ``options`` (``order_options``: personalised, delivery, payment_pending,
+    fulfill_by, fulfill_at, min_delivery_at, max_delivery_at).
 
     Without ``seed`` the draw is seeded with the number of orders the shop already has, so
     repeated calls give different but reproducible orders.
@@ -288,6 +388,7 @@ def create_orders(
 
     count = _count("count", count, MAX_ORDERS)
     shares = _shares(variety)
+    shape = order_options(**options)
     existing = len(orders_of(shop).orders)
     rng = random.Random(existing if seed is None else _seed_number(seed))
     catalog: Catalog = shop.part("catalog", Catalog)
@@ -298,7 +399,17 @@ def create_orders(
         )
     summary = _empty_order_summary()
     if count:
-        _orders(shop, catalog, rng, count, shares, pool, summary, first_customer=existing + 1)
+        _orders(
+            shop,
+            catalog,
+            rng,
+            count,
+            shares,
+            pool,
+            summary,
+            first_customer=existing + 1,
+            shape=shape,
+        )
     return summary
 
 
@@ -379,6 +490,7 @@ def _catalogue(
             options=options or None,
             default_variant=not options,
         )
+        catalog.update_product(product.id, image_url=f"{IMAGE_HOST}/products/{product.handle}.jpg")
         made["products"].append(product)
         combos: list[tuple[str | None, str | None]] = [
             (c, s) for c in (colours or (None,)) for s in (sizes or (None,))
@@ -406,7 +518,13 @@ def _catalogue(
                         weight=grams / 1000,
                     )
                 )
+        hs_code, origin = _CUSTOMS[code]
         for variant in variants:
+            catalog.update_item(
+                variant.inventory_item_id,
+                harmonized_system_code=hs_code,
+                country_code_of_origin=origin,
+            )
             index = len(made["variants"])
             made["variants"].append(variant)
             _stock(catalog, rng, catalog.item_of(variant.id), index, placement)
@@ -537,8 +655,11 @@ def _orders(
     summary: dict[str, Any],
     *,
     first_customer: int,
+    shape: OrderOptions | None = None,
 ) -> None:
     from fulfillbridge.sandbox.domain.orders import OrderUserErrors, create_order
+
+    shape = shape or OrderOptions()
 
     any_variant = pool.variants
     groups = pool.single_location
@@ -568,7 +689,16 @@ def _orders(
             )
         elif kind == "no_sku":
             lines.append(_custom_line(rng, shop.currency_code, sku=None, title="Gift wrapping"))
-        total = _estimate_total(catalog, lines)
+        title, code, source, shipping_price = DELIVERIES[shape.delivery]
+        if shape.personalised:
+            lines[0]["properties"] = [
+                {"name": "Engraving", "value": f"For {name.split()[0]}, with love"},
+                {
+                    "name": "_artwork_url",
+                    "value": f"{IMAGE_HOST}/artwork/{first_customer + n}.png",
+                },
+            ]
+        total = _estimate_total(catalog, lines, float(shipping_price))
         order_input: dict[str, Any] = {
             "email": f"customer{first_customer + n}@example.com",
             "currency": shop.currency_code,
@@ -586,21 +716,36 @@ def _orders(
             ],
             "shippingLines": [
                 {
-                    "title": "Standard",
-                    "code": "STANDARD",
+                    "title": title,
+                    "code": code,
                     "priceSet": {
-                        "shopMoney": {"amount": "6.00", "currencyCode": shop.currency_code}
+                        "shopMoney": {"amount": shipping_price, "currencyCode": shop.currency_code}
                     },
+                    **({"source": source} if source else {}),
                 }
             ],
             "tags": ["seeded", kind.replace("_", "-")],
         }
+        if shape.payment_pending:
+            order_input["financialStatus"] = "PENDING"
+            del order_input["transactions"]
+        if shape.personalised:
+            order_input["note"] = "Please wrap it as a gift."
+            order_input["customAttributes"] = [
+                {"key": "gift_message", "value": f"Happy birthday, {name.split()[0]}!"}
+            ]
+            order_input["phone"] = f"+1613555{1000 + (first_customer + n) % 9000}"
         if kind != "no_shipping_address":
-            order_input["shippingAddress"] = _address(rng, name)
-            order_input["billingAddress"] = order_input["shippingAddress"]
+            address = _address(rng, name)
+            if shape.delivery != "pickup":  # a pickup order has no shipping address
+                order_input["shippingAddress"] = address
+            order_input["billingAddress"] = address
         try:
             order = create_order(
-                shop, order_input, {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}
+                shop,
+                order_input,
+                {"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"},
+                extras=shape.extras,
             )
         except OrderUserErrors as exc:
             if len(summary["order_errors"]) < 20:
@@ -609,8 +754,8 @@ def _orders(
         _record_order(shop, order, kind, summary)
 
 
-def _estimate_total(catalog: Catalog, lines: list[dict[str, Any]]) -> float:
-    total = 6.0  # shipping
+def _estimate_total(catalog: Catalog, lines: list[dict[str, Any]], shipping: float = 6.0) -> float:
+    total = shipping
     for line in lines:
         if "variantId" in line:
             variant = catalog.variant(int(line["variantId"].rsplit("/", 1)[1]))

@@ -58,6 +58,8 @@ class Product:
     # Option names in order, e.g. ["Color", "Size"]; Shopify's default is ["Title"].
     options: list[str] = field(default_factory=lambda: ["Title"])
     variant_ids: list[int] = field(default_factory=list)
+    # URL of the product's first image (Product.featuredMedia); the sandbox never fetches it.
+    image_url: str | None = None
 
     @property
     def gid(self) -> str:
@@ -80,6 +82,8 @@ class Variant:
     selected_options: list[tuple[str, str]] = field(default_factory=list)
     created_at: str = ""
     updated_at: str = ""
+    # URL of the variant's own image, when it has one (else the product's is shown).
+    image_url: str | None = None
 
     @property
     def gid(self) -> str:

@@ -763,26 +763,10 @@ def resolve_set_deadline(
 
 @mutation("fulfillmentOrderLineItemsPreparedForPickup", scopes=WRITE_FO)
 def resolve_prepared_for_pickup(_parent: Any, ctx: Context, input: dict[str, Any]):
-    # Capture residualSplitDeadlineMerge: shipping fulfillment orders are refused one by one.
-    orders = _orders(ctx)
-    errors = []
-    for index, entry in enumerate(input.get("lineItemsByFulfillmentOrder") or []):
-        fo_id = parse_gid(entry.get("fulfillmentOrderId", ""), "FulfillmentOrder")
-        fo = orders.fulfillment_order(fo_id) if fo_id is not None else None
-        if fo is None or fo.delivery_method != "PICK_UP":
-            errors.append(
-                {
-                    "field": [
-                        "input",
-                        "lineItemsByFulfillmentOrder",
-                        str(index),
-                        "fulfillmentOrderId",
-                    ],
-                    "message": f"Invalid fulfillment_order_id provided {fo_id}",
-                    "code": "FULFILLMENT_ORDER_INVALID",
-                }
-            )
-    return {"userErrors": errors}
+    from fulfillbridge.sandbox.domain.orders.details import prepare_for_pickup
+
+    entries = input.get("lineItemsByFulfillmentOrder") or []
+    return {"userErrors": prepare_for_pickup(_orders(ctx), entries)}
 
 
 # ---- fulfillment-service requests (NOTES.md state machine)

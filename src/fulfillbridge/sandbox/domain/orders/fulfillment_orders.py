@@ -258,9 +258,13 @@ class FulfillmentOrderOps(OrderPayloads):
         ):
             # Capture fulfillment-order-lifecycle "openAgain".
             raise _invalid_status(fo, None)
+        was_scheduled = fo.status == SCHEDULED
         fo.status = OPEN
         fo.progress_reported = False
         self._touch_fo(fo)
+        if was_scheduled:
+            # Opened early: the same news as reaching its date (Shopify webhook reference).
+            self._emit_fo_event("fulfillment_orders/scheduled_fulfillment_order_ready", fo)
         return fo
 
     def cancel_fo(self, fo: FulfillmentOrder) -> tuple[FulfillmentOrder, FulfillmentOrder | None]:

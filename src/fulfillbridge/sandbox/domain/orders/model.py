@@ -69,6 +69,10 @@ class LineItem:
     removed_quantity: int = 0
     # Location -> units committed there by this line (inventory behaviour not BYPASS).
     committed: dict[int, int] = field(default_factory=dict)
+    # The buyer's line properties, (name, value) in input order (LineItem.customAttributes).
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    # Weight of one unit as ordered (variant's measurement or the input's weight), or None.
+    weight: tuple[float, str] | None = None
 
     @property
     def gid(self) -> str:
@@ -124,6 +128,12 @@ class Order:
     fulfillment_order_ids: list[int] = field(default_factory=list)
     fulfillment_ids: list[int] = field(default_factory=list)
     app_id: str | None = None
+    # Note attributes, (key, value) in input order (Order.customAttributes).
+    custom_attributes: list[tuple[str, str]] = field(default_factory=list)
+    # Promised delivery window (DeliveryMethod.min/maxDeliveryDateTime); no orderCreate
+    # input carries it, so only the sandbox's seed controls set it.
+    min_delivery_at: str | None = None
+    max_delivery_at: str | None = None
 
     @property
     def gid(self) -> str:

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from fulfillbridge.sandbox.domain.orders import inventory
+from fulfillbridge.sandbox.domain.orders import details, inventory
 from fulfillbridge.sandbox.domain.orders.errors import fail
 from fulfillbridge.sandbox.domain.orders.fulfillment_orders import FulfillmentOrderOps
 from fulfillbridge.sandbox.domain.orders.fulfillments import Fulfillments, by_location
@@ -49,8 +49,10 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
         options: dict[str, Any] | None = None,
         *,
         app_id: str | None = None,
+        extras: details.OrderExtras | None = None,
     ) -> Order:
-        """orderCreate: validate, store, route to locations, emit webhooks."""
+        """orderCreate: validate, store, route to locations, emit webhooks. ``extras``
+        carries the dates no orderCreate input has (seed controls only)."""
         options = options or {}
         behaviour = options.get("inventoryBehaviour") or "BYPASS"
         now = self.shop.clock.iso_now()
@@ -96,6 +98,7 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
             source_name=order_input.get("sourceName"),
             inventory_behaviour=behaviour,
             app_id=app_id,
+            custom_attributes=details.note_attributes(order_input),
         )
         for raw in order_input.get("shippingLines") or []:
             order.shipping_lines.append(
@@ -123,6 +126,7 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
         self._next_number += 1
         self.orders[order.id] = order
         self._route(order)
+        details.settle_new_order(self, order, extras)
         if behaviour != "BYPASS":
             self._commit_inventory(order, obey_policy=behaviour == "DECREMENT_OBEYING_POLICY")
         payload = self.order_payload(order)
@@ -187,6 +191,8 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
         sku = raw.get("sku")
         item_id = None
         product_id = None
+        item = None
+        vendor = raw.get("vendor")
         variant_title = raw.get("variantTitle")
         requires_shipping = bool(raw.get("requiresShipping", False))
         if variant is not None:
@@ -195,6 +201,8 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
             item_id = variant.inventory_item_id
             product_id = variant.product_id
             title = title or (product.title if product else "Untitled")
+            # LineItem.vendor is the product's vendor (Shopify docs), unless the input names one.
+            vendor = vendor if vendor is not None else (product.vendor if product else None)
             sku = sku if sku is not None else (item.sku if item else None)
             price = price if price is not None else money(variant.price)
             if variant_title is None and variant.title != "Default Title":
@@ -213,9 +221,11 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
             product_id=product_id,
             inventory_item_id=item_id,
             variant_title=variant_title,
-            vendor=raw.get("vendor"),
+            vendor=vendor or None,
             requires_shipping=requires_shipping,
             taxable=bool(raw.get("taxable", True)),
+            properties=details.line_properties(raw),
+            weight=details.line_weight(raw, item),
         )
 
     @staticmethod
@@ -341,14 +351,16 @@ def create_order(
     options: dict[str, Any] | None = None,
     *,
     app_id: str | None = None,
+    extras: details.OrderExtras | None = None,
 ) -> Order:
-    """Create an order as ``orderCreate(order:, options:)`` would (camelCase input dict).
+    """Create an order as ``orderCreate(order:, options:)`` would (camelCase input dict);
+    ``extras`` sets what no orderCreate input carries (``details.OrderExtras``).
 
     ``options={"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"}`` commits stock at the
     assigned locations (the GraphQL default, BYPASS, leaves inventory alone). Raises
     ``OrderUserErrors`` for input Shopify would refuse.
     """
-    return orders_of(shop).create_order(order_input, options, app_id=app_id)
+    return orders_of(shop).create_order(order_input, options, app_id=app_id, extras=extras)
 
 
 def fulfill_order(
