@@ -65,6 +65,8 @@ _READ_WRITE = (
     "draft_orders",
     "publications",
     "files",
+    "metaobjects",
+    "metaobject_definitions",
 )
 ALL_SCOPES: tuple[str, ...] = (
     *(f"{kind}_{area}" for area in _READ_WRITE for kind in ("read", "write")),
