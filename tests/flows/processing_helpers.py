@@ -106,7 +106,8 @@ class Merchant:
     ) -> dict[str, Any]:
         """orderCreate; ``lines`` are OrderCreateLineItemInput dicts. Returns {id, name,
         fulfillment_orders: [{id, location}]}."""
-        order_input: dict[str, Any] = {"lineItems": lines}
+        # Paid: in order management only paid orders become work.
+        order_input: dict[str, Any] = {"lineItems": lines, "financialStatus": "PAID"}
         if address is not None:
             order_input["shippingAddress"] = address
         if billing is not None:
