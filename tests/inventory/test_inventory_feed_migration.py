@@ -17,11 +17,11 @@ def _tables(url: str) -> set[str]:
 
 
 def test_0006_up_down_and_up_again(database_url: str) -> None:
-    db.upgrade(database_url)
+    db.upgrade(database_url, "0006")
     assert db.current_revision(database_url) == "0006"
     assert {"inventory_locks", "inventory_feeds"} <= _tables(database_url)
     command.downgrade(db.alembic_config(database_url), "0005")
     assert db.current_revision(database_url) == "0005"
     assert not {"inventory_locks", "inventory_feeds"} & _tables(database_url)
-    db.upgrade(database_url)
+    db.upgrade(database_url, "0006")
     assert db.current_revision(database_url) == "0006"
