@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.sandbox._details_helpers import ShopClient, add_shop, create_service, scopes_without
+from tests.sandbox._shop_client import ShopClient, add_shop, create_service, scopes_without
 
 from fulfillbridge.sandbox.cost import MAX_SINGLE_QUERY_COST
 from fulfillbridge.sandbox.server import SandboxServer

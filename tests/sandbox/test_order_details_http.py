@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sandbox._details_helpers import ShopClient
+from tests.sandbox._shop_client import ShopClient
 
 from fulfillbridge.sandbox.server import SandboxServer
 from fulfillbridge.sandbox.shops import DEFAULT_SHOP_DOMAIN
@@ -129,7 +129,7 @@ def test_pickup_and_local_lines_set_the_delivery_method(sandbox_server: SandboxS
 
 
 def test_email_and_phone_need_read_customers(sandbox_server: SandboxServer) -> None:
-    from tests.sandbox._details_helpers import add_shop, scopes_without
+    from tests.sandbox._shop_client import add_shop, scopes_without
 
     shop = add_shop(
         sandbox_server.url,
