@@ -368,7 +368,6 @@ def _personalised_node() -> dict[str, Any]:
                     "reasonNotes": "card check",
                     "displayReason": "High risk of fraud",
                     "heldByRequestingApp": False,
-                    "heldByApp": None,
                 },
                 {
                     "id": "gid://shopify/FulfillmentHold/2",
@@ -376,7 +375,6 @@ def _personalised_node() -> dict[str, Any]:
                     "reasonNotes": None,
                     "displayReason": "Other",
                     "heldByRequestingApp": True,
-                    "heldByApp": {"title": "fulfillbridge"},
                 },
             ],
         }

@@ -4,6 +4,7 @@ files are checked through the operations that spread them: each must be used by 
 
 from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 import pytest
 from graphql import GraphQLError, TypeInfo, parse, validate, visit
@@ -248,3 +249,41 @@ def test_catches_fragment_spread_cycle():
     loop = {"Outer": "fragment Outer on FulfillmentOrder { id ...Outer }"}
     found = problems(_USES_FRAGMENT, file_name="UsesFragment", fragments=loop)
     assert any(p.startswith("invalid:") and "Outer" in p for p in found)
+
+
+def _selection_tree(selection_set: Any, fragments: dict[str, Any]) -> dict[str, Any]:
+    """Field names and their sub-selections, with connections read the same whether
+    selected as ``nodes`` or ``edges { node }``, and page info, arguments and directives
+    left out."""
+    from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+    tree: dict[str, Any] = {}
+    for node in selection_set.selections if selection_set else ():
+        if isinstance(node, FragmentSpreadNode):
+            tree.update(_selection_tree(fragments[node.name.value].selection_set, fragments))
+        elif isinstance(node, InlineFragmentNode):
+            tree.update(_selection_tree(node.selection_set, fragments))
+        elif isinstance(node, FieldNode) and node.name.value != "pageInfo":
+            children = _selection_tree(node.selection_set, fragments)
+            if set(children) == {"edges"}:
+                children = children["edges"]["node"]
+            elif set(children) == {"nodes"}:
+                children = children["nodes"]
+            tree[node.name.value] = children
+    return tree
+
+
+def test_bulk_backfill_selects_what_the_work_fragment_selects() -> None:
+    """The bulk backfill writes the fragment out without page sizes: a field added to one
+    and not the other would leave backfilled work without it."""
+    from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+    paged = parse(operation("OpenFulfillmentOrders").document)
+    fragments = {
+        d.name.value: d for d in paged.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    fragment = _selection_tree(fragments["WorkFulfillmentOrder"].selection_set, fragments)
+    bulk = parse(operation("BulkOpenFulfillmentOrders").document)
+    (query,) = [d for d in bulk.definitions if isinstance(d, OperationDefinitionNode)]
+    written_out = _selection_tree(query.selection_set, {})["fulfillmentOrders"]
+    assert written_out == fragment

@@ -257,12 +257,9 @@ def _holds(node: Mapping[str, Any]) -> tuple[Hold, ...]:
     for raw in node.get("fulfillmentHolds") or []:
         if not isinstance(raw, Mapping) or not raw.get("reason"):
             continue
-        if raw.get("heldByRequestingApp"):
-            held_by = HELD_BY_US
-        else:
-            app = raw.get("heldByApp")
-            held_by = _text(app.get("title")) if isinstance(app, Mapping) else ""
-            held_by = held_by or "merchant"
+        # Whose hold it is beyond "ours or not" would need heldByApp, which Shopify only
+        # shows to apps with read_apps: any other hold is the merchant's (or Shopify's).
+        held_by = HELD_BY_US if raw.get("heldByRequestingApp") else "merchant"
         holds.append(
             Hold(
                 reason=_text(raw.get("reason")),
