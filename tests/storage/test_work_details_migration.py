@@ -30,9 +30,10 @@ def test_0007_keeps_older_work_and_goes_down_and_up(database_url: str) -> None:
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO stores (id, name, shop_domain, auth_kind, sealed_secrets, granted_scopes,"
-                    " settings, created_at, updated_at) VALUES (1, 'acme', 'acme.myshopify.com', 'x',"
-                    " 'token', '[]', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    "INSERT INTO stores (id, name, shop_domain, auth_kind, sealed_secrets,"
+                    " granted_scopes, settings, created_at, updated_at) VALUES (1, 'acme',"
+                    " 'acme.myshopify.com', 'token', 'x', '[]', '{}', CURRENT_TIMESTAMP,"
+                    " CURRENT_TIMESTAMP)"
                 )
             )
             conn.execute(
