@@ -27,6 +27,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
+from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
+
 MAX_QUANTITY = 1_000_000_000  # Shopify refuses quantities above this (NOTES.md, captures)
 CHUNK_SIZE = 250  # Shopify's cap on input arrays (NOTES.md)
 MAX_ROWS = 200_000  # one upload; beyond this the input is refused as a whole
@@ -43,8 +45,10 @@ DEFAULT_QUANTITY_NAME = "on_hand"
 _T = TypeVar("_T")
 
 
-class InventoryInputError(ValueError):
+class InventoryInputError(FulfillbridgeError, ValueError):
     """Input that cannot be read at all (no header, wrong columns); names the problem."""
+
+    default_code = InventoryErrorCode.INVALID_INPUT
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
+
 
 class Mode(StrEnum):
     FULFILLMENT_SERVICE = "fulfillment_service"  # Shopify sends requests to our location
@@ -42,8 +44,10 @@ ACTIVE_STATES = frozenset(
 )
 
 
-class TransitionError(Exception):
+class TransitionError(FulfillbridgeError):
     """A command that the work order's state does not allow; the message says why."""
+
+    default_code = WorkErrorCode.NOT_ALLOWED
 
 
 @dataclass(frozen=True)

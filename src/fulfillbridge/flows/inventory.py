@@ -53,6 +53,7 @@ import httpx
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
 from fulfillbridge.core.inventory import (
     CHUNK_SIZE,
     DEFAULT_QUANTITY_NAME,
@@ -97,8 +98,10 @@ CATALOGUE_LOCK_WAIT = 60.0
 Progress = Callable[[int, int], None]  # (levels done, levels to send)
 
 
-class InventorySyncError(Exception):
+class InventorySyncError(FulfillbridgeError):
     """A store-level failure (no store, unreadable settings); the message names it."""
+
+    default_code = InventoryErrorCode.SYNC_FAILED
 
 
 @dataclass
@@ -209,6 +212,8 @@ _LOCK_POLL = (0.05, 1.0)  # first and longest pause between two claims
 
 class StoreBusy(InventorySyncError):
     """Another push held the store's lock for longer than this one could wait."""
+
+    default_code = InventoryErrorCode.STORE_BUSY
 
 
 def lock_holder() -> str:

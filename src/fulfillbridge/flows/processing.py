@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import FulfillbridgeError, StoreErrorCode
 from fulfillbridge.core.routing import RoutingError, Warehouse, choose_warehouse
 from fulfillbridge.core.stores import Store
 from fulfillbridge.core.validation import ValidationRules, validate
@@ -116,8 +117,10 @@ _SETTLED = frozenset(
 )
 
 
-class StoreNotReady(Exception):
+class StoreNotReady(FulfillbridgeError):
     """The store lacks set-up this event needs (e.g. no fulfillment-service location)."""
+
+    default_code = StoreErrorCode.NOT_READY
 
 
 # --------------------------------------------------------------------------- store context

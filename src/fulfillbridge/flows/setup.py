@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import StoreErrorCode
 from fulfillbridge.core.inventory import DEFAULT_QUANTITY_NAME, QUANTITY_NAMES
 from fulfillbridge.core.inventory_feed import (
     FEED_INTERVAL,
@@ -96,6 +97,8 @@ _SKU_HEADERS = frozenset({"sku", "skus"})
 
 class SetupError(StoreError):
     """Configuration or set-up that cannot be done; the message names the problem."""
+
+    default_code = StoreErrorCode.SETUP_INVALID
 
 
 # --- configuration --------------------------------------------------------------------------

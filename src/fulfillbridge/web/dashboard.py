@@ -18,6 +18,8 @@ from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import StoreInventoryStatus
 from fulfillbridge.web.api import MAX_ID
+from fulfillbridge.web.dependencies import AppDatabase
+from fulfillbridge.web.errors import http_status
 
 router = APIRouter(include_in_schema=False)
 
@@ -154,13 +156,8 @@ def render(data: read_model.Overview, levels: list[StoreInventoryStatus] | None 
 </body></html>"""
 
 
-def _database(request: Request) -> Database:
-    return request.app.state.database
-
-
 @router.get("/", response_class=HTMLResponse)
-async def dashboard(request: Request) -> Response:
-    database = _database(request)
+async def dashboard(request: Request, database: AppDatabase) -> Response:
     viewer = await _viewer(request, database)
     if viewer is None:
         return _challenge()
@@ -175,10 +172,10 @@ async def retry_exception(
     # Bounded like the API's ids: a number past the database's integers is a 422, not a 500.
     work_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
+    database: AppDatabase,
 ) -> Response:
     from fulfillbridge.flows.actions import ActionError, RetryException, run_action
 
-    database = _database(request)
     viewer = await _viewer(request, database)
     if viewer is None:
         return _challenge()
@@ -192,5 +189,5 @@ async def retry_exception(
             stores=viewer.allowed(),
         )
     except ActionError as exc:
-        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", exc.status)
+        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", http_status(exc))
     return RedirectResponse("/", status_code=303)
