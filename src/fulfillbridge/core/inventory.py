@@ -29,8 +29,9 @@ from typing import TypeVar
 
 from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
 
-MAX_QUANTITY = 1_000_000_000  # Shopify refuses quantities above this (NOTES.md, captures)
-CHUNK_SIZE = 250  # Shopify's cap on input arrays (NOTES.md)
+# Shopify refuses quantities above this (docs/shopify.md#inventory, captures).
+MAX_QUANTITY = 1_000_000_000
+CHUNK_SIZE = 250  # Shopify's cap on input arrays (docs/shopify.md#input-limits)
 MAX_ROWS = 200_000  # one upload; beyond this the input is refused as a whole
 MAX_FIELD = 255
 CSV_COLUMNS = ("store", "sku", "warehouse", "quantity")
@@ -197,7 +198,8 @@ def check_rows(
         if not store:
             reject("store is missing")
             continue
-        # SKUs are case-sensitive in Shopify (NOTES.md): only surrounding blanks are dropped.
+        # SKUs are case-sensitive in Shopify (docs/shopify.md#inventory): only surrounding
+        # blanks are dropped.
         sku = sku.strip() if sku else None
         if not sku:
             reject("sku is missing")

@@ -6,7 +6,7 @@ acknowledged. Nothing else happens here (no Shopify calls): the worker processes
   (current and previous, Shopify docs on rotation) before the body is parsed; the event is
   stored once per ``(store, X-Shopify-Webhook-Id)``.
 - Fulfillment-service callbacks (``POST /shopify/{store}/fulfillment_order_notification``):
-  signed the same way (NOTES.md). A callback is a ping ("go and pull
+  signed the same way (docs/shopify.md#signatures). A callback is a ping ("go and pull
   ``assignedFulfillmentOrders``"); it carries no webhook id, so its delivery id is
   ``X-Shopify-Webhook-Id`` or ``X-Shopify-Event-Id`` when Shopify sends one, else a fresh
   uuid. We deliberately do not derive one from the body and ``X-Shopify-Triggered-At``:
@@ -48,7 +48,7 @@ from fulfillbridge.store.models import ShipmentRow, WorkOrderRow
 log = logging.getLogger("fulfillbridge.intake")
 
 # Topics the bridge takes in: those set-up subscribes to, and related ones a merchant or an
-# older set-up may have subscribed (all Shopify topic paths, NOTES.md "Webhooks").
+# older set-up may have subscribed (all Shopify topic paths, docs/shopify.md#topics).
 KNOWN_TOPICS: frozenset[str] = all_topics() | {
     "orders/paid",
     "orders/fulfilled",

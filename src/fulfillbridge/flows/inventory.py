@@ -285,7 +285,7 @@ async def store_lock(
 
 def _items(variants: Sequence[dict[str, Any]]) -> list[ItemEntry]:
     """One entry per variant with a SKU and an inventory item (SKUs are case-sensitive,
-    NOTES.md: kept as Shopify has them)."""
+    docs/shopify.md#inventory: kept as Shopify has them)."""
     items = []
     for variant in variants:
         sku = variant.get("sku")
@@ -726,8 +726,8 @@ def chunk_input(name: str, targets: Sequence[LevelTarget]) -> dict[str, Any]:
                 "inventoryItemId": t.item_id,
                 "locationId": t.location_id,
                 "quantity": t.quantity,
-                # Compare-and-set against the last level we know (NOTES.md: must be present;
-                # null when we never read this level).
+                # Compare-and-set against the last level we know (docs/shopify.md#inventory:
+                # must be present; null when we never read this level).
                 "changeFromQuantity": t.known,
             }
             for t in targets

@@ -1,7 +1,7 @@
 """Processing: from what Shopify told us (inbox events) to work orders.
 
 An inbox event is only a reason to look: each one is turned into a *pull* of the fulfillment
-orders it concerns (a callback is a ping, NOTES.md "Fulfillment service"; webhook bodies can
+orders it concerns (a callback is a ping, docs/shopify.md#the-callback; webhook bodies can
 be late, repeated or out of order). What Shopify says now is then *applied* to the work
 orders: new work is validated, routed and accepted or refused through ``core.work``;
 cancellations and cancellation requests are answered. Reconciliation (``flows.reconcile``)
@@ -94,7 +94,7 @@ MAX_TRANSIENT_ATTEMPTS = 40
 APPLY_RETRIES = 4
 PAGE_SIZE = 25  # fulfillment orders per page (each with up to 50 lines)
 # nodes(ids:) is charged per id: 20 fulfillment orders stay well under Shopify's 1000-point
-# ceiling for one query (NOTES.md "Rate limits").
+# ceiling for one query (docs/shopify.md#the-bucket).
 IDS_PER_READ = 20
 MAX_PAGES = 400
 NOTIFY_NEW_WORK = "new_work"
@@ -150,7 +150,7 @@ class StoreContext:
 
 
 def _same_gid(a: str, b: str) -> bool:
-    # Shopify may append "?id=true"-like suffixes to gids (NOTES.md, fulfillment services).
+    # Shopify may append "?id=true"-like suffixes to gids (docs/shopify.md#creating-and-updating).
     return a.split("?", 1)[0] == b.split("?", 1)[0]
 
 
@@ -258,7 +258,7 @@ def map_nodes(
 
 async def pull_assigned(client: ShopifyClient, ctx: StoreContext) -> list[RemoteFulfillmentOrder]:
     """Requests waiting at our fulfillment-service location: new fulfillment requests and
-    cancellation requests (what a callback ping means, NOTES.md "Fulfillment service")."""
+    cancellation requests (what a callback ping means, docs/shopify.md#the-callback)."""
     if ctx.location_id is None:
         raise StoreNotReady(
             f"store {ctx.store.name!r} has no fulfillment-service location yet: run "

@@ -44,7 +44,7 @@ SERVICE_NAME = "fulfillbridge"
 MAX_CATALOGUE_SKUS = 100_000
 MAX_FEED_INTERVAL = 7 * 24 * 3600
 
-# Webhook topics per mode (Shopify topic paths; NOTES.md "Webhooks"). Both modes follow the
+# Webhook topics per mode (Shopify topic paths; docs/shopify.md#topics). Both modes follow the
 # order's life and cancellation, fulfillment-order moves, splits and merges, and the app's
 # removal. A fulfillment service learns of requests from callbacks and these webhooks; order
 # management follows fulfillment orders routed to, held at and released at its locations.
@@ -161,7 +161,7 @@ def topic_enum(topic: str) -> str:
 def read_catalogue(path: Path) -> tuple[str, ...]:
     """SKUs from a file: one per line, or a CSV whose ``sku`` column holds them.
 
-    SKUs are case-sensitive (NOTES.md "Inventory"), so they are kept as written; blank
+    SKUs are case-sensitive (docs/shopify.md#inventory), so they are kept as written; blank
     lines are skipped and repeats kept once, in first-seen order."""
     try:
         text = path.read_text(encoding="utf-8-sig")
