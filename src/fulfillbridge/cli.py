@@ -279,9 +279,20 @@ def _print_check(report: Any) -> None:
     )
     table = Table("feature", "scopes needed", "missing", "status", title="scopes")
     for row in report.features:
-        status = "[green]ok[/]" if row.ok else "[red]missing[/]"
+        if row.ok:
+            status = "[green]ok[/]"
+        elif row.optional:
+            status = "[yellow]optional, not granted[/]"
+        else:
+            status = "[red]missing[/]"
         table.add_row(row.feature, ", ".join(row.needed), ", ".join(row.missing), status)
     out.print(table)
+    for row in report.features:
+        if row.optional and not row.ok:
+            out.print(
+                f"note: without {', '.join(row.missing)} fulfillbridge cannot {row.description}",
+                highlight=False,
+            )
     if not report.ok:
         raise CommandError(report.fix_hint, exit_status=3)
 

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     warehouses: list[WarehouseSettings] = Field(
         default_factory=lambda: [WarehouseSettings(name="main", priority=1)], min_length=1
     )
+    # The operation is told (deadline_approaching) when open work's deadline is this near.
+    deadline_warning_hours: float = Field(24.0, gt=0, le=24 * 90)
     # Where new work and cancellations are announced to the operation (signed), if anywhere.
     operation_webhook_url: str | None = None
     operation_webhook_secret: SecretStr | None = None

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fulfillbridge.config import Settings
+from fulfillbridge.flows.deadlines import announce_deadlines
 from fulfillbridge.flows.housekeeping import housekeeping_due
 from fulfillbridge.flows.inventory_feed import poll_feeds
 from fulfillbridge.flows.outbox import send_due
@@ -70,6 +71,10 @@ async def run_round(
         report.feeds = len(await poll_feeds(database, settings))
     except Exception:
         logger.exception("polling inventory feeds failed; trying again next round")
+    try:
+        await announce_deadlines(database, settings)
+    except Exception:
+        logger.exception("announcing deadlines failed; trying again next round")
     try:
         await housekeeping_due(database, settings)
     except Exception:

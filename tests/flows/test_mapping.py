@@ -347,3 +347,128 @@ def test_orders_map_for_reconciliation() -> None:
     )
     with pytest.raises(MappingError):
         to_remote_order({"id": "gid://shopify/FulfillmentOrder/5"})
+
+
+def _personalised_node() -> dict[str, Any]:
+    node = json.loads(json.dumps(SANDBOX_NODE))
+    node.update(
+        {
+            "fulfillBy": "2026-11-25T17:00:00Z",
+            "fulfillAt": None,
+            "deliveryMethod": {
+                "methodType": "SHIPPING",
+                "presentedName": "Express",
+                "serviceCode": "EXPRESS",
+                "minDeliveryDateTime": "2026-11-26T00:00:00Z",
+                "maxDeliveryDateTime": None,
+            },
+            "fulfillmentHolds": [
+                {
+                    "id": "gid://shopify/FulfillmentHold/1",
+                    "reason": "HIGH_RISK_OF_FRAUD",
+                    "reasonNotes": "card check",
+                    "displayReason": "High risk of fraud",
+                    "heldByRequestingApp": False,
+                    "heldByApp": None,
+                },
+                {
+                    "id": "gid://shopify/FulfillmentHold/2",
+                    "reason": "OTHER",
+                    "reasonNotes": None,
+                    "displayReason": "Other",
+                    "heldByRequestingApp": True,
+                    "heldByApp": {"title": "fulfillbridge"},
+                },
+            ],
+        }
+    )
+    node["order"].update(
+        {
+            "note": "Gift wrap please",
+            "tags": ["vip"],
+            "currencyCode": "CAD",
+            "displayFinancialStatus": "PENDING",
+            "customAttributes": [{"key": "gift_message", "value": "Happy birthday"}],
+            "shippingLine": {"title": "Express", "code": "EXPRESS", "source": "shopify"},
+        }
+    )
+    line = node["lineItems"]["nodes"][0]
+    line.update(
+        {
+            "vendor": "Acme Prints",
+            "inventoryItemId": "gid://shopify/InventoryItem/9",
+            "image": {"url": "https://cdn.example.invalid/tee.png"},
+            "weight": {"unit": "KILOGRAMS", "value": 0.25},
+            "financialSummaries": [
+                {
+                    "quantity": 3,
+                    "originalUnitPriceSet": {
+                        "shopMoney": {"amount": "25.0", "currencyCode": "CAD"}
+                    },
+                    "approximateDiscountedUnitPriceSet": {
+                        "shopMoney": {"amount": "20.0", "currencyCode": "CAD"}
+                    },
+                }
+            ],
+            "variant": {
+                "id": "gid://shopify/ProductVariant/5",
+                "title": "Black / M",
+                "selectedOptions": [
+                    {"name": "Colour", "value": "Black"},
+                    {"name": "Size", "value": "M"},
+                ],
+                "inventoryItem": {"harmonizedSystemCode": "610910", "countryCodeOfOrigin": "PT"},
+            },
+        }
+    )
+    line["lineItem"].update(
+        {
+            "customAttributes": [
+                {"key": "Engraving", "value": "For Ada"},
+                {"key": "_artwork_url", "value": "https://files.example.invalid/a.png"},
+                {"key": "Notes", "value": "x" * 5000},
+            ],
+            "product": {"id": "gid://shopify/Product/4"},
+        }
+    )
+    return node
+
+
+def test_personalised_node_maps_every_detail_the_operation_needs() -> None:
+    from fulfillbridge.core.details import DeliveryKind, PaymentState
+
+    remote = to_remote(_personalised_node(), store="demo", mode=Mode.FULFILLMENT_SERVICE)
+    line = remote.work.lines[0]
+    assert line.properties[:2] == (
+        ("Engraving", "For Ada"),
+        ("_artwork_url", "https://files.example.invalid/a.png"),
+    )
+    assert len(line.properties[2][1]) == 4000  # cut to the bound, and said so
+    assert any("5000 characters" in w for w in remote.work.details.warnings)
+    assert line.options == (("Colour", "Black"), ("Size", "M"))
+    assert (line.variant_id, line.product_id) == (
+        "gid://shopify/ProductVariant/5",
+        "gid://shopify/Product/4",
+    )
+    assert line.image_url == "https://cdn.example.invalid/tee.png"
+    assert (line.unit_price, line.discounted_unit_price, line.line_total) == (
+        "25.0",
+        "20.0",
+        "75.0",
+    )
+    assert line.weight_grams == 250.0
+    assert (line.hs_code, line.country_of_origin, line.vendor) == ("610910", "PT", "Acme Prints")
+    details = remote.work.details
+    assert details.note == "Gift wrap please"
+    assert details.note_attributes == (("gift_message", "Happy birthday"),)
+    assert details.tags == ("vip",) and details.currency == "CAD"
+    assert details.payment is PaymentState.PENDING and details.financial_status == "PENDING"
+    assert details.delivery.kind is DeliveryKind.SHIPPING
+    assert (details.delivery.presented_name, details.delivery.service_code) == (
+        "Express",
+        "EXPRESS",
+    )
+    assert details.fulfill_by == datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+    assert not details.customer_read  # email and phone were not selected
+    assert [h.held_by for h in remote.holds] == ["merchant", "fulfillbridge"]
+    assert [h.reason for h in remote.foreign_holds] == ["HIGH_RISK_OF_FRAUD"]

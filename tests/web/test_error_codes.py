@@ -11,15 +11,16 @@ from fulfillbridge.core.errors import ERROR_CODE_ENUMS, FulfillbridgeError
 from fulfillbridge.core.inventory import InventoryInputError
 from fulfillbridge.core.inventory_feed import FeedUrlError
 from fulfillbridge.core.routing import RoutingError
+from fulfillbridge.core.shipping import ShippingRuleError
 from fulfillbridge.core.stores import StoreError, StoreExists, StoreNotFound
 from fulfillbridge.core.work import TransitionError
 from fulfillbridge.flows.actions import ActionError
 from fulfillbridge.flows.intake import IntakeUnavailable
 from fulfillbridge.flows.inventory import InventorySyncError, StoreBusy
 from fulfillbridge.flows.inventory_feed import FeedError
-from fulfillbridge.flows.processing import StoreNotReady
 from fulfillbridge.flows.setup import SetupError
 from fulfillbridge.flows.shopify_writes import CannotSend
+from fulfillbridge.flows.work_context import StoreNotReady
 from fulfillbridge.store.api_keys import ApiKeyError
 from fulfillbridge.store.idempotency import IdempotencyKeyReused
 from fulfillbridge.store.work import WorkOrderNotFound
@@ -48,6 +49,7 @@ def test_codes_of_two_areas_never_compare_equal() -> None:
         (StoreNotFound("none"), 404),
         (StoreExists("twice"), 409),
         (SetupError("bad"), 400),
+        (ShippingRuleError("bad"), 400),
         (StoreNotReady("later"), 409),
         (WorkOrderNotFound("none"), 404),
         (ActionError("no"), 409),

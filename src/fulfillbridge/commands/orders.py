@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -29,9 +29,9 @@ from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import StoreError
 from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions
+from fulfillbridge.flows.work_views import work_detail
 from fulfillbridge.store.api_keys import ApiKeyError
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.work import WorkRepository
 
 orders_app = typer.Typer(
     help="List, show, ship, import tracking for, and export the operation's work.",
@@ -54,6 +54,18 @@ EXPORT_COLUMNS = (
     "ship_to_name",
     "ship_to_city",
     "ship_to_country",
+    "personalisation",
+    "image_url",
+    "unit_price",
+    "currency",
+    "weight_grams",
+    "hs_code",
+    "country_of_origin",
+    "shipping_method",
+    "carrier",
+    "carrier_service",
+    "fulfill_by",
+    "note",
 )
 TO_DO = (WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED)
 
@@ -127,26 +139,56 @@ def list_command(
         list[WorkState] | None,
         typer.Option(help="Only work in this state (repeat for several).", show_default=False),
     ] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open work whose deadline has passed.")
+    ] = False,
+    due_within: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=24 * 365,
+            help="Only open work due within this many hours.",
+            show_default=False,
+        ),
+    ] = None,
+    sort: Annotated[
+        str, typer.Option(help="updated (oldest change first) or deadline (nearest first).")
+    ] = "updated",
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List work orders, oldest change first."""
+    """List work orders, oldest change first (or nearest deadline first)."""
+    due_before = datetime.now(UTC) + timedelta(hours=due_within) if due_within is not None else None
 
     async def work(database: Database, _settings: Settings) -> tuple[list[dict[str, Any]], bool]:
         async with database.transaction() as session:
             if store is not None and store not in (await actions.store_names(session)).values():
                 raise CommandFailed(f"no store named {store!r}: see `fulfillbridge store list`")
-            page, more = await actions.list_work(
-                session, store=store, states=state or (), limit=limit
-            )
+            try:
+                page, more = await actions.list_work(
+                    session,
+                    store=store,
+                    states=state or (),
+                    overdue=overdue,
+                    due_before=due_before,
+                    sort=sort,
+                    limit=limit,
+                )
+            except actions.ActionError as exc:
+                raise typer.BadParameter(exc.message, param_hint="--sort") from None
             return [actions.work_view(row, name) for row, name in page], more is not None
 
     views, more = with_database(work)
     if as_json:
         _json(views)
         return
-    table = Table("id", "store", "order", "state", "stage", "warehouse", "shipped", "updated")
+    table = Table(
+        "id", "store", "order", "state", "stage", "warehouse", "shipped", "due", "updated"
+    )
     for view in views:
+        due = view["fulfill_by"].strftime("%Y-%m-%d %H:%M") if view["fulfill_by"] else ""
+        if view["overdue"]:
+            due = f"[red]{due} overdue[/]"
         table.add_row(
             str(view["id"]),
             view["store"],
@@ -155,6 +197,7 @@ def list_command(
             view["stage"] or "",
             view["warehouse"] or "",
             _units(view),
+            due,
             view["updated_at"].strftime("%Y-%m-%d %H:%M"),
         )
     out.print(table)
@@ -178,15 +221,7 @@ def show_command(
     async def work(database: Database, _settings: Settings) -> dict[str, Any]:
         async with database.transaction() as session:
             row, name = await actions.find_work(session, order, store=store)
-            view = actions.work_view(row, name)
-            view["shipments"] = [
-                actions.shipment_view(s, row) for s in await actions.shipments_of(session, row.id)
-            ]
-            view["transitions"] = [
-                actions.transition_view(t)
-                for t in await WorkRepository(session).transitions(row.id)
-            ]
-            return view
+            return await work_detail(session, row, name)
 
     view = with_database(work)
     if as_json:
@@ -203,21 +238,38 @@ def _print_view(view: dict[str, Any]) -> None:
         highlight=False,
     )
     if view["hold_reason"]:
-        out.print(f"on hold: {view['hold_reason']}", highlight=False)
+        by = f" (held by {view['held_by']})" if view.get("held_by") else ""
+        out.print(f"on hold: {view['hold_reason']}{by}", highlight=False)
     for problem in view["problems"]:
         out.print(f"[red]problem:[/] {problem}", highlight=False)
+    for flag in view.get("flags") or []:
+        out.print(f"[yellow]flag:[/] {flag}", highlight=False)
+    _print_details(view)
     address = view["shipping_address"] or {}
     if address:
         parts = [address.get(k, "") for k in ("name", "address1", "city", "zip", "country_code")]
         out.print("ship to: " + ", ".join(p for p in parts if p), highlight=False)
-    lines = Table("sku", "title", "quantity", "shipped", "remaining", title="lines")
+    lines = Table(
+        "sku",
+        "title",
+        "quantity",
+        "shipped",
+        "remaining",
+        "personalisation",
+        "price",
+        title="lines",
+    )
     for line in view["lines"]:
+        personal = "; ".join(f"{p['key']}: {p['value']}" for p in line.get("properties") or [])
+        price = f"{line['unit_price']} {line['currency'] or ''}" if line.get("unit_price") else ""
         lines.add_row(
             line["sku"] or "-",
             line["title"],
             str(line["quantity"]),
             str(line["shipped"]),
             str(line["remaining"]),
+            personal,
+            price.strip(),
         )
     out.print(lines)
     if view["shipments"]:
@@ -244,6 +296,29 @@ def _print_view(view: dict[str, Any]) -> None:
     out.print(history)
 
 
+def _print_details(view: dict[str, Any]) -> None:
+    delivery = view.get("delivery") or {}
+    if delivery:
+        method = delivery.get("presented_name") or delivery.get("shipping_title") or ""
+        carrier = delivery.get("carrier")
+        mapped = (
+            f" -> {carrier} {delivery.get('carrier_service') or ''}".rstrip() if carrier else ""
+        )
+        out.print(f"delivery: {delivery.get('kind')} {method}{mapped}".rstrip(), highlight=False)
+    if view.get("fulfill_by"):
+        late = " [red](overdue)[/]" if view.get("overdue") else ""
+        out.print(f"deadline: {view['fulfill_by'].isoformat()}{late}", highlight=False)
+    payment = view.get("payment") or {}
+    if payment and payment.get("state") not in ("paid", "unknown"):
+        out.print(
+            f"payment: {payment['state']} ({payment.get('financial_status')})", highlight=False
+        )
+    if view.get("note"):
+        out.print(f"note: {view['note']}", highlight=False)
+    for attribute in view.get("note_attributes") or []:
+        out.print(f"  {attribute['key']}: {attribute['value']}", highlight=False)
+
+
 # --- ship ------------------------------------------------------------------------------------
 
 
@@ -262,6 +337,29 @@ def _packages(carrier: str, numbers: list[str], urls: list[str]) -> tuple[Tracki
         )
     return tuple(
         Tracking(carrier, number, urls[i] if urls else None) for i, number in enumerate(numbers)
+    )
+
+
+@orders_app.command("ready-for-pickup")
+@clear_errors
+def ready_for_pickup_command(
+    order: Annotated[str, typer.Argument(help="An order name like '#1001', or a work id.")],
+    store: Annotated[
+        str | None, typer.Option(help="The store, when the name is ambiguous.")
+    ] = None,
+) -> None:
+    """Mark a pickup order ready at the counter; Shopify tells the customer."""
+
+    async def work(database: Database, settings: Settings) -> actions.ActionResult:
+        return await actions.run_action(
+            database, settings, order, actions.ReadyForPickup(), actor=actor(), store=store
+        )
+
+    result = with_database(work)
+    out.print(
+        f"{result.row.order_name} (work {result.row.id}) is ready for pickup; Shopify is told "
+        "by the worker",
+        highlight=False,
     )
 
 
@@ -518,6 +616,8 @@ def export_command(
 
 def _pick_rows(view: dict[str, Any]) -> list[list[Any]]:
     address = view["shipping_address"] or {}
+    delivery = view.get("delivery") or {}
+    deadline = view["fulfill_by"].isoformat() if view.get("fulfill_by") else ""
     return [
         [
             view["store"],
@@ -530,6 +630,18 @@ def _pick_rows(view: dict[str, Any]) -> list[list[Any]]:
             address.get("name", ""),
             address.get("city", ""),
             address.get("country_code", ""),
+            "; ".join(f"{p['key']}={p['value']}" for p in line.get("properties") or []),
+            line.get("image_url") or "",
+            line.get("unit_price") or "",
+            line.get("currency") or "",
+            line.get("weight_grams") if line.get("weight_grams") is not None else "",
+            line.get("hs_code") or "",
+            line.get("country_of_origin") or "",
+            delivery.get("presented_name") or delivery.get("shipping_title") or "",
+            delivery.get("carrier") or "",
+            delivery.get("carrier_service") or "",
+            deadline,
+            view.get("note") or "",
         ]
         for line in view["lines"]
         if line["remaining"] > 0

@@ -21,6 +21,7 @@ from fulfillbridge.config import ConfigError, load_settings
 from fulfillbridge.core.inventory_feed import mask_url
 from fulfillbridge.core.stores import StoreError
 from fulfillbridge.flows import setup as setup_flow
+from fulfillbridge.flows import work_settings
 from fulfillbridge.shopify import ShopifyError
 
 _RESULT_STYLE = {
@@ -125,6 +126,53 @@ def configure_command(
     no_inventory_feed: Annotated[
         bool, typer.Option("--no-inventory-feed", help="Stop polling the inventory feed.")
     ] = False,
+    shipping_rules: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON file mapping the shipping method paid for to the operation's carrier "
+            'and service: {"rules": [{"name_contains": "express", "carrier": "UPS", '
+            '"service": "Express Saver"}], "default": {"carrier": "DHL"}}; first match wins. '
+            "Conditions: delivery (shipping, pickup, local), service_code, name_contains.",
+            show_default=False,
+        ),
+    ] = None,
+    no_shipping_rules: Annotated[
+        bool, typer.Option("--no-shipping-rules", help="Forget the shipping-method mapping.")
+    ] = False,
+    allow_payment_pending: Annotated[
+        bool | None,
+        typer.Option(
+            "--allow-payment-pending/--paid-only",
+            help="order_management: let unpaid orders (cash on delivery, net terms) become "
+            "work, flagged as such; by default only paid orders do.",
+            show_default=False,
+        ),
+    ] = None,
+    operation_webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where this store's webhooks to the operation go (instead of the global "
+            "operation_webhook_url).",
+            show_default=False,
+        ),
+    ] = None,
+    metafield: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metafield",
+            help="A metafield to hand the operation with each work order, as "
+            "OWNER:namespace.key (OWNER: order, product or variant; metaobject references "
+            "come with their fields); repeat for several. Replaces the list.",
+            show_default=False,
+        ),
+    ] = None,
+    no_metafields: Annotated[
+        bool, typer.Option("--no-metafields", help="Read no metafields.")
+    ] = False,
+    no_operation_webhook_url: Annotated[
+        bool,
+        typer.Option("--no-operation-webhook-url", help="Use the global webhook URL again."),
+    ] = False,
     webhook_secret: Annotated[
         str | None,
         typer.Option(
@@ -136,6 +184,15 @@ def configure_command(
     ] = None,
 ) -> None:
     """Choose how the bridge works with a store (then run `store setup`)."""
+    work_changes = work_settings.work_setting_changes(
+        shipping_rules=shipping_rules,
+        clear_shipping_rules=no_shipping_rules,
+        allow_payment_pending=allow_payment_pending,
+        operation_webhook_url=operation_webhook_url,
+        clear_operation_webhook_url=no_operation_webhook_url,
+        metafields=metafield,
+        clear_metafields=no_metafields,
+    )
     store = asyncio.run(
         setup_flow.configure_store(
             load_settings(),
@@ -150,6 +207,7 @@ def configure_command(
             inventory_feed=inventory_feed,
             inventory_feed_interval=inventory_feed_interval,
             clear_inventory_feed=no_inventory_feed,
+            work_changes=work_changes,
         )
     )
     config = setup_flow.StoreConfig.of(store)
@@ -164,6 +222,22 @@ def configure_command(
     feed = config.inventory_feed
     feed_text = f"{mask_url(feed.url)} every {feed.interval} s" if feed else "none"
     table.add_row("inventory feed", feed_text)
+    rules = store.settings.get("shipping_rules") or {}
+    rules_text = f"{len(rules.get('rules') or [])} rules"
+    if rules.get("default"):
+        rules_text += f", default {rules['default'].get('carrier')}"
+    table.add_row("shipping method mapping", rules_text if rules else "none")
+    table.add_row(
+        "payment-pending orders",
+        "become work (flagged)" if store.settings.get("allow_payment_pending") else "wait",
+    )
+    chosen = store.settings.get("metafields") or {}
+    table.add_row(
+        "metafields",
+        ", ".join(f"{owner}:{key}" for owner, keys in chosen.items() for key in keys) or "none",
+    )
+    own_url = store.settings.get("operation_webhook_url")
+    table.add_row("operation webhooks", mask_url(own_url) if own_url else "global setting")
     if webhook_secret is not None:
         table.add_row("webhook secret", "set (previous one still accepted)")
     out.print(table)

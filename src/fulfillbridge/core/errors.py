@@ -6,6 +6,7 @@ FulfillbridgeError (code, message)
 ├── StoreError                       StoreErrorCode
 │   ├── StoreNotFound, StoreExists
 │   └── SetupError
+├── ShippingRuleError                StoreErrorCode.SETUP_INVALID
 ├── StoreNotReady                    StoreErrorCode.NOT_READY
 ├── WorkOrderNotFound, ActionError   WorkErrorCode
 ├── TransitionError, RoutingError    WorkErrorCode

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
+from fulfillbridge.core.details import HELD_BY_US, DeliveryKind, OrderDetails, Pairs
 from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 
 
@@ -22,12 +25,14 @@ class Mode(StrEnum):
 
 
 class WorkState(StrEnum):
+    SCHEDULED = "scheduled"  # upcoming: Shopify opens it at its fulfill-at time
     RECEIVED = "received"
     ACCEPTED = "accepted"
     IN_PROGRESS = "in_progress"
     ON_HOLD = "on_hold"
     PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
     DELIVERED = "delivered"
     EXCEPTION = "exception"
     REJECTED = "rejected"
@@ -58,10 +63,35 @@ class WorkLine:
     shipped: int = 0
     title: str = ""
     requires_shipping: bool = True
+    # What to make: the product, how it is personalised, what it costs, what customs need.
+    variant_id: str | None = None
+    product_id: str | None = None
+    product_title: str = ""
+    variant_title: str = ""
+    options: Pairs = ()
+    vendor: str = ""
+    image_url: str | None = None
+    properties: Pairs = ()
+    unit_price: str | None = None  # a decimal in the order's currency, as Shopify wrote it
+    discounted_unit_price: str | None = None
+    weight_grams: float | None = None
+    hs_code: str | None = None
+    country_of_origin: str | None = None
+    inventory_item_id: str | None = None
+    metafields: dict[str, Any] = field(default_factory=dict)
 
     @property
     def remaining(self) -> int:
         return self.quantity - self.shipped
+
+    @property
+    def line_total(self) -> str | None:
+        if self.unit_price is None:
+            return None
+        try:
+            return str(Decimal(self.unit_price) * self.quantity)
+        except ArithmeticError:
+            return None
 
 
 @dataclass(frozen=True)
@@ -102,10 +132,16 @@ class WorkOrder:
     # The state a hold interrupted, to return to on release.
     held_from: WorkState | None = None
     hold_reason: str | None = None
+    # Who holds it: "fulfillbridge" (the operation asked), "merchant", or another app's title.
+    held_by: str | None = None
     problems: tuple[str, ...] = ()
     cancel_requested: bool = False
     # The merchant cancellation request last answered (Shopify's id), when known.
     answered_cancellation: str | None = None
+    details: OrderDetails = field(default_factory=OrderDetails)
+    # Things an operator should look at that do not stop the work (an address changed
+    # after packing began, payment still pending).
+    flags: tuple[str, ...] = ()
 
     @property
     def is_final(self) -> bool:
@@ -143,6 +179,7 @@ MOVE = "move"
 # shipment and the outbox row that created its fulfillment.
 UPDATE_TRACKING = "update_tracking"
 FULFILLMENT_EVENT = "fulfillment_event"
+PREPARED_FOR_PICKUP = "prepared_for_pickup"
 
 
 @dataclass(frozen=True)
@@ -154,6 +191,12 @@ class Outcome:
 
 def _require(order: WorkOrder, allowed: set[WorkState] | frozenset[WorkState], action: str) -> None:
     if order.state not in allowed:
+        if order.state is WorkState.ON_HOLD and order.held_by and order.held_by != HELD_BY_US:
+            raise TransitionError(
+                f"cannot {action} {order.order_name}: it is on hold in Shopify by "
+                f"{order.held_by} ({order.hold_reason or 'no reason given'}); it can go on "
+                "once the hold is released there"
+            )
         raise TransitionError(f"cannot {action} {order.order_name}: it is {order.state.value}")
 
 
@@ -213,16 +256,68 @@ def start_stage(order: WorkOrder, stage: str, stages: Sequence[str]) -> Outcome:
 
 def hold(order: WorkOrder, reason: str, notes: str = "") -> Outcome:
     _require(order, ACTIVE_STATES - {WorkState.ON_HOLD}, "hold")
-    held = replace(order, state=WorkState.ON_HOLD, held_from=order.state, hold_reason=reason)
+    held = replace(
+        order,
+        state=WorkState.ON_HOLD,
+        held_from=order.state,
+        hold_reason=reason,
+        held_by=HELD_BY_US,
+    )
     return Outcome(held, (Effect(HOLD, {"reason": reason, "notes": notes}),))
 
 
 def release(order: WorkOrder) -> Outcome:
     _require(order, {WorkState.ON_HOLD}, "release")
-    back = replace(
-        order, state=order.held_from or WorkState.ACCEPTED, held_from=None, hold_reason=None
+    if order.held_by and order.held_by != HELD_BY_US:
+        raise TransitionError(
+            f"cannot release {order.order_name}: the hold ({order.hold_reason}) was placed in "
+            f"Shopify by {order.held_by}, and only they can release it"
+        )
+    return Outcome(_unheld(order), (Effect(RELEASE_HOLD),))
+
+
+def _unheld(order: WorkOrder) -> WorkOrder:
+    return replace(
+        order,
+        state=order.held_from or WorkState.ACCEPTED,
+        held_from=None,
+        hold_reason=None,
+        held_by=None,
     )
-    return Outcome(back, (Effect(RELEASE_HOLD),))
+
+
+def held_in_shopify(order: WorkOrder, reason: str, held_by: str) -> Outcome:
+    """The merchant (or Shopify, or another app) put the fulfillment order on hold: the
+    work stops where it is; nothing to tell Shopify."""
+    if order.state is WorkState.ON_HOLD:
+        return Outcome(replace(order, hold_reason=reason, held_by=held_by))
+    _require(order, ACTIVE_STATES | {WorkState.RECEIVED, WorkState.EXCEPTION}, "hold")
+    held = replace(
+        order,
+        state=WorkState.ON_HOLD,
+        held_from=order.state,
+        hold_reason=reason,
+        held_by=held_by,
+    )
+    return Outcome(held)
+
+
+def released_in_shopify(order: WorkOrder) -> Outcome:
+    """Shopify shows no hold any more: back to where the hold interrupted the work."""
+    if order.state is not WorkState.ON_HOLD:
+        return Outcome(order, note="not on hold")
+    return Outcome(_unheld(order))
+
+
+def ready_for_pickup(order: WorkOrder) -> Outcome:
+    """A pickup order is packed and waits at the counter: Shopify tells the customer."""
+    _require(order, {WorkState.ACCEPTED, WorkState.IN_PROGRESS}, "mark ready for pickup")
+    if order.details.delivery.kind is not DeliveryKind.PICKUP:
+        raise TransitionError(
+            f"{order.order_name} is not a pickup order (delivery: "
+            f"{order.details.delivery.kind.value}); ship it instead"
+        )
+    return Outcome(replace(order, state=WorkState.READY_FOR_PICKUP), (Effect(PREPARED_FOR_PICKUP),))
 
 
 def ship(
@@ -238,6 +333,11 @@ def ship(
         {WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED},
         "ship",
     )
+    if order.details.delivery.kind is DeliveryKind.PICKUP:
+        raise TransitionError(
+            f"{order.order_name} is collected by the customer: mark it ready for pickup "
+            "instead of shipping it"
+        )
     if quantities is None:
         quantities = {line.line_id: line.remaining for line in order.lines if line.remaining}
     if not quantities or not any(quantities.values()):

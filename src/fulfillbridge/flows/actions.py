@@ -40,6 +40,9 @@ from fulfillbridge.core.work import (
     WorkOrder,
     WorkState,
 )
+from fulfillbridge.flows import notify
+from fulfillbridge.flows.apply import announce
+from fulfillbridge.flows.work_views import shipment_view, shipments_of, transition_view, work_view
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import (
     OutboxRow,
@@ -49,6 +52,8 @@ from fulfillbridge.store.models import (
     WorkTransitionRow,
 )
 from fulfillbridge.store.work import WorkRepository, to_domain
+
+__all__ = ["shipment_view", "shipments_of", "transition_view", "work_view"]
 
 T = TypeVar("T")
 
@@ -178,8 +183,14 @@ class OverrideException:
     reason: str
 
 
+@dataclass(frozen=True)
+class ReadyForPickup:
+    """A pickup order is ready at the counter (Shopify tells the customer)."""
+
+
 Command = (
     StartStage
+    | ReadyForPickup
     | Hold
     | Release
     | Ship
@@ -289,10 +300,27 @@ async def find_work(
 
 @dataclass(frozen=True)
 class Position:
-    """Where a page ended, in (updated_at, id) order."""
+    """Where a page ended: (updated_at, id) when sorted by change, (deadline, id) when
+    sorted by deadline (a None deadline sorts last)."""
 
-    updated_at: datetime
+    updated_at: datetime | None
     work_id: int
+    sort: str = "updated"
+
+
+SORTS = ("updated", "deadline")
+# Work that still has to leave: a deadline matters only for it.
+OPEN_WORK = frozenset(
+    {
+        WorkState.SCHEDULED,
+        WorkState.RECEIVED,
+        WorkState.ACCEPTED,
+        WorkState.IN_PROGRESS,
+        WorkState.ON_HOLD,
+        WorkState.PARTIALLY_SHIPPED,
+        WorkState.EXCEPTION,
+    }
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -307,11 +335,21 @@ async def list_work(
     store: str | None = None,
     states: Collection[WorkState] = (),
     updated_since: datetime | None = None,
+    due_before: datetime | None = None,
+    overdue: bool = False,
+    sort: str = "updated",
+    now: datetime | None = None,
     after: Position | None = None,
     limit: int = 50,
 ) -> tuple[list[tuple[WorkOrderRow, str]], Position | None]:
-    """A page of work, oldest change first, and the position to continue from (None when
-    there is no more)."""
+    """A page of work and the position to continue from (None when there is no more):
+    oldest change first, or (``sort="deadline"``) the nearest deadline first, work
+    without a deadline last. ``due_before`` and ``overdue`` keep open work whose
+    deadline falls before that time or has passed."""
+    if sort not in SORTS:
+        raise ActionError(f"sort {sort!r} is not one of {', '.join(SORTS)}", status=INVALID)
+    if after is not None and after.sort != sort:
+        raise ActionError("the cursor was issued for another sort order", status=INVALID)
     names = _visible(await store_names(session), stores)
     if store is not None:
         names = {k: v for k, v in names.items() if v == store}
@@ -320,91 +358,38 @@ async def list_work(
         query = query.where(WorkOrderRow.state.in_([s.value for s in states]))
     if updated_since is not None:
         query = query.where(WorkOrderRow.updated_at >= _utc(updated_since))
-    if after is not None:
-        at = _utc(after.updated_at)
+    deadline_limits = [_utc(due_before)] if due_before is not None else []
+    if overdue:
+        deadline_limits.append(_utc(now or datetime.now(UTC)))
+    if deadline_limits:
         query = query.where(
-            or_(
-                WorkOrderRow.updated_at > at,
-                and_(WorkOrderRow.updated_at == at, WorkOrderRow.id > after.work_id),
-            )
+            WorkOrderRow.fulfill_by.is_not(None),
+            WorkOrderRow.fulfill_by < min(deadline_limits),
+            WorkOrderRow.state.in_([s.value for s in OPEN_WORK]),
         )
-    query = query.order_by(WorkOrderRow.updated_at, WorkOrderRow.id).limit(limit + 1)
+    column = WorkOrderRow.fulfill_by if sort == "deadline" else WorkOrderRow.updated_at
+    if after is not None:
+        if after.updated_at is None:
+            query = query.where(column.is_(None), WorkOrderRow.id > after.work_id)
+        else:
+            at = _utc(after.updated_at)
+            query = query.where(
+                or_(
+                    column > at,
+                    and_(column == at, WorkOrderRow.id > after.work_id),
+                    column.is_(None),
+                )
+            )
+    query = query.order_by(column.is_(None), column, WorkOrderRow.id).limit(limit + 1)
     rows = list(await session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
     page = [(row, names[row.store_id]) for row in rows]
-    last = Position(_utc(rows[-1].updated_at), rows[-1].id) if more and rows else None
+    last = None
+    if more and rows:
+        key = rows[-1].fulfill_by if sort == "deadline" else rows[-1].updated_at
+        last = Position(_utc(key) if key is not None else None, rows[-1].id, sort)
     return page, last
-
-
-async def shipments_of(session: AsyncSession, work_id: int) -> list[ShipmentRow]:
-    rows = await session.scalars(
-        select(ShipmentRow).where(ShipmentRow.work_order_id == work_id).order_by(ShipmentRow.id)
-    )
-    return list(rows)
-
-
-def work_view(row: WorkOrderRow, store: str) -> dict[str, Any]:
-    """A work order as plain data (the API's and ``orders list --json``'s shape)."""
-    lines = [
-        {
-            "line_id": line["line_id"],
-            "sku": line.get("sku"),
-            "title": line.get("title", ""),
-            "quantity": line["quantity"],
-            "shipped": line.get("shipped", 0),
-            "remaining": line["quantity"] - line.get("shipped", 0),
-            "requires_shipping": line.get("requires_shipping", True),
-        }
-        for line in row.lines
-    ]
-    return {
-        "id": row.id,
-        "store": store,
-        "order_name": row.order_name,
-        "order_id": row.order_remote_id,
-        "fulfillment_order_id": row.remote_id,
-        "mode": row.mode,
-        "state": row.state,
-        "stage": row.stage,
-        "warehouse": row.warehouse,
-        "location_id": row.location_remote_id,
-        "hold_reason": row.hold_reason,
-        "problems": list(row.problems or []),
-        "cancel_requested": bool(row.cancel_requested),
-        "lines": lines,
-        "shipping_address": row.shipping_address,
-        "created_at": _utc(row.created_at),
-        "updated_at": _utc(row.updated_at),
-    }
-
-
-def shipment_view(shipment: ShipmentRow, row: WorkOrderRow) -> dict[str, Any]:
-    skus = {line["line_id"]: line.get("sku") for line in row.lines}
-    return {
-        "id": shipment.id,
-        "work_id": shipment.work_order_id,
-        "lines": [
-            {"line_id": line_id, "sku": skus.get(line_id), "quantity": quantity}
-            for line_id, quantity in shipment.lines.items()
-        ],
-        "packages": list(shipment.tracking),
-        "status": shipment.status,
-        "fulfillment_id": shipment.remote_fulfillment_id,
-        "delivered_at": _utc(shipment.delivered_at) if shipment.delivered_at else None,
-        "created_at": _utc(shipment.created_at),
-    }
-
-
-def transition_view(transition: WorkTransitionRow) -> dict[str, Any]:
-    return {
-        "at": _utc(transition.at),
-        "from_state": transition.from_state,
-        "to_state": transition.to_state,
-        "stage": transition.stage,
-        "actor": transition.actor,
-        "detail": transition.detail or {},
-    }
 
 
 # --- applying commands ----------------------------------------------------------------------
@@ -431,7 +416,10 @@ def _core(fn: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
 
 def _require(order: WorkOrder, allowed: Collection[WorkState], action: str) -> None:
     if order.state not in allowed:
-        raise ActionError(f"cannot {action} {order.order_name}: it is {order.state.value}")
+        try:
+            core._require(order, frozenset(allowed), action)
+        except TransitionError as exc:  # the core's words name a hold placed in Shopify
+            raise ActionError(str(exc)) from None
 
 
 def _text(value: str, name: str) -> str:
@@ -610,6 +598,8 @@ async def apply(
             detail["notes"] = notes
         case Release():
             outcome = _core(core.release, order)
+        case ReadyForPickup():
+            outcome = _core(core.ready_for_pickup, order)
         case Ship():
             # A repeat is recognised before the state check: the first copy may have
             # shipped everything.
@@ -728,6 +718,10 @@ async def apply(
             tracking=list(fulfillment.payload["tracking"]),
         )
         session.add(shipment)
+        await session.flush()
+        announce(repo, settings, store_row.settings, row, store, notify.WORK_SHIPPED)
+    elif isinstance(command, ReadyForPickup):
+        announce(repo, settings, store_row.settings, row, store, notify.WORK_READY_FOR_PICKUP)
     await session.flush()
     return ActionResult(row, store, queued, shipment)
 

@@ -49,11 +49,15 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return all(row.ok for row in self.features)
+        return all(row.required_ok for row in self.features)
 
     @property
     def missing(self) -> tuple[str, ...]:
-        return tuple(sorted({scope for row in self.features for scope in row.missing}))
+        return tuple(sorted({s for row in self.features if not row.optional for s in row.missing}))
+
+    @property
+    def optional_missing(self) -> tuple[str, ...]:
+        return tuple(sorted({s for row in self.features if row.optional for s in row.missing}))
 
     @property
     def fix_hint(self) -> str:

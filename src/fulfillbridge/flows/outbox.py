@@ -263,6 +263,7 @@ async def _load(database: Database, row_id: int, token: str) -> tuple[WriteJob, 
             fulfillment_order_id=payload.get("fulfillment_order_id")
             or (work.remote_id if work else None),
             store_name=store_row.name,
+            operation_url=(store_row.settings or {}).get("operation_webhook_url"),
         )
         if row.target == SHOPIFY and work is not None:
             job.known_fulfillments = await _known_fulfillments(session, work.id, row.id)
@@ -383,7 +384,8 @@ async def _release_unloadable(
 
 
 async def _notify(settings: Settings, job: WriteJob) -> _Result:
-    if not settings.operation_webhook_url:
+    url = job.operation_url or settings.operation_webhook_url
+    if not url:
         return _Result(SKIPPED, "no operation_webhook_url is configured")
     body = notify.body_for(
         event=job.kind,
@@ -394,7 +396,11 @@ async def _notify(settings: Settings, job: WriteJob) -> _Result:
         data=job.payload,
     )
     delivery = await notify.deliver(
-        settings, event=job.kind, delivery_id=job.idempotency_key, body=body
+        settings,
+        event=job.kind,
+        delivery_id=job.idempotency_key,
+        body=body,
+        url=url,
     )
     if delivery.delivered:
         return _Result(DONE, result={"status_code": delivery.status_code})

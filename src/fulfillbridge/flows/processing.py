@@ -1,86 +1,101 @@
 """Processing: from what Shopify told us (inbox events) to work orders.
 
-An inbox event is only a reason to look: each one is turned into a *pull* of the fulfillment
-orders it concerns (a callback is a ping, docs/shopify.md#the-callback; webhook bodies can
-be late, repeated or out of order). What Shopify says now is then *applied* to the work
-orders: new work is validated, routed and accepted or refused through ``core.work``;
-cancellations and cancellation requests are answered. Reconciliation (``flows.reconcile``)
-applies its pulls through the same :func:`apply_remote`.
+Each due inbox event is planned (``flows.pulls``: which fulfillment orders it concerns,
+read from Shopify) and applied (``flows.apply``: ``core.follow`` decides, the steps are
+stored). Reconciliation (``flows.reconcile``) applies its pulls through the same code.
 
 Claims without a claim column: pulls are reads and run outside any transaction; the event is
 then applied and marked processed in ONE short transaction that starts with
 ``UPDATE inbox_events SET processed_at=... WHERE id=... AND processed_at IS NULL``. Two
 workers racing on one event may both read Shopify, but only the first to commit applies it;
-the other's update matches no row and it rolls back. One work order per (store, fulfillment
-order) is the database's unique constraint; a lost race on it (or on the work order's row
-version) rolls the transaction back and it is applied again against the winner's row.
-
-Never backwards: a snapshot whose ``updatedAt`` is older than the work order's
-``remote_updated_at`` is ignored; equal times are applied (Shopify's times have one-second
-resolution) and every rule below is idempotent, so a repeat changes nothing.
+the other's update matches no row and it rolls back.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from fulfillbridge.config import Settings
-from fulfillbridge.core.errors import FulfillbridgeError, StoreErrorCode
-from fulfillbridge.core.routing import RoutingError, Warehouse, choose_warehouse
-from fulfillbridge.core.stores import Store
-from fulfillbridge.core.validation import ValidationRules, validate
-from fulfillbridge.core.work import (
-    FINAL_STATES,
-    Effect,
-    Mode,
-    Outcome,
-    WorkOrder,
-    WorkState,
-    accept,
-    answer_cancellation_request,
-    cancelled_by_merchant,
-    refuse,
-    retry_exception,
+from fulfillbridge.core.work import FINAL_STATES, WorkState
+from fulfillbridge.flows.apply import (
+    APPLY_RETRIES,
+    ApplyResult,
+    apply_order_cancelled,
+    apply_plan,
+    apply_remote,
+    apply_with_retries,
+    latest_per_fulfillment_order,
 )
-from fulfillbridge.flows.connect import client_for
 from fulfillbridge.flows.inventory import CATALOGUE_TOPICS, StoreBusy, apply_catalogue_event
+from fulfillbridge.flows.pulls import (
+    FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED,
+    IDS_PER_READ,
+    MAX_PAGES,
+    PAGE_SIZE,
+    PullPlan,
+    map_nodes,
+    plan_event,
+    pull_assigned,
+    pull_by_ids,
+    pull_order,
+    read_all,
+    read_variables,
+)
+from fulfillbridge.flows.work_context import (
+    StoreContext,
+    StoreNotReady,
+    load_store,
+    open_client,
+    store_context,
+)
 from fulfillbridge.shopify import (
     BadRequest,
     MaxCostExceeded,
     QueryInvalid,
     ShopifyClient,
     ShopifyError,
-    operation,
-)
-from fulfillbridge.shopify.mapping import (
-    CANCELLED,
-    IN_PROGRESS,
-    OPEN,
-    REJECTED,
-    SUBMITTED,
-    MappingError,
-    RemoteFulfillmentOrder,
-    ids_in_payload,
-    to_remote,
 )
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import InboxEventRow, StoreRow, WorkOrderRow, utcnow
-from fulfillbridge.store.work import WorkRepository, to_domain
+from fulfillbridge.store.models import InboxEventRow, WorkOrderRow, utcnow
+
+# Re-exported: reconciliation and tests import these from here.
+__all__ = [
+    "APPLY_RETRIES",
+    "FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED",
+    "IDS_PER_READ",
+    "MAX_PAGES",
+    "PAGE_SIZE",
+    "ApplyResult",
+    "PullPlan",
+    "StoreContext",
+    "StoreNotReady",
+    "apply_order_cancelled",
+    "apply_plan",
+    "apply_remote",
+    "apply_with_retries",
+    "latest_per_fulfillment_order",
+    "load_store",
+    "map_nodes",
+    "open_client",
+    "plan_event",
+    "process_event",
+    "process_inbox",
+    "pull_assigned",
+    "pull_by_ids",
+    "pull_order",
+    "read_all",
+    "read_variables",
+    "store_context",
+]
 
 logger = logging.getLogger("fulfillbridge.processing")
-
-ACTOR_SHOPIFY = "shopify"  # changes Shopify's news caused
-ACTOR_BRIDGE = "fulfillbridge"  # decisions the bridge took (validation, routing, answers)
 
 # A failing event is retried after 5 s, 10 s, 20 s ... at most 10 min apart.
 RETRY_BASE_SECONDS = 5.0
@@ -90,23 +105,6 @@ RETRY_MAX_SECONDS = 600.0
 # credentials keeps trying for longer (about 6 h). Either way reconciliation still covers it.
 MAX_ATTEMPTS = 8
 MAX_TRANSIENT_ATTEMPTS = 40
-# Conflicts with another worker (unique constraint, row version) are applied again.
-APPLY_RETRIES = 4
-PAGE_SIZE = 25  # fulfillment orders per page (each with up to 50 lines)
-# nodes(ids:) is charged per id: 20 fulfillment orders stay well under Shopify's 1000-point
-# ceiling for one query (docs/shopify.md#the-bucket).
-IDS_PER_READ = 20
-MAX_PAGES = 400
-NOTIFY_NEW_WORK = "new_work"
-NOTIFY_CANCELLED = "cancelled"
-# In fulfillment-service mode these webhooks say what the callback says (a request reached
-# our location): like the callback, they are answered by one pull of the assigned orders,
-# so a burst of N requests costs a few pulls rather than N reads.
-FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED = (
-    "fulfillment_orders/fulfillment_request_submitted",
-    "fulfillment_orders/cancellation_request_submitted",
-)
-
 
 # Work whose order news can teach nothing: shipped in full (delivery is ours to report) or
 # final. Not rejected work: the merchant may fix the order and ask again, and seeing the
@@ -115,660 +113,6 @@ FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED = (
 _SETTLED = frozenset(
     state.value for state in (FINAL_STATES | {WorkState.SHIPPED}) - {WorkState.REJECTED}
 )
-
-
-class StoreNotReady(FulfillbridgeError):
-    """The store lacks set-up this event needs (e.g. no fulfillment-service location)."""
-
-    default_code = StoreErrorCode.NOT_READY
-
-
-# --------------------------------------------------------------------------- store context
-
-
-@dataclass(frozen=True)
-class StoreContext:
-    """What processing needs to know about one store."""
-
-    store: Store
-    mode: Mode
-    location_id: str | None  # our fulfillment service's location (fulfillment-service mode)
-    managed_locations: tuple[str, ...]  # merchant locations we work (order management)
-    rules: ValidationRules
-    warehouses: tuple[Warehouse, ...]
-
-    @property
-    def store_id(self) -> int:
-        return self.store.id
-
-    def is_ours(self, location_id: str | None) -> bool:
-        if location_id is None:
-            return False
-        if self.mode is Mode.FULFILLMENT_SERVICE:
-            return self.location_id is not None and _same_gid(location_id, self.location_id)
-        return any(_same_gid(location_id, managed) for managed in self.managed_locations)
-
-
-def _same_gid(a: str, b: str) -> bool:
-    # Shopify may append "?id=true"-like suffixes to gids (docs/shopify.md#creating-and-updating).
-    return a.split("?", 1)[0] == b.split("?", 1)[0]
-
-
-def store_context(store: Store, settings: Settings) -> StoreContext:
-    options = store.settings or {}
-    mode = Mode(options.get("mode") or Mode.FULFILLMENT_SERVICE.value)
-    catalogue = options.get("catalogue")
-    return StoreContext(
-        store=store,
-        mode=mode,
-        location_id=options.get("location_id"),
-        managed_locations=tuple(options.get("managed_locations") or ()),
-        rules=ValidationRules(
-            require_billing_address=bool(options.get("require_billing_address", False)),
-            catalogue=frozenset(catalogue) if catalogue is not None else None,
-        ),
-        warehouses=tuple(
-            Warehouse(name=w.name, priority=w.priority, locations=tuple(w.locations))
-            for w in settings.warehouses
-        ),
-    )
-
-
-async def load_store(database: Database, store_id: int) -> tuple[Store, dict[str, str]]:
-    async with database.transaction() as session:
-        name = await session.scalar(select(StoreRow.name).where(StoreRow.id == store_id))
-    if name is None:
-        raise StoreNotReady(f"no store with id {store_id}")
-    async with database.stores() as stores:
-        return await stores.get(name), await stores.secrets(name)
-
-
-def open_client(
-    database: Database, settings: Settings, store: Store, secrets: dict[str, str]
-) -> ShopifyClient:
-    """A client for the store that shares the store's throttle bucket with every other
-    worker (``store.throttle``) when that is available."""
-    client = client_for(store, secrets, settings=settings, database=database)
-    try:
-        from fulfillbridge.store.throttle import SharedThrottleBucket
-    except ImportError:  # pragma: no cover - the shared bucket ships with the outbox
-        return client
-    client.bucket = SharedThrottleBucket(database, store.id)
-    return client
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class ApplyResult:
-    """What applying Shopify's news changed (counts), for logs and summaries."""
-
-    created: int = 0
-    accepted: int = 0
-    refused: int = 0
-    exceptions: int = 0
-    cancelled: int = 0
-    cancellation_answers: int = 0
-    updated: int = 0
-    stale: int = 0
-    ignored: int = 0
-    work_order_ids: list[int] = field(default_factory=list)
-
-    def add(self, other: ApplyResult) -> None:
-        for name in (
-            "created",
-            "accepted",
-            "refused",
-            "exceptions",
-            "cancelled",
-            "cancellation_answers",
-            "updated",
-            "stale",
-            "ignored",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.work_order_ids.extend(other.work_order_ids)
-
-
-# --------------------------------------------------------------------------- pulls
-
-
-async def read_all(
-    client: ShopifyClient, name: str, variables: dict[str, Any], path: Sequence[str]
-) -> list[dict[str, Any]]:
-    nodes: list[dict[str, Any]] = []
-    async for node in client.paginate(
-        name, variables, path=path, page_size=PAGE_SIZE, max_pages=MAX_PAGES
-    ):
-        if node:
-            nodes.append(node)
-    return nodes
-
-
-def map_nodes(
-    ctx: StoreContext, nodes: Sequence[dict[str, Any] | None]
-) -> list[RemoteFulfillmentOrder]:
-    return [
-        to_remote(node, store=ctx.store.name, mode=ctx.mode)
-        for node in nodes
-        if node and str(node.get("id", "")).startswith("gid://shopify/FulfillmentOrder/")
-    ]
-
-
-async def pull_assigned(client: ShopifyClient, ctx: StoreContext) -> list[RemoteFulfillmentOrder]:
-    """Requests waiting at our fulfillment-service location: new fulfillment requests and
-    cancellation requests (what a callback ping means, docs/shopify.md#the-callback)."""
-    if ctx.location_id is None:
-        raise StoreNotReady(
-            f"store {ctx.store.name!r} has no fulfillment-service location yet: run "
-            f"`fulfillbridge store setup {ctx.store.name}`"
-        )
-    found: list[RemoteFulfillmentOrder] = []
-    for status in ("FULFILLMENT_REQUESTED", "CANCELLATION_REQUESTED"):
-        nodes = await read_all(
-            client,
-            "AssignedFulfillmentOrders",
-            {"assignmentStatus": status, "locationIds": [ctx.location_id]},
-            ("assignedFulfillmentOrders",),
-        )
-        for remote in map_nodes(ctx, nodes):
-            # Listed as CANCELLATION_REQUESTED: pending even if requestStatus reads otherwise.
-            if status == "CANCELLATION_REQUESTED" and not remote.cancellation_pending:
-                remote = replace(remote, cancellation_pending=True)
-            found.append(remote)
-    return found
-
-
-async def pull_by_ids(
-    client: ShopifyClient, ctx: StoreContext, ids: Sequence[str]
-) -> list[RemoteFulfillmentOrder]:
-    found: list[RemoteFulfillmentOrder] = []
-    for start in range(0, len(ids), IDS_PER_READ):
-        data = await client.execute(
-            operation("FulfillmentOrdersByIds"), {"ids": list(ids[start : start + IDS_PER_READ])}
-        )
-        found += map_nodes(ctx, data.get("nodes") or [])
-    return found
-
-
-async def pull_order(
-    client: ShopifyClient, ctx: StoreContext, order_id: str
-) -> list[RemoteFulfillmentOrder]:
-    """Every fulfillment order of one order (an unknown order has none)."""
-    nodes: list[dict[str, Any]] = []
-    after: str | None = None
-    for _ in range(MAX_PAGES):
-        data = await client.execute(
-            operation("OrderFulfillmentOrders"),
-            {"id": order_id, "first": PAGE_SIZE, "after": after},
-        )
-        order = data.get("order")
-        if not order:
-            return []
-        connection = order.get("fulfillmentOrders") or {}
-        nodes += [n for n in connection.get("nodes") or [] if n]
-        page = connection.get("pageInfo") or {}
-        if not page.get("hasNextPage") or not page.get("endCursor"):
-            break
-        after = page["endCursor"]
-    return map_nodes(ctx, nodes)
-
-
-# --------------------------------------------------------------------------- decisions
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite gives back naive datetimes: everything stored here is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def _exception(order: WorkOrder, problems: Sequence[str]) -> Outcome:
-    """Work that cannot be routed waits for an operator (a fix in the configuration), in
-    either mode: refusing a merchant's request for our own set-up mistake would be wrong."""
-    return Outcome(replace(order, state=WorkState.EXCEPTION, problems=tuple(problems)))
-
-
-def decide_new_work(order: WorkOrder, ctx: StoreContext, location_id: str | None) -> Outcome:
-    """Validate and route work in state received: accept it, refuse it, or flag it."""
-    problems = validate(order, ctx.rules)
-    if problems:
-        return refuse(order, problems)
-    try:
-        warehouse = choose_warehouse(order, ctx.warehouses, location_id)
-    except RoutingError as exc:
-        return _exception(order, [str(exc)])
-    return accept(order, warehouse=warehouse.name)
-
-
-def _adopt(order: WorkOrder, ctx: StoreContext, location_id: str | None) -> Outcome:
-    """A request Shopify shows as accepted already (e.g. accepted before this database
-    existed): take it over as accepted work, with nothing to tell Shopify."""
-    try:
-        warehouse = choose_warehouse(order, ctx.warehouses, location_id)
-    except RoutingError as exc:
-        return _exception(order, [str(exc)])
-    return Outcome(replace(order, state=WorkState.ACCEPTED, warehouse=warehouse.name))
-
-
-def _new_work_kind(ctx: StoreContext, remote: RemoteFulfillmentOrder) -> str | None:
-    """'request' for new work to validate, 'adopt' for accepted work to take over, None when
-    the fulfillment order is none of our business (yet)."""
-    if remote.order_cancelled or not ctx.is_ours(remote.location_id):
-        return None
-    if ctx.mode is Mode.FULFILLMENT_SERVICE:
-        if remote.status == OPEN and remote.request_status == SUBMITTED:
-            return "request"
-        if remote.status == IN_PROGRESS and remote.request_status in {
-            "ACCEPTED",
-            "CANCELLATION_REQUESTED",
-            "CANCELLATION_REJECTED",
-        }:
-            return "adopt"
-        return None
-    return "request" if remote.status == OPEN else None
-
-
-def _notification(row: WorkOrderRow, order: WorkOrder, event: str) -> Effect:
-    return Effect(
-        event,
-        {
-            "event": event,
-            "store": order.store,
-            "work_order_id": row.id,
-            "order_name": order.order_name,
-            "fulfillment_order_id": order.remote_id,
-            "order_id": row.order_remote_id,
-            "state": order.state.value,
-            "warehouse": order.warehouse,
-            "lines": [
-                {"line_id": line.line_id, "sku": line.sku, "quantity": line.quantity}
-                for line in order.lines
-            ],
-        },
-    )
-
-
-def _notify(
-    repo: WorkRepository, settings: Settings, row: WorkOrderRow, order: WorkOrder, event: str
-) -> None:
-    if settings.operation_webhook_url:
-        repo.queue(row.store_id, row.id, _notification(row, order, event), target="operation")
-
-
-async def _store(
-    repo: WorkRepository,
-    settings: Settings,
-    row: WorkOrderRow,
-    outcome: Outcome,
-    result: ApplyResult,
-    *,
-    actor: str,
-    detail: dict[str, Any],
-) -> None:
-    before = WorkState(row.state)
-    await repo.store_outcome(row, outcome, actor=actor, detail=detail)
-    after = outcome.order.state
-    if after is before:
-        return
-    if after is WorkState.ACCEPTED:
-        result.accepted += 1
-        _notify(repo, settings, row, outcome.order, NOTIFY_NEW_WORK)
-    elif after is WorkState.REJECTED:
-        result.refused += 1
-    elif after is WorkState.EXCEPTION:
-        result.exceptions += 1
-    elif after is WorkState.CANCELLED:
-        result.cancelled += 1
-        _notify(repo, settings, row, outcome.order, NOTIFY_CANCELLED)
-
-
-def _record_remote(row: WorkOrderRow, remote: RemoteFulfillmentOrder) -> None:
-    """Remember what Shopify said; unchanged news writes nothing (no new row version)."""
-    if row.remote_status != remote.status:
-        row.remote_status = remote.status
-    if row.remote_request_status != remote.request_status:
-        row.remote_request_status = remote.request_status
-    if remote.updated_at is not None and _aware(row.remote_updated_at) != remote.updated_at:
-        row.remote_updated_at = remote.updated_at
-
-
-async def apply_remote(
-    session: AsyncSession,
-    ctx: StoreContext,
-    settings: Settings,
-    remote: RemoteFulfillmentOrder,
-    *,
-    source: str,
-) -> ApplyResult:
-    """Bring the work order of ``remote`` up to what Shopify says, in the caller's
-    transaction. Idempotent; older news than the work order has seen changes nothing."""
-    result = ApplyResult()
-    repo = WorkRepository(session)
-    row = await repo.find(ctx.store_id, remote.remote_id)
-    detail = {
-        "source": source,
-        "shopify_status": remote.status,
-        "shopify_request_status": remote.request_status,
-    }
-    if row is None:
-        kind = _new_work_kind(ctx, remote)
-        if kind is None:
-            result.ignored += 1
-            return result
-        row = await repo.create(
-            ctx.store_id,
-            remote.work,
-            order_remote_id=remote.order_id,
-            location_remote_id=remote.location_id,
-            actor=ACTOR_SHOPIFY,
-            remote_status=remote.status,
-            remote_request_status=remote.request_status,
-            remote_updated_at=remote.updated_at,
-        )
-        result.created += 1
-        result.work_order_ids.append(row.id)
-        if kind == "adopt":
-            outcome = _adopt(remote.work, ctx, remote.location_id)
-        else:
-            outcome = decide_new_work(remote.work, ctx, remote.location_id)
-            if remote.lines_truncated and outcome.order.state is WorkState.ACCEPTED:
-                outcome = _exception(
-                    remote.work,
-                    ["the fulfillment order has more lines than were read: check it in Shopify"],
-                )
-        await _store(repo, settings, row, outcome, result, actor=ACTOR_BRIDGE, detail=detail)
-        if kind == "adopt" and remote.cancellation_pending:
-            await _answer_cancellation(repo, settings, row, ctx, remote, result, detail)
-        return result
-
-    result.work_order_ids.append(row.id)
-    seen = _aware(row.remote_updated_at)
-    if remote.updated_at is not None and seen is not None and remote.updated_at < seen:
-        result.stale += 1
-        return result
-    newer = remote.updated_at is not None and (seen is None or remote.updated_at > seen)
-    previous_request_status = row.remote_request_status
-    _record_remote(row, remote)
-    order = to_domain(row, ctx.store.name)
-    if (
-        order.state is WorkState.REJECTED
-        and newer
-        and previous_request_status == REJECTED
-        and _new_work_kind(ctx, remote) == "request"
-    ):
-        # Shopify had our rejection and the merchant requested again (e.g. after fixing
-        # the address): a new request for the same fulfillment order, taken in afresh.
-        again = replace(remote.work, state=WorkState.RECEIVED, problems=())
-        await repo.store_outcome(
-            row, Outcome(again), actor=ACTOR_SHOPIFY, detail={**detail, "reason": "requested again"}
-        )
-        await _store(
-            repo,
-            settings,
-            row,
-            decide_new_work(again, ctx, remote.location_id),
-            result,
-            actor=ACTOR_BRIDGE,
-            detail=detail,
-        )
-        result.updated += 1
-        await session.flush()
-        return result
-    if order.is_final:
-        result.updated += 1
-        await session.flush()
-        return result
-    taken_back = _taken_back(ctx, order, remote, newer=newer)
-    if taken_back is not None:
-        await _store(
-            repo,
-            settings,
-            row,
-            cancelled_by_merchant(order),
-            result,
-            actor=ACTOR_SHOPIFY,
-            detail={**detail, "reason": taken_back},
-        )
-    elif ctx.mode is Mode.FULFILLMENT_SERVICE and remote.cancellation_pending:
-        if _unanswered(order, remote):
-            await _answer_cancellation(repo, settings, row, ctx, remote, result, detail)
-    elif order.cancel_requested and not remote.cancellation_pending:
-        # Our answer reached Shopify: a later request will be answered again.
-        await repo.store_outcome(
-            row, Outcome(replace(order, cancel_requested=False)), actor=ACTOR_SHOPIFY
-        )
-    elif order.state is WorkState.EXCEPTION and newer and _new_work_kind(ctx, remote):
-        # Shopify's data changed since the exception (e.g. an address was fixed): try again.
-        retried = retry_exception(order).order
-        fresh = replace(
-            retried,
-            lines=remote.work.lines,
-            shipping_address=remote.work.shipping_address,
-            billing_address=remote.work.billing_address,
-        )
-        await _store(
-            repo,
-            settings,
-            row,
-            decide_new_work(fresh, ctx, remote.location_id),
-            result,
-            actor=ACTOR_BRIDGE,
-            detail={**detail, "reason": "changed in Shopify"},
-        )
-    result.updated += 1
-    await session.flush()
-    return result
-
-
-def _taken_back(
-    ctx: StoreContext, order: WorkOrder, remote: RemoteFulfillmentOrder, *, newer: bool
-) -> str | None:
-    """Why Shopify's news ends the work here, if it does: the order was cancelled, or,
-    while nothing is shipped, the merchant closed the fulfillment order or moved it to a
-    location this store does not work for."""
-    if remote.order_cancelled or remote.status == CANCELLED:
-        return "cancelled in Shopify"
-    if any(line.shipped for line in order.lines):
-        return None
-    if remote.is_closed and order.state is not WorkState.SHIPPED:
-        return "closed in Shopify"
-    if newer and not ctx.is_ours(remote.location_id):
-        return f"moved to {remote.location_id} in Shopify"
-    return None
-
-
-def _unanswered(order: WorkOrder, remote: RemoteFulfillmentOrder) -> bool:
-    """Whether the pending cancellation request still needs our answer: none was given, or
-    the one given was for an earlier request (the merchant asked again after a refusal)."""
-    if not order.cancel_requested:
-        return True
-    request = remote.cancellation_request_id
-    return request is not None and request != order.answered_cancellation
-
-
-async def _answer_cancellation(
-    repo: WorkRepository,
-    settings: Settings,
-    row: WorkOrderRow,
-    ctx: StoreContext,
-    remote: RemoteFulfillmentOrder,
-    result: ApplyResult,
-    detail: dict[str, Any],
-) -> None:
-    order = to_domain(row, ctx.store.name)
-    outcome = answer_cancellation_request(order, settings.stages, settings.cancel_cutoff_stage)
-    if not outcome.effects:
-        return
-    # Remember that this request is answered, so a repeat of the news does not answer twice.
-    answered = replace(
-        outcome.order, cancel_requested=True, answered_cancellation=remote.cancellation_request_id
-    )
-    outcome = replace(outcome, order=answered)
-    result.cancellation_answers += 1
-    await _store(
-        repo,
-        settings,
-        row,
-        outcome,
-        result,
-        actor=ACTOR_BRIDGE,
-        detail={**detail, "reason": "cancellation requested"},
-    )
-
-
-async def apply_order_cancelled(
-    session: AsyncSession, ctx: StoreContext, settings: Settings, order_id: str, *, source: str
-) -> ApplyResult:
-    """The order was cancelled in Shopify: every work order of it stops (cancellation is
-    final in Shopify, so no newer news can undo it)."""
-    result = ApplyResult()
-    repo = WorkRepository(session)
-    rows = await session.scalars(
-        select(WorkOrderRow)
-        .where(WorkOrderRow.store_id == ctx.store_id, WorkOrderRow.order_remote_id == order_id)
-        .order_by(WorkOrderRow.id)
-    )
-    for row in list(rows):
-        result.work_order_ids.append(row.id)
-        order = to_domain(row, ctx.store.name)
-        if order.is_final:
-            result.updated += 1
-            continue
-        await _store(
-            repo,
-            settings,
-            row,
-            cancelled_by_merchant(order),
-            result,
-            actor=ACTOR_SHOPIFY,
-            detail={"source": source, "reason": "order cancelled"},
-        )
-    await session.flush()
-    return result
-
-
-# --------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True)
-class PullPlan:
-    """What an event amounts to once Shopify has been asked."""
-
-    remotes: tuple[RemoteFulfillmentOrder, ...] = ()
-    cancelled_orders: tuple[str, ...] = ()
-    note: str = ""
-    # When this plan is a pull of every assigned fulfillment order: the highest inbox id of
-    # the store when that pull started (every event up to it is answered by the pull).
-    assigned_pull_watermark: int | None = None
-
-
-def _order_gid(payload: dict[str, Any]) -> str | None:
-    value = payload.get("admin_graphql_api_id")
-    if isinstance(value, str) and value.startswith("gid://shopify/Order/"):
-        return value
-    raw = payload.get("id")
-    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
-        return f"gid://shopify/Order/{raw}"
-    return None
-
-
-async def plan_event(
-    client: ShopifyClient,
-    ctx: StoreContext,
-    source: str,
-    topic: str,
-    payload: dict[str, Any],
-    *,
-    answered: bool = False,
-    watermark: Callable[[], Awaitable[int]] | None = None,
-    settled: Callable[[str], Awaitable[bool]] | None = None,
-) -> PullPlan:
-    """Ask Shopify what an event is about (reads only). ``answered``: a pull of every
-    assigned fulfillment order already covered this event; ``watermark`` reads the store's
-    highest inbox id, taken just before such a pull; ``settled`` tells whether every local
-    work order of an order is final."""
-    payload = payload if isinstance(payload, dict) else {}
-    service = ctx.mode is Mode.FULFILLMENT_SERVICE
-    if source == "callback" or (service and topic in FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED):
-        if not service:
-            return PullPlan(note="callback ignored: the store is in order management mode")
-        if answered:
-            return PullPlan(note="already answered by a later pull of the assigned orders")
-        mark = await watermark() if watermark is not None else None
-        remotes = tuple(await pull_assigned(client, ctx))
-        return PullPlan(remotes=remotes, assigned_pull_watermark=mark)
-    if topic == "orders/cancelled":
-        order_id = _order_gid(payload)
-        if order_id is None:
-            raise MappingError("orders/cancelled body names no order id")
-        if payload.get("cancelled_at") is not None or "cancelled_at" not in payload:
-            return PullPlan(cancelled_orders=(order_id,))
-        return PullPlan(remotes=tuple(await pull_order(client, ctx, order_id)))
-    if topic == "orders/create" and ctx.mode is Mode.FULFILLMENT_SERVICE:
-        # A new order's fulfillment orders reach a fulfillment service through requests
-        # (callback, fulfillment_request_submitted) and reconciliation; reading them now
-        # would only spend points on work nobody asked us for yet.
-        return PullPlan(note="orders/create: a fulfillment service waits for the request")
-    if topic.startswith("orders/"):
-        order_id = _order_gid(payload)
-        if order_id is None:
-            raise MappingError(f"{topic} body names no order id")
-        if service and settled is not None and await settled(order_id):
-            # Mostly the echo of our own fulfillment: finished work has nothing to learn
-            # from it, and new work would come to a fulfillment service as a request.
-            return PullPlan(note=f"{topic}: the order's work here is finished")
-        return PullPlan(remotes=tuple(await pull_order(client, ctx, order_id)))
-    if topic.startswith("fulfillment_orders/"):
-        fo_ids, order_ids = ids_in_payload(payload)
-        remotes = await pull_by_ids(client, ctx, fo_ids) if fo_ids else []
-        if not fo_ids:
-            for order_id in order_ids:
-                remotes += await pull_order(client, ctx, order_id)
-        return PullPlan(remotes=tuple(remotes))
-    return PullPlan(note=f"topic {topic} needs no processing")
-
-
-def latest_per_fulfillment_order(
-    remotes: Sequence[RemoteFulfillmentOrder],
-) -> list[RemoteFulfillmentOrder]:
-    """The newest snapshot of each fulfillment order, in id order: every worker then
-    touches work orders in the same order, so two transactions never wait on each other
-    in a cycle (PostgreSQL would abort one as a deadlock)."""
-    newest: dict[str, RemoteFulfillmentOrder] = {}
-    oldest_time = datetime.min.replace(tzinfo=UTC)
-    for remote in remotes:
-        kept = newest.get(remote.remote_id)
-        if kept is None or (remote.updated_at or oldest_time) >= (kept.updated_at or oldest_time):
-            newest[remote.remote_id] = remote
-    return [newest[key] for key in sorted(newest)]
-
-
-async def apply_plan(
-    session: AsyncSession, ctx: StoreContext, settings: Settings, plan: PullPlan, *, source: str
-) -> ApplyResult:
-    result = ApplyResult()
-    for order_id in plan.cancelled_orders:
-        result.add(await apply_order_cancelled(session, ctx, settings, order_id, source=source))
-    for remote in latest_per_fulfillment_order(plan.remotes):
-        result.add(await apply_remote(session, ctx, settings, remote, source=source))
-    return result
-
-
-async def apply_with_retries(database: Database, run: Any) -> Any:
-    """Run ``run(session)`` in a transaction, again when another worker won a race on the
-    same rows (unique constraint, row version, SQLite busy). Returns its result."""
-    for attempt in range(1, APPLY_RETRIES + 1):
-        try:
-            async with database.transaction() as session:
-                return await run(session)
-        except (IntegrityError, StaleDataError, OperationalError) as exc:
-            if attempt == APPLY_RETRIES:
-                raise
-            logger.info("apply conflict (%s), trying again", type(exc).__name__)
-    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- the inbox
@@ -800,7 +144,9 @@ def _due(database: Database, row: InboxEventRow, now: datetime) -> bool:
     if failed_at is not None and time.monotonic() - failed_at < retry_delay(row.attempts):
         return False
     waited = sum(retry_delay(n) for n in range(1, row.attempts + 1))
-    received = _aware(row.received_at) or now
+    received = row.received_at or now
+    if received.tzinfo is None:  # SQLite gives back naive datetimes, written in UTC
+        received = received.replace(tzinfo=UTC)
     return now >= received + timedelta(seconds=waited)
 
 

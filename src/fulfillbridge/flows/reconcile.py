@@ -35,6 +35,7 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store
 from fulfillbridge.core.work import Mode
 from fulfillbridge.flows.processing import (
+    PAGE_SIZE,
     ApplyResult,
     PullPlan,
     StoreContext,
@@ -44,8 +45,10 @@ from fulfillbridge.flows.processing import (
     map_nodes,
     open_client,
     read_all,
+    read_variables,
     store_context,
 )
+from fulfillbridge.flows.pulls import with_metafields
 from fulfillbridge.shopify import ShopifyClient, ShopifyError, operation
 from fulfillbridge.shopify.mapping import (
     RemoteFulfillmentOrder,
@@ -139,12 +142,22 @@ async def claim_reconcile_run(database: Database, store_id: int, interval: float
 # --------------------------------------------------------------------------- reading Shopify
 
 
+def bulk_open_query(*, with_customer: bool) -> str:
+    """The bulk backfill's query; without read_customers, without the order's email and
+    phone (a bulk query takes no variables, so the lines are cut from its text)."""
+    query = operation("BulkOpenFulfillmentOrders").document
+    if with_customer:
+        return query
+    kept = [line for line in query.splitlines() if line.strip() not in ("email", "phone")]
+    return "\n".join(kept)
+
+
 async def _bulk_open_fulfillment_orders(
-    client: ShopifyClient, *, poll_seconds: float, timeout: float
+    client: ShopifyClient, *, poll_seconds: float, timeout: float, with_customer: bool
 ) -> list[dict[str, Any]]:
     """Run the BulkOpenFulfillmentOrders query as a bulk operation, wait for it, download
     and reassemble its JSONL."""
-    query = operation("BulkOpenFulfillmentOrders").document
+    query = bulk_open_query(with_customer=with_customer)
     started = (await client.execute(operation("BulkQueryRun"), {"query": query}))[
         "bulkOperationRunQuery"
     ]
@@ -194,18 +207,26 @@ async def _bulk_open_fulfillment_orders(
 
 
 async def _open_fulfillment_orders(
-    client: ShopifyClient, *, bulk_threshold: int, poll_seconds: float, timeout: float
+    client: ShopifyClient,
+    ctx: StoreContext,
+    *,
+    bulk_threshold: int,
+    poll_seconds: float,
+    timeout: float,
 ) -> tuple[list[dict[str, Any]], bool]:
     """All open fulfillment orders: (nodes, whether a bulk operation was used)."""
     first = await client.execute(
-        operation("OpenFulfillmentOrders"), {"first": max(1, min(bulk_threshold, 250))}
+        operation("OpenFulfillmentOrders"),
+        read_variables(ctx, {"first": max(1, min(bulk_threshold, PAGE_SIZE))}),
     )
     connection = first["fulfillmentOrders"]
     nodes = [n for n in connection.get("nodes") or [] if n]
     if not (connection.get("pageInfo") or {}).get("hasNextPage"):
         return nodes, False
     # More than one page of open work: one bulk operation instead of many pages.
-    bulk = await _bulk_open_fulfillment_orders(client, poll_seconds=poll_seconds, timeout=timeout)
+    bulk = await _bulk_open_fulfillment_orders(
+        client, poll_seconds=poll_seconds, timeout=timeout, with_customer=ctx.reads_customer
+    )
     return bulk, True
 
 
@@ -274,9 +295,9 @@ async def backfill_store(
     began = datetime.now(UTC)
     async with open_client(database, settings, store, secrets) as client:
         nodes, used_bulk = await _open_fulfillment_orders(
-            client, bulk_threshold=bulk_threshold, poll_seconds=poll_seconds, timeout=timeout
+            client, ctx, bulk_threshold=bulk_threshold, poll_seconds=poll_seconds, timeout=timeout
         )
-    remotes = map_nodes(ctx, nodes)
+        remotes = await with_metafields(client, ctx, map_nodes(ctx, nodes))
     newest = max((r.updated_at for r in remotes if r.updated_at), default=None)
     checkpoint = max(began, newest) if newest else began
     result = await _apply_in_chunks(
@@ -319,10 +340,13 @@ async def reconcile_store(
     search = f"updated_at:>='{_iso(since)}'"
     async with open_client(database, settings, store, secrets) as client:
         fo_nodes = await read_all(
-            client, "FulfillmentOrdersUpdatedSince", {"query": search}, ("fulfillmentOrders",)
+            client,
+            "FulfillmentOrdersUpdatedSince",
+            read_variables(ctx, {"query": search}),
+            ("fulfillmentOrders",),
         )
         order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
-    remotes = map_nodes(ctx, fo_nodes)
+        remotes = await with_metafields(client, ctx, map_nodes(ctx, fo_nodes))
     orders = [to_remote_order(node) for node in order_nodes]
     times = [r.updated_at for r in remotes if r.updated_at] + [
         o.updated_at for o in orders if o.updated_at

@@ -299,8 +299,10 @@ async def configure_store(
     inventory_feed: str | None = None,
     inventory_feed_interval: int | None = None,
     clear_inventory_feed: bool = False,
+    work_changes: dict[str, Any] | None = None,
 ) -> Store:
-    """Validate and write the store's settings (all or nothing).
+    """Validate and write the store's settings (all or nothing); ``work_changes`` are
+    already checked (``flows.work_settings``).
 
     ``webhook_secret`` sets the secret webhooks are signed with (a custom app's API secret
     key); the secret it replaces stays accepted as ``previous_webhook_secret`` so a
@@ -323,6 +325,7 @@ async def configure_store(
                 inventory_feed_interval=inventory_feed_interval,
                 clear_inventory_feed=clear_inventory_feed,
             )
+            changes.update(work_changes or {})
             if changes:
                 store = await stores.update_settings(name, changes)
             if webhook_secret is not None:

@@ -65,6 +65,8 @@ class WriteJob:
     work_order_id: int | None
     fulfillment_order_id: str | None
     store_name: str | None = None
+    # Where a notification goes (the store's own URL or the global one).
+    operation_url: str | None = None
     # Shopify fulfillment ids our other done rows of this work order already account for.
     known_fulfillments: set[str] = field(default_factory=set)
     # Fulfillment ids the row acts on (tracking updates, events), resolved from shipments.
@@ -485,6 +487,12 @@ def _progress_variables(job: WriteJob) -> dict[str, Any]:
     return {"id": job.fulfillment_order_id, "progressReport": report}
 
 
+def _pickup_variables(job: WriteJob) -> dict[str, Any]:
+    return {
+        "input": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": job.fulfillment_order_id}]}
+    }
+
+
 def _id_and_message(job: WriteJob) -> dict[str, Any]:
     return {"id": job.fulfillment_order_id, "message": _message(job)}
 
@@ -546,6 +554,15 @@ SENDERS: dict[str, Sender] = {
         _status_check(request_statuses=("CLOSED",), statuses=("INCOMPLETE",)),
     ),
     core.MOVE: Sender(_move_send, _move_verify),
+    # Marking ready twice only repeats the customer's notice; nothing shows it was done.
+    core.PREPARED_FOR_PICKUP: Sender(
+        _simple_mutation(
+            "FulfillmentOrderPreparedForPickup",
+            "fulfillmentOrderLineItemsPreparedForPickup",
+            _pickup_variables,
+        ),
+        _never_observable,
+    ),
 }
 
 SHOPIFY_KINDS = tuple(SENDERS)

@@ -15,6 +15,8 @@ lists fulfilment integrators publish for their custom apps:
 - inventorySetQuantities: ``write_inventory``; variants by SKU need ``read_products``.
 - locations: ``read_locations``; orders and the orders/* webhooks: ``read_orders``.
 - returns and reverse fulfillment orders: ``read_returns``; processing them ``write_returns``.
+- an order's ``email`` and ``phone``: ``read_customers`` (protected customer data). Optional:
+  without it the work order simply carries no contact details.
 
 A write scope implies the matching read scope (Shopify docs; the sandbox does the same).
 """
@@ -30,6 +32,8 @@ class Feature:
     name: str
     description: str
     scopes: tuple[str, ...]
+    # An optional feature works partly without its scopes: reported, never a failure.
+    optional: bool = False
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -72,6 +76,12 @@ FEATURES: tuple[Feature, ...] = (
         ("write_inventory", "read_products", "read_locations"),
     ),
     Feature(
+        "customer_contact",
+        "hand the customer's email and phone to the operation (left empty without it)",
+        ("read_customers",),
+        optional=True,
+    ),
+    Feature(
         "returns",
         "read and process returns and reverse fulfillment orders",
         ("read_returns", "write_returns"),
@@ -85,10 +95,16 @@ class FeatureAudit:
     description: str
     needed: tuple[str, ...]
     missing: tuple[str, ...]
+    optional: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.missing
+
+    @property
+    def required_ok(self) -> bool:
+        """True when nothing is missing, or only what an optional feature would add."""
+        return self.optional or not self.missing
 
 
 def has_scope(granted: Iterable[str], scope: str) -> bool:
@@ -110,13 +126,15 @@ def audit_scopes(
             description=f.description,
             needed=f.scopes,
             missing=tuple(s for s in f.scopes if not has_scope(granted_list, s)),
+            optional=f.optional,
         )
         for f in features
     ]
 
 
 def all_needed_scopes(features: Iterable[Feature] = FEATURES) -> tuple[str, ...]:
-    """Every scope the features need, sorted, for an install link or app config."""
+    """Every scope the features need (optional ones too), sorted, for an install link or
+    app config."""
     return tuple(sorted({s for f in features for s in f.scopes}))
 
 

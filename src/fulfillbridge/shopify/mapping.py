@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from fulfillbridge.core.details import (
+    HELD_BY_US,
+    Delivery,
+    DeliveryKind,
+    Hold,
+    OrderDetails,
+    PaymentState,
+    bounded_pairs,
+)
+from fulfillbridge.core.news import RemoteFulfillmentOrder
 from fulfillbridge.core.work import Address, Mode, WorkLine, WorkOrder
+
+__all__ = ["RemoteFulfillmentOrder"]  # re-exported: flows read it from here as before
 
 # FulfillmentOrderStatus values (schema 2026-07).
 OPEN = "OPEN"
@@ -38,33 +50,6 @@ ORDER_GID = "gid://shopify/Order/"
 
 class MappingError(ValueError):
     """A node that is not a usable fulfillment order; the message names what is missing."""
-
-
-@dataclass(frozen=True)
-class RemoteFulfillmentOrder:
-    """One fulfillment order as Shopify last showed it."""
-
-    work: WorkOrder  # state RECEIVED: what a new work order would start from
-    order_id: str  # the Order gid
-    location_id: str | None  # the assigned Location gid
-    status: str
-    request_status: str
-    updated_at: datetime | None
-    order_cancelled: bool
-    # A merchant's cancellation request is waiting for our answer.
-    cancellation_pending: bool
-    # lineItems had more than the page that was read: the lines are incomplete.
-    lines_truncated: bool = False
-    # The id of the newest cancellation request among the merchant requests read, if any.
-    cancellation_request_id: str | None = None
-
-    @property
-    def remote_id(self) -> str:
-        return self.work.remote_id
-
-    @property
-    def is_closed(self) -> bool:
-        return self.status in {CLOSED, CANCELLED, INCOMPLETE}
 
 
 @dataclass(frozen=True)
@@ -141,7 +126,35 @@ def mailing_address(address: Mapping[str, Any] | None) -> Address | None:
     )
 
 
-def _line(node: Mapping[str, Any]) -> WorkLine:
+def _pairs(raw: Any, what: str) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+    """Shopify's ``[{key, value}]`` attributes as (key, value) pairs, within bounds."""
+    pairs: list[tuple[str, str]] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, Mapping) and item.get("key") is not None:
+            value = item.get("value")
+            pairs.append((str(item["key"]), "" if value is None else str(value)))
+    return bounded_pairs(pairs, what)
+
+
+def _money(bag: Any) -> tuple[str | None, str]:
+    shop = (bag or {}).get("shopMoney") if isinstance(bag, Mapping) else None
+    if not isinstance(shop, Mapping) or shop.get("amount") is None:
+        return None, ""
+    return str(shop["amount"]), _text(shop.get("currencyCode"))
+
+
+# Grams per unit of Shopify's WeightUnit.
+_GRAMS = {"GRAMS": 1.0, "KILOGRAMS": 1000.0, "OUNCES": 28.349523125, "POUNDS": 453.59237}
+
+
+def _grams(weight: Any) -> float | None:
+    if not isinstance(weight, Mapping) or not isinstance(weight.get("value"), int | float):
+        return None
+    factor = _GRAMS.get(_text(weight.get("unit")).upper())
+    return round(float(weight["value"]) * factor, 3) if factor else None
+
+
+def _line(node: Mapping[str, Any], warnings: list[str]) -> WorkLine:
     line_item = node.get("lineItem") or {}
     line_id = node.get("id")
     if not line_id:
@@ -153,11 +166,28 @@ def _line(node: Mapping[str, Any]) -> WorkLine:
     if not isinstance(remaining, int):
         remaining = total
     sku = node.get("sku") or line_item.get("sku") or None
-    title = _text(node.get("productTitle") or line_item.get("title"))
-    variant = _text(node.get("variantTitle"))
-    if variant and variant != "Default Title":
-        title = f"{title} - {variant}" if title else variant
+    product_title = _text(node.get("productTitle") or line_item.get("title"))
+    title = product_title
+    variant_title = _text(node.get("variantTitle"))
+    if variant_title and variant_title != "Default Title":
+        title = f"{title} - {variant_title}" if title else variant_title
     requires_shipping = node.get("requiresShipping")
+    variant = node.get("variant") or {}
+    item = variant.get("inventoryItem") or {}
+    properties, cut = _pairs(line_item.get("customAttributes"), f"property of {sku or title}")
+    warnings += cut
+    summaries = [s for s in node.get("financialSummaries") or [] if isinstance(s, Mapping)]
+    unit_price, _currency = (
+        _money(summaries[0].get("originalUnitPriceSet")) if summaries else (None, "")
+    )
+    discounted, _ = (
+        _money(summaries[0].get("approximateDiscountedUnitPriceSet")) if summaries else (None, "")
+    )
+    options = tuple(
+        (_text(o.get("name")), _text(o.get("value")))
+        for o in variant.get("selectedOptions") or []
+        if isinstance(o, Mapping)
+    )
     return WorkLine(
         line_id=str(line_id),
         sku=str(sku).strip() if sku else None,
@@ -166,6 +196,105 @@ def _line(node: Mapping[str, Any]) -> WorkLine:
         shipped=max(total - remaining, 0),
         title=title,
         requires_shipping=True if requires_shipping is None else bool(requires_shipping),
+        variant_id=variant.get("id"),
+        product_id=(line_item.get("product") or {}).get("id"),
+        product_title=product_title,
+        variant_title="" if variant_title == "Default Title" else variant_title,
+        options=options,
+        vendor=_text(node.get("vendor")),
+        image_url=(node.get("image") or {}).get("url"),
+        properties=properties,
+        unit_price=unit_price,
+        discounted_unit_price=discounted,
+        weight_grams=_grams(node.get("weight")),
+        hs_code=item.get("harmonizedSystemCode") or None,
+        country_of_origin=item.get("countryCodeOfOrigin") or None,
+        inventory_item_id=node.get("inventoryItemId"),
+    )
+
+
+# OrderDisplayFinancialStatus in the operation's terms: authorised payments are captured
+# on fulfilment, so they count as paid.
+_PAYMENT = {
+    "PAID": PaymentState.PAID,
+    "AUTHORIZED": PaymentState.PAID,
+    "PARTIALLY_REFUNDED": PaymentState.PAID,
+    "PENDING": PaymentState.PENDING,
+    "PARTIALLY_PAID": PaymentState.PENDING,
+    "EXPIRED": PaymentState.NOT_PAYABLE,
+    "VOIDED": PaymentState.NOT_PAYABLE,
+    "REFUNDED": PaymentState.NOT_PAYABLE,
+}
+
+# DeliveryMethodType in the operation's terms.
+_DELIVERY = {
+    "SHIPPING": DeliveryKind.SHIPPING,
+    "PICK_UP": DeliveryKind.PICKUP,
+    "PICKUP_POINT": DeliveryKind.SHIPPING,
+    "LOCAL": DeliveryKind.LOCAL,
+    "NONE": DeliveryKind.NONE,
+    "RETAIL": DeliveryKind.OTHER,
+}
+
+
+def _delivery(node: Mapping[str, Any], order: Mapping[str, Any]) -> Delivery:
+    method = node.get("deliveryMethod") or {}
+    line = order.get("shippingLine") or {}
+    kind = _DELIVERY.get(_text(method.get("methodType")).upper(), DeliveryKind.SHIPPING)
+    return Delivery(
+        kind=kind,
+        presented_name=_text(method.get("presentedName")),
+        service_code=_text(method.get("serviceCode")),
+        shipping_title=_text(line.get("title")),
+        shipping_code=_text(line.get("code")),
+        min_delivery_at=parse_time(method.get("minDeliveryDateTime")),
+        max_delivery_at=parse_time(method.get("maxDeliveryDateTime")),
+    )
+
+
+def _holds(node: Mapping[str, Any]) -> tuple[Hold, ...]:
+    holds = []
+    for raw in node.get("fulfillmentHolds") or []:
+        if not isinstance(raw, Mapping) or not raw.get("reason"):
+            continue
+        if raw.get("heldByRequestingApp"):
+            held_by = HELD_BY_US
+        else:
+            app = raw.get("heldByApp")
+            held_by = _text(app.get("title")) if isinstance(app, Mapping) else ""
+            held_by = held_by or "merchant"
+        holds.append(
+            Hold(
+                reason=_text(raw.get("reason")),
+                display_reason=_text(raw.get("displayReason")),
+                notes=_text(raw.get("reasonNotes")),
+                held_by=held_by,
+            )
+        )
+    return tuple(holds)
+
+
+def _details(
+    node: Mapping[str, Any], order: Mapping[str, Any], warnings: list[str]
+) -> OrderDetails:
+    attributes, cut = _pairs(order.get("customAttributes"), "note attribute")
+    warnings += cut
+    status = _text(order.get("displayFinancialStatus")).upper()
+    tags = order.get("tags")
+    return OrderDetails(
+        note=_text(order.get("note")),
+        note_attributes=attributes,
+        tags=tuple(_text(t) for t in tags) if isinstance(tags, list) else (),
+        email=order.get("email") or None,
+        phone=order.get("phone") or None,
+        customer_read="email" in order or "phone" in order,
+        currency=_text(order.get("currencyCode")),
+        payment=_PAYMENT.get(status, PaymentState.UNKNOWN) if status else PaymentState.UNKNOWN,
+        financial_status=status,
+        delivery=_delivery(node, order),
+        fulfill_by=parse_time(node.get("fulfillBy")),
+        fulfill_at=parse_time(node.get("fulfillAt")),
+        warnings=tuple(warnings),
     )
 
 
@@ -214,14 +343,17 @@ def to_remote(node: Mapping[str, Any], *, store: str, mode: Mode) -> RemoteFulfi
     assigned = node.get("assignedLocation") or {}
     location = assigned.get("location") or {}
     line_items = node.get("lineItems") or {}
+    warnings: list[str] = []
+    lines = tuple(_line(item, warnings) for item in _nodes(line_items))
     work = WorkOrder(
         store=store,
         remote_id=fo_id,
         order_name=_text(order.get("name") or node.get("orderName")) or fo_id,
         mode=mode,
-        lines=tuple(_line(item) for item in _nodes(line_items)),
+        lines=lines,
         shipping_address=destination_address(node.get("destination")),
         billing_address=mailing_address(order.get("billingAddress")),
+        details=_details(node, order, warnings),
     )
     return RemoteFulfillmentOrder(
         work=work,
@@ -234,6 +366,7 @@ def to_remote(node: Mapping[str, Any], *, store: str, mode: Mode) -> RemoteFulfi
         cancellation_pending=_cancellation_pending(node, status, request_status),
         cancellation_request_id=_newest_cancellation_request(node),
         lines_truncated=bool((line_items.get("pageInfo") or {}).get("hasNextPage")),
+        holds=_holds(node),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -101,6 +102,11 @@ class WorkOrderRow(Base):
     billing_address: Mapped[dict | None] = mapped_column(JSON)
     held_from: Mapped[str | None] = mapped_column(String(32))
     hold_reason: Mapped[str | None] = mapped_column(String(64))
+    held_by: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict | None] = mapped_column(JSON)
+    flags: Mapped[list | None] = mapped_column(JSON)
+    fulfill_by: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    deadline_notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     problems: Mapped[list] = mapped_column(JSON, default=list)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_cancellation: Mapped[str | None] = mapped_column(String(255))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fulfillbridge.core.details import Delivery, DeliveryKind, OrderDetails, PaymentState
 from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 from fulfillbridge.core.work import (
     Address,
@@ -33,13 +34,101 @@ def _address(data: dict | None) -> Address | None:
     return Address(**data) if data else None
 
 
+def _pairs(raw: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in raw or ())
+
+
+_LINE_FIELDS = {f.name for f in fields(WorkLine)}
+
+
+def line_from_json(data: dict[str, Any]) -> WorkLine:
+    known = {k: v for k, v in data.items() if k in _LINE_FIELDS}
+    known["options"] = _pairs(known.get("options"))
+    known["properties"] = _pairs(known.get("properties"))
+    known["metafields"] = dict(known.get("metafields") or {})
+    return WorkLine(**known)
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def details_to_json(details: OrderDetails) -> dict[str, Any]:
+    delivery = details.delivery
+    return {
+        "note": details.note,
+        "note_attributes": [list(pair) for pair in details.note_attributes],
+        "tags": list(details.tags),
+        "email": details.email,
+        "phone": details.phone,
+        "customer_read": details.customer_read,
+        "currency": details.currency,
+        "payment": details.payment.value,
+        "financial_status": details.financial_status,
+        "delivery": {
+            "kind": delivery.kind.value,
+            "presented_name": delivery.presented_name,
+            "service_code": delivery.service_code,
+            "shipping_title": delivery.shipping_title,
+            "shipping_code": delivery.shipping_code,
+            "min_delivery_at": _iso(delivery.min_delivery_at),
+            "max_delivery_at": _iso(delivery.max_delivery_at),
+            "carrier": delivery.carrier,
+            "carrier_service": delivery.carrier_service,
+            "mapping_rule": delivery.mapping_rule,
+        },
+        "fulfill_by": _iso(details.fulfill_by),
+        "fulfill_at": _iso(details.fulfill_at),
+        "metafields": details.metafields,
+        "warnings": list(details.warnings),
+    }
+
+
+def details_from_json(data: dict[str, Any] | None) -> OrderDetails:
+    if not data:
+        return OrderDetails()
+    raw = data.get("delivery") or {}
+    delivery = Delivery(
+        kind=DeliveryKind(raw.get("kind") or DeliveryKind.SHIPPING.value),
+        presented_name=raw.get("presented_name") or "",
+        service_code=raw.get("service_code") or "",
+        shipping_title=raw.get("shipping_title") or "",
+        shipping_code=raw.get("shipping_code") or "",
+        min_delivery_at=_time(raw.get("min_delivery_at")),
+        max_delivery_at=_time(raw.get("max_delivery_at")),
+        carrier=raw.get("carrier"),
+        carrier_service=raw.get("carrier_service"),
+        mapping_rule=raw.get("mapping_rule"),
+    )
+    return OrderDetails(
+        note=data.get("note") or "",
+        note_attributes=_pairs(data.get("note_attributes")),
+        tags=tuple(data.get("tags") or ()),
+        email=data.get("email"),
+        phone=data.get("phone"),
+        customer_read=bool(data.get("customer_read", True)),
+        currency=data.get("currency") or "",
+        payment=PaymentState(data.get("payment") or PaymentState.UNKNOWN.value),
+        financial_status=data.get("financial_status") or "",
+        delivery=delivery,
+        fulfill_by=_time(data.get("fulfill_by")),
+        fulfill_at=_time(data.get("fulfill_at")),
+        metafields=dict(data.get("metafields") or {}),
+        warnings=tuple(data.get("warnings") or ()),
+    )
+
+
 def to_domain(row: WorkOrderRow, store_name: str) -> WorkOrder:
     return WorkOrder(
         store=store_name,
         remote_id=row.remote_id,
         order_name=row.order_name,
         mode=Mode(row.mode),
-        lines=tuple(WorkLine(**line) for line in row.lines),
+        lines=tuple(line_from_json(line) for line in row.lines),
         state=WorkState(row.state),
         stage=row.stage,
         warehouse=row.warehouse,
@@ -47,9 +136,12 @@ def to_domain(row: WorkOrderRow, store_name: str) -> WorkOrder:
         billing_address=_address(row.billing_address),
         held_from=WorkState(row.held_from) if row.held_from else None,
         hold_reason=row.hold_reason,
+        held_by=row.held_by,
         problems=tuple(row.problems or ()),
         cancel_requested=row.cancel_requested,
         answered_cancellation=row.answered_cancellation,
+        details=details_from_json(row.details),
+        flags=tuple(row.flags or ()),
     )
 
 
@@ -64,9 +156,25 @@ def _write_fields(row: WorkOrderRow, order: WorkOrder) -> None:
     row.billing_address = asdict(order.billing_address) if order.billing_address else None
     row.held_from = order.held_from.value if order.held_from else None
     row.hold_reason = order.hold_reason
+    row.held_by = order.held_by
     row.problems = list(order.problems)
     row.cancel_requested = order.cancel_requested
     row.answered_cancellation = order.answered_cancellation
+    row.details = details_to_json(order.details)
+    row.flags = list(order.flags)
+    if row.fulfill_by != order.details.fulfill_by:
+        if (
+            row.fulfill_by is None
+            or order.details.fulfill_by is None
+            or (_aware(row.fulfill_by) != order.details.fulfill_by)
+        ):
+            row.deadline_notified = False
+        row.fulfill_by = order.details.fulfill_by
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite gives back naive datetimes: everything stored here is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class WorkRepository:
@@ -129,7 +237,8 @@ class WorkRepository:
         stage changed), and queue its effects; all in the caller's transaction."""
         before_state, before_stage = row.state, row.stage
         _write_fields(row, outcome.order)
-        if row.state != before_state or row.stage != before_stage or outcome.effects:
+        noted = bool(detail and detail.get("reason"))
+        if row.state != before_state or row.stage != before_stage or outcome.effects or noted:
             self._session.add(
                 WorkTransitionRow(
                     work_order_id=row.id,

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions
+from fulfillbridge.flows.work_views import work_detail
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.idempotency import IdempotencyRepository, IdempotentRequest, StoredAnswer
-from fulfillbridge.store.work import WorkRepository
 from fulfillbridge.web.dependencies import app_database
 
 router = APIRouter(prefix="/api/v1", tags=["work"])
@@ -60,6 +60,16 @@ class AddressOut(BaseModel):
     phone: str = ""
 
 
+class KeyValue(BaseModel):
+    key: str
+    value: str
+
+
+class OptionOut(BaseModel):
+    name: str
+    value: str
+
+
 class LineOut(BaseModel):
     line_id: str = Field(description="Shopify fulfillment-order line item id.")
     sku: str | None
@@ -68,6 +78,50 @@ class LineOut(BaseModel):
     shipped: int
     remaining: int = Field(description="Units still to ship.")
     requires_shipping: bool
+    product_id: str | None = Field(None, description="Shopify Product gid.")
+    variant_id: str | None = Field(None, description="Shopify ProductVariant gid.")
+    product_title: str = ""
+    variant_title: str = ""
+    options: list[OptionOut] = Field(default_factory=list, description="e.g. Size: M.")
+    vendor: str = ""
+    image_url: str | None = None
+    properties: list[KeyValue] = Field(
+        default_factory=list,
+        description="The line's personalisation as the customer entered it (engraving text, "
+        "artwork URL, a customiser's recipe id; keys starting with _ are a storefront app's).",
+    )
+    unit_price: str | None = Field(None, description="Decimal, in the order's currency.")
+    discounted_unit_price: str | None = None
+    line_total: str | None = Field(None, description="unit_price x quantity.")
+    currency: str | None = None
+    weight_grams: float | None = None
+    hs_code: str | None = Field(None, description="Harmonized System code (customs).")
+    country_of_origin: str | None = Field(None, description="ISO country code (customs).")
+    metafields: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerOut(BaseModel):
+    email: str | None
+    phone: str | None
+    read: bool = Field(description="False when the store did not grant read_customers.")
+
+
+class PaymentOut(BaseModel):
+    state: str = Field(description="paid, pending, not_payable or unknown.")
+    financial_status: str = Field(description="Shopify's financial status, as it says it.")
+
+
+class DeliveryOut(BaseModel):
+    kind: str = Field(description="shipping, pickup, local, none or other.")
+    presented_name: str = Field(description="The method the customer chose at checkout.")
+    service_code: str
+    shipping_title: str
+    shipping_code: str
+    min_delivery_at: datetime | None
+    max_delivery_at: datetime | None
+    carrier: str | None = Field(description="The operation's carrier (store's rule table).")
+    carrier_service: str | None
+    mapping_rule: str | None = Field(description="The rule that chose it, or default.")
 
 
 class WorkItem(BaseModel):
@@ -84,10 +138,33 @@ class WorkItem(BaseModel):
     warehouse: str | None
     location_id: str | None = Field(description="Shopify Location gid the work is assigned to.")
     hold_reason: str | None
+    held_by: str | None = Field(
+        None, description="fulfillbridge (the operation), merchant, or another app's name."
+    )
     problems: list[str] = Field(description="Why the work is an exception, when it is one.")
+    flags: list[str] = Field(
+        default_factory=list,
+        description="What to look at that does not stop the work (address changed after "
+        "packing began, payment pending).",
+    )
     cancel_requested: bool
+    overdue: bool = Field(False, description="The deadline passed with units still to ship.")
     lines: list[LineOut]
     shipping_address: AddressOut | None
+    billing_address: AddressOut | None = None
+    note: str = ""
+    note_attributes: list[KeyValue] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    customer: CustomerOut | None = None
+    currency: str | None = None
+    payment: PaymentOut | None = None
+    delivery: DeliveryOut | None = None
+    fulfill_by: datetime | None = Field(None, description="The deadline Shopify gives.")
+    fulfill_at: datetime | None = Field(None, description="When scheduled work opens.")
+    metafields: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(
+        default_factory=list, description="What could not be read as it is (a value cut short)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -159,6 +236,11 @@ class Problem(BaseModel):
 
 
 HoldReason = StrEnum("HoldReason", {reason: reason for reason in actions.HOLD_REASONS})
+
+
+class WorkSort(StrEnum):
+    UPDATED = "updated"
+    DEADLINE = "deadline"
 
 
 class StageRequest(BaseModel):
@@ -299,7 +381,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _encode_cursor(position: actions.Position) -> str:
-    raw = json.dumps({"u": position.updated_at.isoformat(), "i": position.work_id})
+    at = position.updated_at.isoformat() if position.updated_at is not None else None
+    raw = json.dumps({"u": at, "i": position.work_id, "s": position.sort})
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -307,7 +390,8 @@ def _decode_cursor(cursor: str) -> actions.Position:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        position = actions.Position(datetime.fromisoformat(data["u"]), int(data["i"]))
+        at = datetime.fromisoformat(data["u"]) if data["u"] is not None else None
+        position = actions.Position(at, int(data["i"]), str(data.get("s") or "updated"))
         if not 0 < position.work_id <= MAX_ID:
             raise ValueError("id out of range")
         return position
@@ -318,13 +402,7 @@ def _decode_cursor(cursor: str) -> actions.Position:
 
 
 async def _detail(session: AsyncSession, row: Any, store: str) -> dict[str, Any]:
-    view = actions.work_view(row, store)
-    view["transitions"] = [
-        actions.transition_view(t) for t in await WorkRepository(session).transitions(row.id)
-    ]
-    view["shipments"] = [
-        actions.shipment_view(s, row) for s in await actions.shipments_of(session, row.id)
-    ]
+    view = await work_detail(session, row, store)
     return WorkDetail.model_validate(view).model_dump(mode="json")
 
 
@@ -415,30 +493,49 @@ async def list_work(
         datetime | None,
         Query(description="ISO 8601; only work changed at or after it (UTC when no zone)."),
     ] = None,
+    due_before: Annotated[
+        datetime | None,
+        Query(description="ISO 8601; only open work whose deadline (fulfill_by) is before it."),
+    ] = None,
+    overdue: Annotated[
+        bool, Query(description="Only open work whose deadline has passed.")
+    ] = False,
+    sort: Annotated[
+        WorkSort,
+        Query(description="updated: oldest change first; deadline: nearest deadline first."),
+    ] = WorkSort.UPDATED,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size.")] = 50,
 ) -> Any:
-    """Work orders, oldest change first, with cursor pagination."""
+    """Work orders, oldest change first (or nearest deadline first), with cursor pagination."""
     allowed = key.allowed()
     database = app_database(request)
     after = _decode_cursor(cursor) if cursor else None
     if updated_since is not None and updated_since.tzinfo is None:
         updated_since = updated_since.replace(tzinfo=UTC)
+    if due_before is not None and due_before.tzinfo is None:
+        due_before = due_before.replace(tzinfo=UTC)
     async with database.transaction() as session:
         if store is not None:
             if allowed is not None and store not in allowed:
                 raise HTTPException(403, f"this API key may not see store {store!r}")
             if store not in (await actions.store_names(session)).values():
                 raise HTTPException(404, f"no store named {store!r}")
-        page, last = await actions.list_work(
-            session,
-            stores=allowed,
-            store=store,
-            states=state or (),
-            updated_since=updated_since,
-            after=after,
-            limit=limit,
-        )
+        try:
+            page, last = await actions.list_work(
+                session,
+                stores=allowed,
+                store=store,
+                states=state or (),
+                updated_since=updated_since,
+                due_before=due_before,
+                overdue=overdue,
+                sort=sort.value,
+                after=after,
+                limit=limit,
+            )
+        except actions.ActionError as exc:
+            raise HTTPException(400, exc.message) from None
         items = [actions.work_view(row, name) for row, name in page]
     return {"items": items, "next_cursor": _encode_cursor(last) if last else None}
 
@@ -479,6 +576,17 @@ async def post_hold(
         lambda: actions.Hold(body.reason.value, body.notes),
         body=body,
         idempotency_key=idem,
+    )
+
+
+@router.post("/work/{work_id}/ready-for-pickup", response_model=ActionResponse, responses=ERRORS)
+async def post_ready_for_pickup(
+    request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
+) -> Any:
+    """Mark a pickup order ready at the counter: Shopify marks its items prepared for pickup
+    and tells the customer (instead of a shipment)."""
+    return await _act(
+        request, key, work_id, actions.ReadyForPickup, body=None, idempotency_key=idem
     )
 
 

@@ -21,7 +21,14 @@ from fulfillbridge.core.stores import StoreError, StoreNotFound
 from fulfillbridge.flows import connect
 from fulfillbridge.shopify import OAuthError, ShopifyError
 from fulfillbridge.store.database import Database
-from fulfillbridge.web import api, dashboard, errors, inventory_routes, shopify_routes
+from fulfillbridge.web import (
+    api,
+    dashboard,
+    deliveries_routes,
+    errors,
+    inventory_routes,
+    shopify_routes,
+)
 
 log = logging.getLogger("fulfillbridge.web")
 
@@ -92,6 +99,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(shopify_routes.router)
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
+    app.include_router(deliveries_routes.router)
     app.include_router(dashboard.router)
     return app
 

@@ -5,14 +5,15 @@ own stores (the same rule as the API)."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fulfillbridge.flows import inventory
+from fulfillbridge.core.work import WorkState
+from fulfillbridge.flows import actions, deliveries, inventory
 from fulfillbridge.flows import overview as read_model
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.database import Database
@@ -92,7 +93,58 @@ def _inventory_rows(levels: list[StoreInventoryStatus]) -> list[list[str]]:
     return rows
 
 
-def render(data: read_model.Overview, levels: list[StoreInventoryStatus] | None = None) -> str:
+def _work_rows(views: list[dict]) -> list[list[str]]:
+    rows = []
+    for v in views:
+        due = _when(v["fulfill_by"]) if v["fulfill_by"] else ""
+        if v["overdue"]:
+            due = f'<span class="bad">{due} overdue</span>'
+        hold = ""
+        if v["state"] == "on_hold":
+            hold = escape(f"{v['hold_reason'] or ''} (held by {v['held_by'] or '?'})")
+        delivery = v.get("delivery") or {}
+        method = escape(delivery.get("presented_name") or delivery.get("shipping_title") or "")
+        if delivery.get("carrier"):
+            method += escape(f" → {delivery['carrier']} {delivery.get('carrier_service') or ''}")
+        personal = sum(len(line["properties"]) for line in v["lines"])
+        rows.append(
+            [
+                escape(v["store"]),
+                escape(v["order_name"]),
+                escape(v["state"]),
+                due,
+                method,
+                hold or "<br>".join(escape(f) for f in v["flags"]),
+                str(personal) if personal else "",
+            ]
+        )
+    return rows
+
+
+def _delivery_rows(items: list[dict]) -> list[list[str]]:
+    return [
+        [
+            str(d["id"]),
+            escape(d["store"]),
+            escape(d["event"]),
+            escape(d["status"])
+            if d["status"] == "done"
+            else f'<span class="bad">{escape(d["status"])}</span>',
+            str(d["attempts"]),
+            escape(d["last_error"] or ""),
+            f'<form method="post" action="/dashboard/deliveries/{d["id"]}/redeliver">'
+            "<button>send again</button></form>",
+        ]
+        for d in items
+    ]
+
+
+def render(
+    data: read_model.Overview,
+    levels: list[StoreInventoryStatus] | None = None,
+    due: list[dict] | None = None,
+    deliveries_page: list[dict] | None = None,
+) -> str:
     states = sorted({s for store in data.stores for s in store.states})
     store_rows = [
         [escape(s.name), escape(s.shop_domain), escape(s.mode)]
@@ -137,6 +189,14 @@ def render(data: read_model.Overview, levels: list[StoreInventoryStatus] | None 
 <h1>fulfillbridge</h1>
 <h2>Stores and work by state</h2>
 {_table(["store", "shop", "mode", *states], store_rows, "no stores yet")}
+<h2>Needs attention: due soon, overdue, held in Shopify</h2>
+{
+        _table(
+            ["store", "order", "state", "deadline", "delivery", "held / flags", "personalised"],
+            _work_rows(due or []),
+            "nothing due in the next 48 hours, nothing held",
+        )
+    }
 <h2>Exceptions</h2>
 {_table(["store", "order", "problems", ""], exceptions, "no exceptions")}
 <h2>Sync health</h2>
@@ -148,6 +208,14 @@ def render(data: read_model.Overview, levels: list[StoreInventoryStatus] | None 
             ["store", "mapped SKUs", "last sync", "in sync", "pending", "rejected", "feed"],
             _inventory_rows(levels or []),
             "no inventory pushed yet",
+        )
+    }
+<h2>Webhooks to the operation</h2>
+{
+        _table(
+            ["id", "store", "event", "status", "attempts", "error", ""],
+            _delivery_rows(deliveries_page or []),
+            "no deliveries yet",
         )
     }
 <h2>Recent events</h2>
@@ -163,8 +231,37 @@ async def dashboard(request: Request, database: AppDatabase) -> Response:
         return _challenge()
     async with database.transaction() as session:
         data = await read_model.overview(session, stores=viewer.allowed())
+        page, _ = await actions.list_work(
+            session,
+            stores=viewer.allowed(),
+            due_before=datetime.now(UTC) + timedelta(hours=48),
+            sort="deadline",
+            limit=25,
+        )
+        due = [actions.work_view(row, name) for row, name in page]
+        held, _ = await actions.list_work(
+            session, stores=viewer.allowed(), states=[WorkState.ON_HOLD], limit=25
+        )
+        due += [actions.work_view(row, name) for row, name in held if row.fulfill_by is None]
+        sent, _ = await deliveries.list_deliveries(session, stores=viewer.allowed(), limit=15)
     levels = await inventory.status(database, allowed_stores=viewer.allowed())
-    return HTMLResponse(render(data, levels))
+    return HTMLResponse(render(data, levels, due, sent))
+
+
+@router.post("/dashboard/deliveries/{delivery_id}/redeliver")
+async def redeliver(
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, database: AppDatabase
+) -> Response:
+    viewer = await _viewer(request, database)
+    if viewer is None:
+        return _challenge()
+    try:
+        async with database.transaction() as session:
+            await deliveries.redeliver(session, delivery_id, stores=viewer.allowed())
+    except actions.ActionError as exc:
+        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", http_status(exc))
+    database.ring()
+    return RedirectResponse("/", status_code=303)
 
 
 @router.post("/dashboard/work/{work_id}/retry")

@@ -1,0 +1,132 @@
+"""What processing and reconciliation need to know about one store: its mode, its
+locations, and the rules decisions take (``core.follow.Policy``), from the store's settings
+and the installation's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import FulfillbridgeError, StoreErrorCode
+from fulfillbridge.core.follow import Policy
+from fulfillbridge.core.routing import Warehouse
+from fulfillbridge.core.shipping import ShippingRuleError, ShippingRules, parse_rules
+from fulfillbridge.core.stores import Store
+from fulfillbridge.core.validation import ValidationRules
+from fulfillbridge.core.work import Mode
+from fulfillbridge.flows.connect import client_for
+from fulfillbridge.shopify import ShopifyClient
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import StoreRow
+
+
+class StoreNotReady(FulfillbridgeError):
+    """The store lacks set-up this event needs (e.g. no fulfillment-service location)."""
+
+    default_code = StoreErrorCode.NOT_READY
+
+
+@dataclass(frozen=True)
+class StoreContext:
+    """What processing needs to know about one store."""
+
+    store: Store
+    mode: Mode
+    location_id: str | None  # our fulfillment service's location (fulfillment-service mode)
+    managed_locations: tuple[str, ...]  # merchant locations we work (order management)
+    rules: ValidationRules
+    warehouses: tuple[Warehouse, ...]
+    policy: Policy
+    # Metafields to read per owner (order, product, variant): "namespace.key".
+    metafield_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def store_id(self) -> int:
+        return self.store.id
+
+    @property
+    def reads_customer(self) -> bool:
+        """Shopify refuses an order's email and phone without read_customers."""
+        return "read_customers" in self.store.granted_scopes
+
+    def is_ours(self, location_id: str | None) -> bool:
+        if location_id is None:
+            return False
+        if self.mode is Mode.FULFILLMENT_SERVICE:
+            return self.location_id is not None and same_gid(location_id, self.location_id)
+        return any(same_gid(location_id, managed) for managed in self.managed_locations)
+
+
+def same_gid(a: str, b: str) -> bool:
+    # Shopify may append "?id=true"-like suffixes to gids (fulfillment services).
+    return a.split("?", 1)[0] == b.split("?", 1)[0]
+
+
+def shipping_rules(options: dict) -> ShippingRules:
+    """The store's shipping-method mapping; a table that no longer parses maps nothing
+    (``store configure`` refuses such a table, so this only guards hand edits)."""
+    try:
+        return parse_rules(options.get("shipping_rules"))
+    except ShippingRuleError:
+        return ShippingRules()
+
+
+def store_context(store: Store, settings: Settings) -> StoreContext:
+    options = store.settings or {}
+    mode = Mode(options.get("mode") or Mode.FULFILLMENT_SERVICE.value)
+    catalogue = options.get("catalogue")
+    rules = ValidationRules(
+        require_billing_address=bool(options.get("require_billing_address", False)),
+        catalogue=frozenset(catalogue) if catalogue is not None else None,
+    )
+    warehouses = tuple(
+        Warehouse(name=w.name, priority=w.priority, locations=tuple(w.locations))
+        for w in settings.warehouses
+    )
+    policy = Policy(
+        mode=mode,
+        rules=rules,
+        warehouses=warehouses,
+        stages=tuple(settings.stages),
+        cancel_cutoff_stage=settings.cancel_cutoff_stage,
+        packed_stage=settings.cancel_cutoff_stage or settings.stages[-1],
+        allow_payment_pending=bool(options.get("allow_payment_pending", False)),
+        shipping=shipping_rules(options),
+    )
+    return StoreContext(
+        store=store,
+        mode=mode,
+        location_id=options.get("location_id"),
+        managed_locations=tuple(options.get("managed_locations") or ()),
+        rules=rules,
+        warehouses=warehouses,
+        policy=policy,
+        metafield_keys={
+            owner: tuple(keys)
+            for owner, keys in (options.get("metafields") or {}).items()
+            if isinstance(keys, list) and keys
+        },
+    )
+
+
+async def load_store(database: Database, store_id: int) -> tuple[Store, dict[str, str]]:
+    async with database.transaction() as session:
+        name = await session.scalar(select(StoreRow.name).where(StoreRow.id == store_id))
+    if name is None:
+        raise StoreNotReady(f"no store with id {store_id}")
+    async with database.stores() as stores:
+        return await stores.get(name), await stores.secrets(name)
+
+
+def open_client(
+    database: Database, settings: Settings, store: Store, secrets: dict[str, str]
+) -> ShopifyClient:
+    """A client for the store that shares the store's throttle bucket with every other
+    worker (``store.throttle``)."""
+    from fulfillbridge.store.throttle import SharedThrottleBucket
+
+    client = client_for(store, secrets, settings=settings, database=database)
+    client.bucket = SharedThrottleBucket(database, store.id)
+    return client
