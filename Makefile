@@ -21,6 +21,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy --strict src/fulfillbridge/core src/fulfillbridge/shopify
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench

@@ -155,7 +155,7 @@ async def _run(server: SandboxServer, home: Path, count: int, sample: int) -> in
         )
         cost = single_points / single_calls if single_calls else 0
         total_points = cost * count
-        # Standard plan bucket (NOTES.md): 2000 points, 100 restored per second.
+        # Standard plan bucket (docs/shopify.md#the-bucket): 2000 points, 100 restored per second.
         bucket_bound = max(total_points - 2000, 0) / 100
         latency_bound = single_seconds / max(single_calls, 1) * count
         estimate = max(bucket_bound, latency_bound)

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The whole suite: lint, format check, then pytest on SQLite and, when a PostgreSQL server
-# can be started here (or FULFILLBRIDGE_TEST_POSTGRES_URL names one), on PostgreSQL too.
+# The whole suite: lint, format check, import contracts, strict types, then pytest on SQLite
+# and, when a PostgreSQL server can be started here (or FULFILLBRIDGE_TEST_POSTGRES_URL names
+# one), on PostgreSQL too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 
 "$VENV/bin/ruff" check src tests bench
 "$VENV/bin/ruff" format --check src tests bench
+# The package rules of docs/architecture.md, and strict typing where it is required.
+"$VENV/bin/lint-imports" --no-logo
+"$VENV/bin/mypy" --strict src/fulfillbridge/core src/fulfillbridge/shopify
 
 if [ -z "${FULFILLBRIDGE_TEST_POSTGRES_URL:-}" ]; then
   if url=$(bash scripts/postgres.sh start); then

@@ -20,6 +20,7 @@ from fulfillbridge.commands.inventory import inventory_app
 from fulfillbridge.commands.orders import orders_app
 from fulfillbridge.commands.setup import configure_command, setup_command
 from fulfillbridge.config import ConfigError, Settings, load_settings
+from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import AuthKind, StoreError
 
 app = typer.Typer(
@@ -48,12 +49,15 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-class CommandError(Exception):
-    """A failure the user can act on; printed as one line, exit status 1 (or ``code``)."""
+class CommandError(FulfillbridgeError):
+    """A failure the user can act on; printed as one line, exit status 1 (or
+    ``exit_status``)."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    default_code = CommandErrorCode.FAILED
+
+    def __init__(self, message: str, exit_status: int = 1) -> None:
         super().__init__(message)
-        self.code = code
+        self.exit_status = exit_status
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
@@ -64,7 +68,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 def _fail(exc: BaseException) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    return typer.Exit(getattr(exc, "code", 1) if isinstance(exc, CommandError) else 1)
+    return typer.Exit(exc.exit_status if isinstance(exc, CommandError) else 1)
 
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -290,7 +294,7 @@ def _print_check(report: Any) -> None:
                 highlight=False,
             )
     if not report.ok:
-        raise CommandError(report.fix_hint, code=3)
+        raise CommandError(report.fix_hint, exit_status=3)
 
 
 # --- sandbox and demo ----------------------------------------------------------------------

@@ -22,11 +22,15 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fulfillbridge.core.errors import ConfigErrorCode, FulfillbridgeError
+
 DEFAULT_HOME = Path(".fulfillbridge")
 
 
-class ConfigError(Exception):
+class ConfigError(FulfillbridgeError):
     """The configuration cannot be used; the message names the problem and the fix."""
+
+    default_code = ConfigErrorCode.INVALID
 
 
 class WarehouseSettings(BaseModel):

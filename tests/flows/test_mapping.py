@@ -162,7 +162,8 @@ def test_sandbox_shaped_node_maps_to_a_received_work_order() -> None:
     assert (remote.status, remote.request_status) == ("IN_PROGRESS", "ACCEPTED")
     assert remote.updated_at == datetime(2026, 11, 23, 10, 15, 2, tzinfo=UTC)
     assert remote.order_cancelled is False and remote.lines_truncated is False
-    # NOTES.md: requestStatus may still read ACCEPTED after a cancellation request.
+    # docs/shopify.md#fulfillment-order-state-machine: requestStatus may still read ACCEPTED
+    # after a cancellation request.
     assert remote.cancellation_pending is True
 
 

@@ -140,8 +140,9 @@ def test_drift_is_repaired_and_reported(store_cli, demo_store, sandbox_url, fb_h
              userErrors { message } } }""",
         {"id": moved["id"]},
     )
-    # Omitting requiresShippingMethod on update resets it to true (NOTES.md); send false
-    # explicitly together with the foreign callback URL so two things drifted.
+    # Omitting requiresShippingMethod on update resets it to true
+    # (docs/shopify.md#creating-and-updating); send false explicitly together with the
+    # foreign callback URL so two things drifted.
     changed = _graphql(
         sandbox_url,
         """mutation($id: ID!) { fulfillmentServiceUpdate(id: $id,

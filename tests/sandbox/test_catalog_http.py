@@ -282,7 +282,8 @@ def test_bulk_query_refuses_non_connection_and_caps_concurrency(
     assert bad["bulkOperation"] is None
     assert bad["userErrors"][0]["field"] == ["query"]
     assert bad["userErrors"][0]["code"] == "INVALID"
-    # Keep operations RUNNING (sandbox time) to reach the limit of 5 per shop (NOTES.md).
+    # Keep operations RUNNING (sandbox time) to reach the limit of 5 per shop
+    # (docs/shopify.md#bulk-operations).
     state = sandbox_server.sandbox.shops["demo-shop.myshopify.com"].state
     from fulfillbridge.sandbox.resolvers.bulk import bulk_of
 

@@ -165,7 +165,8 @@ def test_drained_bucket_throttles_and_refills_on_the_clock(sandbox_server: Sandb
     assert drained.status_code == 200
     query = "{ locations(first: 10) { nodes { id } } }"  # requests 6
     throttled = _post(sandbox_server, query)
-    # NOTES.md: THROTTLED comes with HTTP 200 (or 429) and actualQueryCost null.
+    # docs/shopify.md#throttled-answers: THROTTLED comes with HTTP 200 (or 429) and
+    # actualQueryCost null.
     assert throttled.status_code == 200
     body = throttled.json()
     assert body["errors"] == [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]

@@ -1,5 +1,5 @@
 """The sandbox's Admin GraphQL endpoint over real HTTP: routing, auth, request errors,
-validation and execution errors, scopes. Shapes follow NOTES.md and the captures."""
+validation and execution errors, scopes. Shapes follow docs/shopify.md and the captures."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def test_small_query_answers_with_data_and_cost(sandbox_server: SandboxServer) -
     [
         {},
         {"X-Shopify-Access-Token": "shpat_wrong"},
-        # NOTES.md: a shpat_ token sent as a Bearer token is refused with 401.
+        # docs/shopify.md#custom-apps-static-tokens: a shpat_ token sent as a Bearer token is
+        # refused with 401.
         {"Authorization": "Bearer shpat_sandbox"},
     ],
     ids=["no-token", "wrong-token", "bearer"],

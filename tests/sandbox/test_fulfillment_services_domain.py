@@ -1,5 +1,6 @@
 """Fulfillment services as a domain part: handles, locations, callback URL rules and the
-update quirk NOTES.md records (an omitted requiresShippingMethod resets to true)."""
+update quirk docs/shopify.md#creating-and-updating records (an omitted
+requiresShippingMethod resets to true)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The fulfillment-order state machine of the sandbox's order domain (no HTTP).
 
-Transitions follow NOTES.md ("Fulfillment order state machine") and the captures named in
+Transitions follow docs/shopify.md#fulfillment-order-state-machine and the captures named in
 each test; these tests drive the pure domain part directly."""
 
 from __future__ import annotations

@@ -245,7 +245,7 @@ def test_merchant_control_refuses_what_the_state_does_not_allow(
     merchant_fo = seeded["created_orders"][0]["fulfillment_orders"][0]["id"]
     order_id = seeded["created_orders"][0]["id"]
     cases = [
-        # A merchant-managed fulfillment order has no service to ask (NOTES.md error).
+        # A merchant-managed fulfillment order has no service to ask (docs/shopify.md#errors-seen).
         (
             {"action": "submit_fulfillment_request", "fulfillment_order_id": merchant_fo},
             "must be of api type",

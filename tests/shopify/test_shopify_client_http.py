@@ -47,7 +47,7 @@ async def test_execute_accepts_an_operation_name(client):
 
 async def test_paginate_locations(sandbox, client):
     # Give the shop enough locations for several pages: each fulfillment service comes
-    # with a location of its own (NOTES.md).
+    # with a location of its own (docs/shopify.md#creating-and-updating).
     for index in range(6):
         await client.execute(CREATE_SERVICE, {"name": f"Depot {index}"})
     pages = [
@@ -91,7 +91,7 @@ async def test_bearer_style_token_is_refused(sandbox, make_client):
 async def test_unknown_shop_and_version_are_not_found(sandbox, make_client):
     with pytest.raises(NotFoundError):
         await make_client(shop="no-such-shop.myshopify.com").execute("ShopInfo")
-    # a retired version falls forward (NOTES.md); one that never existed is a 404
+    # a retired version falls forward (docs/shopify.md#versions); one that never existed is a 404
     assert await make_client(api_version="2019-01").execute("ShopInfo")
     with pytest.raises(NotFoundError):
         await make_client(api_version="2031-13").execute("ShopInfo")

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from fulfillbridge.config import ConfigError, Settings, load_settings
+from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import StoreError
 from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions
@@ -69,8 +70,10 @@ EXPORT_COLUMNS = (
 TO_DO = (WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED)
 
 
-class CommandFailed(Exception):
+class CommandFailed(FulfillbridgeError):
     """A failure the user can act on: one line on standard error, exit status 1."""
+
+    default_code = CommandErrorCode.FAILED
 
 
 def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

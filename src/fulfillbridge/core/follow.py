@@ -277,7 +277,7 @@ def follow(
             fresh = replace(_prepared(remote, policy), state=WorkState.RECEIVED)
             outcome = decide_new_work(fresh, policy, remote.location_id)
             return Decision(steps=(_step(outcome, ACTOR_BRIDGE, "opened in Shopify", fresh),))
-        return Decision(steps=_changes(order, remote, policy))
+        return Decision(steps=tuple(_changes(order, remote, policy)))
 
     if policy.mode is Mode.FULFILLMENT_SERVICE and remote.cancellation_pending:
         if _unanswered(order, remote):

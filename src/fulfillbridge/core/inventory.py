@@ -27,8 +27,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
 
-MAX_QUANTITY = 1_000_000_000  # Shopify refuses quantities above this (NOTES.md, captures)
-CHUNK_SIZE = 250  # Shopify's cap on input arrays (NOTES.md)
+from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
+
+# Shopify refuses quantities above this (docs/shopify.md#inventory, captures).
+MAX_QUANTITY = 1_000_000_000
+CHUNK_SIZE = 250  # Shopify's cap on input arrays (docs/shopify.md#input-limits)
 MAX_ROWS = 200_000  # one upload; beyond this the input is refused as a whole
 MAX_FIELD = 255
 CSV_COLUMNS = ("store", "sku", "warehouse", "quantity")
@@ -43,8 +46,10 @@ DEFAULT_QUANTITY_NAME = "on_hand"
 _T = TypeVar("_T")
 
 
-class InventoryInputError(ValueError):
+class InventoryInputError(FulfillbridgeError, ValueError):
     """Input that cannot be read at all (no header, wrong columns); names the problem."""
+
+    default_code = InventoryErrorCode.INVALID_INPUT
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,8 @@ def check_rows(
         if not store:
             reject("store is missing")
             continue
-        # SKUs are case-sensitive in Shopify (NOTES.md): only surrounding blanks are dropped.
+        # SKUs are case-sensitive in Shopify (docs/shopify.md#inventory): only surrounding
+        # blanks are dropped.
         sku = sku.strip() if sku else None
         if not sku:
             reject("sku is missing")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
 from fulfillbridge.core.stores import Store
 
 FEED_URL = "inventory_feed_url"  # store settings keys
@@ -16,8 +17,10 @@ FEED_MIN_INTERVAL = 60
 _FEED_URL_LENGTH = 2000
 
 
-class FeedUrlError(ValueError):
+class FeedUrlError(FulfillbridgeError, ValueError):
     """A feed URL the worker will not fetch; the message names why (the URL masked)."""
+
+    default_code = InventoryErrorCode.FEED_URL_INVALID
 
 
 @dataclass(frozen=True)

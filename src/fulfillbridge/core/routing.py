@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 from fulfillbridge.core.work import WorkOrder
 
 # (warehouse name, sku) -> units available, or None when the warehouse does not track it.
@@ -28,8 +29,10 @@ class Warehouse:
         return not self.locations or (location is not None and location in self.locations)
 
 
-class RoutingError(Exception):
-    pass
+class RoutingError(FulfillbridgeError):
+    """No warehouse can take the work, or a warehouse name is unknown."""
+
+    default_code = WorkErrorCode.UNROUTABLE
 
 
 def _has_stock(warehouse: Warehouse, order: WorkOrder, stock: StockLookup) -> bool:

@@ -12,10 +12,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fulfillbridge.core.details import Delivery, DeliveryKind
+from fulfillbridge.core.errors import FulfillbridgeError, StoreErrorCode
 
 
-class ShippingRuleError(ValueError):
+class ShippingRuleError(FulfillbridgeError, ValueError):
     """A rule table that cannot be used; the message names the rule and the problem."""
+
+    default_code = StoreErrorCode.SETUP_INVALID
 
 
 @dataclass(frozen=True)

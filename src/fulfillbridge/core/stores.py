@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from fulfillbridge.core.errors import FulfillbridgeError, StoreErrorCode
+
 
 class AuthKind(StrEnum):
     TOKEN = "token"  # an existing custom app's non-expiring token
@@ -14,16 +16,18 @@ class AuthKind(StrEnum):
     OAUTH = "oauth"  # the authorization-code install flow
 
 
-class StoreError(Exception):
+class StoreError(FulfillbridgeError):
     """A store request that cannot be carried out; the message says why."""
+
+    default_code = StoreErrorCode.INVALID
 
 
 class StoreNotFound(StoreError):
-    pass
+    default_code = StoreErrorCode.NOT_FOUND
 
 
 class StoreExists(StoreError):
-    pass
+    default_code = StoreErrorCode.EXISTS
 
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

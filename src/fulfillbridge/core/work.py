@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from fulfillbridge.core.details import HELD_BY_US, DeliveryKind, OrderDetails, Pairs
+from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 
 
 class Mode(StrEnum):
@@ -48,8 +49,10 @@ ACTIVE_STATES = frozenset(
 )
 
 
-class TransitionError(Exception):
+class TransitionError(FulfillbridgeError):
     """A command that the work order's state does not allow; the message says why."""
+
+    default_code = WorkErrorCode.NOT_ALLOWED
 
 
 @dataclass(frozen=True)

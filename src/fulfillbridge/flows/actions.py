@@ -28,6 +28,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
+from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 from fulfillbridge.core.routing import RoutingError, Warehouse, choose_warehouse, find_warehouse
 from fulfillbridge.core.validation import ValidationRules, validate
 from fulfillbridge.core.work import (
@@ -56,9 +57,9 @@ __all__ = ["shipment_view", "shipments_of", "transition_view", "work_view"]
 
 T = TypeVar("T")
 
-NOT_FOUND = 404
-CONFLICT = 409
-INVALID = 422
+NOT_FOUND = WorkErrorCode.NOT_FOUND
+CONFLICT = WorkErrorCode.NOT_ALLOWED
+INVALID = WorkErrorCode.INVALID
 
 # Shopify's FulfillmentHoldReason enum (vendored admin-2026-07 schema).
 HOLD_REASONS = (
@@ -80,14 +81,22 @@ MOVABLE = frozenset(
 )
 
 
-class ActionError(Exception):
-    """A command that cannot be applied; ``status`` is the HTTP status it deserves and
-    ``field`` the request field at fault, when there is one."""
+class ActionError(FulfillbridgeError):
+    """A command that cannot be applied; ``code`` says which kind of failure (the web layer
+    turns it into an HTTP status) and ``field`` names the request field at fault, when there
+    is one. ``status=`` is the earlier spelling of ``code=``, still used by the raise sites."""
 
-    def __init__(self, message: str, *, status: int = CONFLICT, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+    default_code = WorkErrorCode.NOT_ALLOWED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: WorkErrorCode | None = None,
+        status: WorkErrorCode | None = None,
+        field: str | None = None,
+    ):
+        super().__init__(message, code=code or status)
         self.field = field
 
 
@@ -247,7 +256,9 @@ async def find_work(
     if ref.isdigit():
         row, name = await get_work(session, int(ref), stores=stores)
         if store is not None and name != store:
-            raise ActionError(f"work order {ref} belongs to store {name}, not {store}", status=404)
+            raise ActionError(
+                f"work order {ref} belongs to store {name}, not {store}", status=NOT_FOUND
+            )
         return row, name
     names = _visible(await store_names(session), stores)
     if store is not None:

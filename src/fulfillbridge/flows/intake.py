@@ -6,7 +6,7 @@ acknowledged. Nothing else happens here (no Shopify calls): the worker processes
   (current and previous, Shopify docs on rotation) before the body is parsed; the event is
   stored once per ``(store, X-Shopify-Webhook-Id)``.
 - Fulfillment-service callbacks (``POST /shopify/{store}/fulfillment_order_notification``):
-  signed the same way (NOTES.md). A callback is a ping ("go and pull
+  signed the same way (docs/shopify.md#signatures). A callback is a ping ("go and pull
   ``assignedFulfillmentOrders``"); it carries no webhook id, so its delivery id is
   ``X-Shopify-Webhook-Id`` or ``X-Shopify-Event-Id`` when Shopify sends one, else a fresh
   uuid. We deliberately do not derive one from the body and ``X-Shopify-Triggered-At``:
@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fulfillbridge.core.errors import FulfillbridgeError, IntakeErrorCode
 from fulfillbridge.core.stores import AuthKind, StoreNotFound
 from fulfillbridge.flows.setup import all_topics
 from fulfillbridge.shopify import verify_webhook
@@ -47,7 +48,7 @@ from fulfillbridge.store.models import ShipmentRow, WorkOrderRow
 log = logging.getLogger("fulfillbridge.intake")
 
 # Topics the bridge takes in: those set-up subscribes to, and related ones a merchant or an
-# older set-up may have subscribed (all Shopify topic paths, NOTES.md "Webhooks").
+# older set-up may have subscribed (all Shopify topic paths, docs/shopify.md#topics).
 KNOWN_TOPICS: frozenset[str] = all_topics() | {
     "orders/paid",
     "orders/fulfilled",
@@ -76,19 +77,20 @@ STORE_CACHE_SECONDS = 10.0
 MAX_BATCH = 500
 
 
-class IntakeRefused(Exception):
-    """A delivery that is not stored; ``status`` is the HTTP answer, ``reason`` says why
-    (never containing a secret or the body)."""
+class IntakeRefused(FulfillbridgeError):
+    """A delivery that is not stored; ``code`` says which kind of refusal, ``reason`` says
+    why (never containing a secret or the body)."""
 
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
+    def __init__(self, code: IntakeErrorCode, reason: str) -> None:
+        super().__init__(reason, code=code)
         self.reason = reason
 
 
-class IntakeUnavailable(Exception):
+class IntakeUnavailable(FulfillbridgeError):
     """The event could not be stored (database unavailable, shutting down): not
     acknowledged, so Shopify delivers it again."""
+
+    default_code = IntakeErrorCode.UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -147,9 +149,11 @@ def _json_object(body: bytes, what: str) -> tuple[dict[str, Any], str | None]:
     try:
         payload = json.loads(text if text is not None else body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise IntakeRefused(400, f"the {what} body is not valid JSON ({exc})") from None
+        raise IntakeRefused(
+            IntakeErrorCode.MALFORMED, f"the {what} body is not valid JSON ({exc})"
+        ) from None
     if not isinstance(payload, dict):
-        raise IntakeRefused(400, f"the {what} body must be a JSON object")
+        raise IntakeRefused(IntakeErrorCode.MALFORMED, f"the {what} body must be a JSON object")
     return payload, text
 
 
@@ -286,12 +290,17 @@ class Intake:
             return await self._load(domain=domain, name=name)
         except StoreNotFound:
             if domain:
-                raise IntakeRefused(404, f"no store is connected for shop {domain}") from None
-            raise IntakeRefused(404, f"no store named {name!r}") from None
+                raise IntakeRefused(
+                    IntakeErrorCode.UNKNOWN_STORE, f"no store is connected for shop {domain}"
+                ) from None
+            raise IntakeRefused(IntakeErrorCode.UNKNOWN_STORE, f"no store named {name!r}") from None
 
     async def _verify(self, signer: _Signer, body: bytes, signature: str | None) -> _Signer:
         if not signature:
-            raise IntakeRefused(401, "unsigned: the X-Shopify-Hmac-Sha256 header is missing")
+            raise IntakeRefused(
+                IntakeErrorCode.UNAUTHENTICATED,
+                "unsigned: the X-Shopify-Hmac-Sha256 header is missing",
+            )
         if verify_webhook(body, signature, signer.secrets):
             return signer
         # The secret may have changed since it was cached: read it again once.
@@ -300,33 +309,45 @@ class Intake:
             return fresh
         if not fresh.secrets:
             raise IntakeRefused(
-                401,
+                IntakeErrorCode.UNAUTHENTICATED,
                 f"store {fresh.name} has no webhook secret: set it with "
                 "`fulfillbridge store configure --webhook-secret`",
             )
-        raise IntakeRefused(401, "the X-Shopify-Hmac-Sha256 signature does not match")
+        raise IntakeRefused(
+            IntakeErrorCode.UNAUTHENTICATED, "the X-Shopify-Hmac-Sha256 signature does not match"
+        )
 
     # -- webhooks ------------------------------------------------------------------------
 
     async def webhook(self, headers: Mapping[str, str], body: bytes) -> Accepted:
         """Verify and store one webhook delivery (raises IntakeRefused)."""
         if len(body) > MAX_BODY_BYTES:
-            raise IntakeRefused(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            raise IntakeRefused(
+                IntakeErrorCode.TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes"
+            )
         domain = _header(headers, "X-Shopify-Shop-Domain")
         if domain is None:
-            raise IntakeRefused(400, "the X-Shopify-Shop-Domain header is missing")
+            raise IntakeRefused(
+                IntakeErrorCode.MALFORMED, "the X-Shopify-Shop-Domain header is missing"
+            )
         signer = await self._signer(domain=domain.lower())
         signer = await self._verify(signer, body, _header(headers, "X-Shopify-Hmac-Sha256"))
         topic = _header(headers, "X-Shopify-Topic")
         if topic is None:
-            raise IntakeRefused(400, "the X-Shopify-Topic header is missing")
+            raise IntakeRefused(IntakeErrorCode.MALFORMED, "the X-Shopify-Topic header is missing")
         if topic not in KNOWN_TOPICS:
-            raise IntakeRefused(400, f"unknown topic {topic!r}: the bridge does not handle it")
+            raise IntakeRefused(
+                IntakeErrorCode.MALFORMED, f"unknown topic {topic!r}: the bridge does not handle it"
+            )
         webhook_id = _header(headers, "X-Shopify-Webhook-Id")
         if webhook_id is None:
-            raise IntakeRefused(400, "the X-Shopify-Webhook-Id header is missing")
+            raise IntakeRefused(
+                IntakeErrorCode.MALFORMED, "the X-Shopify-Webhook-Id header is missing"
+            )
         if len(webhook_id) > 255:
-            raise IntakeRefused(400, "the X-Shopify-Webhook-Id header is too long")
+            raise IntakeRefused(
+                IntakeErrorCode.MALFORMED, "the X-Shopify-Webhook-Id header is too long"
+            )
         payload, text = _json_object(body, "webhook")
         event = InboxEvent(
             store_id=signer.store_id,
@@ -346,19 +367,27 @@ class Intake:
     async def callback(self, store_name: str, headers: Mapping[str, str], body: bytes) -> Accepted:
         """Verify and store a fulfillment-service notification (a ping)."""
         if len(body) > MAX_BODY_BYTES:
-            raise IntakeRefused(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            raise IntakeRefused(
+                IntakeErrorCode.TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes"
+            )
         signer = await self._signer(name=store_name)
         domain = _header(headers, "X-Shopify-Shop-Domain")
         if domain is None:
-            raise IntakeRefused(401, "the X-Shopify-Shop-Domain header is missing")
+            raise IntakeRefused(
+                IntakeErrorCode.UNAUTHENTICATED, "the X-Shopify-Shop-Domain header is missing"
+            )
         if domain.lower() != signer.shop_domain:
-            raise IntakeRefused(401, f"shop {domain} is not the shop of store {signer.name}")
+            raise IntakeRefused(
+                IntakeErrorCode.UNAUTHENTICATED,
+                f"shop {domain} is not the shop of store {signer.name}",
+            )
         signer = await self._verify(signer, body, _header(headers, "X-Shopify-Hmac-Sha256"))
         payload, text = _json_object(body, "notification")
         kind = payload.get("kind")
         if kind not in CALLBACK_KINDS:
             raise IntakeRefused(
-                400, f"unknown notification kind {kind!r}: expected one of {sorted(CALLBACK_KINDS)}"
+                IntakeErrorCode.MALFORMED,
+                f"unknown notification kind {kind!r}: expected one of {sorted(CALLBACK_KINDS)}",
             )
         given = _header(headers, "X-Shopify-Webhook-Id") or _header(headers, "X-Shopify-Event-Id")
         delivery_id = f"callback:{given}"[:255] if given else f"callback:{uuid.uuid4()}"
@@ -397,14 +426,21 @@ class Intake:
         store's own shop."""
         signer = await self._signer(name=store_name)
         if shop is not None and shop.strip().lower() != signer.shop_domain:
-            raise IntakeRefused(401, f"shop {shop} is not the shop of store {signer.name}")
+            raise IntakeRefused(
+                IntakeErrorCode.UNAUTHENTICATED,
+                f"shop {shop} is not the shop of store {signer.name}",
+            )
         if signature is not None:
             await self._verify(signer, body, signature)
         names = [n.strip() for n in order_names if n and n.strip()]
         if not names:
-            raise IntakeRefused(400, "give at least one order_names[] parameter")
+            raise IntakeRefused(
+                IntakeErrorCode.MALFORMED, "give at least one order_names[] parameter"
+            )
         if len(names) > MAX_ORDER_NAMES:
-            raise IntakeRefused(400, f"at most {MAX_ORDER_NAMES} order names per request")
+            raise IntakeRefused(
+                IntakeErrorCode.MALFORMED, f"at most {MAX_ORDER_NAMES} order names per request"
+            )
         wanted = {name: _split_fulfillment_name(name) for name in names}
         orders = {order for order, _ in wanted.values()}
         async with self.database.transaction() as session:

@@ -53,6 +53,7 @@ import httpx
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
 from fulfillbridge.core.inventory import (
     CHUNK_SIZE,
     DEFAULT_QUANTITY_NAME,
@@ -97,8 +98,10 @@ CATALOGUE_LOCK_WAIT = 60.0
 Progress = Callable[[int, int], None]  # (levels done, levels to send)
 
 
-class InventorySyncError(Exception):
+class InventorySyncError(FulfillbridgeError):
     """A store-level failure (no store, unreadable settings); the message names it."""
+
+    default_code = InventoryErrorCode.SYNC_FAILED
 
 
 @dataclass
@@ -210,6 +213,8 @@ _LOCK_POLL = (0.05, 1.0)  # first and longest pause between two claims
 class StoreBusy(InventorySyncError):
     """Another push held the store's lock for longer than this one could wait."""
 
+    default_code = InventoryErrorCode.STORE_BUSY
+
 
 def lock_holder() -> str:
     """A name for this process's claim on a lock or a feed round."""
@@ -280,7 +285,7 @@ async def store_lock(
 
 def _items(variants: Sequence[dict[str, Any]]) -> list[ItemEntry]:
     """One entry per variant with a SKU and an inventory item (SKUs are case-sensitive,
-    NOTES.md: kept as Shopify has them)."""
+    docs/shopify.md#inventory: kept as Shopify has them)."""
     items = []
     for variant in variants:
         sku = variant.get("sku")
@@ -721,8 +726,8 @@ def chunk_input(name: str, targets: Sequence[LevelTarget]) -> dict[str, Any]:
                 "inventoryItemId": t.item_id,
                 "locationId": t.location_id,
                 "quantity": t.quantity,
-                # Compare-and-set against the last level we know (NOTES.md: must be present;
-                # null when we never read this level).
+                # Compare-and-set against the last level we know (docs/shopify.md#inventory:
+                # must be present; null when we never read this level).
                 "changeFromQuantity": t.known,
             }
             for t in targets

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
 from fulfillbridge.core.inventory import (
     InventoryInputError,
     RawRow,
@@ -44,8 +45,11 @@ FEED_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 FEED_DEADLINE = 120.0  # a whole fetch, however slowly the bytes come
 
 
-class FeedError(Exception):
-    """Why one poll of a feed got nothing to apply; the message is safe to show."""
+class FeedError(FulfillbridgeError):
+    """Why one poll of a feed got nothing to apply; the message is safe to show.
+    ``http_status`` is what the feed's server answered (recorded and shown), not ours."""
+
+    default_code = InventoryErrorCode.FEED_FAILED
 
     def __init__(self, message: str, *, http_status: int | None = None) -> None:
         super().__init__(message)

@@ -1,11 +1,12 @@
 """Reconciliation and backfill: asking Shopify directly instead of waiting to be told.
 
-Shopify tells apps to reconcile with periodic jobs because webhooks can be lost, late or
-out of order (NOTES.md "Webhooks"). ``reconcile_store`` reads the fulfillment orders and
-orders changed since the store's checkpoint and applies them through the same code as
-webhook-triggered pulls (``flows.processing.apply_plan``), so a lost webhook costs at most
-one interval. ``backfill_store`` reads all open work once, at set-up: a page when there is
-little, a bulk operation (JSONL, Shopify docs "Perform bulk operations") when there is a lot.
+Shopify tells apps to reconcile with periodic jobs because webhooks can be lost, late or out
+of order (docs/shopify.md#duplicates-and-order). ``reconcile_store`` reads the fulfillment
+orders and orders changed since the store's checkpoint and applies them through the same
+code as webhook-triggered pulls (``flows.processing.apply_plan``), so a lost webhook costs
+at most one interval. ``backfill_store`` reads all open work once, at set-up: a page when
+there is little, a bulk operation (JSONL, Shopify docs "Perform bulk operations") when there
+is a lot.
 
 Checkpoints (``checkpoints`` rows per store): ``reconcile`` holds the newest ``updatedAt``
 seen (Shopify's clock), advanced only after everything up to it was applied; each poll

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import StoreErrorCode
 from fulfillbridge.core.inventory import DEFAULT_QUANTITY_NAME, QUANTITY_NAMES
 from fulfillbridge.core.inventory_feed import (
     FEED_INTERVAL,
@@ -43,7 +44,7 @@ SERVICE_NAME = "fulfillbridge"
 MAX_CATALOGUE_SKUS = 100_000
 MAX_FEED_INTERVAL = 7 * 24 * 3600
 
-# Webhook topics per mode (Shopify topic paths; NOTES.md "Webhooks"). Both modes follow the
+# Webhook topics per mode (Shopify topic paths; docs/shopify.md#topics). Both modes follow the
 # order's life and cancellation, fulfillment-order moves, splits and merges, and the app's
 # removal. A fulfillment service learns of requests from callbacks and these webhooks; order
 # management follows fulfillment orders routed to, held at and released at its locations.
@@ -96,6 +97,8 @@ _SKU_HEADERS = frozenset({"sku", "skus"})
 
 class SetupError(StoreError):
     """Configuration or set-up that cannot be done; the message names the problem."""
+
+    default_code = StoreErrorCode.SETUP_INVALID
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -158,7 +161,7 @@ def topic_enum(topic: str) -> str:
 def read_catalogue(path: Path) -> tuple[str, ...]:
     """SKUs from a file: one per line, or a CSV whose ``sku`` column holds them.
 
-    SKUs are case-sensitive (NOTES.md "Inventory"), so they are kept as written; blank
+    SKUs are case-sensitive (docs/shopify.md#inventory), so they are kept as written; blank
     lines are skipped and repeats kept once, in first-seen order."""
     try:
         text = path.read_text(encoding="utf-8-sig")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fulfillbridge.core import work as core
+from fulfillbridge.core.errors import FulfillbridgeError, OutboxErrorCode
 from fulfillbridge.shopify import (
     ShopifyClient,
     operation,
@@ -43,8 +44,10 @@ from fulfillbridge.shopify import (
 HOLD_HANDLE_PREFIX = "fulfillbridge-"
 
 
-class CannotSend(Exception):
+class CannotSend(FulfillbridgeError):
     """The row cannot be sent as it stands (missing data); the message says why."""
+
+    default_code = OutboxErrorCode.CANNOT_SEND
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import FulfillbridgeError, StoreErrorCode
 from fulfillbridge.core.follow import Policy
 from fulfillbridge.core.routing import Warehouse
 from fulfillbridge.core.shipping import ShippingRuleError, ShippingRules, parse_rules
@@ -21,8 +22,10 @@ from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import StoreRow
 
 
-class StoreNotReady(Exception):
+class StoreNotReady(FulfillbridgeError):
     """The store lacks set-up this event needs (e.g. no fulfillment-service location)."""
+
+    default_code = StoreErrorCode.NOT_READY
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 # Shopify: quarterly versions, each supported at least 12 months; a retired version falls
-# forward to the oldest supported one (NOTES.md, "Versions", November 2026).
+# forward to the oldest supported one (docs/shopify.md#versions).
 SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
 _VERSION_PATTERN = re.compile(r"^\d{4}-(01|04|07|10)$")
 
@@ -263,7 +263,8 @@ class SandboxASGI:
         if scope["method"] != "POST":
             await send_json(send, 405, {"errors": "GraphQL requests must use POST"}, version_header)
             return
-        # Shopify refuses a token sent as "Authorization: Bearer ..." (NOTES.md).
+        # Shopify refuses a token sent as "Authorization: Bearer ..."
+        # (docs/shopify.md#custom-apps-static-tokens).
         auth = self._authenticate(shop, headers.get("x-shopify-access-token"))
         if auth is None:
             await send_json(send, 401, INVALID_TOKEN_BODY, version_header)
@@ -446,7 +447,7 @@ class SandboxASGI:
 
 
 def throttled_body(requested: int, status: dict[str, Any]) -> dict[str, Any]:
-    """Shopify's THROTTLED answer (NOTES.md, "Rate limits")."""
+    """Shopify's THROTTLED answer (docs/shopify.md#throttled-answers)."""
     return {
         "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
         "extensions": {

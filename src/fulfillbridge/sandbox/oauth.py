@@ -1,4 +1,4 @@
-"""Shopify's OAuth endpoints as the sandbox serves them (NOTES.md, "Access and tokens").
+"""Shopify's OAuth endpoints as the sandbox serves them (docs/shopify.md#tokens-and-credentials).
 
 - ``POST /admin/oauth/access_token`` (form or JSON body):
   ``grant_type=client_credentials`` -> ``{"access_token", "scope", "expires_in": 86399}``;
@@ -35,8 +35,8 @@ from fulfillbridge.sandbox.shops import IssuedToken, SandboxApp, SandboxShop
 if TYPE_CHECKING:
     from fulfillbridge.sandbox.app import SandboxASGI
 
-CLIENT_CREDENTIALS_TTL = 86399  # seconds (NOTES.md)
-EXPIRING_OFFLINE_TTL = 3600  # about one hour (NOTES.md)
+CLIENT_CREDENTIALS_TTL = 86399  # seconds (docs/shopify.md#client-credentials)
+EXPIRING_OFFLINE_TTL = 3600  # about one hour (docs/shopify.md#oauth-install)
 REFRESH_TOKEN_TTL = 90 * 24 * 3600  # Shopify docs: refresh tokens last 90 days
 AUTH_CODE_TTL = 600  # an unused authorization code lapses after ten minutes
 _INVALID_TOKEN = {

@@ -2,7 +2,7 @@
 
 ``OutboundDispatcher(sandbox)`` listens to every shop's ``emit(topic, payload)``. For each
 subscription to the topic (any app of the shop) it POSTs the JSON payload to the
-subscription's address with Shopify's headers (NOTES.md, "Webhooks"):
+subscription's address with Shopify's headers (docs/shopify.md#webhooks):
 ``X-Shopify-Topic``, ``X-Shopify-Hmac-Sha256`` (base64 HMAC-SHA256 of the raw body keyed
 with the owning app's client secret), ``X-Shopify-Shop-Domain``, ``X-Shopify-API-Version``,
 ``X-Shopify-Webhook-Id`` (one per delivery; a duplicate keeps it), ``X-Shopify-Event-Id``
@@ -10,14 +10,14 @@ with the owning app's client secret), ``X-Shopify-Shop-Domain``, ``X-Shopify-API
 An event whose payload names one app (``ONLY_APP_KEY``, e.g. ``bulk_operations/finish``)
 goes only to that app's subscriptions, without that key.
 
-Delivery rules (Shopify docs, NOTES.md): 1 s to connect, 5 s in all; any answer but 2xx is
-a failure, redirects included (they are not followed). A failed delivery is retried 8 times
-with growing waits (``RETRY_DELAYS``, about 3.7 hours in all, like Shopify's "8 retries over
-4 hours"). The waits are real time multiplied by ``backoff_factor`` (constructor argument, or
-the ``FULFILLBRIDGE_SANDBOX_WEBHOOK_BACKOFF`` environment variable; default 1.0) so tests can
-run the whole schedule in a second; they do not follow the sandbox clock. When a delivery
-has failed its 8 retries (8 consecutive failures after the first attempt), a subscription
-made through the API is deleted.
+Delivery rules (docs/shopify.md#delivery-and-retries): 1 s to connect, 5 s in all; any
+answer but 2xx is a failure, redirects included (they are not followed). A failed delivery
+is retried 8 times with growing waits (``RETRY_DELAYS``, about 3.7 hours in all, like
+Shopify's "8 retries over 4 hours"). The waits are real time multiplied by
+``backoff_factor`` (constructor argument, or the ``FULFILLBRIDGE_SANDBOX_WEBHOOK_BACKOFF``
+environment variable; default 1.0) so tests can run the whole schedule in a second; they do
+not follow the sandbox clock. When a delivery has failed its 8 retries (8 consecutive
+failures after the first attempt), a subscription made through the API is deleted.
 
 Fulfillment-service callbacks (topic ``"__callback__"``) POST ``{"kind": ...}`` to
 ``<callback_url>/fulfillment_order_notification``, signed the same way, once (the sandbox

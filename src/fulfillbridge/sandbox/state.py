@@ -15,9 +15,10 @@ from typing import Any
 
 from fulfillbridge.sandbox.clock import SandboxClock
 
-# Plan presets: bucket size and restore rate (points/second). NOTES.md: restore rates by
-# plan are documented; every captured response on a development store shows 2000 / 100;
-# other bucket sizes are unverified, so they are configurable defaults, not truths.
+# Plan presets: bucket size and restore rate (points/second). docs/shopify.md#the-bucket:
+# restore rates by plan are documented; every captured response on a development store
+# shows 2000 / 100; other bucket sizes are unverified, so they are configurable defaults,
+# not truths.
 PLANS: dict[str, tuple[int, int]] = {
     "Basic": (2000, 100),
     "Standard": (2000, 100),

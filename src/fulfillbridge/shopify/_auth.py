@@ -1,7 +1,8 @@
 """Credentials for the Admin API and the OAuth steps that produce them.
 
 - :class:`StaticToken`: a non-expiring ``shpat_`` token of a custom app, sent raw in
-  ``X-Shopify-Access-Token`` (as a Bearer token Shopify answers 401; NOTES.md).
+  ``X-Shopify-Access-Token`` (as a Bearer token Shopify answers 401;
+  docs/shopify.md#custom-apps-static-tokens).
 - :class:`ClientCredentials`: apps made in the Dev Dashboard, on stores their organisation
   owns: ``POST {base}/admin/oauth/access_token`` with ``grant_type=client_credentials``
   returns a token valid 24 h (``expires_in`` 86399) without refresh token; it is cached and

@@ -284,7 +284,7 @@ class ShopifyClient:
             body: Any = None
             cost: QueryCost | None = None
             error: ShopifyError | None = None
-            cause: BaseException | None = None
+            cause: Exception | None = None
             failure: Failure | None = None
             headers: dict[str, str] = {}
             try:

@@ -158,9 +158,13 @@ class GraphQLErrorDetail:
     def from_json(cls, raw: Any) -> GraphQLErrorDetail:
         if not isinstance(raw, Mapping):
             return cls(message=str(raw))
-        extensions = raw.get("extensions") if isinstance(raw.get("extensions"), Mapping) else {}
+        raw_extensions = raw.get("extensions")
+        extensions: Mapping[str, Any] = (
+            raw_extensions if isinstance(raw_extensions, Mapping) else {}
+        )
         code = extensions.get("code")
-        path = raw.get("path") if isinstance(raw.get("path"), list) else []
+        raw_path = raw.get("path")
+        path: list[str | int] = raw_path if isinstance(raw_path, list) else []
         return cls(
             message=str(raw.get("message", "")),
             code=str(code) if code is not None else None,

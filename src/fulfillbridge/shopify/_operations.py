@@ -186,7 +186,7 @@ class _SpreadCollector(Visitor):
         super().__init__()
         self.names: list[str] = []
 
-    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args) -> None:
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: object) -> None:
         if node.name.value not in self.names:
             self.names.append(node.name.value)
 

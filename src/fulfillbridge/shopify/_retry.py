@@ -71,7 +71,7 @@ class RetryPolicy:
     def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """Delay after failed attempt number ``attempt`` (1-based): full jitter in
         [0, min(max_delay, base_delay * 2**(attempt-1))]."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
         return ceiling * rand()
 
     def may_retry(self, attempt: int, elapsed: float, delay: float) -> bool:

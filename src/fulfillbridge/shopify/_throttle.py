@@ -3,8 +3,8 @@
 Shopify keeps a leaky bucket of points per app and store: each request is charged its
 requested cost up front (the difference to the actual cost is refunded) and the bucket
 refills at ``restoreRate`` points per second up to ``maximumAvailable``. Every response
-reports the bucket in ``extensions.cost.throttleStatus`` (NOTES.md; every capture, e.g.
-2026-04_orders_fulfillment-create-preconditions.json shows 2000 / 100).
+reports the bucket in ``extensions.cost.throttleStatus`` (docs/shopify.md#the-bucket; every
+capture, e.g. 2026-04_orders_fulfillment-create-preconditions.json shows 2000 / 100).
 
 :class:`LocalThrottleBucket` keeps an estimate of that bucket from the latest reading and
 points reserved by requests still in flight, and makes callers wait until the estimate
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 # A request whose cost was never seen is assumed to cost this much (Shopify: most
-# mutations cost 10, reads of 50 records cost around 16-60 requested; NOTES.md).
+# mutations cost 10, reads of 50 records cost around 16-60 requested; docs/shopify.md#costs).
 DEFAULT_COST_ESTIMATE = 50
-# Shopify refuses any single query requesting more than 1000 points (NOTES.md).
+# Shopify refuses any single query requesting more than 1000 points (docs/shopify.md#the-bucket).
 SINGLE_QUERY_MAX_COST = 1000
 
 

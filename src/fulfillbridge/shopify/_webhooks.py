@@ -2,7 +2,7 @@
 
 Shopify docs: the signature arrives in ``X-Shopify-Hmac-Sha256``; during a secret rotation
 deliveries may still be signed with the previous secret, so any listed secret is accepted.
-Fulfillment-service callbacks are signed the same way (NOTES.md).
+Fulfillment-service callbacks are signed the same way (docs/shopify.md#signatures).
 """
 
 from __future__ import annotations

@@ -298,7 +298,7 @@ def _details(
 def _cancellation_pending(node: Mapping[str, Any], status: str, request_status: str) -> bool:
     if request_status == CANCELLATION_REQUESTED:
         return True
-    # NOTES.md "Fulfillment order state machine": after a cancellation request the
+    # docs/shopify.md#fulfillment-order-state-machine: after a cancellation request the
     # requestStatus may still read ACCEPTED; the newest merchant request tells.
     if request_status != ACCEPTED or status in {CLOSED, CANCELLED, INCOMPLETE}:
         return False

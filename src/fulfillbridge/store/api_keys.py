@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fulfillbridge.core.errors import ApiErrorCode, FulfillbridgeError
 from fulfillbridge.store.models import ApiKeyRow, StoreRow
 
 KEY_PREFIX = "fbk_"
@@ -26,8 +27,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _KEY = re.compile(r"^fbk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{20,100})$")
 
 
-class ApiKeyError(Exception):
+class ApiKeyError(FulfillbridgeError):
     """An API key request that cannot be carried out; the message says why."""
+
+    default_code = ApiErrorCode.KEY_INVALID
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """A store's Shopify throttle bucket kept in the database, shared by every worker process.
 
-Shopify keeps one leaky bucket per app and store (NOTES.md "Rate limits"): several worker
+Shopify keeps one leaky bucket per app and store (docs/shopify.md#the-bucket): several worker
 processes talking to the same store draw from the same points. Each process estimating the
 bucket on its own would let all of them spend the same free points at once and be
 THROTTLED. :class:`SharedThrottleBucket` keeps one estimate per store in ``throttle_state``:
@@ -40,8 +40,8 @@ _MIN_SLEEP = 0.01
 # While one request learns the bucket, the others look again this often, and take over when
 # it has not answered for this long.
 PROBE_POLL_SECONDS = 0.05
-# Shopify reports currentlyAvailable as a whole number (NOTES.md, every capture), so a
-# reading may be up to half a point high: keep a point in hand.
+# Shopify reports currentlyAvailable as a whole number (docs/shopify.md#the-bucket, every
+# capture), so a reading may be up to half a point high: keep a point in hand.
 SAFETY_MARGIN = 1.0
 PROBE_TIMEOUT_SECONDS = 30.0
 

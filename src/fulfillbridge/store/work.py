@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.core.details import Delivery, DeliveryKind, OrderDetails, PaymentState
+from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 from fulfillbridge.core.work import (
     Address,
     Effect,
@@ -25,8 +26,8 @@ from fulfillbridge.core.work import (
 from fulfillbridge.store.models import OutboxRow, WorkOrderRow, WorkTransitionRow
 
 
-class WorkOrderNotFound(LookupError):
-    pass
+class WorkOrderNotFound(FulfillbridgeError, LookupError):
+    default_code = WorkErrorCode.NOT_FOUND
 
 
 def _address(data: dict | None) -> Address | None:

@@ -12,7 +12,6 @@ Routes are thin: they parse, call ``flows.actions``, and answer.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -26,7 +25,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Requ
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,8 +32,8 @@ from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions
 from fulfillbridge.flows.work_views import work_detail
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
-from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import IdempotencyRecordRow
+from fulfillbridge.store.idempotency import IdempotencyRepository, IdempotentRequest, StoredAnswer
+from fulfillbridge.web.dependencies import app_database
 
 router = APIRouter(prefix="/api/v1", tags=["work"])
 
@@ -346,23 +344,6 @@ class FixRequest(BaseModel):
 # --- plumbing --------------------------------------------------------------------------------
 
 
-async def _database(request: Request) -> Database:
-    """The app's database (``app.state.database``), opened on first use if the app has none."""
-    state = request.app.state
-    database = getattr(state, "database", None)
-    if database is None:
-        # One lock per app (and so per event loop); no await between the check and the set.
-        lock = getattr(state, "api_database_lock", None)
-        if lock is None:
-            lock = state.api_database_lock = asyncio.Lock()
-        async with lock:
-            database = getattr(state, "database", None)
-            if database is None:
-                database = await asyncio.to_thread(Database.from_settings, state.settings)
-                state.database = database
-    return database
-
-
 async def _api_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -370,7 +351,7 @@ async def _api_key(
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "missing API key: send Authorization: Bearer <key>", challenge)
-    database = await _database(request)
+    database = app_database(request)
     async with database.transaction() as session:
         key = await ApiKeyRepository(session).authenticate(credentials.credentials)
     if key is None:
@@ -420,10 +401,6 @@ def _decode_cursor(cursor: str) -> actions.Position:
         ) from None
 
 
-def _problem(exc: actions.ActionError) -> HTTPException:
-    return HTTPException(exc.status, exc.message)
-
-
 async def _detail(session: AsyncSession, row: Any, store: str) -> dict[str, Any]:
     view = await work_detail(session, row, store)
     return WorkDetail.model_validate(view).model_dump(mode="json")
@@ -435,10 +412,6 @@ def _request_hash(request: Request, body: BaseModel | None) -> str:
         {"method": request.method, "path": request.url.path, "body": content}, sort_keys=True
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class _Mismatch(Exception):
-    pass
 
 
 async def _act(
@@ -453,27 +426,22 @@ async def _act(
 ) -> JSONResponse:
     """Apply a command to one work order and answer, honouring Idempotency-Key; the action
     and the stored answer are written in the same transaction."""
-    database = await _database(request)
+    database = app_database(request)
     settings = request.app.state.settings
-    request_hash = _request_hash(request, body)
-    path = request.url.path
+    idempotent = (
+        IdempotentRequest(
+            key.id, idempotency_key, request.method, request.url.path, _request_hash(request, body)
+        )
+        if idempotency_key is not None
+        else None
+    )
 
     async def work(session: AsyncSession) -> tuple[int, Any, bool]:
-        if idempotency_key is not None:
-            record = await session.scalar(
-                select(IdempotencyRecordRow).where(
-                    IdempotencyRecordRow.api_key_id == key.id,
-                    IdempotencyRecordRow.key == idempotency_key,
-                )
-            )
-            if record is not None:
-                if record.request_hash != request_hash:
-                    raise _Mismatch(
-                        f"Idempotency-Key {idempotency_key!r} was already used for "
-                        f"{record.method} {record.path} with a different body: use a new key "
-                        "for a different request"
-                    )
-                return record.status_code, record.response, True
+        answers = IdempotencyRepository(session)
+        if idempotent is not None:
+            stored = await answers.replay(idempotent)
+            if stored is not None:
+                return stored.status_code, stored.response, True
         row, store = await actions.get_work(session, work_id, stores=key.allowed())
         result = await actions.apply(
             session, settings, row, store, command(), actor=f"api:{key.name}"
@@ -485,29 +453,14 @@ async def _act(
             else None,
             queued=[QueuedWrite(id=q.id, kind=q.kind) for q in result.queued],
         ).model_dump(mode="json")
-        if idempotency_key is not None:
-            session.add(
-                IdempotencyRecordRow(
-                    api_key_id=key.id,
-                    key=idempotency_key,
-                    method=request.method,
-                    path=path,
-                    request_hash=request_hash,
-                    status_code=status,
-                    response=payload,
-                )
-            )
-            await session.flush()
+        if idempotent is not None:
+            await answers.remember(idempotent, StoredAnswer(status, payload))
         return status, payload, False
 
     for attempt in range(2):
         try:
             code, payload, replayed = await actions.in_transaction(database, work)
             break
-        except actions.ActionError as exc:
-            raise _problem(exc) from None
-        except _Mismatch as exc:
-            raise HTTPException(422, str(exc)) from None
         except IntegrityError:
             # Another request with the same Idempotency-Key committed first: replay it.
             if attempt or idempotency_key is None:
@@ -556,7 +509,7 @@ async def list_work(
 ) -> Any:
     """Work orders, oldest change first (or nearest deadline first), with cursor pagination."""
     allowed = key.allowed()
-    database = await _database(request)
+    database = app_database(request)
     after = _decode_cursor(cursor) if cursor else None
     if updated_since is not None and updated_since.tzinfo is None:
         updated_since = updated_since.replace(tzinfo=UTC)
@@ -590,12 +543,9 @@ async def list_work(
 @router.get("/work/{work_id}", response_model=WorkDetail, responses=ERRORS)
 async def get_work(request: Request, key: Key, work_id: WorkId) -> Any:
     """One work order with its transitions and shipments."""
-    database = await _database(request)
+    database = app_database(request)
     async with database.transaction() as session:
-        try:
-            row, store = await actions.get_work(session, work_id, stores=key.allowed())
-        except actions.ActionError as exc:
-            raise _problem(exc) from None
+        row, store = await actions.get_work(session, work_id, stores=key.allowed())
         return await _detail(session, row, store)
 
 

@@ -21,7 +21,14 @@ from fulfillbridge.core.stores import StoreError, StoreNotFound
 from fulfillbridge.flows import connect
 from fulfillbridge.shopify import OAuthError, ShopifyError
 from fulfillbridge.store.database import Database
-from fulfillbridge.web import api, dashboard, deliveries_routes, inventory_routes, shopify_routes
+from fulfillbridge.web import (
+    api,
+    dashboard,
+    deliveries_routes,
+    errors,
+    inventory_routes,
+    shopify_routes,
+)
 
 log = logging.getLogger("fulfillbridge.web")
 
@@ -88,6 +95,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
             f"{html.escape(store.shop_domain)} as store {html.escape(store.name)}.</p>"
         )
 
+    errors.install(app)
     app.include_router(shopify_routes.router)
     app.include_router(api.router)
     app.include_router(inventory_routes.router)

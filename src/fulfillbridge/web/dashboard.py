@@ -19,6 +19,8 @@ from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import StoreInventoryStatus
 from fulfillbridge.web.api import MAX_ID
+from fulfillbridge.web.dependencies import AppDatabase
+from fulfillbridge.web.errors import http_status
 
 router = APIRouter(include_in_schema=False)
 
@@ -222,13 +224,8 @@ def render(
 </body></html>"""
 
 
-def _database(request: Request) -> Database:
-    return request.app.state.database
-
-
 @router.get("/", response_class=HTMLResponse)
-async def dashboard(request: Request) -> Response:
-    database = _database(request)
+async def dashboard(request: Request, database: AppDatabase) -> Response:
     viewer = await _viewer(request, database)
     if viewer is None:
         return _challenge()
@@ -253,9 +250,8 @@ async def dashboard(request: Request) -> Response:
 
 @router.post("/dashboard/deliveries/{delivery_id}/redeliver")
 async def redeliver(
-    delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, database: AppDatabase
 ) -> Response:
-    database = _database(request)
     viewer = await _viewer(request, database)
     if viewer is None:
         return _challenge()
@@ -263,7 +259,7 @@ async def redeliver(
         async with database.transaction() as session:
             await deliveries.redeliver(session, delivery_id, stores=viewer.allowed())
     except actions.ActionError as exc:
-        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", exc.status)
+        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", http_status(exc))
     database.ring()
     return RedirectResponse("/", status_code=303)
 
@@ -273,10 +269,10 @@ async def retry_exception(
     # Bounded like the API's ids: a number past the database's integers is a 422, not a 500.
     work_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
+    database: AppDatabase,
 ) -> Response:
     from fulfillbridge.flows.actions import ActionError, RetryException, run_action
 
-    database = _database(request)
     viewer = await _viewer(request, database)
     if viewer is None:
         return _challenge()
@@ -290,5 +286,5 @@ async def retry_exception(
             stores=viewer.allowed(),
         )
     except ActionError as exc:
-        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", exc.status)
+        return HTMLResponse(f"<p>{escape(str(exc))}</p><a href='/'>back</a>", http_status(exc))
     return RedirectResponse("/", status_code=303)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from fulfillbridge.flows import deliveries
-from fulfillbridge.flows.actions import ActionError
-from fulfillbridge.web.api import ERRORS, MAX_ID, MAX_PAGE, Key, _database
+from fulfillbridge.web.api import ERRORS, MAX_ID, MAX_PAGE, Key
+from fulfillbridge.web.dependencies import AppDatabase
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"])
 
@@ -41,7 +41,7 @@ class DeliveryPage(BaseModel):
 
 @router.get("/deliveries", response_model=DeliveryPage, responses=ERRORS)
 async def list_deliveries(
-    request: Request,
+    database: AppDatabase,
     key: Key,
     store: Annotated[str | None, Query(max_length=255)] = None,
     status: Annotated[
@@ -52,35 +52,27 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Any:
     """Webhook deliveries to the operation, newest first."""
-    database = await _database(request)
     async with database.transaction() as session:
-        try:
-            items, next_before = await deliveries.list_deliveries(
-                session,
-                stores=key.allowed(),
-                store=store,
-                status=status,
-                work_id=work_id,
-                before_id=before,
-                limit=limit,
-            )
-        except ActionError as exc:
-            raise HTTPException(exc.status, exc.message) from None
+        items, next_before = await deliveries.list_deliveries(
+            session,
+            stores=key.allowed(),
+            store=store,
+            status=status,
+            work_id=work_id,
+            before_id=before,
+            limit=limit,
+        )
     return {"items": items, "next_before": next_before}
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, responses=ERRORS)
 async def post_redeliver(
-    request: Request,
+    database: AppDatabase,
     key: Key,
     delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Any:
     """Send a delivery again now (same webhook-id), whatever became of it before."""
-    database = await _database(request)
-    try:
-        async with database.transaction() as session:
-            view = await deliveries.redeliver(session, delivery_id, stores=key.allowed())
-    except ActionError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+    async with database.transaction() as session:
+        view = await deliveries.redeliver(session, delivery_id, stores=key.allowed())
     database.ring()
     return view

@@ -21,17 +21,17 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from fulfillbridge.core.inventory import InventoryInputError, RawRow
+from fulfillbridge.core.inventory import RawRow
 from fulfillbridge.core.stores import StoreNotFound
 from fulfillbridge.flows import inventory
 from fulfillbridge.flows.intake import webhook_secrets
 from fulfillbridge.shopify import ShopifyError, verify_webhook
-from fulfillbridge.store.database import Database
-from fulfillbridge.web.api import ERRORS, Key, _database
+from fulfillbridge.web.api import ERRORS, Key
+from fulfillbridge.web.dependencies import AppDatabase
 
 log = logging.getLogger("fulfillbridge.web.inventory")
 
@@ -83,9 +83,6 @@ class InventoryPutResult(BaseModel):
     stores: dict[str, dict[str, Any]]
 
 
-Db = Annotated[Database, Depends(_database)]
-
-
 @router.put(
     "/api/v1/inventory",
     response_model=InventoryPutResult,
@@ -97,7 +94,7 @@ Db = Annotated[Database, Depends(_database)]
     summary="Set stock levels (bad rows reported, good rows applied)",
 )
 async def put_inventory(
-    request: Request, body: InventoryPut, key: Key, database: Db
+    request: Request, body: InventoryPut, key: Key, database: AppDatabase
 ) -> dict[str, Any]:
     allowed = key.allowed()
     default = body.store
@@ -117,8 +114,6 @@ async def put_inventory(
         report = await inventory.push(
             database, request.app.state.settings, rows, allowed_stores=allowed
         )
-    except (inventory.InventorySyncError, InventoryInputError) as exc:
-        raise HTTPException(422, str(exc)) from None
     except ShopifyError as exc:
         # Rows already written stay written and recorded; sending again is safe.
         log.warning("inventory push stopped: %s", exc)
@@ -133,7 +128,7 @@ async def put_inventory(
 )
 async def inventory_status(
     key: Key,
-    database: Db,
+    database: AppDatabase,
     store: Annotated[str | None, Query(max_length=64, description="Only this store.")] = None,
 ) -> dict[str, Any]:
     try:
@@ -149,7 +144,7 @@ def _refused(status: int, reason: str, store: str) -> JSONResponse:
 
 
 @router.get("/shopify/{store}/fetch_stock", tags=["shopify"], summary="Stock by SKU for Shopify")
-async def fetch_stock(store: str, request: Request, database: Db) -> JSONResponse:
+async def fetch_stock(store: str, request: Request, database: AppDatabase) -> JSONResponse:
     params = request.query_params
     try:
         async with database.stores() as stores:

@@ -5,7 +5,7 @@ is sent only after its event is committed (``Intake`` waits for the commit). Ref
 4xx with ``{"error": reason}`` and a log line; secrets and bodies are never logged.
 
 Include with ``app.include_router(router)``; the router's lifespan opens the intake on
-``app.state.intake`` (reusing ``app.state.database`` when the app has one).
+``app.state.intake`` over the app's database (``web.dependencies``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy.exc import SQLAlchemyError
 
-from fulfillbridge.config import ConfigError, Settings
+from fulfillbridge.config import ConfigError
 from fulfillbridge.flows.intake import Accepted, Intake, IntakeRefused, IntakeUnavailable
-from fulfillbridge.store.database import Database
+from fulfillbridge.web.errors import http_status
 
 log = logging.getLogger("fulfillbridge.web.shopify")
 
@@ -31,17 +31,12 @@ _UNAVAILABLE = (IntakeUnavailable, SQLAlchemyError, ConfigError, OSError)
 TRACKING_MESSAGE = "Successfully received the tracking numbers"
 
 
-async def _open(app: Any) -> tuple[Intake, Database | None]:
-    """The app's intake and, when this module opened it, the database to close."""
-    database = getattr(app.state, "database", None)
-    owned = None
-    if database is None:
-        settings: Settings = app.state.settings
-        database = owned = Database.from_settings(settings)
-    intake = Intake(database)
+def _open(app: Any) -> Intake:
+    """The app's intake, over the app's database."""
+    intake = Intake(app.state.database)
     app.state.intake = intake
     app.state.intake_counter = _counter(app)
-    return intake, owned
+    return intake
 
 
 def _counter(app: Any) -> Counter | None:
@@ -61,14 +56,12 @@ def _counter(app: Any) -> Counter | None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    intake, owned = await _open(app)
+    intake = _open(app)
     try:
         yield
     finally:
         await intake.close()
         app.state.intake = None
-        if owned is not None:
-            await owned.close()
 
 
 router = APIRouter(tags=["shopify"], lifespan=_lifespan)
@@ -77,7 +70,7 @@ router = APIRouter(tags=["shopify"], lifespan=_lifespan)
 async def _intake(request: Request) -> Intake:
     intake = getattr(request.app.state, "intake", None)
     if intake is None:  # served without lifespan events: open on first use
-        intake, _owned = await _open(request.app)
+        intake = _open(request.app)
     return intake
 
 
@@ -88,10 +81,11 @@ def _count(request: Request, kind: str, outcome: str) -> None:
 
 
 def _refused(request: Request, kind: str, exc: IntakeRefused) -> JSONResponse:
-    _count(request, kind, f"refused_{exc.status}")
+    status = http_status(exc)
+    _count(request, kind, f"refused_{status}")
     shop = request.headers.get("x-shopify-shop-domain", "-")
-    log.warning("%s refused (%d) from shop %s: %s", kind, exc.status, shop, exc.reason)
-    return JSONResponse({"error": exc.reason}, status_code=exc.status)
+    log.warning("%s refused (%d) from shop %s: %s", kind, status, shop, exc.reason)
+    return JSONResponse({"error": exc.reason}, status_code=status)
 
 
 def _unavailable(request: Request, kind: str, exc: Exception) -> JSONResponse:

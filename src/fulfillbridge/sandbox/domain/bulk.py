@@ -8,7 +8,7 @@ background (``RUNNING``, ``objectCount`` growing) and ends ``COMPLETED`` with ``
 ``errorCode``), or, after ``bulkOperationCancel``, ``CANCELING`` then ``CANCELED``. The
 result is a JSONL file, one object per line; objects of nested connections are separate
 lines that carry ``__parentId`` and follow their parent. From 2026-01 an app runs up to 5
-bulk queries at once per shop (NOTES.md; Shopify changelog "Faster bulk operations").
+bulk queries at once per shop (docs/shopify.md#bulk-operations).
 Finished operations are announced on the ``bulk_operations/finish`` webhook topic to the
 app that ran them (payload shape from Shopify's webhook reference).
 
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_CONCURRENT_QUERIES = 5  # NOTES.md (from 2026-01)
+MAX_CONCURRENT_QUERIES = 5  # docs/shopify.md#bulk-operations (from 2026-01)
 FINISH_TOPIC = "bulk_operations/finish"
 MAX_STEPS = 1000  # pages of 250 top-level objects; more and the operation fails (TIMEOUT)
 # Statuses in which an operation still counts against the concurrency limit.

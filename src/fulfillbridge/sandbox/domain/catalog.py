@@ -383,8 +383,8 @@ class Catalog:
         return [self._variants[vid] for vid in product.variant_ids]
 
     def variants_by_sku(self, sku: str) -> list[Variant]:
-        """Every variant whose SKU is exactly ``sku`` (case-sensitive; NOTES.md: one SKU may
-        belong to several variants, so callers get all of them)."""
+        """Every variant whose SKU is exactly ``sku`` (case-sensitive; docs/shopify.md#inventory:
+        one SKU may belong to several variants, so callers get all of them)."""
         if not sku:
             return []
         return [v for v in self.variants() if self._items[v.inventory_item_id].sku == sku]

@@ -177,7 +177,8 @@ class Services:
             service.tracking_support = bool(changes["trackingSupport"])
         if changes.get("inventoryManagement") is not None:
             service.inventory_management = bool(changes["inventoryManagement"])
-        # NOTES.md: an omitted requiresShippingMethod resets to true on update.
+        # docs/shopify.md#creating-and-updating: an omitted requiresShippingMethod resets to
+        # true on update.
         requires = changes.get("requiresShippingMethod")
         service.requires_shipping_method = True if requires is None else bool(requires)
         return service

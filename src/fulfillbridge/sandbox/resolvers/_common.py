@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from fulfillbridge.sandbox.pagination import connection
 
-MAX_INPUT_ITEMS = 250  # NOTES.md: input arrays are capped at 250 items
+MAX_INPUT_ITEMS = 250  # docs/shopify.md#input-limits: input arrays are capped at 250 items
 
 _PAGE_KEYS = ("first", "after", "last", "before", "reverse")
 _Item = TypeVar("_Item")

@@ -769,7 +769,7 @@ def resolve_prepared_for_pickup(_parent: Any, ctx: Context, input: dict[str, Any
     return {"userErrors": prepare_for_pickup(_orders(ctx), entries)}
 
 
-# ---- fulfillment-service requests (NOTES.md state machine)
+# ---- fulfillment-service requests (docs/shopify.md#fulfillment-order-state-machine)
 @mutation("fulfillmentOrderSubmitFulfillmentRequest", scopes=WRITE_FO)
 def resolve_submit_request(
     _parent: Any,

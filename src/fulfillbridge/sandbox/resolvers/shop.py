@@ -319,7 +319,7 @@ def resolve_node(_parent: Any, ctx: Context, id: str) -> dict[str, Any] | None:
 @query("nodes")
 def resolve_nodes(_parent: Any, ctx: Context, ids: list[str]) -> list[dict[str, Any] | None]:
     if len(ids) > 250:
-        # NOTES.md: input arrays are capped at 250 items.
+        # docs/shopify.md#input-limits: input arrays are capped at 250 items.
         raise TopLevelError(
             f"The input array size of {len(ids)} is greater than the maximum allowed of 250.",
             "MAX_INPUT_SIZE_EXCEEDED",

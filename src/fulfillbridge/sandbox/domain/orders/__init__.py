@@ -5,7 +5,7 @@ for the rest of the project (seeding, demos): ``create_order(shop, order_input, 
 and the ``Orders`` methods. Inputs are dicts shaped like the GraphQL inputs (camelCase keys).
 
 Rules come from the recorded captures (file names cited next to each rule) and from
-NOTES.md ("Fulfillment order state machine"); where neither says, the sandbox follows
+docs/shopify.md#fulfillment-order-state-machine; where neither says, the sandbox follows
 Shopify's documentation and the report of the module lists what is invented.
 
 Failures the caller should show as ``userErrors`` raise ``OrderUserErrors``; an unknown id

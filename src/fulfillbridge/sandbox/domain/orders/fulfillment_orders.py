@@ -1,4 +1,4 @@
-"""The fulfillment order state machine (NOTES.md "Fulfillment order state machine"): which
+"""The fulfillment order state machine (docs/shopify.md#fulfillment-order-state-machine): which
 actions a fulfillment order supports, and the merchant-side operations on it: holds,
 progress, opening, cancelling, moving, splitting, merging and scheduling."""
 

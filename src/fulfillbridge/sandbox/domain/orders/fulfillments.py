@@ -145,7 +145,8 @@ class Fulfillments(OrderPayloads):
             plan.append((fo, {k: v for k, v in quantities.items() if v > 0}))
         first = plan[0][0]
         for fo, _ in plan[1:]:
-            # NOTES.md: all fulfillment orders of one call share the order and location.
+            # docs/shopify.md#fulfillments: all fulfillment orders of one call share the order
+            # and location.
             if fo.order_id != first.order_id:
                 raise fail(["fulfillment"], "All fulfillment orders must belong to the same order.")
             if fo.location_id != first.location_id:

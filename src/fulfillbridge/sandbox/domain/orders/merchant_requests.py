@@ -1,5 +1,5 @@
 """Fulfillment and cancellation requests between the merchant and a fulfillment service
-(NOTES.md "Fulfillment order state machine"): submitting, accepting and rejecting them, the
+(docs/shopify.md#fulfillment-order-state-machine): submitting, accepting and rejecting them, the
 service closing an accepted request, and the callbacks that tell the service."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class MerchantRequests(OrderPayloads):
     # ------------------------------------------------------------------ helpers
     def _require_service_fo(self, fo: FulfillmentOrder) -> None:
         if not self.is_service_location(fo.location_id):
-            # NOTES.md "Errors seen"; capture fulfillment-order-lifecycle "close".
+            # docs/shopify.md#errors-seen; capture fulfillment-order-lifecycle "close".
             raise fail(
                 None, "The fulfillment order's assigned fulfillment service must be of api type"
             )
@@ -139,7 +139,8 @@ class MerchantRequests(OrderPayloads):
                 f"{fo.status.lower()} and request status {fo.request_status.lower()}.",
             )
         quantities = self._parse_line_quantities(fo, lines, ["fulfillmentOrderLineItems"])
-        # NOTES.md: a partial submit splits the rest into a new OPEN/UNSUBMITTED order.
+        # docs/shopify.md#fulfillment-order-state-machine: a partial submit splits the rest
+        # into a new OPEN/UNSUBMITTED order.
         unsubmitted = self._split_off_unlisted(fo, quantities)
         options: dict[str, Any] = {"notify_customer": bool(notify_customer)}
         if shipping_method:
