@@ -162,7 +162,7 @@ class Effect:
     """Something to tell Shopify. ``kind`` names it; the outbox sends it."""
 
     kind: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 ACCEPT_REQUEST = "accept_request"
