@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from fulfillbridge.core.details import DeliveryKind
 from fulfillbridge.core.work import Address, WorkOrder
 
 
@@ -38,7 +39,8 @@ def validate(order: WorkOrder, rules: ValidationRules = ValidationRules()) -> li
     problems: list[str] = []
     if not order.lines:
         problems.append("the order has no lines to fulfil")
-    if any(line.requires_shipping for line in order.lines):
+    collected = order.details.delivery.kind in (DeliveryKind.PICKUP, DeliveryKind.NONE)
+    if not collected and any(line.requires_shipping for line in order.lines):
         problems += _address_problems(order.shipping_address, "shipping")
     if rules.require_billing_address:
         problems += _address_problems(order.billing_address, "billing")
