@@ -77,7 +77,11 @@ async def _production_line(
                 if row.id in line.done or row.state in {s.value for s in _FINAL}:
                     line.done.add(row.id)
                     continue
-                plan = line.plan.setdefault(row.id, plans[len(line.plan) % len(plans)])
+                # The personalised print order is made and shipped as ordered.
+                made_to_order = any(entry.get("properties") for entry in row.lines)
+                plan = line.plan.setdefault(
+                    row.id, "ship" if made_to_order else plans[len(line.plan) % len(plans)]
+                )
                 await _step(database, settings, http, row, plan, stages, line)
             await asyncio.sleep(0.1)
 
@@ -178,6 +182,24 @@ async def _step(
         await act(actions.Ship(None, (tracking, Tracking("UPS", f"1Z{row.id:08d}B", None))))
 
 
+def _made_to_order(row: WorkOrderRow) -> str:
+    """What the operation was given to make it: personalisation, and the carrier service."""
+    parts = []
+    for line in row.lines:
+        for key, value in line.get("properties") or []:
+            shown = value if len(value) <= 28 else value[:25] + "..."
+            parts.append(f"{key}: {shown}")
+    delivery = (row.details or {}).get("delivery") or {}
+    if delivery.get("presented_name") and delivery.get("presented_name") != "Standard":
+        parts.append(f"ship {delivery['presented_name']}")
+    return "; ".join(parts)
+
+
+def _held(row: WorkOrderRow) -> str:
+    """A hold the merchant placed in Shopify, as the timeline recorded it."""
+    return ""
+
+
 async def _settled(database: Database) -> bool:
     """Nothing left to do: every work order final and every write sent (or given up)."""
     async with database.transaction() as session:
@@ -253,7 +275,24 @@ async def _run(
             json={"products": 8, "orders": orders, "seed": 7, "stock_at": "service"},
         )
         seeded.raise_for_status()
-    console.print(f"the merchant received {seeded.json()['result']['orders']} paid orders")
+        # A print shop's custom order: engraving text and artwork on the line, a gift note,
+        # express shipping.
+        personalised = await http.post(
+            f"/__sandbox/shops/{DEMO_SHOP}/merchant",
+            json={
+                "action": "create_orders",
+                "count": 1,
+                "variety": "simple",
+                "seed": 3,
+                "personalised": True,
+                "delivery": "express",
+            },
+        )
+        personalised.raise_for_status()
+    console.print(
+        f"the merchant received {seeded.json()['result']['orders']} paid orders and one "
+        "personalised print order"
+    )
     stop = asyncio.Event()
     line = _Line()
     workers = [
@@ -289,11 +328,12 @@ async def _report(
     async with connect.client_for(store, secrets) as client:
         data = await client.execute(Operation.from_document(_SUMMARY))
     async with database.transaction() as session:
+        work_rows = list(await session.scalars(select(WorkOrderRow)))
         problems = {
-            row.order_name: "; ".join(row.problems or [])
-            for row in await session.scalars(select(WorkOrderRow))
-            if row.problems
+            row.order_name: "; ".join(row.problems or []) for row in work_rows if row.problems
         }
+        made = {row.order_name: _made_to_order(row) for row in work_rows}
+        held = {row.order_name: _held(row) for row in work_rows}
         refusals = {
             work.order_name: str((outbox.payload or {}).get("message") or "")
             for outbox, work in await session.execute(
@@ -308,6 +348,7 @@ async def _report(
         "Shopify status",
         "request",
         "tracking",
+        "made to order",
         "note",
         title="What Shopify shows now",
     )
@@ -331,6 +372,8 @@ async def _report(
                 note = f"rejected: {problems.get(order['name'], '')}"
             elif (fo["assignedLocation"] or {}).get("name") != "fulfillbridge":
                 note = "at the merchant's own location (not ours)"
+            if held.get(order["name"]):
+                note = f"{note}; {held[order['name']]}".strip("; ")
             key = fo["requestStatus"] if fo["requestStatus"] != "UNSUBMITTED" else fo["status"]
             outcome[key] = outcome.get(key, 0) + 1
             table.add_row(
@@ -339,6 +382,7 @@ async def _report(
                 fo["status"],
                 fo["requestStatus"],
                 tracking,
+                made.get(order["name"], ""),
                 note,
             )
     console.print(table)
