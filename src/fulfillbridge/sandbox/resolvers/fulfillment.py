@@ -65,7 +65,8 @@ def fulfillment_order_node(shop: ShopState, fo: FulfillmentOrder) -> dict[str, A
     orders = orders_of(shop)
     order = orders.order_of(fo)
     location = shop.locations.get(fo.location_id)
-    address = order.shipping_address or {}
+    shipping = fo.destination if fo.destination is not None else order.shipping_address
+    address = shipping or {}
     return {
         "__typename": "FulfillmentOrder",
         "_fo_id": fo.id,
@@ -109,7 +110,7 @@ def fulfillment_order_node(shop: ShopState, fo: FulfillmentOrder) -> dict[str, A
             "email": order.email,
             "location": None,
         }
-        if order.shipping_address
+        if shipping
         else None,
         "deliveryMethod": {
             "__typename": "DeliveryMethod",
@@ -309,16 +310,22 @@ def resolve_fo_for_merge(parent: dict[str, Any], ctx: Context, **page: Any) -> d
 
 @field_resolver("FulfillmentHold", "heldByRequestingApp")
 def resolve_hold_by_requester(parent: dict[str, Any], ctx: Context) -> bool:
-    return parent["_app_id"] == ctx.app_id
+    # A merchant's hold (no app) is never the requesting app's.
+    return parent["_app_id"] is not None and parent["_app_id"] == ctx.app_id
 
 
 # Capture fulfillment-order-lifecycle: reading heldByApp needs read_apps.
 @field_resolver("FulfillmentHold", "heldByApp", scopes=("read_apps",))
-def resolve_hold_app(parent: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def resolve_hold_app(parent: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    app_id = parent["_app_id"]
+    if app_id is None:
+        return None  # placed by the merchant in the admin
+    sandbox_shop = ctx.extra.get("sandbox_shop")
+    app = sandbox_shop.apps.get(app_id) if sandbox_shop is not None else None
     return {
         "__typename": "App",
-        "id": f"gid://shopify/App/{parent['_app_id']}",
-        "title": str(parent["_app_id"]),
+        "id": f"gid://shopify/App/{app_id}",
+        "title": app.title if app is not None else str(app_id),
     }
 
 
