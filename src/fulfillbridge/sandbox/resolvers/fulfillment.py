@@ -582,14 +582,20 @@ def _run(
     return {**result, "userErrors": []}
 
 
-def _fo_payload(ctx: Context, action: Callable[[FulfillmentOrder], FulfillmentOrder], id: str):
+def _fo_payload(
+    ctx: Context,
+    action: Callable[[FulfillmentOrder], FulfillmentOrder],
+    id: str,
+    *,
+    with_code: bool = False,
+):
     orders = _orders(ctx)
 
     def build() -> dict[str, Any]:
         fo = action(orders.require_fo(id))
         return {"fulfillmentOrder": fulfillment_order_node(ctx.shop, fo)}
 
-    return _run(ctx, build, {"fulfillmentOrder": None}, with_code=False)
+    return _run(ctx, build, {"fulfillmentOrder": None}, with_code=with_code)
 
 
 @mutation("fulfillmentOrderHold", scopes=WRITE_FO)
@@ -619,7 +625,9 @@ def resolve_release_hold(
     externalId: str | None = None,
 ):
     orders = _orders(ctx)
-    return _fo_payload(ctx, lambda fo: orders.release_hold(fo, holdIds, ctx.app_id), id)
+    return _fo_payload(
+        ctx, lambda fo: orders.release_hold(fo, holdIds, ctx.app_id), id, with_code=True
+    )
 
 
 @mutation("fulfillmentOrderReportProgress", scopes=WRITE_FO)
@@ -627,7 +635,7 @@ def resolve_report_progress(
     _parent: Any, ctx: Context, id: str, progressReport: dict[str, Any] | None = None
 ):
     notes = (progressReport or {}).get("reasonNotes")
-    return _fo_payload(ctx, lambda fo: _orders(ctx).report_progress(fo, notes), id)
+    return _fo_payload(ctx, lambda fo: _orders(ctx).report_progress(fo, notes), id, with_code=True)
 
 
 @mutation("fulfillmentOrderOpen", scopes=WRITE_FO)
