@@ -395,6 +395,13 @@ async def test_fulfillment_create_preconditions(replayer: Replayer, case: str) -
             "fulfillmentLineItems(first: 5) { nodes { id quantity lineItem { id title } } }", ""
         )
     await replayer.replay(query, scenario["variables"], scenario["response"])
+    # The capture's cleanup cancelled each order: refused while it has a fulfillment
+    # ("outstanding fulfillments"), done when it has none, refused again once cancelled.
+    created = re.findall(r"gid://shopify/Order/\d+", json.dumps(scenario))
+    order = next((gid for gid in created if gid in capture["cleanup"]), None)
+    if order is not None:
+        step = capture["cleanup"][order]["cancel"]
+        await replayer.replay(step["query"], step["variables"], step["response"])
 
 
 async def test_fulfillment_state_preconditions(replayer: Replayer) -> None:

@@ -20,6 +20,9 @@ and fulfillment-service callbacks follow). Served as ``POST
   order shape: ``personalised``, ``delivery`` (standard, express, local, pickup),
   ``payment_pending``, ``fulfill_by``, ``fulfill_at``, ``min_delivery_at``,
   ``max_delivery_at``.
+- Changes after the order was placed (``sandbox.merchant_changes``): ``hold_fulfillment_order``,
+  ``release_hold``, ``move_fulfillment_order``, ``split_fulfillment_order``, ``edit_order``,
+  ``update_shipping_address``.
 
 Ids are global ids (``gid://shopify/FulfillmentOrder/1``) or plain integers. Malformed
 input raises ``MerchantActionError`` with status 400, unknown ids 404, and a request the
@@ -284,12 +287,21 @@ ACTIONS: dict[str, Callable[[ShopState, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def all_actions() -> dict[str, Callable[[ShopState, dict[str, Any]], dict[str, Any]]]:
+    """``ACTIONS`` and the changes of ``merchant_changes`` (imported here: that module
+    builds on this one's input helpers)."""
+    from fulfillbridge.sandbox.merchant_changes import CHANGE_ACTIONS
+
+    return {**ACTIONS, **CHANGE_ACTIONS}
+
+
 def run_merchant_action(shop: ShopState, body: Any) -> dict[str, Any]:
     """Run ``body["action"]`` on ``shop``; returns ``{"action", ...result}``."""
     if not isinstance(body, dict):
         raise MerchantActionError("the body must be a JSON object")
     action = body.get("action")
-    handler = ACTIONS.get(action) if isinstance(action, str) else None
+    actions = all_actions()
+    handler = actions.get(action) if isinstance(action, str) else None
     if handler is None:
-        raise MerchantActionError(f"action must be one of {', '.join(ACTIONS)}; got {action!r}")
+        raise MerchantActionError(f"action must be one of {', '.join(actions)}; got {action!r}")
     return {"action": action, **handler(shop, body)}

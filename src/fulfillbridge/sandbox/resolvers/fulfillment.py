@@ -65,7 +65,8 @@ def fulfillment_order_node(shop: ShopState, fo: FulfillmentOrder) -> dict[str, A
     orders = orders_of(shop)
     order = orders.order_of(fo)
     location = shop.locations.get(fo.location_id)
-    address = order.shipping_address or {}
+    shipping = fo.destination if fo.destination is not None else order.shipping_address
+    address = shipping or {}
     return {
         "__typename": "FulfillmentOrder",
         "_fo_id": fo.id,
@@ -109,7 +110,7 @@ def fulfillment_order_node(shop: ShopState, fo: FulfillmentOrder) -> dict[str, A
             "email": order.email,
             "location": None,
         }
-        if order.shipping_address
+        if shipping
         else None,
         "deliveryMethod": {
             "__typename": "DeliveryMethod",
@@ -309,16 +310,22 @@ def resolve_fo_for_merge(parent: dict[str, Any], ctx: Context, **page: Any) -> d
 
 @field_resolver("FulfillmentHold", "heldByRequestingApp")
 def resolve_hold_by_requester(parent: dict[str, Any], ctx: Context) -> bool:
-    return parent["_app_id"] == ctx.app_id
+    # A merchant's hold (no app) is never the requesting app's.
+    return parent["_app_id"] is not None and parent["_app_id"] == ctx.app_id
 
 
 # Capture fulfillment-order-lifecycle: reading heldByApp needs read_apps.
 @field_resolver("FulfillmentHold", "heldByApp", scopes=("read_apps",))
-def resolve_hold_app(parent: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def resolve_hold_app(parent: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+    app_id = parent["_app_id"]
+    if app_id is None:
+        return None  # placed by the merchant in the admin
+    sandbox_shop = ctx.extra.get("sandbox_shop")
+    app = sandbox_shop.apps.get(app_id) if sandbox_shop is not None else None
     return {
         "__typename": "App",
-        "id": f"gid://shopify/App/{parent['_app_id']}",
-        "title": str(parent["_app_id"]),
+        "id": f"gid://shopify/App/{app_id}",
+        "title": app.title if app is not None else str(app_id),
     }
 
 
@@ -575,14 +582,20 @@ def _run(
     return {**result, "userErrors": []}
 
 
-def _fo_payload(ctx: Context, action: Callable[[FulfillmentOrder], FulfillmentOrder], id: str):
+def _fo_payload(
+    ctx: Context,
+    action: Callable[[FulfillmentOrder], FulfillmentOrder],
+    id: str,
+    *,
+    with_code: bool = False,
+):
     orders = _orders(ctx)
 
     def build() -> dict[str, Any]:
         fo = action(orders.require_fo(id))
         return {"fulfillmentOrder": fulfillment_order_node(ctx.shop, fo)}
 
-    return _run(ctx, build, {"fulfillmentOrder": None}, with_code=False)
+    return _run(ctx, build, {"fulfillmentOrder": None}, with_code=with_code)
 
 
 @mutation("fulfillmentOrderHold", scopes=WRITE_FO)
@@ -612,7 +625,9 @@ def resolve_release_hold(
     externalId: str | None = None,
 ):
     orders = _orders(ctx)
-    return _fo_payload(ctx, lambda fo: orders.release_hold(fo, holdIds, ctx.app_id), id)
+    return _fo_payload(
+        ctx, lambda fo: orders.release_hold(fo, holdIds, ctx.app_id), id, with_code=True
+    )
 
 
 @mutation("fulfillmentOrderReportProgress", scopes=WRITE_FO)
@@ -620,7 +635,7 @@ def resolve_report_progress(
     _parent: Any, ctx: Context, id: str, progressReport: dict[str, Any] | None = None
 ):
     notes = (progressReport or {}).get("reasonNotes")
-    return _fo_payload(ctx, lambda fo: _orders(ctx).report_progress(fo, notes), id)
+    return _fo_payload(ctx, lambda fo: _orders(ctx).report_progress(fo, notes), id, with_code=True)
 
 
 @mutation("fulfillmentOrderOpen", scopes=WRITE_FO)

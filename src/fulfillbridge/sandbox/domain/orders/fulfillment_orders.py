@@ -37,6 +37,14 @@ def _invalid_status(fo: FulfillmentOrder, field_path: list[str] | None) -> Order
     )
 
 
+def _no_access(field_path: list[str]) -> OrderUserErrors:
+    return fail(
+        field_path,
+        "The app doesn't have access to release the fulfillment hold.",
+        "INVALID_ACCESS",
+    )
+
+
 class FulfillmentOrderOps(OrderPayloads):
     """What may happen to a fulfillment order, and the merchant's operations on it."""
 
@@ -97,9 +105,10 @@ class FulfillmentOrderOps(OrderPayloads):
 
     # =================================================================== holds
     def hold(
-        self, fo: FulfillmentOrder, hold_input: dict[str, Any], app_id: str
+        self, fo: FulfillmentOrder, hold_input: dict[str, Any], app_id: str | None
     ) -> tuple[FulfillmentHold, FulfillmentOrder, FulfillmentOrder | None]:
-        """fulfillmentOrderHold -> (hold, held fulfillment order, split-off remainder)."""
+        """fulfillmentOrderHold -> (hold, held fulfillment order, split-off remainder).
+        ``app_id`` None is the merchant holding it in the admin (``heldByApp`` null)."""
         # Rules, codes and their precedence: capture fulfillment-order-hold-validation.json.
         prefix = ["fulfillmentHold", "fulfillmentOrderLineItems"]
         entries = hold_input.get("fulfillmentOrderLineItems") or []
@@ -195,24 +204,38 @@ class FulfillmentOrderOps(OrderPayloads):
         return hold, fo, remainder
 
     def release_hold(
-        self, fo: FulfillmentOrder, hold_ids: list[str] | None, app_id: str
+        self, fo: FulfillmentOrder, hold_ids: list[str] | None, app_id: str | None
     ) -> FulfillmentOrder:
-        """fulfillmentOrderReleaseHold: without ids, every hold goes (Shopify docs)."""
+        """fulfillmentOrderReleaseHold: without ids, every hold goes (Shopify docs).
+
+        ``app_id`` None is the merchant in the admin, who may release any hold. An app may
+        not release a hold the merchant placed: naming one is INVALID_ACCESS ("The app
+        doesn't have access to release the fulfillment hold", the code's documented
+        meaning), and releasing without ids leaves the merchant's holds in place."""
         if fo.status != ON_HOLD:
             raise fail(["id"], "The fulfillment order is not on hold.")
+
+        def releasable(hold: FulfillmentHold) -> bool:
+            return app_id is None or hold.app_id is not None
+
         if hold_ids:
             wanted: set[int] = set()
             for index, value in enumerate(hold_ids):
                 hid = id_of(value, "FulfillmentHold")
-                if hid is None or not any(h.id == hid for h in fo.holds):
+                found = next((h for h in fo.holds if h.id == hid), None)
+                if hid is None or found is None:
                     raise fail(
                         ["holdIds", str(index)],
                         "The fulfillment hold does not belong to this fulfillment order.",
                     )
+                if not releasable(found):
+                    raise _no_access(["holdIds", str(index)])
                 wanted.add(hid)
             released = [h for h in fo.holds if h.id in wanted]
         else:
-            released = list(fo.holds)
+            released = [h for h in fo.holds if releasable(h)]
+            if not released:
+                raise _no_access(["id"])
         fo.holds = [h for h in fo.holds if h not in released]
         remainder_closed: FulfillmentOrder | None = None
         if not fo.holds:
@@ -239,6 +262,13 @@ class FulfillmentOrderOps(OrderPayloads):
 
     # =================================================================== merchant actions
     def report_progress(self, fo: FulfillmentOrder, reason_notes: str | None) -> FulfillmentOrder:
+        if fo.status == ON_HOLD:
+            # Checked first: a held order is refused whoever fulfils it.
+            raise fail(
+                None,
+                "Cannot report progress on a fulfillment order in this state.",
+                "FULFILLMENT_ORDER_STATUS_INVALID",
+            )
         service = self.is_service_location(fo.location_id)
         if service and fo.request_status not in {ACCEPTED, CANCELLATION_REJECTED}:
             raise fail(
@@ -332,13 +362,19 @@ class FulfillmentOrderOps(OrderPayloads):
                 fo.status = CLOSED
         self._move_commitments(fo.order_id, moved, old_location)
         self._touch_fo(moved)
+        # Shopify docs (webhook reference, fulfillment_orders/moved): GraphQL ids like the
+        # other fulfillment_orders/* bodies; source_location names where it was (2023-04+).
         self.shop.emit(
             "fulfillment_orders/moved",
             {
                 "original_fulfillment_order": self.fo_payload_short(fo),
                 "moved_fulfillment_order": self.fo_payload_short(moved),
-                "source_location": {"id": old_location},
-                "destination_location_id": location.id,
+                "destination_location_id": gid("Location", location.id),
+                "fulfillment_order_line_items_requested": [
+                    {"id": gid("FulfillmentOrderLineItem", k), "quantity": v}
+                    for k, v in quantities.items()
+                ],
+                "source_location": {"id": gid("Location", old_location)},
             },
         )
         return moved, fo, remaining
@@ -419,4 +455,9 @@ class FulfillmentOrderOps(OrderPayloads):
             raise fail(None, "Fulfillment order must be scheduled.")
         fo.fulfill_at = iso(fulfill_at)
         self._touch_fo(fo)
+        body = self.fo_payload_short(fo) or {}
+        self.shop.emit(
+            "fulfillment_orders/rescheduled",
+            {"fulfillment_order": {**body, "fulfill_at": fo.fulfill_at}},
+        )
         return fo

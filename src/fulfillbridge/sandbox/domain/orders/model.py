@@ -30,7 +30,8 @@ _DISPLAY_REASONS = {
     "INVENTORY_OUT_OF_STOCK": "Inventory out of stock",
     "UNKNOWN_DELIVERY_DATE": "Unknown delivery date",
     "ONLINE_STORE_POST_PURCHASE_CROSS_SELL": "Post-purchase cross-sell",
-    "AWAITING_RETURN_ITEMS": "Awaiting return items",
+    # The admin's wording for exchanges, not the enum's name.
+    "AWAITING_RETURN_ITEMS": "Exchange items awaiting return delivery",
     "OTHER": "Other",
 }
 
@@ -198,7 +199,8 @@ class FulfillmentHold:
     reason: str
     reason_notes: str | None
     handle: str
-    app_id: str
+    # The app that placed the hold; None for a hold the merchant placed in the admin.
+    app_id: str | None
     external_id: str | None = None
     notify_merchant: bool = False
 
@@ -245,6 +247,9 @@ class FulfillmentOrder:
     hold_remainder_id: int | None = None
     # Status to restore when the last hold is released.
     status_before_hold: str | None = None
+    # Where it shipped to, kept once it is done and the order's address changes later
+    # (None: the order's shipping address).
+    destination: dict[str, Any] | None = None
 
     @property
     def gid(self) -> str:

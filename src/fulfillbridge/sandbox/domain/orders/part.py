@@ -308,6 +308,12 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
             raise fail(
                 ["orderId"], "Cannot cancel an order that has already been canceled", "INVALID"
             )
+        if any(f.status != "CANCELLED" for f in self.fulfillments_of(order)):
+            # Capture fulfillment-create-preconditions, cleanup: every order with a
+            # fulfillment was refused; the ones without any were cancelled.
+            raise fail(
+                ["orderId"], "Cannot cancel an order that has outstanding fulfillments", "INVALID"
+            )
         now = self.shop.clock.iso_now()
         catalog = self._catalog()
         order.cancelled_at = now
