@@ -208,3 +208,57 @@ async def test_a_new_shipping_address_reaches_the_work_and_is_flagged_after_pack
     assert first["shipping_address"]["city"] == "Toronto" and first["flags"] == []
     assert second["flags"] == ["shipping address changed after packing began"]
     assert second["state"] == "in_progress"
+
+
+async def test_a_shipment_made_before_the_hold_was_heard_of_waits_for_the_release(
+    bridge: Bridge, merchant: Merchant, sandbox_url: str
+) -> None:
+    """The merchant holds the order in Shopify just as the operation ships it, before the
+    bridge has read the hold: Shopify refuses the fulfillment, the write waits instead of
+    failing, the work is flagged, and the release lets the fulfillment through."""
+    _, here = await _managed(bridge, merchant, sandbox_url)
+    order = await merchant.order([(here[0], 1)])
+    (fo,) = order["fulfillment_orders"]
+    operation = Operation(bridge, await bridge.api_key())
+    try:
+        async with worker(bridge, fast=True):
+            await bridge.wait_state(fo["id"], "accepted")
+            await bridge.wait_sent()
+        # No worker: the hold's webhook waits in the inbox while the operation ships.
+        await merchant.control(
+            MERCHANT,
+            {
+                "action": "hold_fulfillment_order",
+                "fulfillment_order_id": fo["id"],
+                "reason": "INCORRECT_ADDRESS",
+            },
+        )
+        await operation.ship(fo["id"], [ups("1Z0009")])
+        async with worker(bridge, fast=True):
+
+            async def flagged() -> bool:
+                work = await operation.find(fo["id"])
+                return any(f.startswith("shipped while held in Shopify") for f in work["flags"])
+
+            await eventually(flagged, what="the work flagged as shipped while held")
+
+            async def waiting() -> bool:
+                rows = await bridge.outbox((await bridge.work_for(fo["id"])).id)
+                fulfil = [r for r in rows if r.kind == "create_fulfillment"]
+                return (
+                    bool(fulfil)
+                    and fulfil[0].status == "pending"
+                    and bool(fulfil[0].last_error and "hold" in fulfil[0].last_error)
+                )
+
+            await eventually(waiting, what="the fulfillment waiting for the release")
+            assert (await merchant.fulfillment_order(fo["id"]))["status"] == "ON_HOLD"
+            await merchant.control(
+                MERCHANT, {"action": "release_hold", "fulfillment_order_id": fo["id"]}
+            )
+            await bridge.wait_sent(fo["id"])
+            work = await operation.find(fo["id"])
+    finally:
+        await operation.aclose()
+    assert work["state"] == "shipped" and work["flags"] == []
+    assert (await merchant.fulfillment_order(fo["id"]))["status"] == "CLOSED"

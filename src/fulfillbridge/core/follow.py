@@ -302,7 +302,9 @@ def follow(
             outcome = decide_new_work(fresh, policy, remote.location_id)
             steps.append(_step(outcome, ACTOR_BRIDGE, "changed in Shopify", fresh))
         return Decision(steps=tuple(steps))
-    if order.state in _FOLLOWED:
+    if order.state is WorkState.SHIPPED:
+        steps += _held_after_shipping(order, remote)
+    elif order.state in _FOLLOWED:
         steps += _changes(order, remote, policy)
     return Decision(steps=tuple(steps))
 
@@ -416,6 +418,30 @@ def _edited(order: WorkOrder, remote: RemoteFulfillmentOrder, policy: Policy) ->
         changed = replace(changed, state=WorkState.SHIPPED)
     reason = "; ".join(reasons) or "changed in Shopify"
     return Step(Outcome(changed), ACTOR_SHOPIFY, reason, UPDATED)
+
+
+HELD_AFTER_SHIPPING = "shipped while held in Shopify"
+
+
+def _held_after_shipping(order: WorkOrder, remote: RemoteFulfillmentOrder) -> list[Step]:
+    """The operation shipped before the bridge heard of a hold placed in Shopify: Shopify
+    refuses the fulfillment until the hold is released (the outbox keeps it waiting). The
+    work is flagged meanwhile, and the flag goes with the release."""
+    flagged = tuple(f for f in order.flags if f.startswith(HELD_AFTER_SHIPPING))
+    holds = remote.foreign_holds
+    expected = any(line.remaining for line in remote.work.lines)
+    if remote.status == RemoteStatus.ON_HOLD and holds and expected and not flagged:
+        flag = (
+            f"{HELD_AFTER_SHIPPING} ({holds[0].describe()}): the fulfillment is sent once "
+            "the hold is released"
+        )
+        held = replace(order, flags=(*order.flags, flag))
+        return [Step(Outcome(held), ACTOR_SHOPIFY, f"held: {holds[0].describe()}", ON_HOLD)]
+    if flagged and remote.status != RemoteStatus.ON_HOLD:
+        kept = tuple(f for f in order.flags if f not in flagged)
+        released = replace(order, flags=kept)
+        return [Step(Outcome(released), ACTOR_SHOPIFY, "hold released in Shopify", RELEASED)]
+    return []
 
 
 def _packing_begun(order: WorkOrder, policy: Policy) -> bool:

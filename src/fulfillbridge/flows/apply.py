@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from fulfillbridge.config import Settings
-from fulfillbridge.core.follow import ACTOR_SHOPIFY, Seen, Step, follow
+from fulfillbridge.core.follow import ACTOR_SHOPIFY, RELEASED, Seen, Step, follow
 from fulfillbridge.core.work import Effect, WorkState, cancelled_by_merchant
 from fulfillbridge.flows import notify
 from fulfillbridge.flows.pulls import PullPlan
@@ -130,6 +130,8 @@ async def store_steps(
             setattr(result, name, getattr(result, name) + 1)
         if step.reason == "cancellation requested":
             result.cancellation_answers += 1
+        if step.notify == RELEASED:
+            await repo.resume_waiting_writes(row.id)
         if step.notify:
             announce(
                 repo,

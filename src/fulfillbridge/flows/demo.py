@@ -31,7 +31,7 @@ from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions, connect, setup
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import OutboxRow, StoreRow, WorkOrderRow
+from fulfillbridge.store.models import OutboxRow, StoreRow, WorkOrderRow, WorkTransitionRow
 from fulfillbridge.web.app import create_app
 from fulfillbridge.worker import run_worker
 
@@ -62,13 +62,21 @@ class _Line:
     plan: dict[int, str] = field(default_factory=dict)
     done: set[int] = field(default_factory=set)
     cancel_asked: set[int] = field(default_factory=set)
+    held_by_merchant: set[int] = field(default_factory=set)
 
 
 async def _production_line(
     database: Database, settings: Settings, sandbox_url: str, line: _Line, stop: asyncio.Event
 ) -> None:
     stages = settings.stages
-    plans = ("ship", "two_packages", "hold_then_ship", "cancel_early", "cancel_late", "ship")
+    plans = (
+        "ship",
+        "two_packages",
+        "hold_then_ship",
+        "cancel_early",
+        "cancel_late",
+        "merchant_hold",
+    )
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=10) as http:
         while not stop.is_set():
             async with database.transaction() as session:
@@ -156,6 +164,31 @@ async def _step(
         # Wait for the bridge's answer; a refused cancellation (too far along) ships.
         if not await _cancellation_refused(database, row):
             return
+    if plan == "merchant_hold" and row.id not in line.held_by_merchant:
+        # The merchant holds accepted work in Shopify (a fraud check) and releases it later:
+        # meanwhile the operation cannot ship it.
+        if row.state != WorkState.ACCEPTED.value or not await _writes_sent(database, row):
+            return
+        line.held_by_merchant.add(row.id)
+        await _merchant(
+            http,
+            "hold_fulfillment_order",
+            fulfillment_order_id=row.remote_id,
+            reason="HIGH_RISK_OF_FRAUD",
+            reason_notes="Verifying the card with the bank",
+        )
+        return
+    if row.state == WorkState.ON_HOLD.value and row.held_by == "merchant":
+        refused = False
+        try:
+            await actions.run_action(
+                database, settings, ref, actions.Ship(None, (tracking,)), actor="production-line"
+            )
+        except actions.ActionError:
+            refused = True  # as it must be: the merchant's hold stops shipping
+        if refused:
+            await _merchant(http, "release_hold", fulfillment_order_id=row.remote_id)
+        return
     if row.state == WorkState.ON_HOLD.value:
         await act(actions.Release())
         return
@@ -195,9 +228,20 @@ def _made_to_order(row: WorkOrderRow) -> str:
     return "; ".join(parts)
 
 
-def _held(row: WorkOrderRow) -> str:
-    """A hold the merchant placed in Shopify, as the timeline recorded it."""
-    return ""
+def _held(reasons: list[str]) -> str:
+    """Holds placed in Shopify and their release, as the work's timeline recorded them."""
+    held = [r.removeprefix("held: ") for r in reasons if r.startswith("held: ")]
+    if not held:
+        return ""
+    released = any(r == "hold released in Shopify" for r in reasons)
+    return f"held in Shopify: {held[-1]}" + ("; released, then shipped" if released else "")
+
+
+async def _merchant(http: httpx.AsyncClient, action: str, **body: Any) -> None:
+    answer = await http.post(
+        f"/__sandbox/shops/{DEMO_SHOP}/merchant", json={"action": action, **body}
+    )
+    answer.raise_for_status()
 
 
 async def _settled(database: Database) -> bool:
@@ -333,7 +377,14 @@ async def _report(
             row.order_name: "; ".join(row.problems or []) for row in work_rows if row.problems
         }
         made = {row.order_name: _made_to_order(row) for row in work_rows}
-        held = {row.order_name: _held(row) for row in work_rows}
+        timeline: dict[int, list[str]] = {}
+        for transition in await session.scalars(
+            select(WorkTransitionRow).order_by(WorkTransitionRow.id)
+        ):
+            reason = (transition.detail or {}).get("reason")
+            if reason:
+                timeline.setdefault(transition.work_order_id, []).append(str(reason))
+        held = {row.order_name: _held(timeline.get(row.id, [])) for row in work_rows}
         refusals = {
             work.order_name: str((outbox.payload or {}).get("message") or "")
             for outbox, work in await session.execute(

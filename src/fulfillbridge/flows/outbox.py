@@ -104,6 +104,15 @@ class _Result:
     status: str
     error: str | None = None
     result: dict[str, Any] | None = None
+    # Shopify holds the fulfillment order: send again later, however long the hold lasts.
+    held: bool = False
+
+
+def _refused_for_hold(exc: UserErrors) -> bool:
+    """Shopify refuses to fulfil a fulfillment order that is on hold ("unfulfillable
+    status= on_hold"): the work was shipped before the bridge heard of the merchant's hold,
+    and the fulfillment can go once the hold is released."""
+    return "on_hold" in str(exc).lower().replace(" ", "_")
 
 
 def _now() -> datetime:
@@ -430,6 +439,8 @@ async def _send_to_shopify(
             found = await sender.verify(client, job)
             if found is not None:
                 return _Result(DONE, result={**found, "verified": True, "note": str(exc)})
+            if job.kind == core.CREATE_FULFILLMENT and _refused_for_hold(exc):
+                return _Result(PENDING, f"waiting for the hold to be released: {exc}", held=True)
             return _Result(SKIPPED if job.kind in _INFORMATIONAL else FAILED, str(exc))
         except OutcomeUnknown as exc:
             return _Result(UNKNOWN, str(exc))
@@ -451,7 +462,9 @@ async def _finish(
     now = _now()
     status, error = outcome.status, outcome.error
     next_at = now
-    if status in (PENDING, UNKNOWN):
+    if outcome.held:
+        next_at = now + timedelta(seconds=policy.max_delay)
+    elif status in (PENDING, UNKNOWN):
         if job.attempts >= policy.max_attempts:
             status = FAILED
             error = f"gave up after {job.attempts} attempts: {error}"

@@ -9,7 +9,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.core.details import Delivery, DeliveryKind, OrderDetails, PaymentState
@@ -180,6 +180,20 @@ def _aware(value: datetime) -> datetime:
 class WorkRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def resume_waiting_writes(self, work_order_id: int) -> None:
+        """Send the work order's waiting Shopify writes now (e.g. a fulfillment Shopify
+        refused while the order was on hold, once the hold is released)."""
+        await self._session.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.work_order_id == work_order_id,
+                OutboxRow.status == "pending",
+                OutboxRow.target == "shopify",
+            )
+            .values(next_attempt_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
 
     async def find(self, store_id: int, remote_id: str) -> WorkOrderRow | None:
         return await self._session.scalar(
