@@ -31,3 +31,10 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     ours = [line for line in output.splitlines() if "│ fulfillbridge │" in line]
     assert ours and not any("│ ACCEPTED " in line and "CLOSED" not in line for line in ours)
     assert "Traceback" not in done.stderr
+    # The personalised print order: its engraving reached the operation, and it shipped.
+    made = next(line for line in ours if "Engraving: For " in line)
+    assert "CLOSED" in made and "UPS 1Z" in made
+    # The merchant's hold stopped the work until released; then it shipped.
+    held = next(i for i, line in enumerate(output.splitlines()) if "held in Shopify" in line)
+    assert "CLOSED" in output.splitlines()[held]
+    assert "released, then shipped" in " ".join(output.splitlines()[held : held + 2])

@@ -302,3 +302,21 @@ def test_pickup_orders_are_marked_ready_not_shipped() -> None:
     assert [e.kind for e in ready.effects] == ["prepared_for_pickup"]
     with pytest.raises(TransitionError, match="not a pickup order"):
         ready_for_pickup(_accepted())
+
+
+def test_work_shipped_before_a_hold_was_heard_of_is_flagged_until_released() -> None:
+    shipped = ship(_accepted(), None, []).order
+    news = _remote(status="ON_HOLD", holds=(MERCHANT_HOLD,))  # Shopify still expects 2
+    flagged = f.follow(shipped, news, _policy(), ours=True)
+    (step,) = flagged.steps
+    assert step.notify == f.ON_HOLD and step.outcome.effects == ()
+    assert step.outcome.order.state is WorkState.SHIPPED
+    assert step.outcome.order.flags[0].startswith("shipped while held in Shopify")
+    assert f.follow(step.outcome.order, news, _policy(), ours=True).steps == ()
+    released = f.follow(step.outcome.order, _remote(), _policy(), ours=True)
+    assert released.steps[0].notify == f.RELEASED
+    assert released.steps[0].outcome.order.flags == ()
+    # Once Shopify has the fulfillment, a later hold on the closed order flags nothing.
+    done = replace(shipped, lines=(WorkLine("l1", "MUG", 2, shipped=2, title="Mug"),))
+    closed = _remote(done, status="ON_HOLD", holds=(MERCHANT_HOLD,))
+    assert f.follow(shipped, closed, _policy(), ours=True).steps == ()

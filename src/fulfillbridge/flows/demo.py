@@ -63,6 +63,7 @@ class _Line:
     done: set[int] = field(default_factory=set)
     cancel_asked: set[int] = field(default_factory=set)
     held_by_merchant: set[int] = field(default_factory=set)
+    released_by_merchant: set[int] = field(default_factory=set)
 
 
 async def _production_line(
@@ -178,7 +179,15 @@ async def _step(
             reason_notes="Verifying the card with the bank",
         )
         return
+    if (
+        plan == "merchant_hold"
+        and row.state == WorkState.ACCEPTED.value
+        and row.id not in line.released_by_merchant
+    ):
+        return  # the bridge has not read the merchant's hold yet
     if row.state == WorkState.ON_HOLD.value and row.held_by == "merchant":
+        if row.id in line.released_by_merchant:
+            return  # released in Shopify; the bridge will hear of it
         refused = False
         try:
             await actions.run_action(
@@ -187,6 +196,7 @@ async def _step(
         except actions.ActionError:
             refused = True  # as it must be: the merchant's hold stops shipping
         if refused:
+            line.released_by_merchant.add(row.id)
             await _merchant(http, "release_hold", fulfillment_order_id=row.remote_id)
         return
     if row.state == WorkState.ON_HOLD.value:

@@ -194,6 +194,9 @@ def _order_gid(payload: dict[str, Any]) -> str | None:
     if isinstance(value, str) and value.startswith("gid://shopify/Order/"):
         return value
     raw = payload.get("id")
+    edit = payload.get("order_edit")
+    if isinstance(edit, dict):  # orders/edited names its order inside the edit
+        raw = edit.get("order_id")
     if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
         return f"gid://shopify/Order/{raw}"
     return None

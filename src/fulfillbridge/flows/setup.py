@@ -56,6 +56,13 @@ _COMMON_TOPICS = (
     "fulfillment_orders/moved",
     "fulfillment_orders/split",
     "fulfillment_orders/merged",
+    # The merchant's changes after acceptance (core.follow): holds, edits, reschedules.
+    "fulfillment_orders/placed_on_hold",
+    "fulfillment_orders/hold_released",
+    "fulfillment_orders/rescheduled",
+    "fulfillment_orders/scheduled_fulfillment_order_ready",
+    "orders/edited",
+    "orders/paid",
     "app/uninstalled",
     # The SKU -> inventory item mapping follows the catalogue (flows/inventory).
     "products/create",
@@ -86,8 +93,6 @@ TOPICS: dict[str, tuple[str, ...]] = {
     ORDER_MANAGEMENT: (
         *_COMMON_TOPICS,
         "fulfillment_orders/order_routing_complete",
-        "fulfillment_orders/placed_on_hold",
-        "fulfillment_orders/hold_released",
     ),
 }
 
