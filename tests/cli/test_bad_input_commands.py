@@ -92,6 +92,21 @@ def demo_store(cli, sandbox_url: str, fb_home: Path) -> dict[str, list[tuple]]:
         (["--catalogue", "{empty}"], ["holds no SKU"]),
         (["--catalogue", "{directory}"], ["catalogue file", "cannot be read"]),
         (["--catalogue", "{spaced}", "--no-catalogue"], ["not both"]),
+        (["--shipping-rules", "{missing}"], ["shipping rules file", "does not exist"]),
+        (["--shipping-rules", "{binary}"], ["shipping rules file", "cannot be read"]),
+        (["--shipping-rules", "{spaced}"], ["shipping rules file", "is not JSON"]),
+        (["--shipping-rules", "{no_carrier}"], ["rule 1 names no carrier"]),
+        (["--shipping-rules", "{bad_kind}"], ["delivery 'teleport' is not one of"]),
+        (["--shipping-rules", "{unknown_key}"], ["rule 1 has unknown keys: speed"]),
+        (["--shipping-rules", "{spaced}", "--no-shipping-rules"], ["not both"]),
+        (["--metafield", "custom.recipe"], ["must be OWNER:namespace.key"]),
+        (["--metafield", "customer:custom.x"], ["OWNER one of order, product, variant"]),
+        (["--metafield", "order:recipe"], ["the key must be namespace.key"]),
+        (["--operation-webhook-url", "ftp://ops.example/in"], ["must be an http(s) URL"]),
+        (
+            ["--operation-webhook-url", "https://x.example", "--no-operation-webhook-url"],
+            ["not both"],
+        ),
     ],
 )
 def test_store_configure_refuses_bad_options_and_writes_nothing(
@@ -104,6 +119,12 @@ def test_store_configure_refuses_bad_options_and_writes_nothing(
         "empty": tmp_path / "empty.txt",
         "directory": tmp_path,
     }
+    files["no_carrier"] = tmp_path / "no_carrier.json"
+    files["no_carrier"].write_text('{"rules": [{"name_contains": "express"}]}')
+    files["bad_kind"] = tmp_path / "bad_kind.json"
+    files["bad_kind"].write_text('{"rules": [{"delivery": "teleport", "carrier": "UPS"}]}')
+    files["unknown_key"] = tmp_path / "unknown_key.json"
+    files["unknown_key"].write_text('{"rules": [{"speed": "fast", "carrier": "UPS"}]}')
     files["binary"].write_bytes(b"\xff\xfe\x00MUG\n")
     files["spaced"].write_text("TEE-L\nMUG RED\n")
     files["empty"].write_text("\n\n")

@@ -348,3 +348,19 @@ def test_export_pick_list(run, seeded, tmp_path) -> None:
     picked = list(csv.reader(target.open(encoding="utf-8")))
     assert [row[1] for row in picked[1:]] == ["#1002"]
     assert picked[1][6] == "3"
+
+
+def test_deadline_listing_and_pickup_refusals(run, seeded) -> None:
+    listed = run("orders", "list", "--sort", "deadline", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert {i["order_name"] for i in json.loads(listed.stdout)} == {"#1001", "#1002"}
+    overdue = run("orders", "list", "--overdue", "--json")
+    assert overdue.exit_code == 0 and json.loads(overdue.stdout) == []
+    bad_sort = run("orders", "list", "--sort", "random")
+    assert bad_sort.exit_code == 2 and "sort 'random' is not one of" in bad_sort.output
+    bad_hours = run("orders", "list", "--due-within", "-3")
+    assert bad_hours.exit_code == 2
+    not_pickup = run("orders", "ready-for-pickup", str(seeded["a1001"]))
+    assert not_pickup.exit_code == 1 and "is not a pickup order" in not_pickup.output
+    unknown = run("orders", "ready-for-pickup", "#9999", "--store", "acme")
+    assert unknown.exit_code == 1 and "#9999" in unknown.output

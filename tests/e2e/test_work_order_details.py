@@ -272,3 +272,77 @@ async def test_an_unpaid_order_waits_in_order_management(
         (fo,) = [f for f in later[0]["fulfillment_orders"] if _at(f, managed)]
         row = await bridge.wait_state(fo["id"], "accepted")
     assert row.flags == ["payment pending (pending)"]
+
+
+async def test_configured_metafields_reach_the_work_with_metaobjects_resolved(
+    service_store: Bridge, merchant: Merchant
+) -> None:
+    """A customiser keeps its recipe in a metaobject the order points at, and care notes on
+    the product: the work carries both; a reference to a deleted metaobject is reported."""
+    bridge = service_store
+    await merchant.seed_catalogue("service")
+    await _configure(
+        bridge, metafields=["order:custom.recipe", "order:custom.gone", "product:custom.care"]
+    )
+    definition = await merchant.graphql(
+        """mutation { metaobjectDefinitionCreate(definition: {type: "recipe", name: "Recipe",
+             fieldDefinitions: [{key: "name", type: "single_line_text_field"},
+                                {key: "foil", type: "single_line_text_field"}]}) {
+             userErrors { message } } }"""
+    )
+    assert definition["metaobjectDefinitionCreate"]["userErrors"] == []
+    made = {}
+    for name in ("Gold foil", "Old recipe"):
+        created = await merchant.graphql(
+            """mutation($name: String!) { metaobjectCreate(metaobject: {type: "recipe",
+                 fields: [{key: "name", value: $name}, {key: "foil", value: "gold"}]}) {
+                 metaobject { id } userErrors { message } } }""",
+            {"name": name},
+        )
+        made[name] = created["metaobjectCreate"]["metaobject"]["id"]
+    # The order is made while the worker is away, so its metafields are set before the
+    # bridge reads it (a storefront app writes them at checkout).
+    (order,) = await _merchant_orders(merchant)
+    fo_id = order["fulfillment_orders"][0]["id"]
+    product = await merchant.graphql(
+        """query($id: ID!) { order(id: $id) { lineItems(first: 1) { nodes {
+             product { id } } } } }""",
+        {"id": order["id"]},
+    )
+    product_id = product["order"]["lineItems"]["nodes"][0]["product"]["id"]
+
+    def field(owner: str, key: str, kind: str, value: str) -> dict[str, str]:
+        return {"ownerId": owner, "namespace": "custom", "key": key, "type": kind, "value": value}
+
+    written = await merchant.graphql(
+        """mutation($m: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $m) {
+             userErrors { message } } }""",
+        {
+            "m": [
+                field(order["id"], "recipe", "metaobject_reference", made["Gold foil"]),
+                field(order["id"], "gone", "metaobject_reference", made["Old recipe"]),
+                field(product_id, "care", "multi_line_text_field", "Wash cold\nNo dryer"),
+            ]
+        },
+    )
+    assert written["metafieldsSet"]["userErrors"] == []
+    deleted = await merchant.graphql(
+        "mutation($id: ID!) { metaobjectDelete(id: $id) { userErrors { message } } }",
+        {"id": made["Old recipe"]},
+    )
+    assert deleted["metaobjectDelete"]["userErrors"] == []
+    operation = Operation(bridge, await bridge.api_key())
+    try:
+        async with worker(bridge, fast=True):
+            await bridge.wait_state(fo_id, "accepted")
+            detail = await operation.detail(fo_id)
+    finally:
+        await operation.aclose()
+    recipe = detail["metafields"]["custom.recipe"]
+    assert recipe["type"] == "metaobject_reference"
+    assert recipe["metaobject"]["fields"] == {"name": "Gold foil", "foil": "gold"}
+    gone = detail["metafields"]["custom.gone"]
+    assert gone["value"] == made["Old recipe"] and "metaobject" not in gone
+    assert any("no longer has" in w and "custom.gone" in w for w in detail["warnings"])
+    care = detail["lines"][0]["metafields"]["product"]["custom.care"]
+    assert care["value"] == "Wash cold\nNo dryer"
