@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,22 +126,31 @@ def retry_delay(attempts: int) -> float:
     return min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS)
 
 
-# Failures seen by this process ((database URL, event id) -> monotonic time), so that
-# retries back off from the last failure; other processes fall back on the schedule counted
-# from reception.
-_last_failure: dict[tuple[str, int], float] = {}
-# A callback (or request webhook) is only a ping: a pull of every assigned fulfillment order
-# that started after it arrived answers it, so a burst of N pings costs a few pulls, not N.
-# Per database and store: the highest inbox id that existed when an applied pull started.
-# Ids, not clocks: an id is allocated after its event was received, and allocation order
-# holds across processes and machines whatever order the transactions commit in.
-_assigned_pulled: dict[tuple[str, int], int] = {}
+@dataclass
+class InboxMemory:
+    """What this process remembers of the inbox between rounds, per database handle."""
+
+    # Failures seen here (event id -> monotonic time), so that retries back off from the
+    # last failure; other processes fall back on the schedule counted from reception.
+    last_failure: dict[int, float] = field(default_factory=dict)
+    # A callback (or request webhook) is only a ping: a pull of every assigned fulfillment
+    # order that started after it arrived answers it, so a burst of N pings costs a few
+    # pulls, not N. Per store: the highest inbox id that existed when an applied pull
+    # started. Ids, not clocks: an id is allocated after its event was received, and
+    # allocation order holds across processes whatever order transactions commit in.
+    assigned_pulled: dict[int, int] = field(default_factory=dict)
+
+
+def _memory(database: Database) -> InboxMemory:
+    memory = database.memory.setdefault("inbox", InboxMemory())
+    assert isinstance(memory, InboxMemory)
+    return memory
 
 
 def _due(database: Database, row: InboxEventRow, now: datetime) -> bool:
     if not row.attempts:
         return True
-    failed_at = _last_failure.get((database.url, row.id))
+    failed_at = _memory(database).last_failure.get(row.id)
     if failed_at is not None and time.monotonic() - failed_at < retry_delay(row.attempts):
         return False
     waited = sum(retry_delay(n) for n in range(1, row.attempts + 1))
@@ -178,7 +188,7 @@ async def _record_failure(database: Database, event: InboxEventRow, exc: BaseExc
             .where(InboxEventRow.id == event.id, InboxEventRow.processed_at.is_(None))
             .values(**values)
         )
-    _last_failure[(database.url, event.id)] = time.monotonic()
+    _memory(database).last_failure[event.id] = time.monotonic()
     log = logger.error if give_up else logger.warning
     log(
         "inbox event %s (%s, store %s) failed, attempt %d%s: %s",
@@ -190,7 +200,7 @@ async def _record_failure(database: Database, event: InboxEventRow, exc: BaseExc
         message,
     )
     if give_up:
-        _last_failure.pop((database.url, event.id), None)
+        _memory(database).last_failure.pop(event.id, None)
     return give_up
 
 
@@ -262,7 +272,7 @@ async def process_event(
     database: Database, settings: Settings, event: InboxEventRow, clients: _Clients
 ) -> ApplyResult | None:
     """Pull and apply one inbox event; a failure is recorded on the event, never raised."""
-    key = (database.url, event.store_id)
+    pulled = _memory(database).assigned_pulled
 
     async def settled(order_id: str) -> bool:
         async with database.transaction() as session:
@@ -299,18 +309,19 @@ async def process_event(
                 event.source,
                 event.topic,
                 event.payload or {},
-                answered=event.id <= _assigned_pulled.get(key, 0),
+                answered=event.id <= pulled.get(event.store_id, 0),
                 watermark=watermark,
                 settled=settled,
             )
         result = await _claim_and_apply(database, ctx, settings, event, plan)
         if plan.assigned_pull_watermark is not None:
             # Only now, with the pull's results stored, may it answer other events.
-            _assigned_pulled[key] = max(_assigned_pulled.get(key, 0), plan.assigned_pull_watermark)
+            mark = plan.assigned_pull_watermark
+            pulled[event.store_id] = max(pulled.get(event.store_id, 0), mark)
     except Exception as exc:  # any failure must leave the event for a later attempt
         await _record_failure(database, event, exc)
         return _FAILED_TRANSIENT if _is_transient(exc) else None
-    _last_failure.pop((database.url, event.id), None)
+    _memory(database).last_failure.pop(event.id, None)
     if plan.note:
         logger.info("inbox event %s: %s", event.id, plan.note)
     if result is not None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,9 @@ class Database:
         self.engine = db.create_engine_for(url)
         self._sessions = db.session_factory(self.engine)
         self._doorbells: dict[asyncio.AbstractEventLoop, asyncio.Event] = {}
+        # What the flows using this handle remember between rounds in this process (e.g.
+        # when an inbox event last failed); never the truth, which is the database.
+        self.memory: dict[str, Any] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, *, migrate: bool = True) -> Database:
