@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import (
@@ -30,6 +30,7 @@ from fulfillbridge.core.inventory_feed import Feed, FeedUrlError, check_feed_url
 from fulfillbridge.core.stores import Store
 from fulfillbridge.flows import inventory
 from fulfillbridge.shopify import ShopifyError
+from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import (
     FeedClaim,
@@ -149,10 +150,10 @@ async def _claim_feed(database: Database, store: Store, feed: Feed) -> FeedClaim
     try:
         async with database.transaction() as session:
             return await InventoryRepository(session).claim_feed(
-                store.id, url_hash, inventory.lock_holder(), now=now, due_before=due_before
+                store.id, url_hash, leases.new_holder(), now=now, interval=feed.interval
             )
-    except (IntegrityError, OperationalError):
-        return None  # another worker claimed it first
+    except OperationalError:
+        return None  # SQLite was busy with another worker's claim: this round is not ours
 
 
 async def _poll_feed(
