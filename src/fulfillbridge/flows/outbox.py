@@ -28,7 +28,6 @@ How each kind is written and verified: ``flows.shopify_writes``.
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,6 +54,7 @@ from fulfillbridge.shopify import (
     TooManyRequests,
     TransportError,
     UserErrors,
+    backoff_delay,
 )
 from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
@@ -95,9 +95,8 @@ class OutboxPolicy:
     request_timeout: float | None = None
 
     def backoff(self, attempt: int) -> float:
-        """Full jitter in [base/2, min(max, base * 2**(attempt-1))]."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
-        return ceiling / 2 + random.random() * ceiling / 2
+        """Between half and all of min(max, base * 2**(attempt-1))."""
+        return backoff_delay(attempt, base=self.base_delay, cap=self.max_delay, jitter=0.5)
 
 
 @dataclass(frozen=True)
