@@ -1,4 +1,5 @@
-"""``store configure`` and ``store setup``: thin commands over ``flows.setup``.
+"""``store configure`` and ``store setup``: thin commands over ``flows.configure`` and
+``flows.setup``.
 
 Registered by ``fulfillbridge.cli`` (``store_app.command("configure")(configure_command)``
 and ``store_app.command("setup")(setup_command)``).
@@ -20,6 +21,7 @@ from rich.table import Table
 from fulfillbridge.config import ConfigError, load_settings
 from fulfillbridge.core.inventory_feed import mask_url
 from fulfillbridge.core.stores import StoreError
+from fulfillbridge.flows import configure as configure_flow
 from fulfillbridge.flows import setup as setup_flow
 from fulfillbridge.shopify import ShopifyError
 
@@ -137,7 +139,7 @@ def configure_command(
 ) -> None:
     """Choose how the bridge works with a store (then run `store setup`)."""
     store = asyncio.run(
-        setup_flow.configure_store(
+        configure_flow.configure_store(
             load_settings(),
             name,
             mode=mode,
@@ -152,7 +154,7 @@ def configure_command(
             clear_inventory_feed=no_inventory_feed,
         )
     )
-    config = setup_flow.StoreConfig.of(store)
+    config = configure_flow.StoreConfig.of(store)
     out = Console()
     table = Table("setting", "value", title=f"store {store.name} ({store.shop_domain})")
     table.add_row("mode", config.mode)
