@@ -11,8 +11,9 @@ import pytest
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
 from fulfillbridge.core.stores import AuthKind
+from fulfillbridge.flows.fulfillment_writes import tracking_input
 from fulfillbridge.flows.outbox import requeue, send_due, skip
-from fulfillbridge.flows.shopify_writes import hold_reason, rejection_reason, tracking_input
+from fulfillbridge.flows.shopify_writes import hold_reason, rejection_reason
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import OutboxRow, ShipmentRow
 from fulfillbridge.store.work import WorkRepository

@@ -41,7 +41,8 @@ from fulfillbridge.core import work as core
 from fulfillbridge.core.stores import Store
 from fulfillbridge.flows import notify
 from fulfillbridge.flows.connect import client_for
-from fulfillbridge.flows.shopify_writes import SENDERS, CannotSend, WriteJob
+from fulfillbridge.flows.shopify_writes import SENDERS
+from fulfillbridge.flows.write_jobs import CannotSend, WriteJob
 from fulfillbridge.shopify import (
     GraphQLErrors,
     HTTPStatusError,
