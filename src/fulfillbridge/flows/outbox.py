@@ -370,16 +370,21 @@ async def _release_unloadable(
     database: Database, row_id: int, token: str, policy: OutboxPolicy, exc: Exception
 ) -> None:
     async with database.transaction() as session:
-        row = await session.get(OutboxRow, row_id)
-        if row is None or row.claimed_by != token:
+        attempts = await session.scalar(
+            select(OutboxRow.attempts).where(OutboxRow.id == row_id, OutboxRow.claimed_by == token)
+        )
+        if attempts is None:
             return
-        row.attempts += 1
-        row.last_error = f"could not load the row: {type(exc).__name__}: {exc}"
-        row.claimed_by = row.claimed_until = None
-        if row.attempts >= policy.max_attempts:
-            row.status = FAILED
+        attempts += 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_error": f"could not load the row: {type(exc).__name__}: {exc}",
+        }
+        if attempts >= policy.max_attempts:
+            values["status"] = FAILED
         else:
-            row.next_attempt_at = _now() + timedelta(seconds=policy.backoff(row.attempts))
+            values["next_attempt_at"] = _now() + timedelta(seconds=policy.backoff(attempts))
+        await leases.release(session, leases.OUTBOX_SEND, {"id": row_id}, token, values=values)
 
 
 async def _notify(settings: Settings, job: WriteJob) -> _Result:
