@@ -87,7 +87,7 @@ def new_holder(name: str | None = None) -> str:
     """A holder name no other claim uses: ``name`` (this host and process by default) and a
     nonce, so two claims of one process are told apart too."""
     base = name or f"{socket.gethostname()}-{os.getpid()}"
-    return f"{base}#{uuid.uuid4().hex[:8]}"[:128]
+    return f"{base[:119]}#{uuid.uuid4().hex[:8]}"  # holder columns hold 128 characters
 
 
 def _aware(value: datetime) -> datetime:
