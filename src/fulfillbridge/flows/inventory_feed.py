@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import (
@@ -152,8 +152,8 @@ async def _claim_feed(database: Database, store: Store, feed: Feed) -> FeedClaim
             return await InventoryRepository(session).claim_feed(
                 store.id, url_hash, leases.new_holder(), now=now, interval=feed.interval
             )
-    except OperationalError:
-        return None  # SQLite was busy with another worker's claim: this round is not ours
+    except (IntegrityError, OperationalError):
+        return None  # another worker claimed it first
 
 
 async def _poll_feed(

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.config import Settings
@@ -111,19 +112,24 @@ async def claim_reconcile_run(database: Database, store_id: int, interval: float
     worker claimed the round first (the lease ``store.leases.RECONCILE_POLL``)."""
     now = datetime.now(UTC)
     key = {"store_id": store_id, "name": RUN_CHECKPOINT}
-    async with database.transaction() as session:
-        # A look first: a round not due writes nothing.
-        if not await leases.is_free(session, leases.RECONCILE_POLL, key, now=now, seconds=interval):
-            return False
-        return await leases.claim(
-            session,
-            leases.RECONCILE_POLL,
-            key,
-            now=now,
-            seconds=interval,
-            values={"value": _iso(now)},
-            create={},
-        )
+    try:
+        async with database.transaction() as session:
+            # A look first: a round not due writes nothing.
+            if not await leases.is_free(
+                session, leases.RECONCILE_POLL, key, now=now, seconds=interval
+            ):
+                return False
+            return await leases.claim(
+                session,
+                leases.RECONCILE_POLL,
+                key,
+                now=now,
+                seconds=interval,
+                values={"value": _iso(now)},
+                create={},
+            )
+    except IntegrityError:
+        return False  # the store went away meanwhile
 
 
 # --------------------------------------------------------------------------- reading Shopify
