@@ -413,7 +413,7 @@ class Run:
     async def _connect_store(self) -> None:
         """Store ``bench`` in the bridge's database (this also creates and migrates it)."""
         from fulfillbridge.core.stores import AuthKind
-        from fulfillbridge.flows import connect, setup
+        from fulfillbridge.flows import configure, connect
 
         settings = self.settings()
         await connect.add_store(
@@ -425,7 +425,7 @@ class Run:
             webhook_secret=CLIENT_SECRET,
             api_url=f"{self.sandbox_url}/shops/{SHOP}",
         )
-        await setup.configure_store(settings, STORE, mode="fulfillment_service")
+        await configure.configure_store(settings, STORE, mode="fulfillment_service")
 
     async def _set_up_store(self) -> None:
         from fulfillbridge.flows import setup

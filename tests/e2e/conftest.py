@@ -13,7 +13,7 @@ import pytest
 
 from fulfillbridge.config import load_settings
 from fulfillbridge.core.stores import AuthKind
-from fulfillbridge.flows import connect, setup
+from fulfillbridge.flows import configure, connect, setup
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.database import Database
 from fulfillbridge.web.app import create_app
@@ -81,7 +81,7 @@ async def connect_store(
         webhook_secret=WEBHOOK_SECRET,
         api_url=sandbox_url,
     )
-    await setup.configure_store(bridge.settings, STORE, mode=mode, locations=locations)
+    await configure.configure_store(bridge.settings, STORE, mode=mode, locations=locations)
     return await setup.setup_store(bridge.settings, STORE)
 
 

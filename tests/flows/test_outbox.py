@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
 from fulfillbridge.core.stores import AuthKind
+from fulfillbridge.flows.fulfillment_writes import tracking_input
 from fulfillbridge.flows.outbox import requeue, send_due, skip
-from fulfillbridge.flows.shopify_writes import hold_reason, rejection_reason, tracking_input
+from fulfillbridge.flows.shopify_writes import hold_reason, rejection_reason
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import OutboxRow, ShipmentRow
+from fulfillbridge.store.models import OutboxRow, ShipmentRow, StoreRow
 from fulfillbridge.store.work import WorkRepository
 from tests.flows.outbox_helpers import (
     FAST,
@@ -505,3 +507,27 @@ async def test_a_refused_progress_report_never_blocks_the_cancellation_answer(
     progress = (await outbox_rows(database, work_id))[1]
     assert "progress" in progress.last_error  # Shopify's reason is kept for operators
     assert admin.fulfillment_order(remote.fo_id)["requestStatus"] == "CANCELLATION_ACCEPTED"
+
+
+async def test_a_row_that_cannot_be_loaded_is_given_back_for_later(
+    database, settings, store_id, admin, service
+):
+    """Secrets sealed with a key this process lacks: the row is released with the reason
+    and waits its backoff, and the other rows go on."""
+    remote, work_id = await accepted_work(database, store_id, admin, service)
+    async with database.transaction() as session:
+        store_row = await session.get(StoreRow, store_id)
+        assert store_row is not None
+        store_row.sealed_secrets = Fernet(Fernet.generate_key()).encrypt(b"{}").decode()
+
+    assert await send_due(database, settings, worker_id="w1", policy=FAST) == 1
+
+    (row,) = await outbox_rows(database, work_id)
+    assert (row.status, row.attempts, row.claimed_by, row.claimed_until) == (
+        "pending",
+        1,
+        None,
+        None,
+    )
+    assert row.last_error.startswith("could not load the row: ConfigError: stored secrets")
+    assert admin.fulfillment_order(remote.fo_id)["requestStatus"] == "SUBMITTED"

@@ -17,6 +17,7 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import RawRow
 from fulfillbridge.flows import inventory
 from fulfillbridge.serving import BackgroundServer
+from fulfillbridge.store import leases
 from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import InventoryRepository
@@ -174,10 +175,17 @@ async def test_a_lock_whose_holder_died_is_taken_after_its_lease(
     await add_store(database, sandbox_url, shop)
     async with database.stores() as stores:
         store = await stores.get("acme")
-    now = datetime.now(UTC)
-    async with database.transaction() as session:  # a holder that crashed a while ago
-        taken = await InventoryRepository(session).claim_lock(
-            store.id, "crashed-worker", now=now, until=now - timedelta(seconds=1)
+    # A holder that claimed the lock a lease and a second ago, and crashed.
+    claimed_at = datetime.now(UTC) - timedelta(seconds=inventory.LOCK_LEASE_SECONDS + 1)
+    async with database.transaction() as session:
+        taken = await leases.claim(
+            session,
+            leases.INVENTORY_PUSH,
+            {"store_id": store.id},
+            "crashed-worker",
+            now=claimed_at,
+            seconds=inventory.LOCK_LEASE_SECONDS,
+            create={},
         )
     assert taken
 

@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from fulfillbridge.config import Settings, load_settings
 from fulfillbridge.core.inventory import RawRow
+from fulfillbridge.flows.configure import configure_store
 from fulfillbridge.flows.inventory import PushReport, push, refresh_mapping
 from fulfillbridge.flows.processing import process_inbox
-from fulfillbridge.flows.setup import TOPIC_SCOPES, TOPICS, configure_store, setup_store, topic_enum
+from fulfillbridge.flows.setup import TOPIC_SCOPES, TOPICS, setup_store, topic_enum
 from fulfillbridge.sandbox.shops import DEFAULT_ACCESS_TOKEN, DEFAULT_SHOP_DOMAIN
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.shopify import sign_webhook

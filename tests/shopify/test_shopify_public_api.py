@@ -12,8 +12,8 @@ EXPECTED = {
     "ShopLocked", "ShopifyClient", "ShopifyError", "StaticToken", "ThrottleBucket",
     "ThrottleStatus", "Throttled", "TokenSaver", "TooManyRequests", "TransportError",
     "UserErrorDetail", "UserErrors",
-    "all_needed_scopes", "audit_scopes", "callback_hmac", "has_scope", "how_to_grant",
-    "is_valid_shop_domain", "normalize_shop_domain", "operation", "operation_names",
+    "all_needed_scopes", "audit_scopes", "backoff_delay", "callback_hmac", "has_scope",
+    "how_to_grant", "is_valid_shop_domain", "normalize_shop_domain", "operation", "operation_names",
     "parse_cost", "sign_webhook", "verify_webhook",
 }  # fmt: skip
 

@@ -1,6 +1,6 @@
 import pytest
 
-from fulfillbridge.shopify import RetryPolicy
+from fulfillbridge.shopify import RetryPolicy, backoff_delay
 from fulfillbridge.shopify._retry import Decision, Failure, decide
 
 
@@ -43,3 +43,15 @@ def test_invalid_policy_rejected():
 def test_retry_rule(failure, query, mutation):
     assert decide(failure, is_mutation=False) is query
     assert decide(failure, is_mutation=True) is mutation
+
+
+def test_backoff_delay_jitter_is_a_share_of_the_ceiling():
+    def delay(attempt: int, jitter: float, r: float) -> float:
+        return backoff_delay(attempt, base=2.0, cap=600.0, jitter=jitter, rand=lambda: r)
+
+    assert [delay(n, 0.0, 0.3) for n in (1, 2, 3, 10, 11)] == [2.0, 4.0, 8.0, 600.0, 600.0]
+    assert (delay(3, 1.0, 0.0), delay(3, 1.0, 0.25), delay(3, 1.0, 1.0)) == (0.0, 2.0, 8.0)
+    assert (delay(3, 0.5, 0.0), delay(3, 0.5, 0.5), delay(3, 0.5, 1.0)) == (4.0, 6.0, 8.0)
+    assert backoff_delay(0, base=2.0, cap=600.0, jitter=0.0) == 2.0  # before any failure
+    with pytest.raises(ValueError, match="jitter"):
+        backoff_delay(1, base=1.0, cap=1.0, jitter=1.5)

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from fulfillbridge.config import load_settings
-from fulfillbridge.flows.setup import configure_store, setup_store
+from fulfillbridge.flows.configure import configure_store
+from fulfillbridge.flows.setup import setup_store
 from fulfillbridge.sandbox.shops import DEFAULT_ACCESS_TOKEN, DEFAULT_SHOP_DOMAIN
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.shopify import sign_webhook

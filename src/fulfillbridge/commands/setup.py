@@ -1,4 +1,5 @@
-"""``store configure`` and ``store setup``: thin commands over ``flows.setup``.
+"""``store configure`` and ``store setup``: thin commands over ``flows.configure`` and
+``flows.setup``.
 
 Registered by ``fulfillbridge.cli`` (``store_app.command("configure")(configure_command)``
 and ``store_app.command("setup")(setup_command)``).
@@ -20,6 +21,7 @@ from rich.table import Table
 from fulfillbridge.config import ConfigError, load_settings
 from fulfillbridge.core.inventory_feed import mask_url
 from fulfillbridge.core.stores import StoreError
+from fulfillbridge.flows import configure as configure_flow
 from fulfillbridge.flows import setup as setup_flow
 from fulfillbridge.flows import work_settings
 from fulfillbridge.shopify import ShopifyError
@@ -194,7 +196,7 @@ def configure_command(
         clear_metafields=no_metafields,
     )
     store = asyncio.run(
-        setup_flow.configure_store(
+        configure_flow.configure_store(
             load_settings(),
             name,
             mode=mode,
@@ -210,7 +212,7 @@ def configure_command(
             work_changes=work_changes,
         )
     )
-    config = setup_flow.StoreConfig.of(store)
+    config = configure_flow.StoreConfig.of(store)
     out = Console()
     table = Table("setting", "value", title=f"store {store.name} ({store.shop_domain})")
     table.add_row("mode", config.mode)

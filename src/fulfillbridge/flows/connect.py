@@ -278,39 +278,36 @@ async def check_store(settings: Settings, name: str) -> CheckReport:
         await database.close()
 
 
-async def complete_install(settings: Settings, query: dict[str, str]) -> Store:
+async def complete_install(settings: Settings, database: Database, query: dict[str, str]) -> Store:
     """Finish the OAuth install: verify the callback (hmac, state, shop), exchange the code,
-    store the token. Raises OAuthError or StoreError naming what is wrong."""
+    store the token in ``database`` (the app's own: a callback opens nothing). Raises
+    OAuthError or StoreError naming what is wrong."""
     try:
         shop = normalize_shop_domain(query.get("shop", ""))
     except ValueError as exc:
         raise OAuthError(f"OAuth callback shop is invalid: {exc}") from None
-    database = Database.from_settings(settings)
-    try:
-        async with database.stores() as stores:
-            store = await stores.get_by_domain(shop)
-            secrets = await stores.secrets(store.name)
-        if store.auth_kind is not AuthKind.OAUTH:
-            raise StoreError(f"store {store.name!r} was not added for an OAuth install")
-        expected = str(store.settings.get("oauth_state") or "")
-        expires = str(store.settings.get("oauth_state_expires") or "")
-        if not expected or (expires and datetime.fromisoformat(expires) < datetime.now(UTC)):
-            raise OAuthError(
-                "no install is pending for this shop (or its link expired): run "
-                "`fulfillbridge store add --oauth` again for a new link"
-            )
-        install = _install_for(settings, store.client_id or "", secrets["client_secret"])
-        params = install.verify_callback(query, expected_state=expected)
-        async with client_for(store, {"access_token": "pending"}) as client:
-            token = await install.exchange_code(
-                params.shop, params.code, http=client.http, base_url=store.base_url
-            )
-        async with database.stores() as stores:
-            await stores.update_secrets(store.name, _token_secrets(token))
-            await stores.update_settings(
-                store.name,
-                {"oauth_state": None, "oauth_state_expires": None, "installed_at": time.time()},
-            )
-            return await stores.get(store.name)
-    finally:
-        await database.close()
+    async with database.stores() as stores:
+        store = await stores.get_by_domain(shop)
+        secrets = await stores.secrets(store.name)
+    if store.auth_kind is not AuthKind.OAUTH:
+        raise StoreError(f"store {store.name!r} was not added for an OAuth install")
+    expected = str(store.settings.get("oauth_state") or "")
+    expires = str(store.settings.get("oauth_state_expires") or "")
+    if not expected or (expires and datetime.fromisoformat(expires) < datetime.now(UTC)):
+        raise OAuthError(
+            "no install is pending for this shop (or its link expired): run "
+            "`fulfillbridge store add --oauth` again for a new link"
+        )
+    install = _install_for(settings, store.client_id or "", secrets["client_secret"])
+    params = install.verify_callback(query, expected_state=expected)
+    async with client_for(store, {"access_token": "pending"}) as client:
+        token = await install.exchange_code(
+            params.shop, params.code, http=client.http, base_url=store.base_url
+        )
+    async with database.stores() as stores:
+        await stores.update_secrets(store.name, _token_secrets(token))
+        await stores.update_settings(
+            store.name,
+            {"oauth_state": None, "oauth_state_expires": None, "installed_at": time.time()},
+        )
+        return await stores.get(store.name)

@@ -39,14 +39,11 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -73,6 +70,7 @@ from fulfillbridge.core.inventory_feed import feed_of, mask_url
 from fulfillbridge.core.stores import Store, StoreNotFound
 from fulfillbridge.flows.connect import client_for
 from fulfillbridge.shopify import OutcomeUnknown, ShopifyClient, operation
+from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import (
     InventoryRepository,
@@ -216,30 +214,35 @@ class StoreBusy(InventorySyncError):
     default_code = InventoryErrorCode.STORE_BUSY
 
 
-def lock_holder() -> str:
-    """A name for this process's claim on a lock or a feed round."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
 async def _try_lock(database: Database, store_id: int, holder: str) -> bool:
-    now = datetime.now(UTC)
-    until = now + timedelta(seconds=LOCK_LEASE_SECONDS)
     try:
         async with database.transaction() as session:
-            return await InventoryRepository(session).claim_lock(
-                store_id, holder, now=now, until=until
+            return await leases.claim(
+                session,
+                leases.INVENTORY_PUSH,
+                {"store_id": store_id},
+                holder,
+                now=datetime.now(UTC),
+                seconds=LOCK_LEASE_SECONDS,
+                create={},
             )
     except (IntegrityError, OperationalError):
-        return False  # another claimer inserted the row first, or SQLite was busy: try again
+        return False  # another claimer got in first, or SQLite was busy: try again
 
 
 async def _keep_lock(database: Database, store: Store, holder: str) -> None:
     while True:
         await asyncio.sleep(LOCK_LEASE_SECONDS / 3)
-        until = datetime.now(UTC) + timedelta(seconds=LOCK_LEASE_SECONDS)
         try:
             async with database.transaction() as session:
-                kept = await InventoryRepository(session).renew_lock(store.id, holder, until)
+                kept = await leases.renew(
+                    session,
+                    leases.INVENTORY_PUSH,
+                    {"store_id": store.id},
+                    holder,
+                    now=datetime.now(UTC),
+                    seconds=LOCK_LEASE_SECONDS,
+                )
         except OperationalError as exc:
             log.warning("store %s: push lock not renewed this time (%s)", store.name, exc)
             continue
@@ -255,7 +258,7 @@ async def store_lock(
     """Hold the store's push lock (a row in ``inventory_locks`` with a lease, so that
     pushes from several processes on one database queue up, and a crashed holder frees it
     after the lease). Raises ``StoreBusy`` after ``wait`` seconds without it."""
-    holder = lock_holder()
+    holder = leases.new_holder()
     deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait is None else wait)
     pause = _LOCK_POLL[0]
     while not await _try_lock(database, store.id, holder):
@@ -275,7 +278,7 @@ async def store_lock(
             await keeper
         try:
             async with database.transaction() as session:
-                await InventoryRepository(session).release_lock(store.id, holder)
+                await leases.release(session, leases.INVENTORY_PUSH, {"store_id": store.id}, holder)
         except Exception:  # the lease frees it anyway
             log.warning("store %s: push lock not released; its lease frees it", store.name)
 

@@ -31,6 +31,7 @@ from fulfillbridge.core.inventory_feed import Feed, FeedUrlError, check_feed_url
 from fulfillbridge.core.stores import Store
 from fulfillbridge.flows import inventory
 from fulfillbridge.shopify import ShopifyError
+from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import (
     FeedClaim,
@@ -153,7 +154,7 @@ async def _claim_feed(database: Database, store: Store, feed: Feed) -> FeedClaim
     try:
         async with database.transaction() as session:
             return await InventoryRepository(session).claim_feed(
-                store.id, url_hash, inventory.lock_holder(), now=now, due_before=due_before
+                store.id, url_hash, leases.new_holder(), now=now, interval=feed.interval
             )
     except (IntegrityError, OperationalError):
         return None  # another worker claimed it first

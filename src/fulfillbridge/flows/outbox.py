@@ -5,9 +5,10 @@ exactly once, in order per work order, within the store's rate limit.
 
 * **Claiming.** A row is due when it is ``pending`` or ``unknown`` with ``next_attempt_at``
   passed and no live lease, or ``sending`` with an expired lease (its worker died mid-send).
-  A claim writes a lease (``claimed_by`` = worker id plus a per-call nonce, ``claimed_until``)
-  through an UPDATE that re-checks the lease, so two workers never both hold a row; on
-  PostgreSQL the candidate SELECT also uses ``FOR UPDATE SKIP LOCKED``.
+  A claim takes the row's lease (``store.leases.OUTBOX_SEND``: ``claimed_by`` = worker id
+  plus a per-call nonce, ``claimed_until``) through an UPDATE that re-checks it, so two
+  workers never both hold a row; on PostgreSQL the candidate SELECT also uses
+  ``FOR UPDATE SKIP LOCKED``.
 * **Order.** A row is only due when no earlier row of the same work order and target is
   still pending, unknown, sending or failed: writes for one fulfillment order reach Shopify
   in the order they were decided. Rows without a work order are independent.
@@ -27,8 +28,6 @@ How each kind is written and verified: ``flows.shopify_writes``.
 from __future__ import annotations
 
 import logging
-import random
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,7 +41,8 @@ from fulfillbridge.core import work as core
 from fulfillbridge.core.stores import Store
 from fulfillbridge.flows import notify
 from fulfillbridge.flows.connect import client_for
-from fulfillbridge.flows.shopify_writes import SENDERS, CannotSend, WriteJob
+from fulfillbridge.flows.shopify_writes import SENDERS
+from fulfillbridge.flows.write_jobs import CannotSend, WriteJob
 from fulfillbridge.shopify import (
     GraphQLErrors,
     HTTPStatusError,
@@ -55,7 +55,9 @@ from fulfillbridge.shopify import (
     TooManyRequests,
     TransportError,
     UserErrors,
+    backoff_delay,
 )
+from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import OutboxRow, ShipmentRow, StoreRow, WorkOrderRow
 from fulfillbridge.store.stores import StoreRepository
@@ -94,9 +96,8 @@ class OutboxPolicy:
     request_timeout: float | None = None
 
     def backoff(self, attempt: int) -> float:
-        """Full jitter in [base/2, min(max, base * 2**(attempt-1))]."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
-        return ceiling / 2 + random.random() * ceiling / 2
+        """Between half and all of min(max, base * 2**(attempt-1))."""
+        return backoff_delay(attempt, base=self.base_delay, cap=self.max_delay, jitter=0.5)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ async def send_due(
 ) -> int:
     """Claim and send up to ``limit`` due outbox rows; returns how many were attempted."""
     policy = policy or OutboxPolicy()
-    token = f"{worker_id}#{uuid.uuid4().hex[:8]}"[:128]
+    token = leases.new_holder(worker_id)
     clients: dict[int, ShopifyClient] = {}
     attempted = 0
     try:
@@ -205,7 +206,6 @@ def _due_condition(now: datetime) -> Any:
 
 async def _claim(database: Database, token: str, limit: int, policy: OutboxPolicy) -> list[int]:
     now = _now()
-    until = now + timedelta(seconds=policy.lease_seconds)
     claimed: list[int] = []
     async with database.transaction() as session:
         candidates = (
@@ -218,19 +218,17 @@ async def _claim(database: Database, token: str, limit: int, policy: OutboxPolic
             )
         ).all()
         for row_id in candidates:
-            # The lease is re-checked in the UPDATE itself: another worker that claimed the
-            # row between our SELECT and here makes this match nothing.
-            result = await session.execute(
-                update(OutboxRow)
-                .where(
-                    OutboxRow.id == row_id,
-                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
-                    OutboxRow.status.in_((PENDING, UNKNOWN, SENDING)),
-                )
-                .values(claimed_by=token, claimed_until=until)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            # The lease is re-checked in the claim itself: another worker that claimed the
+            # row between our SELECT and here makes it match nothing.
+            if await leases.claim(
+                session,
+                leases.OUTBOX_SEND,
+                {"id": row_id},
+                token,
+                now=now,
+                seconds=policy.lease_seconds,
+                where=[OutboxRow.status.in_((PENDING, UNKNOWN, SENDING))],
+            ):
                 claimed.append(row_id)
     return claimed
 
@@ -240,13 +238,15 @@ async def _renew(
 ):
     """Extend our lease (and set ``values``); False when the row is no longer ours."""
     async with database.transaction() as session:
-        result = await session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == job.id, OutboxRow.claimed_by == token)
-            .values(claimed_until=_now() + timedelta(seconds=policy.lease_seconds), **values)
-            .execution_options(synchronize_session=False)
+        return await leases.renew(
+            session,
+            leases.OUTBOX_SEND,
+            {"id": job.id},
+            token,
+            now=_now(),
+            seconds=policy.lease_seconds,
+            values=values,
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 # ================================================================= one row
@@ -380,16 +380,21 @@ async def _release_unloadable(
     database: Database, row_id: int, token: str, policy: OutboxPolicy, exc: Exception
 ) -> None:
     async with database.transaction() as session:
-        row = await session.get(OutboxRow, row_id)
-        if row is None or row.claimed_by != token:
+        attempts = await session.scalar(
+            select(OutboxRow.attempts).where(OutboxRow.id == row_id, OutboxRow.claimed_by == token)
+        )
+        if attempts is None:
             return
-        row.attempts += 1
-        row.last_error = f"could not load the row: {type(exc).__name__}: {exc}"
-        row.claimed_by = row.claimed_until = None
-        if row.attempts >= policy.max_attempts:
-            row.status = FAILED
+        attempts += 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_error": f"could not load the row: {type(exc).__name__}: {exc}",
+        }
+        if attempts >= policy.max_attempts:
+            values["status"] = FAILED
         else:
-            row.next_attempt_at = _now() + timedelta(seconds=policy.backoff(row.attempts))
+            values["next_attempt_at"] = _now() + timedelta(seconds=policy.backoff(attempts))
+        await leases.release(session, leases.OUTBOX_SEND, {"id": row_id}, token, values=values)
 
 
 async def _notify(settings: Settings, job: WriteJob) -> _Result:
@@ -473,25 +478,15 @@ async def _finish(
             if status == UNKNOWN:
                 delay = max(delay, policy.unknown_settle_seconds)
             next_at = now + timedelta(seconds=delay)
-    values: dict[str, Any] = {
-        "status": status,
-        "last_error": error,
-        "claimed_by": None,
-        "claimed_until": None,
-        "next_attempt_at": next_at,
-    }
+    values: dict[str, Any] = {"status": status, "last_error": error, "next_attempt_at": next_at}
     if outcome.result is not None:
         values["result"] = outcome.result
     if status in (DONE, SKIPPED):
         values["done_at"] = now
     async with database.transaction() as session:
-        result = await session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == job.id, OutboxRow.claimed_by == token)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await leases.release(
+            session, leases.OUTBOX_SEND, {"id": job.id}, token, values=values
+        ):
             # Our lease ran out and another worker owns the row now: it verifies first.
             logger.warning("outbox row %s: lease lost before recording %s", job.id, status)
             return

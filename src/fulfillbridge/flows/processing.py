@@ -121,9 +121,11 @@ _SETTLED = frozenset(
 
 def retry_delay(attempts: int) -> float:
     """Seconds to wait after the ``attempts``-th failure."""
+    from fulfillbridge.shopify import backoff_delay
+
     if attempts <= 0:
         return 0.0
-    return min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS)
+    return backoff_delay(attempts, base=RETRY_BASE_SECONDS, cap=RETRY_MAX_SECONDS, jitter=0.0)
 
 
 @dataclass

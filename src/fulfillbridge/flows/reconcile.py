@@ -11,8 +11,9 @@ is a lot.
 Checkpoints (``checkpoints`` rows per store): ``reconcile`` holds the newest ``updatedAt``
 seen (Shopify's clock), advanced only after everything up to it was applied; each poll
 starts ``OVERLAP_SECONDS`` earlier to tolerate clock skew and changes committed late within
-one second. ``reconcile_run`` holds when a poll last started (this host's clock), so that
-several workers poll each store once per interval.
+one second. ``reconcile_run`` holds when a poll last started (this host's clock; the row's
+``updated_at`` is the lease ``store.leases.RECONCILE_POLL``), so that several workers poll
+each store once per interval.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,8 +56,9 @@ from fulfillbridge.shopify.mapping import (
     parse_time,
     to_remote_order,
 )
+from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import CheckpointRow, utcnow
+from fulfillbridge.store.models import CheckpointRow
 
 logger = logging.getLogger("fulfillbridge.reconcile")
 
@@ -111,32 +112,28 @@ async def _write_checkpoint(
 
 
 async def claim_reconcile_run(database: Database, store_id: int, interval: float) -> bool:
-    """True when this worker should poll the store now (its interval elapsed and no other
-    worker claimed the round first)."""
+    """True when this worker should poll the store now: its interval elapsed and no other
+    worker claimed the round first (the lease ``store.leases.RECONCILE_POLL``)."""
     now = datetime.now(UTC)
+    key = {"store_id": store_id, "name": RUN_CHECKPOINT}
     try:
         async with database.transaction() as session:
-            row = await session.get(CheckpointRow, (store_id, RUN_CHECKPOINT))
-            if row is None:
-                session.add(CheckpointRow(store_id=store_id, name=RUN_CHECKPOINT, value=_iso(now)))
-                await session.flush()
-                return True
-            last = parse_time(row.value)
-            if last is not None and now - last < timedelta(seconds=interval):
+            # A look first: a round not due writes nothing.
+            if not await leases.is_free(
+                session, leases.RECONCILE_POLL, key, now=now, seconds=interval
+            ):
                 return False
-            claimed = await session.execute(
-                update(CheckpointRow)
-                .where(
-                    CheckpointRow.store_id == store_id,
-                    CheckpointRow.name == RUN_CHECKPOINT,
-                    CheckpointRow.value == row.value,
-                )
-                .values(value=_iso(now), updated_at=utcnow())
-                .execution_options(synchronize_session=False)
+            return await leases.claim(
+                session,
+                leases.RECONCILE_POLL,
+                key,
+                now=now,
+                seconds=interval,
+                values={"value": _iso(now)},
+                create={},
             )
-            return claimed.rowcount == 1
     except IntegrityError:
-        return False  # another worker inserted the first claim
+        return False  # the store went away meanwhile
 
 
 # --------------------------------------------------------------------------- reading Shopify

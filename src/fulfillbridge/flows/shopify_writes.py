@@ -1,6 +1,7 @@
 """What each outbox row kind writes to Shopify, and how a write whose outcome is unknown is
 checked against Shopify's state before it is sent again (``flows.outbox`` claims, orders,
-retries and records; this module only talks to Shopify).
+retries and records; this module only talks to Shopify). The writes about fulfillments
+(creation, tracking, events) are in ``flows.fulfillment_writes``.
 
 A sender is a pair: ``send`` makes the mutation and returns what to record; ``verify`` reads
 Shopify and returns the same when the write already took effect, else None.
@@ -29,57 +30,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from fulfillbridge.core import work as core
-from fulfillbridge.core.errors import FulfillbridgeError, OutboxErrorCode
-from fulfillbridge.shopify import (
-    ShopifyClient,
-    operation,
-)
+from fulfillbridge.flows import fulfillment_writes as fulfillments
+from fulfillbridge.flows.write_jobs import CannotSend, Sender, WriteJob, gid
+from fulfillbridge.shopify import ShopifyClient, operation
 
 # Holds we place carry this handle prefix, so we release only our own (Shopify docs:
 # fulfillmentOrderReleaseHold without holdIds releases every hold, the merchant's too).
 HOLD_HANDLE_PREFIX = "fulfillbridge-"
-
-
-class CannotSend(FulfillbridgeError):
-    """The row cannot be sent as it stands (missing data); the message says why."""
-
-    default_code = OutboxErrorCode.CANNOT_SEND
-
-
-@dataclass
-class WriteJob:
-    """One claimed outbox row, as a sender sees it."""
-
-    id: int
-    kind: str
-    target: str
-    payload: dict[str, Any]
-    status: str  # the status when claimed
-    attempts: int
-    idempotency_key: str
-    store_id: int
-    work_order_id: int | None
-    fulfillment_order_id: str | None
-    store_name: str | None = None
-    # Where a notification goes (the store's own URL or the global one).
-    operation_url: str | None = None
-    # Shopify fulfillment ids our other done rows of this work order already account for.
-    known_fulfillments: set[str] = field(default_factory=set)
-    # Fulfillment ids the row acts on (tracking updates, events), resolved from shipments.
-    fulfillment_ids: list[str] = field(default_factory=list)
-
-    @property
-    def maybe_ran(self) -> bool:
-        return self.status in ("unknown", "sending")
-
-
-def _gid(kind: str, value: Any) -> str:
-    text = str(value)
-    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
 
 
 def _hold_handle(job: WriteJob) -> str:
@@ -250,176 +210,12 @@ async def _release_verify(client: ShopifyClient, job: WriteJob) -> dict[str, Any
     return None if _our_holds(await _fo_state(client, job)) else {"released": "verified"}
 
 
-# -- fulfillments
-def _wanted_lines(job: WriteJob) -> dict[str, int]:
-    lines = job.payload.get("lines") or {}
-    return {_gid("FulfillmentOrderLineItem", k): int(v) for k, v in lines.items() if int(v) > 0}
-
-
-def _wanted_numbers(tracking: list[dict[str, Any]]) -> list[str]:
-    return [str(t["number"]) for t in tracking if t.get("number")]
-
-
-def tracking_input(tracking: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """A FulfillmentTrackingInput for our packages: one package as number/url, several as
-    numbers/urls (Shopify docs: one company per fulfillment, so the first one given)."""
-    packages = [t for t in tracking if t.get("number") or t.get("url")]
-    if not packages:
-        company = next((t.get("company") for t in tracking if t.get("company")), None)
-        return {"company": company} if company else None
-    company = next((t.get("company") for t in packages if t.get("company")), None)
-    result: dict[str, Any] = {}
-    if company:
-        result["company"] = company
-    if len(packages) == 1:
-        if packages[0].get("number"):
-            result["number"] = packages[0]["number"]
-        if packages[0].get("url"):
-            result["url"] = packages[0]["url"]
-        return result
-    result["numbers"] = [str(t.get("number") or "") for t in packages]
-    if all(t.get("url") for t in packages):
-        # urls pair with numbers by position, so they are sent only when every one is known.
-        result["urls"] = [t["url"] for t in packages]
-    return result
-
-
-async def _fulfillment_send(client: ShopifyClient, job: WriteJob) -> dict[str, Any]:
-    group: dict[str, Any] = {"fulfillmentOrderId": job.fulfillment_order_id}
-    lines = _wanted_lines(job)
-    if lines:
-        group["fulfillmentOrderLineItems"] = [{"id": k, "quantity": v} for k, v in lines.items()]
-    fulfillment: dict[str, Any] = {
-        "lineItemsByFulfillmentOrder": [group],
-        "notifyCustomer": bool(job.payload.get("notify_customer", True)),
-    }
-    tracking = tracking_input(list(job.payload.get("tracking") or []))
-    if tracking:
-        fulfillment["trackingInfo"] = tracking
-    data = await client.execute(operation("FulfillmentCreate"), {"fulfillment": fulfillment})
-    created = data["fulfillmentCreate"]["fulfillment"] or {}
-    return {"fulfillment_id": created.get("id")}
-
-
-async def _fulfillment_verify(client: ShopifyClient, job: WriteJob) -> dict[str, Any] | None:
-    data = await client.execute(
-        operation("OutboxFulfillmentOrderFulfillments"), {"id": job.fulfillment_order_id}
-    )
-    fo = data.get("fulfillmentOrder")
-    if fo is None:
-        raise CannotSend(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
-    order_line_of = {n["id"]: n["lineItem"]["id"] for n in fo["lineItems"]["nodes"]}
-    wanted: dict[str, int] = {}
-    for foli, quantity in _wanted_lines(job).items():
-        line = order_line_of.get(foli)
-        if line is None:
-            return None
-        wanted[line] = wanted.get(line, 0) + quantity
-    numbers = sorted(_wanted_numbers(list(job.payload.get("tracking") or [])))
-    for fulfillment in fo["fulfillments"]["nodes"]:
-        if fulfillment["id"] in job.known_fulfillments or fulfillment["status"] == "CANCELLED":
-            continue
-        got: dict[str, int] = {}
-        for item in fulfillment["fulfillmentLineItems"]["nodes"]:
-            line = item["lineItem"]["id"]
-            got[line] = got.get(line, 0) + int(item["quantity"])
-        if wanted and got != wanted:
-            continue
-        have = sorted(str(t["number"]) for t in fulfillment["trackingInfo"] if t.get("number"))
-        if numbers and have != numbers:
-            continue
-        return {"fulfillment_id": fulfillment["id"]}
-    return None
-
-
-def _fulfillment_ids(job: WriteJob) -> list[str]:
-    if not job.fulfillment_ids:
-        raise CannotSend(
-            f"no Shopify fulfillment is known for {job.kind} (shipment "
-            f"{job.payload.get('shipment_id')}): its fulfillment was not created yet"
-        )
-    return [_gid("Fulfillment", f) for f in job.fulfillment_ids]
-
-
-async def _fulfillment_state(client: ShopifyClient, fulfillment_id: str) -> dict[str, Any]:
-    data = await client.execute(operation("OutboxFulfillmentState"), {"id": fulfillment_id})
-    fulfillment = data.get("fulfillment")
-    if fulfillment is None:
-        raise CannotSend(f"Shopify has no fulfillment {fulfillment_id}")
-    return fulfillment
-
-
-async def _tracking_send(client: ShopifyClient, job: WriteJob) -> dict[str, Any]:
-    tracking = tracking_input(list(job.payload.get("tracking") or []))
-    if not tracking:
-        raise CannotSend("a tracking update needs at least one package")
-    for fulfillment_id in _fulfillment_ids(job):
-        await client.execute(
-            operation("FulfillmentTrackingInfoUpdate"),
-            {
-                "fulfillmentId": fulfillment_id,
-                "trackingInfoInput": tracking,
-                "notifyCustomer": bool(job.payload.get("notify_customer", False)),
-            },
-        )
-    return {"fulfillment_ids": _fulfillment_ids(job)}
-
-
-async def _tracking_verify(client: ShopifyClient, job: WriteJob) -> dict[str, Any] | None:
-    numbers = sorted(_wanted_numbers(list(job.payload.get("tracking") or [])))
-    for fulfillment_id in _fulfillment_ids(job):
-        state = await _fulfillment_state(client, fulfillment_id)
-        have = sorted(str(t["number"]) for t in state["trackingInfo"] if t.get("number"))
-        if have != numbers:
-            return None
-    return {"fulfillment_ids": _fulfillment_ids(job)}
-
-
-def _event_status(job: WriteJob) -> str:
-    return str(job.payload.get("status") or "DELIVERED").upper()
-
-
-async def _event_send(client: ShopifyClient, job: WriteJob) -> dict[str, Any]:
-    # Each fulfillment is checked first, so a repeat never adds a second event.
-    status = _event_status(job)
-    events: dict[str, Any] = {}
-    for fulfillment_id in _fulfillment_ids(job):
-        state = await _fulfillment_state(client, fulfillment_id)
-        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
-        if existing:
-            events[fulfillment_id] = existing[0]["id"]
-            continue
-        event: dict[str, Any] = {"fulfillmentId": fulfillment_id, "status": status}
-        for key, name in (("happened_at", "happenedAt"), ("message", "message")):
-            if job.payload.get(key):
-                event[name] = job.payload[key]
-        data = await client.execute(
-            operation("FulfillmentEventCreate"), {"fulfillmentEvent": event}
-        )
-        events[fulfillment_id] = (data["fulfillmentEventCreate"]["fulfillmentEvent"] or {}).get(
-            "id"
-        )
-    return {"events": events}
-
-
-async def _event_verify(client: ShopifyClient, job: WriteJob) -> dict[str, Any] | None:
-    status = _event_status(job)
-    events: dict[str, Any] = {}
-    for fulfillment_id in _fulfillment_ids(job):
-        state = await _fulfillment_state(client, fulfillment_id)
-        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
-        if not existing:
-            return None
-        events[fulfillment_id] = existing[0]["id"]
-    return {"events": events}
-
-
 # -- moves
 def _new_location(job: WriteJob) -> str:
     location = job.payload.get("location_id") or job.payload.get("new_location_id")
     if not location:
         raise CannotSend("a move needs the new location id")
-    return _gid("Location", location)
+    return gid("Location", location)
 
 
 async def _move_send(client: ShopifyClient, job: WriteJob) -> dict[str, Any]:
@@ -457,12 +253,6 @@ async def _move_verify(client: ShopifyClient, job: WriteJob) -> dict[str, Any] |
 
 async def _never_observable(_client: ShopifyClient, _job: WriteJob) -> dict[str, Any] | None:
     return None
-
-
-@dataclass(frozen=True)
-class Sender:
-    send: Callable[[ShopifyClient, WriteJob], Awaitable[dict[str, Any]]]
-    verify: Callable[[ShopifyClient, WriteJob], Awaitable[dict[str, Any] | None]]
 
 
 def _message(job: WriteJob) -> str | None:
@@ -530,9 +320,9 @@ SENDERS: dict[str, Sender] = {
     ),
     core.HOLD: Sender(_hold_send, _hold_verify),
     core.RELEASE_HOLD: Sender(_release_send, _release_verify),
-    core.CREATE_FULFILLMENT: Sender(_fulfillment_send, _fulfillment_verify),
-    core.UPDATE_TRACKING: Sender(_tracking_send, _tracking_verify),
-    core.FULFILLMENT_EVENT: Sender(_event_send, _event_verify),
+    core.CREATE_FULFILLMENT: Sender(fulfillments.fulfillment_send, fulfillments.fulfillment_verify),
+    core.UPDATE_TRACKING: Sender(fulfillments.tracking_send, fulfillments.tracking_verify),
+    core.FULFILLMENT_EVENT: Sender(fulfillments.event_send, fulfillments.event_verify),
     core.ACCEPT_CANCELLATION: Sender(
         _simple_mutation(
             "FulfillmentOrderAcceptCancellation",

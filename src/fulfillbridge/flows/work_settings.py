@@ -1,7 +1,7 @@
 """Per-store settings of the work itself (``store configure``): the shipping-method mapping
 to the operation's carriers, whether unpaid orders may become work, and where the store's
 webhooks to the operation go. Checked here; written with the rest of the store's settings
-in one transaction (``flows.setup.configure_store``)."""
+in one transaction (``flows.configure.configure_store``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fulfillbridge.core.shipping import ShippingRuleError, parse_rules, rules_to_json
-from fulfillbridge.flows.setup import SetupError
+from fulfillbridge.flows.configure import SetupError
 from fulfillbridge.shopify.metafields import MAX_KEYS_PER_OWNER, check_key
 
 MAX_RULES_FILE = 1_000_000  # bytes

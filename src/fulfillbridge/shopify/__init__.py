@@ -54,7 +54,7 @@ from fulfillbridge.shopify._errors import (
     UserErrors,
 )
 from fulfillbridge.shopify._operations import Operation, OperationError, operation, operation_names
-from fulfillbridge.shopify._retry import RetryPolicy
+from fulfillbridge.shopify._retry import RetryPolicy, backoff_delay
 from fulfillbridge.shopify._scopes import (
     FEATURES,
     Feature,
@@ -126,6 +126,7 @@ __all__ = [
     "UserErrors",
     "all_needed_scopes",
     "audit_scopes",
+    "backoff_delay",
     "callback_hmac",
     "has_scope",
     "how_to_grant",

@@ -20,6 +20,9 @@ other 4xx (400/401/402/403/404/   never      never (sending it again fails again
 
 Retries are bounded by a number of attempts and by total elapsed time; the delay is
 exponential with full jitter, or what the server asked for (Retry-After / bucket refill).
+
+``backoff_delay`` is the bridge's one backoff formula: the client uses it here, and the
+outbox and the inbox (``flows``) use it with their own numbers.
 """
 
 from __future__ import annotations
@@ -53,6 +56,26 @@ def decide(failure: Failure, *, is_mutation: bool) -> Decision:
     return Decision.GIVE_UP
 
 
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    jitter: float = 1.0,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based): the ceiling
+    ``min(cap, base * 2**(attempt-1))``, of which the last ``jitter`` share is random, so
+    that clients failing together do not retry together. ``jitter`` 1 gives a delay
+    anywhere in [0, ceiling] (full jitter), 0.5 one in [ceiling/2, ceiling], 0 the ceiling."""
+    if not 0.0 <= jitter <= 1.0:
+        raise ValueError("jitter is a share of the delay, from 0 to 1")
+    ceiling: float = min(cap, base * 2.0 ** max(0, attempt - 1))
+    if not jitter:
+        return ceiling
+    return float(ceiling * (1.0 - jitter + jitter * rand()))
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounds for retrying one call: attempts (the first included) and seconds in all."""
@@ -71,8 +94,7 @@ class RetryPolicy:
     def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """Delay after failed attempt number ``attempt`` (1-based): full jitter in
         [0, min(max_delay, base_delay * 2**(attempt-1))]."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempt - 1))
-        return ceiling * rand()
+        return backoff_delay(attempt, base=self.base_delay, cap=self.max_delay, rand=rand)
 
     def may_retry(self, attempt: int, elapsed: float, delay: float) -> bool:
         """Whether another attempt fits after ``attempt`` attempts and ``elapsed`` s

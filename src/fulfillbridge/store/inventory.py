@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fulfillbridge.store import leases
 from fulfillbridge.store.models import (
     InventoryFeedRow,
     InventoryItemRow,
     InventoryLevelRow,
-    InventoryLockRow,
     InventorySkuRow,
     InventorySyncRow,
 )
@@ -416,51 +416,6 @@ class InventoryRepository:
         await self._session.flush()
         return row.id
 
-    # -- one push per store at a time ------------------------------------------------------
-
-    async def claim_lock(
-        self, store_id: int, holder: str, *, now: datetime, until: datetime
-    ) -> bool:
-        """Take the store's push lock when it is free or its lease ran out. The UPDATE
-        re-checks the lease, so of two claimers only one matches; a first claim inserts
-        the row (a racing insert fails on the primary key: the caller counts it lost)."""
-        taken = await self._session.execute(
-            update(InventoryLockRow)
-            .where(
-                InventoryLockRow.store_id == store_id,
-                or_(InventoryLockRow.claimed_until.is_(None), InventoryLockRow.claimed_until < now),
-            )
-            .values(claimed_by=holder, claimed_until=until)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            return True
-        if await self._session.get(InventoryLockRow, store_id) is not None:
-            return False
-        self._session.add(
-            InventoryLockRow(store_id=store_id, claimed_by=holder, claimed_until=until)
-        )
-        await self._session.flush()
-        return True
-
-    async def renew_lock(self, store_id: int, holder: str, until: datetime) -> bool:
-        """Extend our lease; False when the lock is no longer ours."""
-        renewed = await self._session.execute(
-            update(InventoryLockRow)
-            .where(InventoryLockRow.store_id == store_id, InventoryLockRow.claimed_by == holder)
-            .values(claimed_until=until)
-            .execution_options(synchronize_session=False)
-        )
-        return renewed.rowcount == 1  # type: ignore[attr-defined]
-
-    async def release_lock(self, store_id: int, holder: str) -> None:
-        await self._session.execute(
-            update(InventoryLockRow)
-            .where(InventoryLockRow.store_id == store_id, InventoryLockRow.claimed_by == holder)
-            .values(claimed_by=None, claimed_until=None)
-            .execution_options(synchronize_session=False)
-        )
-
     # -- feeds -----------------------------------------------------------------------------
 
     async def feed_due(self, store_id: int, url_hash: str, due_before: datetime) -> bool:
@@ -472,46 +427,40 @@ class InventoryRepository:
         return started <= due_before
 
     async def claim_feed(
-        self, store_id: int, url_hash: str, holder: str, *, now: datetime, due_before: datetime
+        self, store_id: int, url_hash: str, holder: str, *, now: datetime, interval: float
     ) -> FeedClaim | None:
-        """Claim this round of the store's feed: when it was never polled, its URL changed
-        (validators forgotten), or its last poll started before ``due_before``. Each UPDATE
-        re-checks its condition, so several workers on one database poll it once."""
-        claim = {"started_at": now, "claimed_by": holder}
-        changed = await self._session.execute(
+        """Claim this round of the store's feed (``leases.FEED_POLL``): when it was never
+        polled, its URL changed, or its last poll started ``interval`` seconds ago or more.
+        The claim re-checks it, so several workers on one database poll it once."""
+        # Another URL: the validators were for the old one, and the old one's round does not
+        # hold the new one back.
+        await self._session.execute(
             update(InventoryFeedRow)
             .where(
                 InventoryFeedRow.store_id == store_id,
                 or_(InventoryFeedRow.url_hash.is_(None), InventoryFeedRow.url_hash != url_hash),
             )
-            .values(url_hash=url_hash, etag=None, last_modified=None, **claim)
+            .values(url_hash=url_hash, etag=None, last_modified=None, started_at=None)
             .execution_options(synchronize_session=False)
         )
-        if changed.rowcount == 1:  # type: ignore[attr-defined]
-            return FeedClaim(None, None)
-        due = await self._session.execute(
-            update(InventoryFeedRow)
-            .where(
-                InventoryFeedRow.store_id == store_id,
-                InventoryFeedRow.url_hash == url_hash,
-                or_(
-                    InventoryFeedRow.started_at.is_(None),
-                    InventoryFeedRow.started_at <= due_before,
-                ),
-            )
-            .values(**claim)
-            .execution_options(synchronize_session=False)
+        claimed = await leases.claim(
+            self._session,
+            leases.FEED_POLL,
+            {"store_id": store_id},
+            holder,
+            now=now,
+            seconds=interval,
+            create={"url_hash": url_hash, "rows": 0, "rejected": 0},
         )
-        row = await self._session.get(InventoryFeedRow, store_id)
-        if due.rowcount == 1 and row is not None:  # type: ignore[attr-defined]
-            return FeedClaim(row.etag, row.last_modified)
-        if row is not None:
+        if not claimed:
             return None
-        self._session.add(
-            InventoryFeedRow(store_id=store_id, url_hash=url_hash, rows=0, rejected=0, **claim)
+        validators = await self._session.execute(
+            select(InventoryFeedRow.etag, InventoryFeedRow.last_modified).where(
+                InventoryFeedRow.store_id == store_id
+            )
         )
-        await self._session.flush()
-        return FeedClaim(None, None)
+        etag, last_modified = validators.one()
+        return FeedClaim(etag, last_modified)
 
     async def record_feed(self, store_id: int, **values: Any) -> None:
         """What a poll came to (fetched_at, http_status, rows, rejected, error, and the

@@ -76,7 +76,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         """Shopify redirects the merchant here after approving the install."""
         query = dict(request.query_params)
         try:
-            store = await connect.complete_install(settings, query)
+            store = await connect.complete_install(settings, database, query)
         except StoreNotFound as exc:
             installs.labels("unknown_shop").inc()
             return _problem(404, str(exc))

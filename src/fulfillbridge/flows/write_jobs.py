@@ -1,0 +1,61 @@
+"""What a sender of outbox rows is given (``WriteJob``: one claimed row) and what it is
+(``Sender``: a write and its check), shared by ``flows.shopify_writes`` and
+``flows.fulfillment_writes``; ``flows.outbox`` builds the jobs and records the outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fulfillbridge.core.errors import FulfillbridgeError, OutboxErrorCode
+from fulfillbridge.shopify import ShopifyClient
+
+
+class CannotSend(FulfillbridgeError):
+    """The row cannot be sent as it stands (missing data); the message says why."""
+
+    default_code = OutboxErrorCode.CANNOT_SEND
+
+
+@dataclass
+class WriteJob:
+    """One claimed outbox row, as a sender sees it."""
+
+    id: int
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    status: str  # the status when claimed
+    attempts: int
+    idempotency_key: str
+    store_id: int
+    work_order_id: int | None
+    fulfillment_order_id: str | None
+    store_name: str | None = None
+    # Where a notification goes (the store's own URL; else the global one).
+    operation_url: str | None = None
+    # Shopify fulfillment ids our other done rows of this work order already account for.
+    known_fulfillments: set[str] = field(default_factory=set)
+    # Fulfillment ids the row acts on (tracking updates, events), resolved from shipments.
+    fulfillment_ids: list[str] = field(default_factory=list)
+
+    @property
+    def maybe_ran(self) -> bool:
+        return self.status in ("unknown", "sending")
+
+
+def gid(kind: str, value: Any) -> str:
+    """A Shopify global id from an id we hold (a number, or a global id already)."""
+    text = str(value)
+    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """How one kind is written: ``send`` makes the write and returns what to record;
+    ``verify`` reads Shopify and returns the same when the write already took effect."""
+
+    send: Callable[[ShopifyClient, WriteJob], Awaitable[dict[str, Any]]]
+    verify: Callable[[ShopifyClient, WriteJob], Awaitable[dict[str, Any] | None]]
