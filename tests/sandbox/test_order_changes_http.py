@@ -409,6 +409,10 @@ def test_an_edit_of_accepted_work_changes_its_fulfillment_orders(
     assert updated and updated[-1]["id"] == int(order["id"].rsplit("/", 1)[1])
     assert [li["current_quantity"] for li in updated[-1]["line_items"]] == [1, 0, 2]
 
+    state = httpx.get(sandbox_server.url + "/__sandbox/state", timeout=10).json()
+    [session] = state["parts"]["order_edits"]
+    assert session["id"] == calculated["id"] and session["committed"] is True
+
     # A committed edit cannot be committed again.
     again = shop(COMMIT, {"id": calculated["id"]})["orderEditCommit"]
     assert again["order"] is None
@@ -485,14 +489,32 @@ def test_edit_user_errors_and_the_merchant_action(sandbox_server: SandboxServer)
         set_quantity=[{"line_item_id": int(line_item), "quantity": 0}],
     )
     assert refused["userErrors"][0]["field"] == ["quantity"]
+    # More units: the partly shipped fulfillment order is in progress, so they get a new one
+    # at the same location.
+    more = shop.merchant(
+        action="edit_order",
+        order_id=created["id"],
+        set_quantity=[{"line_item_id": int(line_item), "quantity": 3}],
+    )
+    assert more["order"]["line_items"][0] == {
+        "id": f"gid://shopify/LineItem/{line_item}",
+        "sku": None,
+        "quantity": 3,
+        "current_quantity": 3,
+    }
+    shipping, extra = more["order"]["fulfillment_orders"]
+    assert shipping["id"] == fo and shipping["status"] == "IN_PROGRESS"
+    assert extra["status"] == "OPEN" and extra["location_id"] == shipping["location_id"]
+    [grown] = shop(FO, {"id": extra["id"]})["fulfillmentOrder"]["lineItems"]["nodes"]
+    assert (grown["totalQuantity"], grown["remainingQuantity"]) == (1, 1)
     done = shop.merchant(
         action="edit_order",
         order_id=created["id"],
         set_quantity=[{"line_item_id": int(line_item), "quantity": 1}],
     )
     assert done["order"]["line_items"][0]["current_quantity"] == 1
-    [fo_after] = done["order"]["fulfillment_orders"]
-    assert fo_after["status"] == "CLOSED"  # the one unit left was already shipped
+    # Two units went: nothing is left to do but the one already shipped.
+    assert [x["status"] for x in done["order"]["fulfillment_orders"]] == ["CLOSED", "CLOSED"]
 
     # A cancelled order cannot be edited.
     other = shop(
