@@ -119,6 +119,20 @@ class OrderEdits:
         self.shop = shop
         self.sessions: dict[int, OrderEdit] = {}
 
+    def dump(self) -> list[dict[str, Any]]:
+        """The sessions as the state control shows them."""
+        return [
+            {
+                "id": edit.gid,
+                "order_id": gid("Order", edit.order_id),
+                "committed": edit.committed,
+                "lines": [
+                    {"id": x.gid, "quantity": x.quantity, "before": x.before} for x in edit.lines
+                ],
+            }
+            for edit in self.sessions.values()
+        ]
+
 
 def edits_of(shop: ShopState) -> OrderEdits:
     return shop.part("order_edits", OrderEdits)
