@@ -356,7 +356,7 @@ def demo(
     orders: Annotated[int, typer.Option(min=1, max=200, help="How many orders to simulate.")] = 12,
 ) -> None:
     """Run the main job against the built-in sandbox on the embedded default database."""
-    from fulfillbridge.flows import demo as demo_flow
+    from fulfillbridge import demo as demo_flow
 
     run(demo_flow.run_demo(settings(), out, orders=orders))
 
