@@ -320,3 +320,14 @@ def test_work_shipped_before_a_hold_was_heard_of_is_flagged_until_released() -> 
     done = replace(shipped, lines=(WorkLine("l1", "MUG", 2, shipped=2, title="Mug"),))
     closed = _remote(done, status="ON_HOLD", holds=(MERCHANT_HOLD,))
     assert f.follow(shipped, closed, _policy(), ours=True).steps == ()
+
+
+def test_storefront_values_are_bounded_and_made_valid_text() -> None:
+    from fulfillbridge.core.details import MAX_PROPERTIES, bounded_pairs
+
+    raw = [("Engraving", "To \udcff Ada?"), ("Long", "x" * 5000)]
+    raw += [(f"k{n}", "v") for n in range(300)]
+    kept, warnings = bounded_pairs(raw, "property")
+    assert kept[0] == ("Engraving", "To \ufffd Ada?")  # a real question mark stays
+    assert len(kept[1][1]) == 4000 and len(kept) == MAX_PROPERTIES
+    assert len(warnings) == 3 and warnings[-1].startswith("302 property entries")

@@ -101,11 +101,24 @@ class OrderDetails:
     warnings: tuple[str, ...] = ()
 
 
+def _valid_text(value: str) -> str:
+    """``value`` with what cannot be encoded as UTF-8 (lone surrogates a storefront let
+    through as JSON escapes) replaced by U+FFFD."""
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+
+
 def bounded_pairs(raw: list[tuple[str, str]], what: str) -> tuple[Pairs, list[str]]:
     """``raw`` within the bounds above, and a warning for each thing cut."""
     warnings: list[str] = []
     kept: list[tuple[str, str]] = []
     for key, value in raw[:MAX_PROPERTIES]:
+        clean = _valid_text(value)
+        if clean != value:
+            warnings.append(
+                f"{what} {key!r} held characters that are not text; replaced with \ufffd"
+            )
+            value = clean
+        key = _valid_text(key)
         if len(value) > MAX_PROPERTY_VALUE:
             warnings.append(
                 f"{what} {key!r} is {len(value)} characters long; the first "
@@ -114,5 +127,5 @@ def bounded_pairs(raw: list[tuple[str, str]], what: str) -> tuple[Pairs, list[st
             value = value[:MAX_PROPERTY_VALUE]
         kept.append((key[:255], value))
     if len(raw) > MAX_PROPERTIES:
-        warnings.append(f"{len(raw)} {what}s; the first {MAX_PROPERTIES} are kept")
+        warnings.append(f"{len(raw)} {what} entries; the first {MAX_PROPERTIES} are kept")
     return tuple(kept), warnings
