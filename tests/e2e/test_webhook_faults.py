@@ -89,7 +89,9 @@ async def test_lost_webhooks_are_recovered_and_repeated_ones_change_nothing(
     # (by its X-Shopify-Webhook-Id). A callback carries no id: a second copy is a second,
     # harmless pull, and the counts below show it changed nothing twice.
     doubled = [d for d in log if d["duplicated"]]
-    assert {d["topic"] for d in doubled} >= {"__callback__", "orders/create"}
+    # A callback and webhooks among them (which topics depends on the order of deliveries).
+    topics = {d["topic"] for d in doubled}
+    assert "__callback__" in topics and topics - {"__callback__"}
     assert all(d["response_status"] == 200 for d in doubled)
     stored = await bridge.inbox_copies()
     webhooks = [d for d in doubled if d["topic"] != "__callback__"]
