@@ -51,7 +51,7 @@ from fulfillbridge.core.work import (
     refuse,
     retry_exception,
 )
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.inventory import CATALOGUE_TOPICS, StoreBusy, apply_catalogue_event
 from fulfillbridge.shopify import (
     BadRequest,
@@ -183,15 +183,7 @@ async def load_store(database: Database, store_id: int) -> tuple[Store, dict[str
 def open_client(
     database: Database, settings: Settings, store: Store, secrets: dict[str, str]
 ) -> ShopifyClient:
-    """A client for the store that shares the store's throttle bucket with every other
-    worker (``store.throttle``) when that is available."""
-    client = client_for(store, secrets, settings=settings, database=database)
-    try:
-        from fulfillbridge.store.throttle import SharedThrottleBucket
-    except ImportError:  # pragma: no cover - the shared bucket ships with the outbox
-        return client
-    client.bucket = SharedThrottleBucket(database, store.id)
-    return client
+    return store_client(database, settings, store, secrets)
 
 
 # --------------------------------------------------------------------------- results

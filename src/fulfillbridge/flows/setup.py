@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +29,9 @@ from fulfillbridge.core.inventory_feed import (
     feed_of,
 )
 from fulfillbridge.core.stores import Store, StoreError
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.shopify import ShopifyClient, UserErrors, has_scope, operation
+from fulfillbridge.shopify.gids import build_gid, is_gid_of
 from fulfillbridge.store.database import Database
 
 FULFILLMENT_SERVICE = "fulfillment_service"
@@ -90,7 +90,6 @@ TOPICS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_LOCATION_GID = re.compile(r"^gid://shopify/Location/[1-9][0-9]*$")
 _SKU_HEADERS = frozenset({"sku", "skus"})
 
 
@@ -195,8 +194,8 @@ def read_catalogue(path: Path) -> tuple[str, ...]:
 def validate_location(value: str) -> str:
     value = value.strip()
     if value.isdigit() and int(value) > 0:
-        value = f"gid://shopify/Location/{value}"
-    if not _LOCATION_GID.match(value):
+        value = build_gid("Location", value)
+    if not is_gid_of(value, "Location"):
         raise SetupError(
             f"location {value!r} is not a Shopify location id: give "
             "gid://shopify/Location/<number> (see `store check` or Shopify's admin)"
@@ -610,7 +609,7 @@ async def setup_store(settings: Settings, name: str) -> SetupReport:
         config = StoreConfig.of(store)
         report = SetupReport(store=name, mode=config.mode)
         topics_for(config.mode)  # an unknown mode fails before any call to Shopify
-        async with client_for(store, secrets, settings=settings, database=database) as client:
+        async with store_client(database, settings, store, secrets) as client:
             service: dict[str, Any] | None = None
             if config.mode == FULFILLMENT_SERVICE:
                 service = await _converge_service(client, store, settings, report)

@@ -28,15 +28,17 @@ move                   the fulfillment order (or a sibling holding its lines) is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from fulfillbridge.core import work as core
 from fulfillbridge.shopify import (
+    HOLD_REASONS,
     ShopifyClient,
     operation,
 )
+from fulfillbridge.shopify.gids import to_gid
 
 # Holds we place carry this handle prefix, so we release only our own (Shopify docs:
 # fulfillmentOrderReleaseHold without holdIds releases every hold, the merchant's too).
@@ -70,11 +72,6 @@ class WriteJob:
     @property
     def maybe_ran(self) -> bool:
         return self.status in ("unknown", "sending")
-
-
-def _gid(kind: str, value: Any) -> str:
-    text = str(value)
-    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
 
 
 def _hold_handle(job: WriteJob) -> str:
@@ -158,19 +155,9 @@ _HOLD_WORDS = (
     ("delivery date", "UNKNOWN_DELIVERY_DATE"),
     ("return", "AWAITING_RETURN_ITEMS"),
 )
-_HOLD_REASONS = {
-    "AWAITING_PAYMENT",
-    "HIGH_RISK_OF_FRAUD",
-    "INCORRECT_ADDRESS",
-    "INVENTORY_OUT_OF_STOCK",
-    "UNKNOWN_DELIVERY_DATE",
-    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL",
-    "AWAITING_RETURN_ITEMS",
-    "OTHER",
-}
 
 
-def _enum_for(text: str, known: set[str], words: tuple[tuple[str, str], ...]) -> str:
+def _enum_for(text: str, known: Collection[str], words: tuple[tuple[str, str], ...]) -> str:
     code = text.strip().upper().replace(" ", "_")
     if code in known:
         return code
@@ -187,7 +174,7 @@ def rejection_reason(message: str) -> str:
 
 def hold_reason(reason: str) -> str:
     """The FulfillmentHoldReason for our hold reason (an enum name passes through)."""
-    return _enum_for(reason, _HOLD_REASONS, _HOLD_WORDS)
+    return _enum_for(reason, HOLD_REASONS, _HOLD_WORDS)
 
 
 # -- holds
@@ -248,7 +235,7 @@ async def _release_verify(client: ShopifyClient, job: WriteJob) -> dict[str, Any
 # -- fulfillments
 def _wanted_lines(job: WriteJob) -> dict[str, int]:
     lines = job.payload.get("lines") or {}
-    return {_gid("FulfillmentOrderLineItem", k): int(v) for k, v in lines.items() if int(v) > 0}
+    return {to_gid("FulfillmentOrderLineItem", k): int(v) for k, v in lines.items() if int(v) > 0}
 
 
 def _wanted_numbers(tracking: list[dict[str, Any]]) -> list[str]:
@@ -333,7 +320,7 @@ def _fulfillment_ids(job: WriteJob) -> list[str]:
             f"no Shopify fulfillment is known for {job.kind} (shipment "
             f"{job.payload.get('shipment_id')}): its fulfillment was not created yet"
         )
-    return [_gid("Fulfillment", f) for f in job.fulfillment_ids]
+    return [to_gid("Fulfillment", f) for f in job.fulfillment_ids]
 
 
 async def _fulfillment_state(client: ShopifyClient, fulfillment_id: str) -> dict[str, Any]:
@@ -414,7 +401,7 @@ def _new_location(job: WriteJob) -> str:
     location = job.payload.get("location_id") or job.payload.get("new_location_id")
     if not location:
         raise CannotSend("a move needs the new location id")
-    return _gid("Location", location)
+    return to_gid("Location", location)
 
 
 async def _move_send(client: ShopifyClient, job: WriteJob) -> dict[str, Any]:
