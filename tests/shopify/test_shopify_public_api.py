@@ -50,4 +50,5 @@ def test_exception_tree():
     ):  # fmt: skip
         assert issubclass(cls, s.GraphQLErrors)
     assert issubclass(s.UserErrors, s.ShopifyError)
+    assert issubclass(s.BulkOperationFailed, s.ShopifyError)
     assert issubclass(s.InvalidShopDomain, ValueError)
