@@ -41,7 +41,7 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import CHUNK_SIZE, LevelTarget, RawRow
 from fulfillbridge.core.stores import AuthKind
 from fulfillbridge.flows import inventory
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.sandbox.domain.catalog import Catalog
 from fulfillbridge.sandbox.server import SandboxServer
 from fulfillbridge.sandbox.state import gid
@@ -82,14 +82,14 @@ def _spent(entries: list[dict], operation: str) -> tuple[int, int]:
 
 
 async def _one_by_one(
-    database: Database, items: list[int], location: int, sample: int
+    database: Database, settings: Settings, items: list[int], location: int, sample: int
 ) -> tuple[float, int, int]:
     """(seconds, calls, points) of ``sample`` single-item calls."""
     async with database.stores() as stores:
         store = await stores.get("bench")
     meter = inventory.CallMeter()
     started = time.perf_counter()
-    async with client_for(store, {"access_token": "shpat_sandbox"}) as client:
+    async with store_client(database, settings, store, {"access_token": "shpat_sandbox"}) as client:
         for item in items[:sample]:
             target = LevelTarget(gid("InventoryItem", item), gid("Location", location), 7, None, 0)
             await inventory.send_chunk(client, meter, "bench-single", "on_hand", [target])
@@ -151,7 +151,7 @@ async def _run(server: SandboxServer, home: Path, count: int, sample: int) -> in
 
         sample = min(sample, count)
         single_seconds, single_calls, single_points = await _one_by_one(
-            database, items, location, sample
+            database, settings, items, location, sample
         )
         cost = single_points / single_calls if single_calls else 0
         total_points = cost * count

@@ -379,7 +379,7 @@ async def _report(
         secrets = await stores.secrets(DEMO_STORE)
     from fulfillbridge.shopify import Operation
 
-    async with connect.client_for(store, secrets) as client:
+    async with connect.store_client(database, settings, store, secrets) as client:
         data = await client.execute(Operation.from_document(_SUMMARY))
     async with database.transaction() as session:
         work_rows = list(await session.scalars(select(WorkOrderRow)))

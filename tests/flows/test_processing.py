@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from fulfillbridge.core.work import WorkState, start_stage
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.processing import (
     MAX_ATTEMPTS,
     apply_remote,
@@ -383,7 +383,9 @@ async def test_older_news_never_moves_a_work_order_backwards(bridge, merchant) -
     async with bridge.database.stores() as stores:
         ctx_store = await stores.get(STORE)
     ctx = store_context(ctx_store, bridge.settings)
-    async with client_for(ctx_store, {"access_token": "shpat_sandbox"}) as client:
+    async with store_client(
+        bridge.database, bridge.settings, ctx_store, {"access_token": "shpat_sandbox"}
+    ) as client:
         (old,) = await pull_by_ids(client, ctx, [order["fo"]])
     await bridge.callback()
     await process_inbox(bridge.database, bridge.settings, limit=10)
@@ -489,7 +491,9 @@ async def test_two_workers_applying_one_request_race_safely(any_bridge, merchant
     async with bridge.database.stores() as stores:
         store = await stores.get(STORE)
     ctx = store_context(store, bridge.settings)
-    async with client_for(store, {"access_token": "shpat_sandbox"}) as client:
+    async with store_client(
+        bridge.database, bridge.settings, store, {"access_token": "shpat_sandbox"}
+    ) as client:
         (remote,) = await pull_by_ids(client, ctx, [order["fo"]])
     second = Database.from_settings(bridge.settings)
 

@@ -16,6 +16,8 @@ import pytest
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import RawRow
 from fulfillbridge.flows import inventory
+from fulfillbridge.flows.connect import store_client
+from fulfillbridge.flows.inventory import lock as inventory_lock
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store import leases
 from fulfillbridge.store.api_keys import ApiKeyRepository
@@ -156,7 +158,7 @@ async def test_a_push_that_cannot_get_the_store_reports_every_row(
     await add_store(database, sandbox_url, shop)
     async with database.stores() as stores:
         store = await stores.get("acme")
-    monkeypatch.setattr(inventory, "LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(inventory_lock, "LOCK_WAIT_SECONDS", 0.3)
 
     async with inventory.store_lock(database, store):
         report = await inventory.push(database, settings, _rows(5))
@@ -208,11 +210,9 @@ async def test_a_catalogue_event_waits_for_a_running_push(
     async with database.stores() as stores:
         store = await stores.get("acme")
         secrets = await stores.secrets("acme")
-    from fulfillbridge.flows.connect import client_for
-
     item = shop.add("RACE-NEW", available=1)
     payload = {"id": item, "admin_graphql_api_id": f"gid://shopify/InventoryItem/{item}"}
-    async with client_for(store, secrets) as client:
+    async with store_client(database, settings, store, secrets) as client:
         async with inventory.store_lock(database, store):
             event = asyncio.create_task(
                 inventory.apply_catalogue_event(

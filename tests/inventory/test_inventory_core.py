@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fulfillbridge.core.inventory import (
     InventoryInputError,
+    LevelRow,
     LevelTarget,
     RawRow,
     StaleDecision,
+    StoreLevels,
     changed_levels,
     check_rows,
     chunk_key,
     chunks,
     decide_stale,
     parse_csv,
+    resolve_rows,
 )
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -120,3 +124,74 @@ def test_stale_rule() -> None:
     assert decide(7, NOW - timedelta(seconds=1)) is StaleDecision.RETRY
     assert decide(7, None) is StaleDecision.RETRY
     assert decide(7, NOW - timedelta(seconds=1), retried=True) is StaleDecision.KEEP_SHOPIFY
+
+
+# --- rows to Shopify levels (core.inventory.resolve_rows) ---------------------------------------
+
+ITEM = "gid://shopify/InventoryItem/1"
+OTHER_ITEM = "gid://shopify/InventoryItem/2"
+HOME = "gid://shopify/Location/10"
+BERLIN = "gid://shopify/Location/20"
+
+
+@dataclass(frozen=True)
+class _Sku:
+    item_ids: tuple[str, ...]
+    tracked: bool = True
+    levels: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+PLACE = StoreLevels(
+    store="acme",
+    quantity_name="on_hand",
+    default_location=HOME,
+    warehouse_locations={"main": (), "berlin": (BERLIN,), "annex": (BERLIN,)},
+)
+MAPPING = {
+    "MUG": _Sku((ITEM,), levels={HOME: {"on_hand": 3, "available": 1}, BERLIN: {"on_hand": 9}}),
+    "TWIN": _Sku((ITEM, OTHER_ITEM)),
+    "LOOSE": _Sku((OTHER_ITEM,), tracked=False),
+}
+
+
+@pytest.mark.parametrize(
+    ("sku", "warehouse", "place", "expected"),
+    [
+        ("MUG", "", PLACE, (ITEM, HOME, 3)),  # empty cell: the store's own location
+        ("MUG", "main", PLACE, (ITEM, HOME, 3)),  # a warehouse without locations: the same
+        ("MUG", "berlin", PLACE, (ITEM, BERLIN, 9)),  # its first location
+        ("MUG", "", replace(PLACE, quantity_name="available"), (ITEM, HOME, 1)),
+        ("mug", "", PLACE, "unknown SKU 'mug' in store acme (SKUs are case-sensitive"),
+        ("TWIN", "", PLACE, "belongs to 2 variants in store acme"),
+        ("LOOSE", "", PLACE, "is not tracked in Shopify"),
+        ("MUG", "paris", PLACE, "warehouse 'paris' is not configured (known: main, berlin"),
+        ("MUG", "", replace(PLACE, default_location=None), "has no Shopify location"),
+    ],
+)
+def test_each_row_resolves_to_one_level_or_a_reason(
+    sku: str, warehouse: str, place: StoreLevels, expected: tuple | str
+) -> None:
+    row = LevelRow(2, "acme", sku, warehouse, 5)
+    resolved, rejected = resolve_rows(place, [row], MAPPING)
+    if isinstance(expected, tuple):
+        assert rejected == []
+        assert [(r.item_id, r.location_id, r.seen) for r in resolved] == [expected]
+    else:
+        assert resolved == []
+        (rejection,) = rejected
+        assert expected in rejection.reason
+        assert (rejection.line, rejection.store, rejection.sku) == (2, "acme", sku)
+
+
+def test_two_rows_for_one_level_are_both_refused() -> None:
+    rows = [
+        LevelRow(2, "acme", "MUG", "berlin", 5),
+        LevelRow(3, "acme", "MUG", "annex", 6),  # another warehouse, the same location
+        LevelRow(4, "acme", "MUG", "", 7),
+    ]
+    resolved, rejected = resolve_rows(PLACE, rows, MAPPING)
+    assert [r.row.line for r in resolved] == [4]
+    assert [(r.line, r.reason) for r in rejected] == [
+        (2, "another row (line 3) sets the same SKU at the same Shopify location"),
+        (3, "another row (line 2) sets the same SKU at the same Shopify location"),
+    ]

@@ -9,7 +9,7 @@ import httpx
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import LevelTarget, RawRow, chunk_key
 from fulfillbridge.flows import inventory
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.sandbox.state import gid
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import InventoryRepository
@@ -154,7 +154,7 @@ async def test_a_retried_chunk_is_applied_once(
     )
     async with database.stores() as stores:
         store = await stores.get("acme")
-    async with client_for(store, {"access_token": "shpat_sandbox"}) as client:
+    async with store_client(database, settings, store, {"access_token": "shpat_sandbox"}) as client:
         meter = inventory.CallMeter()
         first = await inventory.send_chunk(client, meter, "acme", "on_hand", [target])
         # The answer is "lost": the same chunk goes again, with the same key.

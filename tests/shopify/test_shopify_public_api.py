@@ -1,8 +1,9 @@
 import fulfillbridge.shopify as shopify
 
 EXPECTED = {
-    "API_VERSION", "FEATURES", "LOGGER_NAME",
-    "AccessDenied", "AccessToken", "AuthenticationError", "BadRequest", "CallbackParams",
+    "API_VERSION", "FEATURES", "HOLD_REASONS", "LOGGER_NAME",
+    "AccessDenied", "AccessToken", "AuthenticationError", "BadRequest", "BulkOperationFailed",
+    "CallbackParams",
     "ClientCredentials", "ConnectError", "Credentials", "ExpiringOfflineToken", "Feature",
     "FeatureAudit", "ForbiddenError", "GraphQLErrorDetail", "GraphQLErrors",
     "HTTPStatusError", "InstallLink", "InternalError", "InvalidResponse", "InvalidShopDomain",
@@ -14,7 +15,7 @@ EXPECTED = {
     "UserErrorDetail", "UserErrors",
     "all_needed_scopes", "audit_scopes", "backoff_delay", "callback_hmac", "has_scope",
     "how_to_grant", "is_valid_shop_domain", "normalize_shop_domain", "operation", "operation_names",
-    "parse_cost", "sign_webhook", "verify_webhook",
+    "parse_cost", "run_bulk_query", "sign_webhook", "verify_webhook",
 }  # fmt: skip
 
 
@@ -49,4 +50,5 @@ def test_exception_tree():
     ):  # fmt: skip
         assert issubclass(cls, s.GraphQLErrors)
     assert issubclass(s.UserErrors, s.ShopifyError)
+    assert issubclass(s.BulkOperationFailed, s.ShopifyError)
     assert issubclass(s.InvalidShopDomain, ValueError)

@@ -1,9 +1,10 @@
 """Inventory levels the operation reports, checked and compared with what Shopify holds.
 
 Pure: no I/O. ``parse_csv`` and ``check_rows`` turn input into rows or per-row rejections
-(with the line number); ``changed_levels`` keeps what differs from the last level we know;
-``chunks`` cuts a list into Shopify-sized calls; ``decide_stale`` is the rule applied when
-Shopify answers ``CHANGE_FROM_QUANTITY_STALE``.
+(with the line number); ``resolve_rows`` finds each row's Shopify level (item and
+location) in the store's SKU mapping or refuses the row; ``changed_levels`` keeps what
+differs from the last level we know; ``chunks`` cuts a list into Shopify-sized calls;
+``decide_stale`` is the rule applied when Shopify answers ``CHANGE_FROM_QUANTITY_STALE``.
 
 The stale rule (documented for operators in ``decide_stale``): Shopify's level changed since
 we last read it. We read it again and
@@ -21,11 +22,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from fulfillbridge.core.errors import FulfillbridgeError, InventoryErrorCode
 
@@ -239,6 +240,127 @@ def check_rows(
     return good, rejected
 
 
+# --- rows to Shopify levels --------------------------------------------------------------------
+
+
+class MappedSku(Protocol):
+    """What the store's variants say about one SKU (``store.inventory.SkuEntry``)."""
+
+    @property
+    def item_ids(self) -> Sequence[str]: ...
+    @property
+    def tracked(self) -> bool: ...
+    @property
+    def levels(self) -> Mapping[str, Mapping[str, int]]: ...
+
+
+@dataclass(frozen=True)
+class StoreLevels:
+    """Where one store's counts go: the quantity name set, the store's own location (its
+    fulfillment-service location, for warehouses without locations and for an empty
+    warehouse cell) and each configured warehouse's Shopify locations."""
+
+    store: str
+    quantity_name: str
+    default_location: str | None
+    warehouse_locations: Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class ResolvedRow:
+    """A row with the Shopify level it sets and the quantity seen there at mapping."""
+
+    row: LevelRow
+    item_id: str
+    location_id: str
+    seen: int | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.item_id, self.location_id)
+
+
+def location_for(place: StoreLevels, warehouse: str) -> str | None:
+    """The Shopify location a warehouse's counts go to (its first location, else the
+    store's own), or None when it has none or is not configured."""
+    if not warehouse:
+        return place.default_location
+    if warehouse in place.warehouse_locations:
+        locations = place.warehouse_locations[warehouse]
+        return locations[0] if locations else place.default_location
+    return None
+
+
+def unmapped_reason(place: StoreLevels, warehouse: str) -> str:
+    names = list(place.warehouse_locations)
+    if warehouse and warehouse not in names:
+        return f"warehouse {warehouse!r} is not configured (known: {', '.join(names)})"
+    return (
+        f"warehouse {warehouse or '(default)'!r} has no Shopify location: give it locations in "
+        f"the settings or run `fulfillbridge store setup {place.store}`"
+    )
+
+
+def _rejection(row: LevelRow, reason: str) -> Rejection:
+    return Rejection(row.line, reason, row.store, row.sku, row.warehouse or None)
+
+
+def _row_problem(place: StoreLevels, row: LevelRow, entry: MappedSku | None) -> str | None:
+    if entry is None:
+        return (
+            f"unknown SKU {row.sku!r} in store {place.store} (SKUs are case-sensitive; run "
+            f"`fulfillbridge inventory map {place.store}` if it was just added)"
+        )
+    if len(entry.item_ids) > 1:
+        return (
+            f"SKU {row.sku!r} belongs to {len(entry.item_ids)} variants in store "
+            f"{place.store}; make it unique in Shopify (not guessed)"
+        )
+    if not entry.tracked:
+        return f"SKU {row.sku!r} is not tracked in Shopify: turn on inventory tracking"
+    if location_for(place, row.warehouse) is None:
+        return unmapped_reason(place, row.warehouse)
+    return None
+
+
+def resolve_rows(
+    place: StoreLevels, rows: Sequence[LevelRow], mapping: Mapping[str, MappedSku]
+) -> tuple[list[ResolvedRow], list[Rejection]]:
+    """Each row's Shopify level, or its rejection. Never guessed: an unknown SKU, a SKU on
+    several variants, an untracked item and a warehouse without a location are refused,
+    and so are rows that set one item at one location twice (two warehouses may share a
+    location, and Shopify refuses a repeated item/location pair in one call)."""
+    resolved: list[ResolvedRow] = []
+    rejected: list[Rejection] = []
+    for row in rows:
+        entry = mapping.get(row.sku)
+        problem = _row_problem(place, row, entry)
+        if problem is not None or entry is None:
+            rejected.append(_rejection(row, problem or ""))
+            continue
+        location = location_for(place, row.warehouse)
+        assert location is not None  # _row_problem refused the row otherwise
+        seen = entry.levels.get(location, {}).get(place.quantity_name)
+        resolved.append(ResolvedRow(row, entry.item_ids[0], location, seen))
+    lines: dict[tuple[str, str], list[int]] = {}
+    for found in resolved:
+        lines.setdefault(found.key, []).append(found.row.line)
+    kept = []
+    for found in resolved:
+        same = lines[found.key]
+        if len(same) > 1:
+            others = ", ".join(str(n) for n in same if n != found.row.line)
+            rejected.append(
+                _rejection(
+                    found.row,
+                    f"another row (line {others}) sets the same SKU at the same Shopify location",
+                )
+            )
+        else:
+            kept.append(found)
+    return kept, rejected
+
+
 # --- comparing with what we know ---------------------------------------------------------------
 
 
@@ -299,6 +421,15 @@ def decide_stale(
     if current_updated_at is not None and current_updated_at > received_at:
         return StaleDecision.KEEP_SHOPIFY
     return StaleDecision.RETRY
+
+
+def kept_shopify_reason(current: int, updated_at: datetime | None) -> str:
+    """Why a row was not written when Shopify's change was newer (``KEEP_SHOPIFY``)."""
+    return (
+        f"changed in Shopify since our last read (now {current}, changed "
+        f"{updated_at.isoformat() if updated_at else 'at an unknown time'}, "
+        "after this upload): Shopify's value kept; send a new count to override"
+    )
 
 
 def chunk_key(store: str, quantity_name: str, targets: Sequence[LevelTarget]) -> str:

@@ -26,6 +26,7 @@ from fulfillbridge.core.inventory_feed import (
     feed_of,
 )
 from fulfillbridge.core.stores import Store, StoreError
+from fulfillbridge.shopify.gids import build_gid, is_gid_of
 from fulfillbridge.store.database import Database
 
 FULFILLMENT_SERVICE = "fulfillment_service"
@@ -112,8 +113,8 @@ def read_catalogue(path: Path) -> tuple[str, ...]:
 def validate_location(value: str) -> str:
     value = value.strip()
     if value.isdigit() and int(value) > 0:
-        value = f"gid://shopify/Location/{value}"
-    if not _LOCATION_GID.match(value):
+        value = build_gid("Location", value)
+    if not is_gid_of(value, "Location"):
         raise SetupError(
             f"location {value!r} is not a Shopify location id: give "
             "gid://shopify/Location/<number> (see `store check` or Shopify's admin)"

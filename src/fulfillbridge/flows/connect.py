@@ -32,6 +32,7 @@ from fulfillbridge.shopify import (
     operation,
 )
 from fulfillbridge.store.database import Database
+from fulfillbridge.store.throttle import SharedThrottleBucket
 
 OAUTH_CALLBACK_PATH = "/shopify/oauth/callback"
 # What the OAuth install asks for: every scope some feature of the bridge uses.
@@ -111,6 +112,60 @@ def _install_for(settings: Settings, client_id: str, client_secret: str) -> OAut
     )
 
 
+def _credentials(
+    store: Store,
+    secrets: dict[str, str],
+    *,
+    settings: Settings | None = None,
+    database: Database | None = None,
+) -> Credentials:
+    """The credentials ``store``'s kind uses. For OAuth stores with an expiring token,
+    refreshed tokens are saved through ``database``."""
+    if store.auth_kind is AuthKind.TOKEN:
+        return StaticToken(secrets["access_token"])
+    if store.auth_kind is AuthKind.CLIENT_CREDENTIALS:
+        return ClientCredentials(store.client_id or "", secrets["client_secret"])
+    token = _token_from_secrets(secrets)
+    if token.refresh_token and settings is not None and database is not None:
+        install = _install_for(settings, store.client_id or "", secrets["client_secret"])
+
+        async def save(_shop: str, fresh: AccessToken) -> None:
+            async with database.stores() as stores:
+                await stores.update_secrets(store.name, _token_secrets(fresh))
+
+        return ExpiringOfflineToken(store.shop_domain, token, install, on_refresh=save)
+    return StaticToken(token.access_token)
+
+
+def store_client(
+    database: Database,
+    settings: Settings,
+    store: Store,
+    secrets: dict[str, str],
+) -> ShopifyClient:
+    """The client for every Shopify call of a stored store. It draws from the store's
+    shared throttle bucket (``store.throttle``): Shopify keeps one bucket per app and
+    store, so every process, and every job in it (processing, outbox, inventory, set-up,
+    reconciliation), spends the same points through one estimate."""
+    credentials = _credentials(store, secrets, settings=settings, database=database)
+    return ShopifyClient(
+        store.shop_domain,
+        credentials,
+        api_base_url=store.base_url,
+        bucket=SharedThrottleBucket(database, store.id),
+    )
+
+
+async def open_store_client(
+    database: Database, settings: Settings, name: str
+) -> tuple[Store, ShopifyClient]:
+    """The stored store called ``name`` and its :func:`store_client`."""
+    async with database.stores() as stores:
+        store = await stores.get(name)
+        secrets = await stores.secrets(name)
+    return store, store_client(database, settings, store, secrets)
+
+
 def client_for(
     store: Store,
     secrets: dict[str, str],
@@ -118,25 +173,10 @@ def client_for(
     settings: Settings | None = None,
     database: Database | None = None,
 ) -> ShopifyClient:
-    """A client for ``store`` with the credentials its kind uses. For OAuth stores with an
-    expiring token, refreshed tokens are saved through ``database``."""
-    credentials: Credentials
-    if store.auth_kind is AuthKind.TOKEN:
-        credentials = StaticToken(secrets["access_token"])
-    elif store.auth_kind is AuthKind.CLIENT_CREDENTIALS:
-        credentials = ClientCredentials(store.client_id or "", secrets["client_secret"])
-    else:
-        token = _token_from_secrets(secrets)
-        if token.refresh_token and settings is not None and database is not None:
-            install = _install_for(settings, store.client_id or "", secrets["client_secret"])
-
-            async def save(_shop: str, fresh: AccessToken) -> None:
-                async with database.stores() as stores:
-                    await stores.update_secrets(store.name, _token_secrets(fresh))
-
-            credentials = ExpiringOfflineToken(store.shop_domain, token, install, on_refresh=save)
-        else:
-            credentials = StaticToken(token.access_token)
+    """A client with a throttle bucket of its own, for a store that is not stored yet (the
+    probe of `store add`, before the row exists): a stored store's calls go through
+    :func:`store_client`."""
+    credentials = _credentials(store, secrets, settings=settings, database=database)
     return ShopifyClient(store.shop_domain, credentials, api_base_url=store.base_url)
 
 
@@ -192,6 +232,7 @@ async def add_store(
         else:
             secrets = {"client_secret": client_secret or ""}
         # Verify before writing anything: a wrong token or an unreachable host stores nothing.
+        # The store has no id yet, so no shared bucket: the probe keeps a bucket of its own.
         async with client_for(draft, secrets) as client:
             shop_data, granted = await _probe(client)
         report = _report(domain, shop_data, granted)
@@ -266,7 +307,7 @@ async def check_store(settings: Settings, name: str) -> CheckReport:
                 f"store {name!r} is not installed yet: open the install link printed by "
                 "`store add --oauth` (the bridge must be running to receive the callback)"
             )
-        async with client_for(store, secrets, settings=settings, database=database) as client:
+        async with store_client(database, settings, store, secrets) as client:
             shop_data, granted = await _probe(client)
         report = _report(store.shop_domain, shop_data, granted)
         async with database.stores() as stores:

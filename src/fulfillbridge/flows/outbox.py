@@ -40,7 +40,7 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
 from fulfillbridge.core.stores import Store
 from fulfillbridge.flows import notify
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.shopify_writes import SENDERS
 from fulfillbridge.flows.write_jobs import CannotSend, WriteJob
 from fulfillbridge.shopify import (
@@ -61,7 +61,6 @@ from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import OutboxRow, ShipmentRow, StoreRow, WorkOrderRow
 from fulfillbridge.store.stores import StoreRepository
-from fulfillbridge.store.throttle import SharedThrottleBucket
 
 logger = logging.getLogger("fulfillbridge.outbox")
 
@@ -358,8 +357,7 @@ async def _handle(
         else:
             client = clients.get(store.id)
             if client is None:
-                client = client_for(store, secrets, settings=settings, database=database)
-                client.bucket = SharedThrottleBucket(database, store.id)
+                client = store_client(database, settings, store, secrets)
                 if policy.request_timeout is not None:
                     client.http.timeout = policy.request_timeout  # type: ignore[assignment]
                 clients[store.id] = client

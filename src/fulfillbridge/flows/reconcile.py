@@ -18,22 +18,19 @@ each store once per interval.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store
 from fulfillbridge.core.work import Mode
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.processing import (
     PAGE_SIZE,
     ApplyResult,
@@ -43,13 +40,12 @@ from fulfillbridge.flows.processing import (
     apply_with_retries,
     latest_per_fulfillment_order,
     map_nodes,
-    open_client,
     read_all,
     read_variables,
     store_context,
 )
 from fulfillbridge.flows.pulls import with_metafields
-from fulfillbridge.shopify import ShopifyClient, ShopifyError, operation
+from fulfillbridge.shopify import ShopifyClient, operation, run_bulk_query
 from fulfillbridge.shopify.mapping import (
     RemoteFulfillmentOrder,
     assemble_bulk_rows,
@@ -70,10 +66,6 @@ BULK_THRESHOLD = 250
 BULK_POLL_SECONDS = 1.0
 BULK_TIMEOUT_SECONDS = 900.0
 APPLY_CHUNK = 50  # fulfillment orders applied per transaction
-
-
-class BulkOperationFailed(ShopifyError):
-    """A bulk query ended FAILED, CANCELED or EXPIRED, or did not finish in time."""
 
 
 @dataclass
@@ -149,60 +141,6 @@ def bulk_open_query(*, with_customer: bool) -> str:
     return "\n".join(kept)
 
 
-async def _bulk_open_fulfillment_orders(
-    client: ShopifyClient, *, poll_seconds: float, timeout: float, with_customer: bool
-) -> list[dict[str, Any]]:
-    """Run the BulkOpenFulfillmentOrders query as a bulk operation, wait for it, download
-    and reassemble its JSONL."""
-    query = bulk_open_query(with_customer=with_customer)
-    started = (await client.execute(operation("BulkQueryRun"), {"query": query}))[
-        "bulkOperationRunQuery"
-    ]
-    if started.get("userErrors") or not started.get("bulkOperation"):
-        # e.g. OPERATION_IN_PROGRESS: the app's bulk queries on this shop are all in use.
-        raise BulkOperationFailed(
-            f"bulk query refused: {started.get('userErrors')}", shop=client.shop
-        )
-    bulk_id = started["bulkOperation"]["id"]
-    deadline = time.monotonic() + timeout
-    while True:
-        status = (await client.execute(operation("BulkOperationById"), {"id": bulk_id}))[
-            "bulkOperation"
-        ]
-        if status is None:
-            raise BulkOperationFailed(f"bulk operation {bulk_id} vanished", shop=client.shop)
-        if status["status"] == "COMPLETED":
-            break
-        if status["status"] in {"FAILED", "CANCELED", "CANCELING", "EXPIRED"}:
-            raise BulkOperationFailed(
-                f"bulk operation {bulk_id} ended {status['status']} "
-                f"({status.get('errorCode') or 'no error code'})",
-                shop=client.shop,
-            )
-        if time.monotonic() > deadline:
-            raise BulkOperationFailed(
-                f"bulk operation {bulk_id} did not finish in {timeout:.0f} s", shop=client.shop
-            )
-        await asyncio.sleep(poll_seconds)
-    url = status.get("url")
-    if not url:
-        return []  # Shopify gives no file when nothing matched
-    rows: list[dict[str, Any]] = []
-    # The result URL is pre-signed: no Shopify credentials go with the download.
-    async with (
-        httpx.AsyncClient(timeout=120, follow_redirects=True) as http,
-        http.stream("GET", url) as response,
-    ):
-        if response.status_code != 200:
-            raise BulkOperationFailed(
-                f"bulk result download answered HTTP {response.status_code}", shop=client.shop
-            )
-        async for line in response.aiter_lines():
-            if line.strip():
-                rows.append(json.loads(line))
-    return assemble_bulk_rows(rows)
-
-
 async def _open_fulfillment_orders(
     client: ShopifyClient,
     ctx: StoreContext,
@@ -221,10 +159,9 @@ async def _open_fulfillment_orders(
     if not (connection.get("pageInfo") or {}).get("hasNextPage"):
         return nodes, False
     # More than one page of open work: one bulk operation instead of many pages.
-    bulk = await _bulk_open_fulfillment_orders(
-        client, poll_seconds=poll_seconds, timeout=timeout, with_customer=ctx.reads_customer
-    )
-    return bulk, True
+    query = bulk_open_query(with_customer=ctx.reads_customer)
+    rows = await run_bulk_query(client, query, poll_seconds=poll_seconds, timeout=timeout)
+    return assemble_bulk_rows(rows), True
 
 
 # --------------------------------------------------------------------------- applying
@@ -290,7 +227,7 @@ async def backfill_store(
     store, secrets = await _load_by_name(database, store_name)
     ctx = store_context(store, settings)
     began = datetime.now(UTC)
-    async with open_client(database, settings, store, secrets) as client:
+    async with store_client(database, settings, store, secrets) as client:
         nodes, used_bulk = await _open_fulfillment_orders(
             client, ctx, bulk_threshold=bulk_threshold, poll_seconds=poll_seconds, timeout=timeout
         )
@@ -335,7 +272,7 @@ async def reconcile_store(
         return await backfill_store(database, settings, store_name)
     since = checkpoint - timedelta(seconds=overlap_seconds)
     search = f"updated_at:>='{_iso(since)}'"
-    async with open_client(database, settings, store, secrets) as client:
+    async with store_client(database, settings, store, secrets) as client:
         fo_nodes = await read_all(
             client,
             "FulfillmentOrdersUpdatedSince",
@@ -402,7 +339,6 @@ async def reconcile_due_stores(database: Database, settings: Settings) -> list[R
 __all__ = [
     "BULK_THRESHOLD",
     "OVERLAP_SECONDS",
-    "BulkOperationFailed",
     "ReconcileSummary",
     "backfill_store",
     "claim_reconcile_run",

@@ -24,7 +24,7 @@ from fulfillbridge.flows.configure import (
     StoreConfig,
     configure_store,
 )
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.shopify import ShopifyClient, UserErrors, has_scope, operation
 from fulfillbridge.store.database import Database
 
@@ -387,7 +387,7 @@ async def setup_store(settings: Settings, name: str) -> SetupReport:
         config = StoreConfig.of(store)
         report = SetupReport(store=name, mode=config.mode)
         topics_for(config.mode)  # an unknown mode fails before any call to Shopify
-        async with client_for(store, secrets, settings=settings, database=database) as client:
+        async with store_client(database, settings, store, secrets) as client:
             service: dict[str, Any] | None = None
             if config.mode == FULFILLMENT_SERVICE:
                 service = await _converge_service(client, store, settings, report)

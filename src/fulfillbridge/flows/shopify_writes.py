@@ -29,13 +29,13 @@ move                   the fulfillment order (or a sibling holding its lines) is
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
 from fulfillbridge.core import work as core
 from fulfillbridge.flows import fulfillment_writes as fulfillments
 from fulfillbridge.flows.write_jobs import CannotSend, Sender, WriteJob, gid
-from fulfillbridge.shopify import ShopifyClient, operation
+from fulfillbridge.shopify import HOLD_REASONS, ShopifyClient, operation
 
 # Holds we place carry this handle prefix, so we release only our own (Shopify docs:
 # fulfillmentOrderReleaseHold without holdIds releases every hold, the merchant's too).
@@ -123,19 +123,9 @@ _HOLD_WORDS = (
     ("delivery date", "UNKNOWN_DELIVERY_DATE"),
     ("return", "AWAITING_RETURN_ITEMS"),
 )
-_HOLD_REASONS = {
-    "AWAITING_PAYMENT",
-    "HIGH_RISK_OF_FRAUD",
-    "INCORRECT_ADDRESS",
-    "INVENTORY_OUT_OF_STOCK",
-    "UNKNOWN_DELIVERY_DATE",
-    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL",
-    "AWAITING_RETURN_ITEMS",
-    "OTHER",
-}
 
 
-def _enum_for(text: str, known: set[str], words: tuple[tuple[str, str], ...]) -> str:
+def _enum_for(text: str, known: Collection[str], words: tuple[tuple[str, str], ...]) -> str:
     code = text.strip().upper().replace(" ", "_")
     if code in known:
         return code
@@ -152,7 +142,7 @@ def rejection_reason(message: str) -> str:
 
 def hold_reason(reason: str) -> str:
     """The FulfillmentHoldReason for our hold reason (an enum name passes through)."""
-    return _enum_for(reason, _HOLD_REASONS, _HOLD_WORDS)
+    return _enum_for(reason, HOLD_REASONS, _HOLD_WORDS)
 
 
 # -- holds

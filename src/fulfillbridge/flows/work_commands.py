@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 from fulfillbridge.core.work import Tracking, WorkState
+from fulfillbridge.shopify import HOLD_REASONS as HOLD_REASONS  # re-exported
 from fulfillbridge.store.models import OutboxRow, ShipmentRow, WorkOrderRow
 
 T = TypeVar("T")
@@ -17,17 +18,6 @@ NOT_FOUND = WorkErrorCode.NOT_FOUND
 CONFLICT = WorkErrorCode.NOT_ALLOWED
 INVALID = WorkErrorCode.INVALID
 
-# Shopify's FulfillmentHoldReason enum (vendored admin-2026-07 schema).
-HOLD_REASONS = (
-    "AWAITING_PAYMENT",
-    "HIGH_RISK_OF_FRAUD",
-    "INCORRECT_ADDRESS",
-    "INVENTORY_OUT_OF_STOCK",
-    "UNKNOWN_DELIVERY_DATE",
-    "ONLINE_STORE_POST_PURCHASE_CROSS_SELL",
-    "AWAITING_RETURN_ITEMS",
-    "OTHER",
-)
 SHIPPABLE = frozenset({WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED})
 # fulfillmentOrderMove only takes OPEN or ON_HOLD fulfillment orders whose request is
 # unsubmitted or rejected (sandbox fulfillment_orders.move, after Shopify docs); locally that

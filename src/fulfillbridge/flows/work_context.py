@@ -16,8 +16,9 @@ from fulfillbridge.core.shipping import ShippingRuleError, ShippingRules, parse_
 from fulfillbridge.core.stores import Store
 from fulfillbridge.core.validation import ValidationRules
 from fulfillbridge.core.work import Mode
-from fulfillbridge.flows.connect import client_for
+from fulfillbridge.flows.connect import store_client
 from fulfillbridge.shopify import ShopifyClient
+from fulfillbridge.shopify.gids import same_resource
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import StoreRow
 
@@ -55,13 +56,8 @@ class StoreContext:
         if location_id is None:
             return False
         if self.mode is Mode.FULFILLMENT_SERVICE:
-            return self.location_id is not None and same_gid(location_id, self.location_id)
-        return any(same_gid(location_id, managed) for managed in self.managed_locations)
-
-
-def same_gid(a: str, b: str) -> bool:
-    # Shopify may append "?id=true"-like suffixes to gids (fulfillment services).
-    return a.split("?", 1)[0] == b.split("?", 1)[0]
+            return self.location_id is not None and same_resource(location_id, self.location_id)
+        return any(same_resource(location_id, managed) for managed in self.managed_locations)
 
 
 def shipping_rules(options: dict) -> ShippingRules:
@@ -124,9 +120,5 @@ def open_client(
     database: Database, settings: Settings, store: Store, secrets: dict[str, str]
 ) -> ShopifyClient:
     """A client for the store that shares the store's throttle bucket with every other
-    worker (``store.throttle``)."""
-    from fulfillbridge.store.throttle import SharedThrottleBucket
-
-    client = client_for(store, secrets, settings=settings, database=database)
-    client.bucket = SharedThrottleBucket(database, store.id)
-    return client
+    worker (``flows.connect.store_client``)."""
+    return store_client(database, settings, store, secrets)

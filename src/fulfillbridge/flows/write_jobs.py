@@ -11,6 +11,7 @@ from typing import Any
 
 from fulfillbridge.core.errors import FulfillbridgeError, OutboxErrorCode
 from fulfillbridge.shopify import ShopifyClient
+from fulfillbridge.shopify.gids import to_gid
 
 
 class CannotSend(FulfillbridgeError):
@@ -46,10 +47,8 @@ class WriteJob:
         return self.status in ("unknown", "sending")
 
 
-def gid(kind: str, value: Any) -> str:
-    """A Shopify global id from an id we hold (a number, or a global id already)."""
-    text = str(value)
-    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
+# A Shopify global id from an id we hold (a number, or a global id already).
+gid = to_gid
 
 
 @dataclass(frozen=True)

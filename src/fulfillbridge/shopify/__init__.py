@@ -22,8 +22,10 @@ from fulfillbridge.shopify._auth import (
     TokenSaver,
     callback_hmac,
 )
+from fulfillbridge.shopify._bulk import BulkOperationFailed, run_bulk_query
 from fulfillbridge.shopify._client import LOGGER_NAME, ShopifyClient
 from fulfillbridge.shopify._domains import is_valid_shop_domain, normalize_shop_domain
+from fulfillbridge.shopify._enums import HOLD_REASONS
 from fulfillbridge.shopify._errors import (
     AccessDenied,
     AuthenticationError,
@@ -77,11 +79,13 @@ from fulfillbridge.shopify.schema import API_VERSION
 __all__ = [
     "API_VERSION",
     "FEATURES",
+    "HOLD_REASONS",
     "LOGGER_NAME",
     "AccessDenied",
     "AccessToken",
     "AuthenticationError",
     "BadRequest",
+    "BulkOperationFailed",
     "CallbackParams",
     "ClientCredentials",
     "ConnectError",
@@ -135,6 +139,7 @@ __all__ = [
     "operation",
     "operation_names",
     "parse_cost",
+    "run_bulk_query",
     "sign_webhook",
     "verify_webhook",
 ]
