@@ -38,6 +38,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from fulfillbridge.config import Settings
+from fulfillbridge.flows.write_jobs import WriteJob
 
 # Event names (the outbox row's ``kind``) the bridge announces.
 WORK_NEW = "new_work"
@@ -180,3 +181,33 @@ async def deliver(
         f"the operation's webhook answered HTTP {response.status_code}",
         status_code=response.status_code,
     )
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """An outbox row's new status after one delivery attempt, and what to record."""
+
+    status: str  # done, pending (send again) or failed / skipped (do not)
+    error: str | None = None
+    result: dict[str, Any] | None = None
+
+
+async def send_job(settings: Settings, job: WriteJob) -> SendOutcome:
+    """Deliver one claimed outbox row with target ``operation``."""
+    url = job.operation_url or settings.operation_webhook_url
+    if not url:
+        return SendOutcome("skipped", "no operation_webhook_url is configured")
+    body = body_for(
+        event=job.kind,
+        delivery_id=job.idempotency_key,
+        store=job.store_name,
+        work_order_id=job.work_order_id,
+        fulfillment_order_id=job.fulfillment_order_id,
+        data=job.payload,
+    )
+    delivery = await deliver(
+        settings, event=job.kind, delivery_id=job.idempotency_key, body=body, url=url
+    )
+    if delivery.delivered:
+        return SendOutcome("done", result={"status_code": delivery.status_code})
+    return SendOutcome("pending" if delivery.retry else "failed", delivery.error)

@@ -353,7 +353,8 @@ async def _handle(
     job.attempts += 1
     try:
         if job.target == OPERATION:
-            result = await _notify(settings, job)
+            sent = await notify.send_job(settings, job)
+            result = _Result(sent.status, sent.error, sent.result)
         else:
             client = clients.get(store.id)
             if client is None:
@@ -393,30 +394,6 @@ async def _release_unloadable(
         else:
             values["next_attempt_at"] = _now() + timedelta(seconds=policy.backoff(attempts))
         await leases.release(session, leases.OUTBOX_SEND, {"id": row_id}, token, values=values)
-
-
-async def _notify(settings: Settings, job: WriteJob) -> _Result:
-    url = job.operation_url or settings.operation_webhook_url
-    if not url:
-        return _Result(SKIPPED, "no operation_webhook_url is configured")
-    body = notify.body_for(
-        event=job.kind,
-        delivery_id=job.idempotency_key,
-        store=job.store_name,
-        work_order_id=job.work_order_id,
-        fulfillment_order_id=job.fulfillment_order_id,
-        data=job.payload,
-    )
-    delivery = await notify.deliver(
-        settings,
-        event=job.kind,
-        delivery_id=job.idempotency_key,
-        body=body,
-        url=url,
-    )
-    if delivery.delivered:
-        return _Result(DONE, result={"status_code": delivery.status_code})
-    return _Result(PENDING if delivery.retry else FAILED, delivery.error)
 
 
 async def _send_to_shopify(
