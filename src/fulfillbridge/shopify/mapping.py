@@ -21,26 +21,15 @@ from fulfillbridge.core.details import (
     PaymentState,
     bounded_pairs,
 )
-from fulfillbridge.core.news import RemoteFulfillmentOrder
+from fulfillbridge.core.news import RemoteFulfillmentOrder, RemoteStatus, RequestStatus
 from fulfillbridge.core.work import Address, Mode, WorkLine, WorkOrder
 
 __all__ = ["RemoteFulfillmentOrder"]  # re-exported: flows read it from here as before
 
-# FulfillmentOrderStatus values (schema 2026-07).
-OPEN = "OPEN"
-IN_PROGRESS = "IN_PROGRESS"
-CLOSED = "CLOSED"
-CANCELLED = "CANCELLED"
-INCOMPLETE = "INCOMPLETE"
-ON_HOLD = "ON_HOLD"
-SCHEDULED = "SCHEDULED"
-# FulfillmentOrderRequestStatus values.
-SUBMITTED = "SUBMITTED"
-ACCEPTED = "ACCEPTED"
-REJECTED = "REJECTED"
-CANCELLATION_REQUESTED = "CANCELLATION_REQUESTED"
-CANCELLATION_ACCEPTED = "CANCELLATION_ACCEPTED"
-CANCELLATION_REJECTED = "CANCELLATION_REJECTED"
+# The statuses are the schema's enums, named once in core.news.
+CLOSED, CANCELLED, INCOMPLETE = RemoteStatus.CLOSED, RemoteStatus.CANCELLED, RemoteStatus.INCOMPLETE
+ACCEPTED = RequestStatus.ACCEPTED
+CANCELLATION_REQUESTED = RequestStatus.CANCELLATION_REQUESTED
 # FulfillmentOrderMerchantRequestKind.
 CANCELLATION_REQUEST = "CANCELLATION_REQUEST"
 
