@@ -178,7 +178,7 @@ async def test_a_lock_whose_holder_died_is_taken_after_its_lease(
     async with database.stores() as stores:
         store = await stores.get("acme")
     # A holder that claimed the lock a lease and a second ago, and crashed.
-    claimed_at = datetime.now(UTC) - timedelta(seconds=inventory.LOCK_LEASE_SECONDS + 1)
+    claimed_at = datetime.now(UTC) - timedelta(seconds=inventory_lock.LOCK_LEASE_SECONDS + 1)
     async with database.transaction() as session:
         taken = await leases.claim(
             session,
@@ -186,7 +186,7 @@ async def test_a_lock_whose_holder_died_is_taken_after_its_lease(
             {"store_id": store.id},
             "crashed-worker",
             now=claimed_at,
-            seconds=inventory.LOCK_LEASE_SECONDS,
+            seconds=inventory_lock.LOCK_LEASE_SECONDS,
             create={},
         )
     assert taken

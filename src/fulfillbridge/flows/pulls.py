@@ -234,11 +234,11 @@ async def plan_event(
         if payload.get("cancelled_at") is not None or "cancelled_at" not in payload:
             return PullPlan(cancelled_orders=(order_id,))
         return PullPlan(remotes=tuple(await pull_order(client, ctx, order_id)))
-    if topic == "orders/create" and ctx.mode is Mode.FULFILLMENT_SERVICE:
+    if topic in ("orders/create", "orders/paid") and ctx.mode is Mode.FULFILLMENT_SERVICE:
         # A new order's fulfillment orders reach a fulfillment service through requests
         # (callback, fulfillment_request_submitted) and reconciliation; reading them now
         # would only spend points on work nobody asked us for yet.
-        return PullPlan(note="orders/create: a fulfillment service waits for the request")
+        return PullPlan(note=f"{topic}: a fulfillment service waits for the request")
     if topic.startswith("orders/"):
         order_id = _order_gid(payload)
         if order_id is None:
