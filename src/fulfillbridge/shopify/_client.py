@@ -34,6 +34,7 @@ from fulfillbridge.shopify._operations import Operation, operation
 from fulfillbridge.shopify._retry import Decision, Failure, RetryPolicy, decide
 from fulfillbridge.shopify._throttle import (
     DEFAULT_COST_ESTIMATE,
+    SINGLE_QUERY_MAX_COST,
     LocalThrottleBucket,
     QueryCost,
     ThrottleBucket,
@@ -129,8 +130,14 @@ class ShopifyClient:
     # -- public calls -------------------------------------------------------------------
 
     def estimated_cost(self, op: Operation) -> int:
-        """What ``op`` is expected to request: the last requested cost seen, or the default."""
-        return self._costs.get(op.name, self.default_cost)
+        """What ``op`` is expected to request: the last requested cost seen; before that,
+        the default for a mutation, and for a read Shopify's ceiling for one query (the
+        bucket holds at most its size back): a read's cost ranges from 1 to 1000 with its
+        page sizes, and guessing low gets it THROTTLED. The answer refunds the rest."""
+        learned = self._costs.get(op.name)
+        if learned is not None:
+            return learned
+        return self.default_cost if op.is_mutation else SINGLE_QUERY_MAX_COST
 
     async def execute(
         self,
