@@ -189,7 +189,11 @@ class Outcome:
     note: str = ""
 
 
-def _require(order: WorkOrder, allowed: set[WorkState] | frozenset[WorkState], action: str) -> None:
+def require_state(
+    order: WorkOrder, allowed: set[WorkState] | frozenset[WorkState], action: str
+) -> None:
+    """Refuse ``action`` unless the order is in one of the ``allowed`` states; a hold
+    placed in Shopify is named in the refusal."""
     if order.state not in allowed:
         if order.state is WorkState.ON_HOLD and order.held_by and order.held_by != HELD_BY_US:
             raise TransitionError(
@@ -205,7 +209,7 @@ def _require(order: WorkOrder, allowed: set[WorkState] | frozenset[WorkState], a
 
 def accept(order: WorkOrder, *, warehouse: str) -> Outcome:
     """Validation passed and a warehouse was chosen: take the work."""
-    _require(order, {WorkState.RECEIVED, WorkState.EXCEPTION}, "accept")
+    require_state(order, {WorkState.RECEIVED, WorkState.EXCEPTION}, "accept")
     effects: tuple[Effect, ...] = ()
     if order.mode is Mode.FULFILLMENT_SERVICE:
         effects = (Effect(ACCEPT_REQUEST, {"message": f"Accepted by {warehouse}"}),)
@@ -216,7 +220,7 @@ def accept(order: WorkOrder, *, warehouse: str) -> Outcome:
 def refuse(order: WorkOrder, problems: Sequence[str]) -> Outcome:
     """Validation failed. A fulfillment request is rejected with the reasons the merchant
     sees; an order we pull (order management) becomes an exception for an operator."""
-    _require(order, {WorkState.RECEIVED, WorkState.EXCEPTION}, "refuse")
+    require_state(order, {WorkState.RECEIVED, WorkState.EXCEPTION}, "refuse")
     if not problems:
         raise TransitionError("refusing needs at least one reason")
     if order.mode is Mode.FULFILLMENT_SERVICE:
@@ -228,7 +232,7 @@ def refuse(order: WorkOrder, problems: Sequence[str]) -> Outcome:
 
 def retry_exception(order: WorkOrder) -> Outcome:
     """An operator fixed the cause: validate again from the start."""
-    _require(order, {WorkState.EXCEPTION}, "retry")
+    require_state(order, {WorkState.EXCEPTION}, "retry")
     return Outcome(replace(order, state=WorkState.RECEIVED, problems=()))
 
 
@@ -236,7 +240,7 @@ def start_stage(order: WorkOrder, stage: str, stages: Sequence[str]) -> Outcome:
     """Report a production stage (e.g. printing, picking, packing)."""
     if stage not in stages:
         raise TransitionError(f"unknown stage {stage!r}: configured stages are {', '.join(stages)}")
-    _require(
+    require_state(
         order,
         {WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED},
         "report a stage of",
@@ -255,7 +259,7 @@ def start_stage(order: WorkOrder, stage: str, stages: Sequence[str]) -> Outcome:
 
 
 def hold(order: WorkOrder, reason: str, notes: str = "") -> Outcome:
-    _require(order, ACTIVE_STATES - {WorkState.ON_HOLD}, "hold")
+    require_state(order, ACTIVE_STATES - {WorkState.ON_HOLD}, "hold")
     held = replace(
         order,
         state=WorkState.ON_HOLD,
@@ -267,7 +271,7 @@ def hold(order: WorkOrder, reason: str, notes: str = "") -> Outcome:
 
 
 def release(order: WorkOrder) -> Outcome:
-    _require(order, {WorkState.ON_HOLD}, "release")
+    require_state(order, {WorkState.ON_HOLD}, "release")
     if order.held_by and order.held_by != HELD_BY_US:
         raise TransitionError(
             f"cannot release {order.order_name}: the hold ({order.hold_reason}) was placed in "
@@ -291,7 +295,7 @@ def held_in_shopify(order: WorkOrder, reason: str, held_by: str) -> Outcome:
     work stops where it is; nothing to tell Shopify."""
     if order.state is WorkState.ON_HOLD:
         return Outcome(replace(order, hold_reason=reason, held_by=held_by))
-    _require(order, ACTIVE_STATES | {WorkState.RECEIVED, WorkState.EXCEPTION}, "hold")
+    require_state(order, ACTIVE_STATES | {WorkState.RECEIVED, WorkState.EXCEPTION}, "hold")
     held = replace(
         order,
         state=WorkState.ON_HOLD,
@@ -311,7 +315,7 @@ def released_in_shopify(order: WorkOrder) -> Outcome:
 
 def ready_for_pickup(order: WorkOrder) -> Outcome:
     """A pickup order is packed and waits at the counter: Shopify tells the customer."""
-    _require(order, {WorkState.ACCEPTED, WorkState.IN_PROGRESS}, "mark ready for pickup")
+    require_state(order, {WorkState.ACCEPTED, WorkState.IN_PROGRESS}, "mark ready for pickup")
     if order.details.delivery.kind is not DeliveryKind.PICKUP:
         raise TransitionError(
             f"{order.order_name} is not a pickup order (delivery: "
@@ -328,7 +332,7 @@ def ship(
     notify_customer: bool = True,
 ) -> Outcome:
     """A shipment left: ``quantities`` by line id (None = everything that remains)."""
-    _require(
+    require_state(
         order,
         {WorkState.ACCEPTED, WorkState.IN_PROGRESS, WorkState.PARTIALLY_SHIPPED},
         "ship",
@@ -374,7 +378,7 @@ def ship(
 
 
 def deliver(order: WorkOrder) -> Outcome:
-    _require(order, {WorkState.SHIPPED}, "mark delivered")
+    require_state(order, {WorkState.SHIPPED}, "mark delivered")
     return Outcome(replace(order, state=WorkState.DELIVERED))
 
 
@@ -412,7 +416,7 @@ def answer_cancellation_request(
 
 def give_up(order: WorkOrder, reason: str) -> Outcome:
     """The operation cannot complete accepted work: close it as incomplete."""
-    _require(order, ACTIVE_STATES, "give up")
+    require_state(order, ACTIVE_STATES, "give up")
     if not reason.strip():
         raise TransitionError("giving up needs a reason")
     return Outcome(

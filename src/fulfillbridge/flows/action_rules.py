@@ -10,8 +10,8 @@ from typing import Any
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
-from fulfillbridge.core.routing import RoutingError, Warehouse, choose_warehouse, find_warehouse
-from fulfillbridge.core.validation import ValidationRules, validate
+from fulfillbridge.core.routing import RoutingError, choose_warehouse, find_warehouse
+from fulfillbridge.core.validation import validate
 from fulfillbridge.core.work import (
     Effect,
     Mode,
@@ -29,19 +29,8 @@ from fulfillbridge.flows.work_commands import (
     FixException,
     ShipLine,
 )
+from fulfillbridge.flows.work_context import validation_rules, warehouses_of
 from fulfillbridge.store.models import StoreRow
-
-
-def warehouses_of(settings: Settings) -> list[Warehouse]:
-    return [Warehouse(w.name, w.priority, tuple(w.locations)) for w in settings.warehouses]
-
-
-def validation_rules(store_settings: dict[str, Any]) -> ValidationRules:
-    catalogue = store_settings.get("catalogue")
-    return ValidationRules(
-        require_billing_address=bool(store_settings.get("require_billing_address", False)),
-        catalogue=frozenset(catalogue) if catalogue is not None else None,
-    )
 
 
 def core_call(fn: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
@@ -54,7 +43,7 @@ def core_call(fn: Callable[..., Outcome], *args: Any, **kwargs: Any) -> Outcome:
 def require(order: WorkOrder, allowed: Collection[WorkState], action: str) -> None:
     if order.state not in allowed:
         try:
-            core._require(order, frozenset(allowed), action)
+            core.require_state(order, frozenset(allowed), action)
         except TransitionError as exc:  # the core's words name a hold placed in Shopify
             raise ActionError(str(exc)) from None
 

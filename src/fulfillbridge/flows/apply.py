@@ -27,14 +27,20 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.follow import ACTOR_SHOPIFY, RELEASED, Seen, Step, follow
-from fulfillbridge.core.work import Effect, WorkState, cancelled_by_merchant
+from fulfillbridge.core.work import (
+    ACCEPT_CANCELLATION,
+    REJECT_CANCELLATION,
+    Effect,
+    WorkState,
+    cancelled_by_merchant,
+)
 from fulfillbridge.flows import notify
 from fulfillbridge.flows.pulls import PullPlan
 from fulfillbridge.flows.work_context import StoreContext
 from fulfillbridge.flows.work_views import json_ready, work_view
 from fulfillbridge.shopify.mapping import RemoteFulfillmentOrder
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import WorkOrderRow
+from fulfillbridge.store.models import WorkOrderRow, as_utc
 from fulfillbridge.store.work import WorkRepository, to_domain
 
 logger = logging.getLogger("fulfillbridge.processing")
@@ -74,13 +80,6 @@ class ApplyResult:
         self.work_order_ids.extend(other.work_order_ids)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite gives back naive datetimes: everything stored here is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def announce(
     repo: WorkRepository,
     settings: Settings,
@@ -102,6 +101,7 @@ def announce(
     repo.queue(row.store_id, row.id, Effect(event, data), target="operation")
 
 
+_CANCELLATION_ANSWERS = frozenset({ACCEPT_CANCELLATION, REJECT_CANCELLATION})
 _COUNTED = {
     WorkState.ACCEPTED: "accepted",
     WorkState.REJECTED: "refused",
@@ -128,7 +128,7 @@ async def store_steps(
         if after is not before and after in _COUNTED:
             name = _COUNTED[after]
             setattr(result, name, getattr(result, name) + 1)
-        if step.reason == "cancellation requested":
+        if any(e.kind in _CANCELLATION_ANSWERS for e in step.outcome.effects):
             result.cancellation_answers += 1
         if step.notify == RELEASED:
             await repo.resume_waiting_writes(row.id)
@@ -150,7 +150,8 @@ def _record_remote(row: WorkOrderRow, remote: RemoteFulfillmentOrder) -> None:
         row.remote_status = remote.status
     if row.remote_request_status != remote.request_status:
         row.remote_request_status = remote.request_status
-    if remote.updated_at is not None and _aware(row.remote_updated_at) != remote.updated_at:
+    seen = as_utc(row.remote_updated_at) if row.remote_updated_at else None
+    if remote.updated_at is not None and seen != remote.updated_at:
         row.remote_updated_at = remote.updated_at
 
 
@@ -198,7 +199,8 @@ async def apply_remote(
         return result
 
     result.work_order_ids.append(row.id)
-    seen = Seen(updated_at=_aware(row.remote_updated_at), request_status=row.remote_request_status)
+    seen_at = as_utc(row.remote_updated_at) if row.remote_updated_at else None
+    seen = Seen(updated_at=seen_at, request_status=row.remote_request_status)
     order = to_domain(row, ctx.store.name)
     decision = follow(order, remote, ctx.policy, ours=ours, seen=seen)
     if decision.stale:

@@ -64,7 +64,7 @@ from fulfillbridge.shopify import (
     ShopifyError,
 )
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import InboxEventRow, WorkOrderRow, utcnow
+from fulfillbridge.store.models import InboxEventRow, WorkOrderRow, as_utc, utcnow
 
 # Re-exported: reconciliation and tests import these from here.
 __all__ = [
@@ -156,9 +156,7 @@ def _due(database: Database, row: InboxEventRow, now: datetime) -> bool:
     if failed_at is not None and time.monotonic() - failed_at < retry_delay(row.attempts):
         return False
     waited = sum(retry_delay(n) for n in range(1, row.attempts + 1))
-    received = row.received_at or now
-    if received.tzinfo is None:  # SQLite gives back naive datetimes, written in UTC
-        received = received.replace(tzinfo=UTC)
+    received = as_utc(row.received_at) if row.received_at else now
     return now >= received + timedelta(seconds=waited)
 
 

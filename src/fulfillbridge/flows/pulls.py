@@ -14,6 +14,7 @@ from typing import Any
 from fulfillbridge.core.work import Mode
 from fulfillbridge.flows.work_context import StoreContext, StoreNotReady
 from fulfillbridge.shopify import ShopifyClient, operation
+from fulfillbridge.shopify.gids import gid_from_webhook
 from fulfillbridge.shopify.mapping import (
     MappingError,
     RemoteFulfillmentOrder,
@@ -190,16 +191,10 @@ class PullPlan:
 
 
 def _order_gid(payload: dict[str, Any]) -> str | None:
-    value = payload.get("admin_graphql_api_id")
-    if isinstance(value, str) and value.startswith("gid://shopify/Order/"):
-        return value
-    raw = payload.get("id")
     edit = payload.get("order_edit")
     if isinstance(edit, dict):  # orders/edited names its order inside the edit
-        raw = edit.get("order_id")
-    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
-        return f"gid://shopify/Order/{raw}"
-    return None
+        return gid_from_webhook({"id": edit.get("order_id")}, "Order")
+    return gid_from_webhook(payload, "Order")
 
 
 async def plan_event(

@@ -5,6 +5,7 @@ and the installation's."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -34,18 +35,27 @@ class StoreContext:
     """What processing needs to know about one store."""
 
     store: Store
-    mode: Mode
     location_id: str | None  # our fulfillment service's location (fulfillment-service mode)
     managed_locations: tuple[str, ...]  # merchant locations we work (order management)
-    rules: ValidationRules
-    warehouses: tuple[Warehouse, ...]
-    policy: Policy
+    policy: Policy  # the mode, validation, warehouses and the rest decisions need
     # Metafields to read per owner (order, product, variant): "namespace.key".
     metafield_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def store_id(self) -> int:
         return self.store.id
+
+    @property
+    def mode(self) -> Mode:
+        return self.policy.mode
+
+    @property
+    def rules(self) -> ValidationRules:
+        return self.policy.rules
+
+    @property
+    def warehouses(self) -> tuple[Warehouse, ...]:
+        return self.policy.warehouses
 
     @property
     def reads_customer(self) -> bool:
@@ -60,7 +70,7 @@ class StoreContext:
         return any(same_resource(location_id, managed) for managed in self.managed_locations)
 
 
-def shipping_rules(options: dict) -> ShippingRules:
+def shipping_rules(options: dict[str, Any]) -> ShippingRules:
     """The store's shipping-method mapping; a table that no longer parses maps nothing
     (``store configure`` refuses such a table, so this only guards hand edits)."""
     try:
@@ -69,22 +79,25 @@ def shipping_rules(options: dict) -> ShippingRules:
         return ShippingRules()
 
 
-def store_context(store: Store, settings: Settings) -> StoreContext:
-    options = store.settings or {}
-    mode = Mode(options.get("mode") or Mode.FULFILLMENT_SERVICE.value)
+def validation_rules(options: dict[str, Any]) -> ValidationRules:
+    """The store's validation choices (``store configure``)."""
     catalogue = options.get("catalogue")
-    rules = ValidationRules(
+    return ValidationRules(
         require_billing_address=bool(options.get("require_billing_address", False)),
         catalogue=frozenset(catalogue) if catalogue is not None else None,
     )
-    warehouses = tuple(
-        Warehouse(name=w.name, priority=w.priority, locations=tuple(w.locations))
-        for w in settings.warehouses
-    )
+
+
+def warehouses_of(settings: Settings) -> tuple[Warehouse, ...]:
+    return tuple(Warehouse(w.name, w.priority, tuple(w.locations)) for w in settings.warehouses)
+
+
+def store_context(store: Store, settings: Settings) -> StoreContext:
+    options = store.settings or {}
     policy = Policy(
-        mode=mode,
-        rules=rules,
-        warehouses=warehouses,
+        mode=Mode(options.get("mode") or Mode.FULFILLMENT_SERVICE.value),
+        rules=validation_rules(options),
+        warehouses=warehouses_of(settings),
         stages=tuple(settings.stages),
         cancel_cutoff_stage=settings.cancel_cutoff_stage,
         packed_stage=settings.cancel_cutoff_stage or settings.stages[-1],
@@ -93,11 +106,8 @@ def store_context(store: Store, settings: Settings) -> StoreContext:
     )
     return StoreContext(
         store=store,
-        mode=mode,
         location_id=options.get("location_id"),
         managed_locations=tuple(options.get("managed_locations") or ()),
-        rules=rules,
-        warehouses=warehouses,
         policy=policy,
         metafield_keys={
             owner: tuple(keys)

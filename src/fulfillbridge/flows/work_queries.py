@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.core.work import FINAL_STATES, WorkState
 from fulfillbridge.flows.work_commands import INVALID, NOT_FOUND, ActionError
-from fulfillbridge.store.models import StoreRow, WorkOrderRow
+from fulfillbridge.store.models import StoreRow, WorkOrderRow, as_utc
 
 
 async def store_names(session: AsyncSession) -> dict[int, str]:
@@ -121,11 +121,6 @@ OPEN_WORK = frozenset(
 )
 
 
-def _utc(value: datetime) -> datetime:
-    # SQLite hands timestamps back without a zone; they were written in UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 async def list_work(
     session: AsyncSession,
     *,
@@ -155,10 +150,10 @@ async def list_work(
     if states:
         query = query.where(WorkOrderRow.state.in_([s.value for s in states]))
     if updated_since is not None:
-        query = query.where(WorkOrderRow.updated_at >= _utc(updated_since))
-    deadline_limits = [_utc(due_before)] if due_before is not None else []
+        query = query.where(WorkOrderRow.updated_at >= as_utc(updated_since))
+    deadline_limits = [as_utc(due_before)] if due_before is not None else []
     if overdue:
-        deadline_limits.append(_utc(now or datetime.now(UTC)))
+        deadline_limits.append(as_utc(now or datetime.now(UTC)))
     if deadline_limits:
         query = query.where(
             WorkOrderRow.fulfill_by.is_not(None),
@@ -170,7 +165,7 @@ async def list_work(
         if after.updated_at is None:
             query = query.where(column.is_(None), WorkOrderRow.id > after.work_id)
         else:
-            at = _utc(after.updated_at)
+            at = as_utc(after.updated_at)
             query = query.where(
                 or_(
                     column > at,
@@ -186,5 +181,5 @@ async def list_work(
     last = None
     if more and rows:
         key = rows[-1].fulfill_by if sort == "deadline" else rows[-1].updated_at
-        last = Position(_utc(key) if key is not None else None, rows[-1].id, sort)
+        last = Position(as_utc(key) if key is not None else None, rows[-1].id, sort)
     return page, last

@@ -15,12 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fulfillbridge.core.details import OrderDetails
 from fulfillbridge.core.work import WorkLine, WorkOrder
 from fulfillbridge.store.models import ShipmentRow, WorkOrderRow, WorkTransitionRow
+from fulfillbridge.store.models import as_utc as utc
 from fulfillbridge.store.work import WorkRepository, to_domain
-
-
-def utc(value: datetime) -> datetime:
-    """SQLite gives back naive datetimes: everything stored here is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _pairs(pairs: tuple[tuple[str, str], ...], first: str, second: str) -> list[dict[str, str]]:

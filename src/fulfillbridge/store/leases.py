@@ -31,7 +31,7 @@ import socket
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
@@ -39,7 +39,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from fulfillbridge.store.models import CheckpointRow, InventoryFeedRow, InventoryLockRow, OutboxRow
+from fulfillbridge.store.models import (
+    CheckpointRow,
+    InventoryFeedRow,
+    InventoryLockRow,
+    OutboxRow,
+    as_utc,
+)
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,6 @@ def new_holder(name: str | None = None) -> str:
     return f"{base[:119]}#{uuid.uuid4().hex[:8]}"  # holder columns hold 128 characters
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite: naive
-
-
 async def is_free(
     session: AsyncSession, lease: Lease, key: Mapping[str, Any], *, now: datetime, seconds: float
 ) -> bool:
@@ -102,7 +104,7 @@ async def is_free(
     found = (await session.execute(select(lease.time).where(*lease._key(key)))).first()
     if found is None or found[0] is None:
         return True
-    return _aware(found[0]) <= lease.bound(now, seconds)
+    return as_utc(found[0]) <= lease.bound(now, seconds)
 
 
 async def claim(

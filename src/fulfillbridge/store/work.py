@@ -23,7 +23,7 @@ from fulfillbridge.core.work import (
     WorkOrder,
     WorkState,
 )
-from fulfillbridge.store.models import OutboxRow, WorkOrderRow, WorkTransitionRow
+from fulfillbridge.store.models import OutboxRow, WorkOrderRow, WorkTransitionRow, as_utc
 
 
 class WorkOrderNotFound(FulfillbridgeError, LookupError):
@@ -162,19 +162,12 @@ def _write_fields(row: WorkOrderRow, order: WorkOrder) -> None:
     row.answered_cancellation = order.answered_cancellation
     row.details = details_to_json(order.details)
     row.flags = list(order.flags)
-    if row.fulfill_by != order.details.fulfill_by:
-        if (
-            row.fulfill_by is None
-            or order.details.fulfill_by is None
-            or (_aware(row.fulfill_by) != order.details.fulfill_by)
-        ):
-            row.deadline_notified = False
-        row.fulfill_by = order.details.fulfill_by
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite gives back naive datetimes: everything stored here is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    deadline = order.details.fulfill_by
+    stored = as_utc(row.fulfill_by) if row.fulfill_by else None
+    if stored != deadline:
+        # A new deadline is announced again when it comes near (flows.deadlines).
+        row.fulfill_by = deadline
+        row.deadline_notified = False
 
 
 class WorkRepository:
