@@ -24,4 +24,7 @@ if [ -z "${FULFILLBRIDGE_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 
-"$VENV/bin/pytest" "$@"
+# The tests wait on servers and subprocesses far more than they compute, so three pytest
+# processes keep two cores busy; each gets its own PostgreSQL database (tests/conftest.py).
+# PYTEST_WORKERS=0 runs them in this one process.
+"$VENV/bin/pytest" -n "${PYTEST_WORKERS:-3}" "$@"

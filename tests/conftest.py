@@ -31,6 +31,30 @@ def fb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+def _worker_postgres_url(url: str) -> str:
+    """The database this pytest process owns. Under pytest-xdist each worker gets a database
+    of its own on the same server (``<name>_gw0`` ...), created on first use, so parallel
+    workers never drop each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    from fulfillbridge.store.db import normalize_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(normalize_url(url, asynchronous=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres(url: str) -> None:
     from fulfillbridge.store.db import normalize_url
 
@@ -56,8 +80,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             "no PostgreSQL server here: install postgresql or set FULFILLBRIDGE_TEST_POSTGRES_URL "
             "(`make test` starts one when the server binaries exist; CI always does)"
         )
-    _reset_postgres(POSTGRES_URL)
-    yield POSTGRES_URL
+    url = _worker_postgres_url(POSTGRES_URL)
+    _reset_postgres(url)
+    yield url
 
 
 # --- the real CLI against a real sandbox over HTTP ----------------------------------------
