@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from fulfillbridge.shopify import FEATURES
+from fulfillbridge.shopify import features_for
 from tests.helpers import add_shop
 
 FULL = "demo-shop.myshopify.com"
@@ -44,10 +44,22 @@ def test_add_list_check_remove_with_full_scopes(cli, sandbox_url, fb_home) -> No
     assert checked.exit_code == 0, checked.output
     assert "Demo Shop" in checked.output
     assert "2026-07" in checked.output
-    assert checked.output.count("│ ok ") == len(FEATURES)
+    assert checked.output.count("│ ok ") == len(features_for())
     assert "│ missing" not in checked.output
-    for feature in ("fulfillment_service", "inventory_sync", "returns"):
+    for feature in ("fulfillment_service", "inventory_sync"):
         assert feature in checked.output
+    # A store audits only what it uses: returns and the merchant's own locations appear once
+    # they are turned on.
+    assert "returns" not in checked.output and "merchant_managed" not in checked.output
+    configured = cli(
+        "store", "configure", "demo", "--returns", "--mode", "order_management",
+        "--location", "gid://shopify/Location/1",
+    )  # fmt: skip
+    assert configured.exit_code == 0, configured.output
+    checked = cli("store", "check", "demo")
+    assert checked.exit_code == 0, checked.output
+    assert "returns" in checked.output and "merchant_managed_fulfillment" in checked.output
+    assert "fulfil_assigned_orders" not in checked.output
 
     removed = cli("store", "remove", "demo")
     assert removed.exit_code == 0
@@ -228,3 +240,68 @@ def test_webhook_secret_is_sealed_and_only_for_token_stores(cli, sandbox_url, fb
         sandbox_url,
     )
     assert wrong.exit_code == 1 and "goes with --token" in wrong.output
+
+
+# The scope list a fulfilment integrator's onboarding guide asks merchants to grant: it has
+# read_returns but not write_returns, and both kinds of fulfillment-order scopes.
+PUBLISHED_INTEGRATOR_SCOPES = [
+    "write_assigned_fulfillment_orders", "read_assigned_fulfillment_orders", "read_customers",
+    "write_fulfillments", "read_fulfillments", "write_inventory", "read_inventory",
+    "write_locations", "read_locations", "write_merchant_managed_fulfillment_orders",
+    "read_merchant_managed_fulfillment_orders", "write_metaobject_definitions",
+    "read_metaobject_definitions", "write_metaobjects", "read_metaobjects", "read_orders",
+    "write_inventory_shipments_received_items", "read_inventory_shipments_received_items",
+    "write_custom_fulfillment_services", "read_custom_fulfillment_services",
+    "write_third_party_fulfillment_orders", "read_third_party_fulfillment_orders",
+    "write_shipping", "read_shipping", "read_returns", "read_products",
+    "write_inventory_transfers", "read_inventory_transfers",
+]  # fmt: skip
+
+
+def test_store_without_returns_passes_check_with_a_published_scope_list(cli, sandbox_url):
+    base = add_shop(
+        sandbox_url,
+        "integrator.myshopify.com",
+        access_token="shpat_integrator",
+        scopes=PUBLISHED_INTEGRATOR_SCOPES,
+    )
+    added = cli(
+        "store", "add", "int", "--shop", "integrator", "--token", "shpat_integrator",
+        "--api-url", base,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    for mode in ("fulfillment_service", "order_management"):
+        where = ["--location", "gid://shopify/Location/1"] if mode == "order_management" else []
+        assert cli("store", "configure", "int", "--mode", mode, *where).exit_code == 0
+        checked = cli("store", "check", "int")
+        assert checked.exit_code == 0, checked.output
+        assert "write_returns" not in checked.output
+    # Turning returns on asks for what processing them needs, and says so.
+    assert cli("store", "configure", "int", "--returns").exit_code == 0
+    checked = cli("store", "check", "int")
+    assert checked.exit_code == 3
+    assert "write_returns" in checked.output and "Missing access scopes" in checked.output
+
+
+def test_fulfillment_service_store_is_not_told_it_lacks_merchant_scopes(cli, sandbox_url):
+    service_scopes = [
+        "read_orders", "read_locations", "write_fulfillments", "read_fulfillments",
+        "read_assigned_fulfillment_orders", "write_assigned_fulfillment_orders",
+        "write_inventory", "read_products", "read_customers",
+    ]  # fmt: skip
+    base = add_shop(
+        sandbox_url, "service.myshopify.com", access_token="shpat_service", scopes=service_scopes
+    )
+    added = cli(
+        "store", "add", "svc", "--shop", "service", "--token", "shpat_service", "--api-url", base
+    )
+    assert added.exit_code == 0, added.output
+    assert "merchant_managed" not in added.output
+    configured = cli(
+        "store", "configure", "svc", "--mode", "order_management",
+        "--location", "gid://shopify/Location/1",
+    )  # fmt: skip
+    assert configured.exit_code == 0, configured.output
+    checked = cli("store", "check", "svc")
+    assert checked.exit_code == 3
+    assert "write_merchant_managed_fulfillment_orders" in checked.output

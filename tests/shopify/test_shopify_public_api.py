@@ -13,7 +13,8 @@ EXPECTED = {
     "ShopLocked", "ShopifyClient", "ShopifyError", "StaticToken", "ThrottleBucket",
     "ThrottleStatus", "Throttled", "TokenSaver", "TooManyRequests", "TransportError",
     "UserErrorDetail", "UserErrors",
-    "all_needed_scopes", "audit_scopes", "backoff_delay", "callback_hmac", "has_scope",
+    "all_needed_scopes", "audit_scopes", "backoff_delay", "callback_hmac", "features_for",
+    "has_scope",
     "how_to_grant", "is_valid_shop_domain", "normalize_shop_domain", "operation", "operation_names",
     "parse_cost", "run_bulk_query", "sign_webhook", "verify_webhook",
 }  # fmt: skip

@@ -18,6 +18,7 @@ from fulfillbridge.shopify import (
     all_needed_scopes,
     audit_scopes,
     callback_hmac,
+    features_for,
     has_scope,
     how_to_grant,
     normalize_shop_domain,
@@ -96,6 +97,19 @@ def test_scope_audit():
     everything = audit_scopes(all_needed_scopes())
     assert all(a.ok for a in everything)
     assert "write_fulfillments" in all_needed_scopes()
+
+
+def test_features_follow_the_store_mode_and_returns():
+    service = {f.name for f in features_for("fulfillment_service")}
+    merchant = {f.name for f in features_for("order_management")}
+    assert "fulfillment_requests" in service and "merchant_managed_fulfillment" not in service
+    assert "merchant_managed_fulfillment" in merchant and "fulfillment_service" not in merchant
+    assert "returns" not in service | merchant
+    assert "returns" in {f.name for f in features_for("order_management", returns=True)}
+    assert "write_returns" not in all_needed_scopes(features_for())
+    assert "write_returns" in all_needed_scopes(features_for(returns=True))
+    with pytest.raises(ValueError, match="unknown store mode 'dropship'"):
+        features_for("dropship")
 
 
 def test_scope_audit_matches_a_captured_development_store_grant():

@@ -150,6 +150,15 @@ def configure_command(
             show_default=False,
         ),
     ] = None,
+    returns: Annotated[
+        bool | None,
+        typer.Option(
+            "--returns/--no-returns",
+            help="Whether the operation receives this store's returns (asks for the "
+            "read_returns and write_returns scopes); off by default.",
+            show_default=False,
+        ),
+    ] = None,
     operation_webhook_url: Annotated[
         str | None,
         typer.Option(
@@ -190,6 +199,7 @@ def configure_command(
         shipping_rules=shipping_rules,
         clear_shipping_rules=no_shipping_rules,
         allow_payment_pending=allow_payment_pending,
+        returns=returns,
         operation_webhook_url=operation_webhook_url,
         clear_operation_webhook_url=no_operation_webhook_url,
         metafields=metafield,
@@ -233,6 +243,7 @@ def configure_command(
         "payment-pending orders",
         "become work (flagged)" if store.settings.get("allow_payment_pending") else "wait",
     )
+    table.add_row("returns", "on" if store.settings.get("returns") else "off")
     chosen = store.settings.get("metafields") or {}
     table.add_row(
         "metafields",

@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store, StoreError
+from fulfillbridge.core.work import Mode
 from fulfillbridge.shopify import (
     API_VERSION,
     AccessToken,
     ClientCredentials,
     Credentials,
     ExpiringOfflineToken,
+    Feature,
     FeatureAudit,
     OAuthError,
     OAuthInstall,
@@ -27,6 +29,7 @@ from fulfillbridge.shopify import (
     StaticToken,
     all_needed_scopes,
     audit_scopes,
+    features_for,
     how_to_grant,
     normalize_shop_domain,
     operation,
@@ -35,7 +38,6 @@ from fulfillbridge.store.database import Database
 from fulfillbridge.store.throttle import SharedThrottleBucket
 
 OAUTH_CALLBACK_PATH = "/shopify/oauth/callback"
-# What the OAuth install asks for: every scope some feature of the bridge uses.
 OAUTH_STATE_TTL = timedelta(minutes=15)
 
 
@@ -103,11 +105,21 @@ def _token_secrets(token: AccessToken) -> dict[str, str]:
     }
 
 
-def _install_for(settings: Settings, client_id: str, client_secret: str) -> OAuthInstall:
+def store_features(store: Store) -> tuple[Feature, ...]:
+    """What ``store`` uses, by its mode and whether it has returns on: its scope audit checks
+    these and its install link asks for their scopes, nothing more."""
+    options = store.settings or {}
+    return features_for(
+        str(options.get("mode") or Mode.FULFILLMENT_SERVICE.value),
+        returns=bool(options.get("returns", False)),
+    )
+
+
+def _install_for(settings: Settings, store: Store, client_secret: str) -> OAuthInstall:
     return OAuthInstall(
-        client_id=client_id,
+        client_id=store.client_id or "",
         client_secret=client_secret,
-        scopes=all_needed_scopes(),
+        scopes=all_needed_scopes(store_features(store)),
         redirect_uri=settings.public_url + OAUTH_CALLBACK_PATH,
     )
 
@@ -127,7 +139,7 @@ def _credentials(
         return ClientCredentials(store.client_id or "", secrets["client_secret"])
     token = _token_from_secrets(secrets)
     if token.refresh_token and settings is not None and database is not None:
-        install = _install_for(settings, store.client_id or "", secrets["client_secret"])
+        install = _install_for(settings, store, secrets["client_secret"])
 
         async def save(_shop: str, fresh: AccessToken) -> None:
             async with database.stores() as stores:
@@ -187,15 +199,15 @@ async def _probe(client: ShopifyClient) -> tuple[dict, list[str]]:
     return data["shop"], handles
 
 
-def _report(store_domain: str, shop: dict, granted: list[str]) -> CheckReport:
+def _report(store: Store, shop: dict, granted: list[str]) -> CheckReport:
     plan = shop.get("plan") or {}
     return CheckReport(
-        shop_domain=store_domain,
+        shop_domain=store.shop_domain,
         shop_name=shop.get("name") or "",
         plan_name=plan.get("publicDisplayName") or "",
         api_version=API_VERSION,
         granted=tuple(sorted(granted)),
-        features=audit_scopes(granted),
+        features=audit_scopes(granted, store_features(store)),
     )
 
 
@@ -235,7 +247,7 @@ async def add_store(
         # The store has no id yet, so no shared bucket: the probe keeps a bucket of its own.
         async with client_for(draft, secrets) as client:
             shop_data, granted = await _probe(client)
-        report = _report(domain, shop_data, granted)
+        report = _report(draft, shop_data, granted)
         async with database.stores() as stores:
             added = await stores.add(
                 name=name,
@@ -258,7 +270,7 @@ async def _add_for_install(
 ) -> AddResult:
     if not draft.client_id or not client_secret:
         raise StoreError("--oauth needs --client-id and --client-secret of the app")
-    install = _install_for(settings, draft.client_id, client_secret)
+    install = _install_for(settings, draft, client_secret)
     state = _secrets.token_urlsafe(24)
     async with database.stores() as stores:
         added = await stores.add(
@@ -309,7 +321,7 @@ async def check_store(settings: Settings, name: str) -> CheckReport:
             )
         async with store_client(database, settings, store, secrets) as client:
             shop_data, granted = await _probe(client)
-        report = _report(store.shop_domain, shop_data, granted)
+        report = _report(store, shop_data, granted)
         async with database.stores() as stores:
             await stores.record_check(
                 name, shop_name=report.shop_name, plan_name=report.plan_name, scopes=granted
@@ -339,7 +351,7 @@ async def complete_install(settings: Settings, database: Database, query: dict[s
             "no install is pending for this shop (or its link expired): run "
             "`fulfillbridge store add --oauth` again for a new link"
         )
-    install = _install_for(settings, store.client_id or "", secrets["client_secret"])
+    install = _install_for(settings, store, secrets["client_secret"])
     params = install.verify_callback(query, expected_state=expected)
     async with client_for(store, {"access_token": "pending"}) as client:
         token = await install.exchange_code(

@@ -51,6 +51,7 @@ def work_setting_changes(
     shipping_rules: Path | None = None,
     clear_shipping_rules: bool = False,
     allow_payment_pending: bool | None = None,
+    returns: bool | None = None,
     operation_webhook_url: str | None = None,
     clear_operation_webhook_url: bool = False,
     metafields: Sequence[str] | None = None,
@@ -69,6 +70,8 @@ def work_setting_changes(
         changes["shipping_rules"] = None
     if allow_payment_pending is not None:
         changes["allow_payment_pending"] = allow_payment_pending
+    if returns is not None:
+        changes["returns"] = returns
     if operation_webhook_url is not None:
         changes["operation_webhook_url"] = check_webhook_url(operation_webhook_url)
     if clear_operation_webhook_url:

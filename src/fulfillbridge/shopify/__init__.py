@@ -63,6 +63,7 @@ from fulfillbridge.shopify._scopes import (
     FeatureAudit,
     all_needed_scopes,
     audit_scopes,
+    features_for,
     has_scope,
     how_to_grant,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "audit_scopes",
     "backoff_delay",
     "callback_hmac",
+    "features_for",
     "has_scope",
     "how_to_grant",
     "is_valid_shop_domain",

@@ -26,6 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# How a store hands work to the bridge (``store configure --mode``): as requests to the
+# bridge's own fulfillment-service location, or as the merchant's own locations' orders.
+FULFILLMENT_SERVICE_MODE = "fulfillment_service"
+ORDER_MANAGEMENT_MODE = "order_management"
+BOTH_MODES = (FULFILLMENT_SERVICE_MODE, ORDER_MANAGEMENT_MODE)
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -34,6 +40,10 @@ class Feature:
     scopes: tuple[str, ...]
     # An optional feature works partly without its scopes: reported, never a failure.
     optional: bool = False
+    # The store modes that use the feature: a store is never asked for what its mode skips.
+    modes: tuple[str, ...] = BOTH_MODES
+    # Only for stores that have returns turned on (``store configure --returns``).
+    returns_only: bool = False
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -51,16 +61,19 @@ FEATURES: tuple[Feature, ...] = (
         "fulfillment_service",
         "register fulfillbridge as a fulfillment service with its own location",
         ("write_fulfillments", "read_locations"),
+        modes=(FULFILLMENT_SERVICE_MODE,),
     ),
     Feature(
         "fulfillment_requests",
         "receive, accept and reject fulfillment and cancellation requests at that location",
         ("read_assigned_fulfillment_orders", "write_assigned_fulfillment_orders"),
+        modes=(FULFILLMENT_SERVICE_MODE,),
     ),
     Feature(
         "fulfil_assigned_orders",
         "create fulfillments with tracking for orders assigned to fulfillbridge",
         ("write_assigned_fulfillment_orders", "read_fulfillments"),
+        modes=(FULFILLMENT_SERVICE_MODE,),
     ),
     Feature(
         "merchant_managed_fulfillment",
@@ -69,6 +82,7 @@ FEATURES: tuple[Feature, ...] = (
             "read_merchant_managed_fulfillment_orders",
             "write_merchant_managed_fulfillment_orders",
         ),
+        modes=(ORDER_MANAGEMENT_MODE,),
     ),
     Feature(
         "inventory_sync",
@@ -85,8 +99,22 @@ FEATURES: tuple[Feature, ...] = (
         "returns",
         "read and process returns and reverse fulfillment orders",
         ("read_returns", "write_returns"),
+        returns_only=True,
     ),
 )
+
+
+def features_for(
+    mode: str = FULFILLMENT_SERVICE_MODE,
+    *,
+    returns: bool = False,
+    features: Iterable[Feature] = FEATURES,
+) -> tuple[Feature, ...]:
+    """The features a store in ``mode`` uses, with returns only when it has them on: what
+    its scope audit checks and what its install link asks for."""
+    if mode not in BOTH_MODES:
+        raise ValueError(f"unknown store mode {mode!r}; expected one of {', '.join(BOTH_MODES)}")
+    return tuple(f for f in features if mode in f.modes and (returns or not f.returns_only))
 
 
 @dataclass(frozen=True)
