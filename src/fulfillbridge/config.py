@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
@@ -82,6 +83,13 @@ class Settings(BaseSettings):
     # Where new work and cancellations are announced to the operation (signed), if anywhere.
     operation_webhook_url: str | None = None
     operation_webhook_secret: SecretStr | None = None
+    # /metrics answers only requests with `Authorization: Bearer <metrics_token>` when set.
+    metrics_token: SecretStr | None = None
+    # A webhook whose X-Shopify-Triggered-At is older than this is refused (a stale replay).
+    # Shopify retries a failed delivery with its original trigger time, 8 times over about
+    # 4 hours (before September 2024: 19 times over 48 hours); 72 hours covers both, with
+    # room for clock differences, so a genuine retry is never refused.
+    webhook_max_age_hours: float = Field(72.0, ge=5, le=24 * 30)
 
     @field_validator("public_url")
     @classmethod
@@ -136,18 +144,34 @@ class Settings(BaseSettings):
                 shown[name] = None
             else:
                 shown[name] = str(value) if isinstance(value, Path) else value
+            if isinstance(shown[name], str) and "://" in shown[name]:
+                shown[name] = mask_url(shown[name])
         shown["database_url"] = mask_url(self.effective_database_url)
         return shown
 
 
 def mask_url(url: str) -> str:
-    """A database URL with its password replaced, safe to print."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    """A URL safe to print: the password of its userinfo (a lone user name too) and every
+    query value replaced by ``***`` (where tokens travel); scheme, host and path kept."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unreadable URL)"
+    if not parts.scheme or not parts.netloc:
         return url
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    netloc = parts.netloc
+    if "@" in netloc:
+        creds, _, host = netloc.rpartition("@")
+        user, colon, _password = creds.partition(":")
+        # A user alone is often a token (https://TOKEN@host/): hidden too.
+        netloc = f"{user}:***@{host}" if colon else f"***@{host}"
+    query = "&".join(
+        f"{name}=***" if value or "=" in pair else name
+        for pair in parts.query.split("&")
+        if pair
+        for name, _, value in [pair.partition("=")]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def config_file_path() -> Path | None:

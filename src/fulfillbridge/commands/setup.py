@@ -128,6 +128,19 @@ def configure_command(
     no_inventory_feed: Annotated[
         bool, typer.Option("--no-inventory-feed", help="Stop polling the inventory feed.")
     ] = False,
+    feed_allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feed-allow-host",
+            help="An address or CIDR range inside your own network the inventory feed may "
+            "be fetched from (private, loopback and link-local addresses are refused "
+            "otherwise); repeat for several. Replaces the list.",
+            show_default=False,
+        ),
+    ] = None,
+    no_feed_allow_host: Annotated[
+        bool, typer.Option("--no-feed-allow-host", help="Clear the feed's allow-list.")
+    ] = False,
     shipping_rules: Annotated[
         Path | None,
         typer.Option(
@@ -219,6 +232,7 @@ def configure_command(
             inventory_feed=inventory_feed,
             inventory_feed_interval=inventory_feed_interval,
             clear_inventory_feed=no_inventory_feed,
+            feed_allow_hosts=[] if no_feed_allow_host else feed_allow_host,
             work_changes=work_changes,
         )
     )
@@ -234,6 +248,8 @@ def configure_command(
     feed = config.inventory_feed
     feed_text = f"{mask_url(feed.url)} every {feed.interval} s" if feed else "none"
     table.add_row("inventory feed", feed_text)
+    allow = store.settings.get("inventory_feed_allow") or []
+    table.add_row("feed allow-list", ", ".join(allow) or "public addresses only")
     rules = store.settings.get("shipping_rules") or {}
     rules_text = f"{len(rules.get('rules') or [])} rules"
     if rules.get("default"):
@@ -258,10 +274,22 @@ def configure_command(
 
 
 @_clear_errors
-def setup_command(name: Annotated[str, typer.Argument(help="The store's name.")]) -> None:
+def setup_command(
+    name: Annotated[str, typer.Argument(help="The store's name.")],
+    rotate_callback_token: Annotated[
+        bool,
+        typer.Option(
+            "--rotate-callback-token",
+            help="Give the fulfillment service's callback URL a new secret token (the old "
+            "address stops answering at once).",
+        ),
+    ] = False,
+) -> None:
     """Register the fulfillment service and webhooks the store's mode needs, repair drift,
     verify. Safe to run again: what is right is left alone."""
-    report = asyncio.run(setup_flow.setup_store(load_settings(), name))
+    report = asyncio.run(
+        setup_flow.setup_store(load_settings(), name, rotate_callback_token=rotate_callback_token)
+    )
     out = Console()
     table = Table("what", "target", "result", "detail", title=f"set-up of {report.store}")
     for step in report.steps:

@@ -201,7 +201,9 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(128))
-    stores: Mapped[list] = mapped_column(JSON)  # store names, or ["*"]
+    # Scoped by store id: a store removed and another added under its name is not in scope.
+    store_ids: Mapped[list] = mapped_column(JSON)
+    all_stores: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
