@@ -46,7 +46,7 @@ def test_0007_keeps_older_work_and_goes_down_and_up(database_url: str) -> None:
                     " false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
                 )
             )
-        db.upgrade(database_url)
+        db.upgrade(database_url, "0007")
         assert db.current_revision(database_url) == "0007"
         assert _columns(database_url) >= NEW
         with engine.connect() as conn:
