@@ -31,6 +31,7 @@ _RESULT_STYLE = {
     "unchanged": "dim",
     "repaired": "yellow",
     "removed": "magenta",
+    "rotated": "yellow",
     "skipped": "red",
 }
 

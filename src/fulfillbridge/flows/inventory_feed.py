@@ -324,7 +324,7 @@ async def _sealed_feed(stores: Any, store: Store) -> Feed | None:
         return None
     secrets = await stores.secrets(store.name)
     sealed = secrets.get(FEED_SECRET)
-    if sealed:
+    if sealed and mask_url(sealed) == feed.url:  # the settings show the sealed URL masked
         return Feed(sealed, feed.interval)
     if mask_url(feed.url) != feed.url:
         await stores.add_secrets(store.name, {FEED_SECRET: feed.url})
