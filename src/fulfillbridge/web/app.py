@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import html
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -21,6 +21,7 @@ from fulfillbridge.config import ConfigError, Settings
 from fulfillbridge.core.stores import StoreError, StoreNotFound
 from fulfillbridge.flows import connect
 from fulfillbridge.shopify import OAuthError, ShopifyError
+from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.web import (
     api,
@@ -121,7 +122,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     errors.install(app)
     # Added last = run first: headers go on every answer, the 413s of the limit included.
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, authenticate=_key_checker(database))
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(shopify_routes.router)
     app.include_router(api.router)
@@ -129,6 +130,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(deliveries_routes.router)
     app.include_router(dashboard.router)
     return app
+
+
+def _key_checker(database: Database) -> Callable[[str], Awaitable[bool]]:
+    async def live(key: str) -> bool:
+        async with database.transaction() as session:
+            return await ApiKeyRepository(session).authenticate(key) is not None
+
+    return live
 
 
 def _problem(status: int, message: str) -> JSONResponse:

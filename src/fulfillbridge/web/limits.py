@@ -9,6 +9,11 @@ JSON bodies are also checked for nesting depth before any route parses them: Pyt
 ``json`` recurses once per level, so a body of a few thousand ``[`` would otherwise end in
 a RecursionError (a 500). Deeper than :data:`MAX_JSON_DEPTH` is a 400 naming the problem.
 
+A request to the API that carries a body is authenticated before its body is read (the
+routes authenticate again, as usual): without a live API key, nothing past the headers is
+read, so only key holders can make the bridge hold an API-sized body. Shopify's requests
+are signed over the body, so theirs is read first, up to the 2 MB they may be.
+
 Shopify-facing paths answer in Shopify's shape (``{"error": ...}``), the rest like FastAPI
 (``{"detail": ...}``).
 """
@@ -28,7 +33,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_JSON_DEPTH = 64
 SHOPIFY_BODY_BYTES = 2 * 1024 * 1024  # the intake's own limit (flows.intake.MAX_BODY_BYTES)
-API_BODY_BYTES = 16 * 1024 * 1024  # PUT /api/v1/inventory takes up to 50,000 rows
+API_BODY_BYTES = 8 * 1024 * 1024  # PUT /api/v1/inventory: 50,000 rows fit in about 5 MB
 FORM_BODY_BYTES = 64 * 1024  # the dashboard's small forms
 OTHER_BODY_BYTES = 64 * 1024
 
@@ -92,11 +97,31 @@ def _is_json(scope: Scope) -> bool:
     return True
 
 
-class BodyLimitMiddleware:
-    """Caps every request body (see the module's docstring) and checks JSON depth."""
+Authenticate = Callable[[str], Awaitable[bool]]
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            return credentials.strip() if scheme.lower() == "bearer" else None
+    return None
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+class BodyLimitMiddleware:
+    """Caps every request body (see the module's docstring) and checks JSON depth;
+    ``authenticate`` says whether an API key is live."""
+
+    def __init__(self, app: ASGIApp, authenticate: Authenticate | None = None) -> None:
         self.app = app
+        self._authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,6 +140,12 @@ class BodyLimitMiddleware:
         if declared is not None and declared > limit:
             await _answer(scope, send, 413, too_large)
             return
+        if self._authenticate is not None and path.startswith("/api/") and _has_body(scope):
+            key = _bearer(scope)
+            if key is None or not await self._authenticate(key):
+                # The route's own answer, given before the body is read.
+                await self.app(scope, _replay(b"", receive), send)
+                return
         # Read the body here, counting, so nothing past the limit is ever held.
         chunks = bytearray()
         while True:
