@@ -257,3 +257,25 @@ def test_a_stream_of_100_mb_posts_leaves_the_server_at_its_idle_memory(
     # The peak grew by a few MB at most (500 MB were sent; the Shopify routes read 2 MB at
     # most, the API nothing before the key is known). Without the limit it grows by 100s.
     assert peak - idle < 12 * 1024, f"peak RSS grew by {(peak - idle) // 1024} MB"
+
+
+async def test_the_openapi_document_names_these_refusals(http: httpx.AsyncClient) -> None:
+    paths = (await http.get("/openapi.json")).json()["paths"]
+    webhook = paths["/webhooks/shopify"]["post"]["responses"]
+    assert {"400", "401", "413"} <= set(webhook)
+    assert "unknown shop is answered the same" in webhook["401"]["description"]
+    for path in (
+        "/shopify/{store}/{token}/fulfillment_order_notification",
+        "/shopify/{store}/{token}/fetch_tracking_numbers",
+        "/shopify/{store}/{token}/fetch_stock",
+    ):
+        answers = next(iter(paths[path].values()))["responses"]
+        assert {"401", "404"} <= set(answers), path
+        assert "wrong callback token are answered the same" in answers["404"]["description"]
+    stage = paths["/api/v1/work/{work_id}/stage"]["post"]["responses"]
+    assert "There was an error parsing the body" in stage["400"]["description"]
+    assert (
+        "Idempotency-Key was already used with a different request body"
+        in (stage["422"]["description"])
+    )
+    assert "413" in paths["/api/v1/inventory"]["put"]["responses"]

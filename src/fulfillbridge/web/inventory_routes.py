@@ -89,7 +89,9 @@ class InventoryPutResult(BaseModel):
     "/api/v1/inventory",
     response_model=InventoryPutResult,
     responses={
+        400: ERRORS[400],
         401: ERRORS[401],
+        413: ERRORS[413],
         422: ERRORS[422],
         502: {"description": "Shopify failed; nothing is applied twice when sent again."},
     },
@@ -144,7 +146,7 @@ async def inventory_status(
     "/shopify/{store}/{token}/fetch_stock",
     tags=["shopify"],
     summary="Stock by SKU for Shopify",
-    responses=shopify_routes._answers(400, 401, 404, 413),
+    responses=shopify_routes.shopify_answers(400, 401, 404, 413),
 )
 async def fetch_stock(
     store: str, token: str, request: Request, database: AppDatabase

@@ -129,7 +129,7 @@ class ShopifyError(BaseModel):
     error: str
 
 
-def _answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+def shopify_answers(*codes: int) -> dict[int | str, dict[str, Any]]:
     described = {
         400: "The body is not what Shopify sends (missing header, not JSON, nested deeper "
         "than 64 levels), or the Content-Length header is not a number.",
@@ -146,7 +146,7 @@ def _answers(*codes: int) -> dict[int | str, dict[str, Any]]:
 @router.post(
     "/webhooks/shopify",
     summary="Receive a Shopify webhook",
-    responses=_answers(400, 401, 413, 503),
+    responses=shopify_answers(400, 401, 413, 503),
 )
 async def receive_webhook(request: Request) -> JSONResponse:
     """Verified (HMAC over the raw body), stored once per webhook id, then answered 200."""
@@ -175,7 +175,7 @@ async def _notification(store: str, token: str | None, request: Request) -> JSON
 @router.post(
     "/shopify/{store}/{token}/fulfillment_order_notification",
     summary="Receive a fulfillment-service notification",
-    responses=_answers(400, 401, 404, 413, 503),
+    responses=shopify_answers(400, 401, 404, 413, 503),
 )
 async def receive_fulfillment_notification(
     store: str, token: str, request: Request
@@ -188,7 +188,7 @@ async def receive_fulfillment_notification(
 @router.post(
     "/shopify/{store}/fulfillment_order_notification",
     summary="Receive a fulfillment-service notification (stores set up without a token)",
-    responses=_answers(400, 401, 404, 413, 503),
+    responses=shopify_answers(400, 401, 404, 413, 503),
 )
 async def receive_fulfillment_notification_untokened(store: str, request: Request) -> JSONResponse:
     """Only for a store set up before callback tokens: once `store setup` gave it one, this
@@ -199,7 +199,7 @@ async def receive_fulfillment_notification_untokened(store: str, request: Reques
 @router.get(
     "/shopify/{store}/{token}/fetch_tracking_numbers",
     summary="Tracking numbers for fulfillments (Shopify's fulfillment-service call)",
-    responses=_answers(400, 401, 404, 413),
+    responses=shopify_answers(400, 401, 404, 413),
 )
 async def fetch_tracking_numbers(store: str, token: str, request: Request) -> JSONResponse:
     """``?order_names[]=#1001.1&order_names[]=...`` -> ``{"tracking_numbers": {...}}``."""
