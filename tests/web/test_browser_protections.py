@@ -123,7 +123,7 @@ def test_every_answer_carries_the_security_headers(served: BackgroundServer, wor
         assert headers["x-frame-options"] == "DENY", answer.url
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
-        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["referrer-policy"] == "same-origin"
     # The dashboard's own page has the stricter policy: nothing loaded, no script.
     assert "default-src 'none'" in answers[0].headers["content-security-policy"]
 
