@@ -178,3 +178,31 @@ def test_the_allow_list_admits_only_what_it_names() -> None:
     for bad in ("10.0.0.0/33", "not-an-address", "10.0.0.5:80"):
         with pytest.raises(core_feed.FeedUrlError, match="not an IP address or CIDR"):
             core_feed.parse_allow_list([bad])
+
+
+async def test_a_feed_url_left_in_the_clear_is_sealed_at_its_first_poll(
+    database: Database, settings: Settings, shop: Shop, sandbox_url: str, host: Host
+) -> None:
+    # As an older version stored it: the whole URL, credentials included, in the settings.
+    url = f"http://ops:feed-pass@127.0.0.1:{host.port}/stock?token=feed-token"
+    outcome, _ = await _poll(
+        database, settings, shop, sandbox_url,
+        inventory_feed_url=url, inventory_feed_allow=["127.0.0.1"],
+    )  # fmt: skip
+    assert outcome.error is None and outcome.http_status == 200
+    async with database.stores() as stores:
+        stored = await stores.get("acme")
+        secrets = await stores.secrets("acme")
+    assert stored.settings["inventory_feed_url"] == f"http://***@127.0.0.1:{host.port}/stock?***"
+    assert "feed-pass" not in str(stored.settings) and "feed-token" not in str(stored.settings)
+    assert secrets["inventory_feed_url"] == url
+    # The next poll reads the sealed URL (credentials and all) and fetches it again.
+    async with database.transaction() as session:
+        from sqlalchemy import update
+
+        from fulfillbridge.store.models import InventoryFeedRow
+
+        await session.execute(update(InventoryFeedRow).values(started_at=None))
+    again = await inventory_feed.poll_feeds(database, settings)
+    assert [o.error for o in again] == [None]
+    assert [name for name, _ in host.seen] == ["stock", "stock"]
