@@ -319,8 +319,12 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
         order.cancelled_at = now
         order.cancel_reason = reason
         order.updated_at = now
+        # Work a fulfillment service accepted is not closed under it: the service gets a
+        # cancellation request and answers it (Shopify's fulfillment-service guide; the
+        # fulfillment_orders/cancellation_request_submitted webhook follows).
+        asked = {fo.id for fo in self.request_cancellation_of_order(order)}
         for fo in self.fos_of(order):
-            if fo.status not in {CLOSED, CANCELLED, INCOMPLETE}:
+            if fo.id not in asked and fo.status not in {CLOSED, CANCELLED, INCOMPLETE}:
                 # Capture fulfillment-create-preconditions "cancelled": the open fulfillment
                 # order reads CLOSED afterwards, its remaining quantity untouched.
                 fo.status = CLOSED
