@@ -282,7 +282,11 @@ class FulfillmentOrderOps(OrderPayloads):
                 f"Reason notes is too long (maximum is {MAX_PROGRESS_NOTES} characters).",
             )
         service = self.is_service_location(fo.location_id)
-        if service and fo.request_status not in {ACCEPTED, CANCELLATION_REJECTED}:
+        # A pending cancellation request is refused too, as the sandbox did while it showed
+        # that request as CANCELLATION_REQUESTED (no capture shows Shopify's answer).
+        if service and (
+            fo.request_status not in {ACCEPTED, CANCELLATION_REJECTED} or fo.cancellation_pending
+        ):
             raise fail(
                 ["id"], "The fulfillment order's request must be accepted to report progress."
             )
