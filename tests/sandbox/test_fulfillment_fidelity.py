@@ -811,3 +811,58 @@ def test_an_order_with_a_fulfillment_still_cannot_be_cancelled(shop: ShopClient)
             "code": "INVALID",
         }
     ]
+
+
+# --------------------------------------------------------- other documented rules
+MOVE = """mutation($id: ID!, $loc: ID!) { fulfillmentOrderMove(id: $id, newLocationId: $loc) {
+  movedFulfillmentOrder { id status requestStatus assignedLocation { location { id } } }
+  userErrors { field message code } } }"""
+
+
+def test_work_with_reported_progress_moves_only_once_reopened(shop: ShopClient) -> None:
+    _first, second_location = _merchant_locations(shop)
+    _order_id, fo_id, _line = _one_line_fo(shop, 1)
+    assert (
+        shop(REPORT, {"id": fo_id, "report": None})["fulfillmentOrderReportProgress"]["userErrors"]
+        == []
+    )
+    refused = shop(MOVE, {"id": fo_id, "loc": second_location})["fulfillmentOrderMove"]
+    assert refused == {
+        "movedFulfillmentOrder": None,
+        "userErrors": [
+            {
+                "field": None,
+                "message": "Cannot move a fulfillment order that has progress reported.",
+                "code": "CANNOT_MOVE_FULFILLMENT_ORDER_WITH_REPORTED_PROGRESS",
+            }
+        ],
+    }
+    assert _simple(shop, "fulfillmentOrderOpen", fo_id)["userErrors"] == []
+    moved = shop(MOVE, {"id": fo_id, "loc": second_location})["fulfillmentOrderMove"]
+    assert moved["userErrors"] == []
+    assert moved["movedFulfillmentOrder"]["assignedLocation"]["location"]["id"] == second_location
+
+
+def test_work_a_service_gave_up_moves_to_the_merchant_afresh(
+    shop: ShopClient, hooks: tuple[Hooks, str]
+) -> None:
+    received, url = hooks
+    _subscribe(shop, url, "FULFILLMENT_ORDERS_FULFILLMENT_SERVICE_FAILED_TO_COMPLETE")
+    first_location, _second = _merchant_locations(shop)
+    _order_id, fo_id, _location = _accepted_service_fo(shop, quantity=1)
+    closed = shop(
+        """mutation($id: ID!) { fulfillmentOrderClose(id: $id, message: "Out of blanks") {
+             userErrors { field message } } }""",
+        {"id": fo_id},
+    )["fulfillmentOrderClose"]
+    assert closed["userErrors"] == []
+    (body,) = received.of("fulfillment_orders/fulfillment_service_failed_to_complete")
+    assert body["fulfillment_order"]["id"] == fo_id
+    moved = shop(MOVE, {"id": fo_id, "loc": first_location})["fulfillmentOrderMove"]
+    assert moved["userErrors"] == []
+    assert moved["movedFulfillmentOrder"] == {
+        "id": fo_id,
+        "status": "OPEN",
+        "requestStatus": "UNSUBMITTED",
+        "assignedLocation": {"location": {"id": first_location}},
+    }

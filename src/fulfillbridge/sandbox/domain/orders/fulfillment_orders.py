@@ -370,6 +370,14 @@ class FulfillmentOrderOps(OrderPayloads):
         location = self.location(location_id) if location_id is not None else None
         if location is None or not location.is_active:
             raise fail(["newLocationId"], "Location not found.")
+        if fo.status == IN_PROGRESS and fo.progress_reported:
+            # Shopify docs (fulfillmentOrderMove and its error code): reported progress must
+            # be undone (fulfillmentOrderOpen) before the work can move.
+            raise fail(
+                None,
+                "Cannot move a fulfillment order that has progress reported.",
+                "CANNOT_MOVE_FULFILLMENT_ORDER_WITH_REPORTED_PROGRESS",
+            )
         reopened = fo.status == INCOMPLETE and fo.request_status == CLOSED
         if not reopened and (
             fo.status not in {OPEN, ON_HOLD} or fo.request_status not in {UNSUBMITTED, REJECTED}
