@@ -50,7 +50,7 @@ SIMPLE = (
 )
 
 
-# ----------------------------------------------------------------------------- helpers
+# ----------------------------------------------------------------------- shop set-up
 class Hooks:
     """A local endpoint recording the webhooks it receives, by topic."""
 

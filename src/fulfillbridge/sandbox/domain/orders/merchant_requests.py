@@ -258,9 +258,9 @@ class MerchantRequests(OrderPayloads):
         self, fo: FulfillmentOrder, message: str | None
     ) -> FulfillmentOrder:
         """CLOSED / CANCELLATION_ACCEPTED (docs/shopify.md state machine). Measured: its line
-        items then read 0 of 0; the work left moves to a replacement fulfillment order at
-        the same location (as fulfillmentOrderCancel does, Shopify docs), unless the order
-        itself was cancelled."""
+        items then read 0 of 0, so the units left it. Where they go no capture shows: the
+        sandbox hands the work left to a replacement at the same location, as Shopify
+        documents for fulfillmentOrderCancel, unless the order itself was cancelled."""
         self._require_pending_cancellation(fo, "accept cancellation")
         fo.pending_cancellation_id = None
         left = fo.remaining_by_line()

@@ -320,8 +320,9 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
         order.cancel_reason = reason
         order.updated_at = now
         # Work a fulfillment service accepted is not closed under it: the service gets a
-        # cancellation request and answers it (Shopify's fulfillment-service guide; the
-        # fulfillment_orders/cancellation_request_submitted webhook follows).
+        # cancellation request to answer, with its webhook and callback (Shopify documents
+        # cancellation_request_submitted as the merchant asking to cancel accepted work;
+        # no capture records an orderCancel of such an order).
         asked = {fo.id for fo in self.request_cancellation_of_order(order)}
         for fo in self.fos_of(order):
             if fo.id not in asked and fo.status not in {CLOSED, CANCELLED, INCOMPLETE}:
