@@ -169,7 +169,8 @@ def test_exception_commands_and_their_broken_input(cli, work) -> None:
     assert json.loads(retried.stdout)["work"]["state"] == "exception"
     fixed = cli(
         "orders", "fix", "1003", "--address", "name=Ada Lovelace",
-        "--address", "address1=1 Main St", "--address", "city=Ottawa", "--address", "zip=K1A 0A1", "--address", "country_code=CA",
+        "--address", "address1=1 Main St", "--address", "city=Ottawa",
+        "--address", "zip=K1A 0A1", "--address", "country_code=CA",
     )  # fmt: skip
     assert fixed.exit_code == 0, fixed.output
     assert "now accepted" in fixed.output
