@@ -238,7 +238,9 @@ def test_store_setup_checks_the_bridge_answers_at_public_url(
     port = _free_port()
     monkeypatch.setenv("FULFILLBRIDGE_PUBLIC_URL", f"http://127.0.0.1:{port}")
     assert _add_sandbox_store(cli, sandbox_url, "--webhook-secret", "s").exit_code == 0
-    assert cli("store", "configure", "demo", "--mode", "fulfillment_service").exit_code == 0
+    configured = cli("store", "configure", "demo", "--mode", "fulfillment_service", "--json")
+    assert configured.exit_code == 0, configured.output
+    assert json.loads(configured.stdout)["settings"]["mode"] == "fulfillment_service"
     nobody = cli("store", "setup", "demo")
     assert nobody.exit_code == 1
     assert f"nothing answers at http://127.0.0.1:{port}/healthz" in nobody.output

@@ -192,6 +192,7 @@ def configure_command(
             show_default=False,
         ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Choose how the bridge works with a store (then run `store setup`)."""
     work_changes = work_settings.work_setting_changes(
@@ -222,36 +223,43 @@ def configure_command(
         )
     )
     config = configure_flow.StoreConfig.of(store)
-    out = make_console()
-    table = Table("setting", "value", title=f"store {store.name} ({store.shop_domain})")
-    table.add_row("mode", config.mode)
-    table.add_row("managed locations", ", ".join(config.managed_locations) or "-")
-    table.add_row("require billing address", "yes" if config.require_billing_address else "no")
+    shown: dict[str, str] = {}
+    add = shown.__setitem__
+    add("mode", config.mode)
+    add("managed locations", ", ".join(config.managed_locations) or "-")
+    add("require billing address", "yes" if config.require_billing_address else "no")
     catalogue_text = "any SKU" if config.catalogue is None else f"{len(config.catalogue)} SKUs"
-    table.add_row("catalogue", catalogue_text)
-    table.add_row("inventory quantity set", config.inventory_quantity_name)
+    add("catalogue", catalogue_text)
+    add("inventory quantity set", config.inventory_quantity_name)
     feed = config.inventory_feed
     feed_text = f"{mask_url(feed.url)} every {feed.interval} s" if feed else "none"
-    table.add_row("inventory feed", feed_text)
+    add("inventory feed", feed_text)
     rules = store.settings.get("shipping_rules") or {}
     rules_text = f"{len(rules.get('rules') or [])} rules"
     if rules.get("default"):
         rules_text += f", default {rules['default'].get('carrier')}"
-    table.add_row("shipping method mapping", rules_text if rules else "none")
-    table.add_row(
+    add("shipping method mapping", rules_text if rules else "none")
+    add(
         "payment-pending orders",
         "become work (flagged)" if store.settings.get("allow_payment_pending") else "wait",
     )
-    table.add_row("returns", "on" if store.settings.get("returns") else "off")
+    add("returns", "on" if store.settings.get("returns") else "off")
     chosen = store.settings.get("metafields") or {}
-    table.add_row(
+    add(
         "metafields",
         ", ".join(f"{owner}:{key}" for owner, keys in chosen.items() for key in keys) or "none",
     )
     own_url = store.settings.get("operation_webhook_url")
-    table.add_row("operation webhooks", mask_url(own_url) if own_url else "global setting")
+    add("operation webhooks", mask_url(own_url) if own_url else "global setting")
     if webhook_secret is not None:
-        table.add_row("webhook secret", "set (previous one still accepted)")
+        add("webhook secret", "set (previous one still accepted)")
+    if as_json:
+        print_json({"store": store.name, "shop": store.shop_domain, "settings": shown})
+        return
+    out = make_console()
+    table = Table("setting", "value", title=f"store {store.name} ({store.shop_domain})")
+    for setting, value in shown.items():
+        table.add_row(setting, value)
     out.print(table)
     out.print(f"next: `fulfillbridge store setup {store.name}`", highlight=False)
 
