@@ -268,20 +268,30 @@ def store_add(
             "no credentials: give --token (a custom app's token), or --client-id and "
             "--client-secret (a Dev Dashboard app), or add --oauth for the install flow"
         )
-    result = run(
-        connect.add_store(
-            settings(),
-            name=name,
-            shop=shop,
-            kind=kind,
-            token=token,
-            client_id=client_id,
-            client_secret=client_secret,
-            webhook_secret=webhook_secret,
-            api_url=api_url,
-            probe=check and kind is not AuthKind.OAUTH,
+    from fulfillbridge.shopify import TransportError
+
+    try:
+        result = run(
+            connect.add_store(
+                settings(),
+                name=name,
+                shop=shop,
+                kind=kind,
+                token=token,
+                client_id=client_id,
+                client_secret=client_secret,
+                webhook_secret=webhook_secret,
+                api_url=api_url,
+                probe=check and kind is not AuthKind.OAUTH,
+            )
         )
-    )
+    except TransportError as exc:
+        if api_url is not None:
+            raise
+        raise CommandError(
+            f"{exc}; nothing was added. For a local sandbox give its address with --api-url "
+            "(e.g. --api-url http://127.0.0.1:8765, as `fulfillbridge sandbox serve` prints)"
+        ) from None
     warning = None
     if kind is AuthKind.TOKEN and not webhook_secret:
         warning = (
