@@ -11,20 +11,38 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from fulfillbridge import __version__
 from fulfillbridge.commands.apikeys import apikey_app
+from fulfillbridge.commands.console import (
+    EXIT_CODES_HELP,
+    EXIT_PARTIAL,
+    OneLineErrors,
+    err,
+    examples,
+    out,
+    print_json,
+)
 from fulfillbridge.commands.inventory import inventory_app
 from fulfillbridge.commands.orders import orders_app
-from fulfillbridge.commands.setup import configure_command, setup_command
+from fulfillbridge.commands.sandbox import sandbox_app
+from fulfillbridge.commands.setup import (
+    CONFIGURE_EXAMPLES,
+    SETUP_EXAMPLES,
+    configure_command,
+    setup_command,
+)
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import AuthKind, StoreError
 
 app = typer.Typer(
+    cls=OneLineErrors,
+    rich_markup_mode=None,
     help="Bridge Shopify stores and the operations that fulfil their orders.",
+    epilog="First steps: `fulfillbridge sandbox serve` (a local Shopify), then the lines it "
+    "prints. Every command has --help with examples. " + EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -32,19 +50,16 @@ app = typer.Typer(
 store_app = typer.Typer(help="Connect, check and remove Shopify stores.", no_args_is_help=True)
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="The built-in Shopify sandbox.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
-store_app.command("configure")(configure_command)
-store_app.command("setup")(setup_command)
+store_app.command("configure", epilog=CONFIGURE_EXAMPLES)(configure_command)
+store_app.command("setup", epilog=SETUP_EXAMPLES)(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
 
-out = Console()
-err = Console(stderr=True)
 
 T = TypeVar("T")
 
@@ -104,7 +119,9 @@ def _main(
 # --- config and db -------------------------------------------------------------------------
 
 
-@config_app.command("show")
+@config_app.command(
+    "show", epilog=examples("fulfillbridge config show", "fulfillbridge config show --json")
+)
 @command
 def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -120,9 +137,11 @@ def config_show(
     out.print(table)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=examples("fulfillbridge db upgrade"))
 @command
-def db_upgrade() -> None:
+def db_upgrade(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Apply database migrations (also done automatically on start)."""
     from fulfillbridge.store import db
 
@@ -131,6 +150,9 @@ def db_upgrade() -> None:
     from fulfillbridge.config import mask_url
 
     revision = db.current_revision(current.effective_database_url)
+    if as_json:
+        print_json({"database": mask_url(current.effective_database_url), "revision": revision})
+        return
     out.print(f"database {mask_url(current.effective_database_url)} at revision {revision}")
 
 
@@ -146,11 +168,35 @@ def _read_secret(value: str | None, what: str) -> str | None:
     return value
 
 
-@store_app.command("add")
+def _store_json(store: Any) -> dict[str, Any]:
+    return {
+        "name": store.name,
+        "shop": store.shop_domain,
+        "auth": store.auth_kind.value,
+        "api": store.base_url,
+        "shop_name": store.shop_name,
+        "plan": store.plan_name,
+        "scopes": list(store.granted_scopes),
+        "mode": (store.settings or {}).get("mode"),
+    }
+
+
+@store_app.command(
+    "add",
+    epilog=examples(
+        "fulfillbridge store add acme --shop acme.myshopify.com --token - --webhook-secret -",
+        "fulfillbridge store add acme --shop acme.myshopify.com --client-id ID --client-secret -",
+        "fulfillbridge store add sandbox --shop demo-shop.myshopify.com "
+        "--api-url http://127.0.0.1:8765 --token shpat_sandbox "
+        "--webhook-secret sandbox-client-secret",
+    ),
+)
 @command
 def store_add(
     name: Annotated[str, typer.Argument(help="A short name for the store, e.g. 'acme'.")],
-    shop: Annotated[str, typer.Option(help="The shop domain, e.g. acme.myshopify.com.")],
+    shop: Annotated[
+        str, typer.Option(help="The shop domain, e.g. acme.myshopify.com.", show_default=False)
+    ],
     token: Annotated[
         str | None,
         typer.Option(
@@ -159,7 +205,9 @@ def store_add(
             show_default=False,
         ),
     ] = None,
-    client_id: Annotated[str | None, typer.Option(help="Client id of a Dev Dashboard app.")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="Client id of a Dev Dashboard app.", show_default=False)
+    ] = None,
     client_secret: Annotated[
         str | None,
         typer.Option(
@@ -173,7 +221,8 @@ def store_add(
         typer.Option(
             envvar="FULFILLBRIDGE_STORE_WEBHOOK_SECRET",
             help="With --token: the custom app's API secret key, which signs its webhooks "
-            "('-' reads it from standard input).",
+            "(for the sandbox: its client secret, sandbox-client-secret). Without it every "
+            "webhook is refused. '-' reads it from standard input.",
             show_default=False,
         ),
     ] = None,
@@ -182,9 +231,21 @@ def store_add(
     ] = False,
     api_url: Annotated[
         str | None,
-        typer.Option(help="Base URL of the Admin API (default https://<shop>), e.g. a sandbox."),
+        typer.Option(
+            help="Base URL of the Admin API (default https://<shop>); for the sandbox its "
+            "address, e.g. http://127.0.0.1:8765.",
+            show_default=False,
+        ),
     ] = None,
-    check: Annotated[bool, typer.Option(help="Check the connection after adding.")] = True,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Reach the shop before adding and audit its scopes; --no-check stores the "
+            "credentials without contacting anyone.",
+        ),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Connect a store: a token, the client-credentials grant, or the OAuth install flow."""
     from fulfillbridge.flows import connect
@@ -207,35 +268,78 @@ def store_add(
             "no credentials: give --token (a custom app's token), or --client-id and "
             "--client-secret (a Dev Dashboard app), or add --oauth for the install flow"
         )
-    result = run(
-        connect.add_store(
-            settings(),
-            name=name,
-            shop=shop,
-            kind=kind,
-            token=token,
-            client_id=client_id,
-            client_secret=client_secret,
-            webhook_secret=webhook_secret,
-            api_url=api_url,
+    from fulfillbridge.shopify import TransportError
+
+    try:
+        result = run(
+            connect.add_store(
+                settings(),
+                name=name,
+                shop=shop,
+                kind=kind,
+                token=token,
+                client_id=client_id,
+                client_secret=client_secret,
+                webhook_secret=webhook_secret,
+                api_url=api_url,
+                probe=check and kind is not AuthKind.OAUTH,
+            )
         )
-    )
+    except TransportError as exc:
+        if api_url is not None:
+            raise
+        raise CommandError(
+            f"{exc}; nothing was added. For a local sandbox give its address with --api-url "
+            "(e.g. --api-url http://127.0.0.1:8765, as `fulfillbridge sandbox serve` prints)"
+        ) from None
+    warning = None
+    if kind is AuthKind.TOKEN and not webhook_secret:
+        warning = (
+            "no --webhook-secret: Shopify's webhooks and callbacks for this store will be "
+            "refused (401) until you give the custom app's API secret key with "
+            f"`fulfillbridge store configure {name} --webhook-secret -`"
+        )
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    report = None
+    if check and not result.install_url:
+        report = run(connect.check_store(settings(), name))
+    if as_json:
+        print_json(
+            {
+                "store": _store_json(result.store),
+                "install_url": result.install_url,
+                "check": _check_json(report) if report is not None else None,
+                "warnings": [warning] if warning else [],
+            }
+        )
+        if report is not None and not report.ok:
+            raise typer.Exit(EXIT_PARTIAL)
+        return
     out.print(f"added store [bold]{result.store.name}[/] ({result.store.shop_domain})")
     if result.install_url:
         out.print("Open this link as the shop's owner to install the app:")
         out.print(result.install_url, soft_wrap=True, highlight=False)
         return
-    if check:
-        _print_check(run(connect.check_store(settings(), name)))
+    if report is not None:
+        _print_check(report)
+    else:
+        out.print(f"not checked: `fulfillbridge store check {name}` reaches the shop")
 
 
-@store_app.command("list")
+@store_app.command(
+    "list", epilog=examples("fulfillbridge store list", "fulfillbridge store list --json")
+)
 @command
-def store_list() -> None:
+def store_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """List connected stores."""
     from fulfillbridge.flows import connect
 
     stores = run(connect.list_stores(settings()))
+    if as_json:
+        print_json([_store_json(store) for store in stores])
+        return
     table = Table("name", "shop", "auth", "api", "shop name", "plan", title="stores")
     for store in stores:
         table.add_row(
@@ -251,24 +355,101 @@ def store_list() -> None:
         out.print("no stores yet: add one with `fulfillbridge store add NAME --shop ...`")
 
 
-@store_app.command("remove")
+@store_app.command(
+    "remove",
+    epilog=examples("fulfillbridge store remove acme", "fulfillbridge store remove acme --yes"),
+)
 @command
-def store_remove(name: Annotated[str, typer.Argument(help="The store's name.")]) -> None:
-    """Remove a store and its stored credentials."""
+def store_remove(
+    name: Annotated[str, typer.Argument(help="The store's name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Remove a store: its credentials AND every work order of it with its history
+    (transitions, shipments, queued writes), its inventory records and deliveries. Nothing
+    changes in Shopify. Asks first unless --yes."""
     from fulfillbridge.flows import connect
 
+    found = run(_work_count(name))
+    if not yes:
+        typer.confirm(
+            f"Remove store {name} and delete its {found} work order(s) with their history? "
+            "Nothing changes in Shopify",
+            abort=True,
+            err=True,
+        )
     run(connect.remove_store(settings(), name))
-    out.print(f"removed store {name}")
+    if as_json:
+        print_json({"removed": name, "work_orders_deleted": found})
+        return
+    out.print(f"removed store {name} and {found} work order(s)", highlight=False)
 
 
-@store_app.command("check")
+async def _work_count(name: str) -> int:
+    """How many work orders the store has (raises when there is no such store)."""
+    from sqlalchemy import func, select
+
+    from fulfillbridge.store.database import Database
+    from fulfillbridge.store.models import WorkOrderRow
+
+    database = Database.from_settings(settings())
+    try:
+        async with database.stores() as stores:
+            store = await stores.get(name)
+        async with database.transaction() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(WorkOrderRow)
+                .where(WorkOrderRow.store_id == store.id)
+            )
+        return int(count or 0)
+    finally:
+        await database.close()
+
+
+@store_app.command(
+    "check",
+    epilog=examples("fulfillbridge store check acme", "fulfillbridge store check acme --json"),
+)
 @command
-def store_check(name: Annotated[str, typer.Argument(help="The store's name.")]) -> None:
-    """Reach the shop, show its name, plan and API version, and audit granted scopes."""
+def store_check(
+    name: Annotated[str, typer.Argument(help="The store's name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Reach the shop, show its name, plan and API version, and audit granted scopes.
+    Exit status 3 when a scope a feature needs is missing."""
     from fulfillbridge.flows import connect
 
     report = run(connect.check_store(settings(), name))
+    if as_json:
+        print_json(_check_json(report))
+        if not report.ok:
+            raise typer.Exit(EXIT_PARTIAL)
+        return
     _print_check(report)
+
+
+def _check_json(report: Any) -> dict[str, Any]:
+    return {
+        "shop": report.shop_domain,
+        "shop_name": report.shop_name,
+        "plan": report.plan_name,
+        "api_version": report.api_version,
+        "granted": list(report.granted),
+        "ok": report.ok,
+        "missing": list(report.missing),
+        "features": [
+            {
+                "feature": row.feature,
+                "needed": list(row.needed),
+                "missing": list(row.missing),
+                "optional": row.optional,
+                "ok": row.ok,
+            }
+            for row in report.features
+        ],
+        "fix": None if report.ok else report.fix_hint,
+    }
 
 
 def _print_check(report: Any) -> None:
@@ -294,36 +475,77 @@ def _print_check(report: Any) -> None:
                 highlight=False,
             )
     if not report.ok:
-        raise CommandError(report.fix_hint, exit_status=3)
+        raise CommandError(report.fix_hint, exit_status=EXIT_PARTIAL)
 
 
 # --- sandbox and demo ----------------------------------------------------------------------
 
 
-@sandbox_app.command("serve")
+@sandbox_app.command(
+    "serve",
+    epilog=examples(
+        "fulfillbridge sandbox serve",
+        "fulfillbridge sandbox serve --port 9000 --shops shops.toml",
+    ),
+)
 @command
 def sandbox_serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
     shops: Annotated[
-        Path | None, typer.Option(help="TOML file defining the sandbox's shops.", exists=False)
+        Path | None,
+        typer.Option(help="TOML file defining the sandbox's shops.", show_default=False),
     ] = None,
 ) -> None:
-    """Run the built-in Shopify sandbox (local only; its credentials are not secret)."""
+    """Run the built-in Shopify sandbox (local only; its credentials are not secret). It
+    prints the `fulfillbridge store add` line that connects each of its shops."""
     from fulfillbridge.sandbox.server import serve
 
     serve(host=host, port=port, shops_file=shops)
 
 
-@app.command("serve")
+def _port_mismatch(current: Settings, port: int | None) -> str | None:
+    """A warning when `serve` listens on another port than public_url names: Shopify would
+    be told to send webhooks and callbacks where nothing listens."""
+    from urllib.parse import urlsplit
+
+    listening = port or current.port
+    public = urlsplit(current.public_url)
+    if public.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None  # behind a proxy or tunnel: its port is its own business
+    public_port = public.port or (443 if public.scheme == "https" else 80)
+    if public_port == listening:
+        return None
+    return (
+        f"public_url is {current.public_url} but the bridge listens on port {listening}: "
+        "`store setup` would register webhooks and callbacks where nothing answers. Set "
+        f"FULFILLBRIDGE_PUBLIC_URL=http://127.0.0.1:{listening} (or public_url in the "
+        "config file), or serve on the port public_url names"
+    )
+
+
+@app.command(
+    "serve",
+    epilog=examples(
+        "fulfillbridge serve",
+        "FULFILLBRIDGE_PUBLIC_URL=http://127.0.0.1:34000 fulfillbridge serve --port 34000",
+        "fulfillbridge serve --no-worker   # and `fulfillbridge worker` elsewhere",
+    ),
+)
 @command
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface (default: configured host).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default: configured host).", show_default=False)
+    ] = None,
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Port (default: configured port).")
+        int | None,
+        typer.Option(min=1, max=65535, help="Port (default: configured port).", show_default=False),
     ] = None,
     worker: Annotated[
-        bool, typer.Option(help="Also run a worker in this process (the embedded default).")
+        bool,
+        typer.Option(
+            "--worker/--no-worker", help="Also run a worker in this process (the default)."
+        ),
     ] = True,
 ) -> None:
     """Run the bridge: the HTTP app (webhooks, callbacks, API, dashboard) and a worker."""
@@ -331,14 +553,20 @@ def serve(
     from fulfillbridge.runtime import serve_forever
 
     current = settings()
+    warning = _port_mismatch(current, port)
+    if warning:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     setup_logging(current.log_level, current.log_format)
     run(serve_forever(current, host=host, port=port, with_worker=worker))
 
 
-@app.command("worker")
+@app.command(
+    "worker",
+    epilog=examples("fulfillbridge worker", "fulfillbridge worker --once"),
+)
 @command
 def worker_command(
-    once: Annotated[bool, typer.Option(help="Run one round and exit.")] = False,
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
 ) -> None:
     """Run a worker alone: process inbound events, reconcile stores, send the outbox.
     Run as many as you like, on any machine that reaches the database."""
@@ -350,15 +578,27 @@ def worker_command(
     run(work_until_stopped(current, once=once))
 
 
-@app.command("demo")
+@app.command(
+    "demo",
+    epilog=examples("fulfillbridge demo", "fulfillbridge demo --orders 30 --keep"),
+)
 @command
 def demo(
     orders: Annotated[int, typer.Option(min=1, max=200, help="How many orders to simulate.")] = 12,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="Keep the sandbox and the bridge up after the run (until Ctrl-C), so the "
+            "printed links can be opened.",
+        ),
+    ] = False,
 ) -> None:
-    """Run the main job against the built-in sandbox on the embedded default database."""
+    """Run the main job against the built-in sandbox, in a temporary home of its own (a
+    SQLite file and a key, removed at the end): nothing of yours is read or left behind."""
     from fulfillbridge import demo as demo_flow
 
-    run(demo_flow.run_demo(settings(), out, orders=orders))
+    run(demo_flow.run_demo(out, orders=orders, keep=keep))
 
 
 def main() -> None:

@@ -8,7 +8,11 @@
    production line takes accepted work through the stages and ships it with tracking
    (some in two packages, one after a hold); the merchant asks to cancel two orders, one
    early enough and one too late, and cancels another outright.
-4. A table of what Shopify ended up with, and the URLs to look at.
+4. A table of what Shopify ended up with; with ``--keep``, the URLs to look at, kept up
+   until Ctrl-C.
+
+Everything lives in a temporary home (SQLite file and key) removed at the end: a run leaves
+no store behind and reads nothing of the user's own configuration.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +32,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from fulfillbridge.config import Settings
-from fulfillbridge.core.stores import AuthKind, StoreNotFound
+from fulfillbridge.core.stores import AuthKind
 from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions, connect, setup
 from fulfillbridge.serving import BackgroundServer
@@ -271,29 +277,75 @@ async def _settled(database: Database) -> bool:
     return stores is not None and open_work is None and unsent is None
 
 
-async def run_demo(settings: Settings, console: Console, *, orders: int = 12) -> None:
+def demo_settings(home: Path, public_url: str) -> Settings:
+    """Settings of a demo run: its own home, its own SQLite file and key; nothing of the
+    user's configuration (database, key, webhook URL) is used."""
+    return Settings(
+        home=home,
+        database_url=None,
+        secret_key=None,
+        public_url=public_url,
+        operation_webhook_url=None,
+    )
+
+
+async def run_demo(console: Console, *, orders: int = 12, keep: bool = False) -> None:
+    """The whole job in a temporary home, removed at the end. With ``keep`` the sandbox, the
+    bridge and a worker stay up (and their links are printed) until interrupted."""
     from fulfillbridge.sandbox.server import SandboxServer
 
     port = _free_port()
-    settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
-    console.rule("fulfillbridge demo")
-    console.print(f"database: {settings.masked()['database_url']}")
-    with SandboxServer() as sandbox:
-        bridge = BackgroundServer(create_app(settings), port=port)
-        with bridge:
-            console.print(f"sandbox Shopify at {sandbox.url}; bridge at {bridge.url}")
-            await _connect(settings, sandbox.url, console)
-            database = Database.from_settings(settings)
-            try:
-                await _run(settings, database, sandbox.url, console, orders)
-                await _report(settings, database, sandbox.url, bridge.url, console)
-            finally:
-                await database.close()
+    with tempfile.TemporaryDirectory(prefix="fulfillbridge-demo-") as home:
+        settings = demo_settings(Path(home), f"http://127.0.0.1:{port}")
+        console.print("[bold]fulfillbridge demo[/] (in a temporary home, removed at the end)")
+        with SandboxServer() as sandbox:
+            bridge = BackgroundServer(create_app(settings), port=port)
+            with bridge:
+                console.print(f"sandbox Shopify at {sandbox.url}; bridge at {bridge.url}")
+                await _connect(settings, sandbox.url, console)
+                database = Database.from_settings(settings)
+                try:
+                    await _run(settings, database, sandbox.url, console, orders)
+                    await _report(settings, database, sandbox.url, console)
+                    if keep:
+                        await _keep_up(settings, database, sandbox.url, bridge.url, console)
+                    else:
+                        console.print(
+                            "the sandbox and the bridge stop now; `fulfillbridge demo --keep` "
+                            "keeps them up to look at the dashboard, the API and the sandbox"
+                        )
+                finally:
+                    await database.close()
+
+
+async def _keep_up(
+    settings: Settings, database: Database, sandbox_url: str, bridge_url: str, console: Console
+) -> None:
+    """Keep everything up, a worker included, until interrupted; print where to look."""
+    from fulfillbridge.store.api_keys import ApiKeyRepository
+
+    async with database.transaction() as session:
+        created = await ApiKeyRepository(session).create("demo", [])
+    console.print(
+        f"look at: the dashboard {bridge_url}/ (user anything, password {created.plain}), "
+        f"the API docs {bridge_url}/docs (Bearer {created.plain}), the sandbox's controls "
+        f"{sandbox_url}/__sandbox/ and state {sandbox_url}/__sandbox/state?shop={DEMO_SHOP}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print("up until Ctrl-C; everything is removed then")
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_worker(settings, stop=stop, database=database, worker_id="demo")
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        stop.set()
+        await asyncio.gather(worker, return_exceptions=True)
 
 
 async def _connect(settings: Settings, sandbox_url: str, console: Console) -> None:
-    with contextlib.suppress(StoreNotFound):
-        await connect.remove_store(settings, DEMO_STORE)
     await connect.add_store(
         settings,
         name=DEMO_STORE,
@@ -372,7 +424,7 @@ async def _run(
 
 
 async def _report(
-    settings: Settings, database: Database, sandbox_url: str, bridge_url: str, console: Console
+    settings: Settings, database: Database, sandbox_url: str, console: Console
 ) -> None:
     async with database.stores() as stores:
         store = await stores.get(DEMO_STORE)
@@ -450,10 +502,4 @@ async def _report(
     console.print(
         "outcome: "
         + ", ".join(f"{count} {name.lower()}" for name, count in sorted(outcome.items()))
-    )
-    console.print(
-        f"look at: bridge dashboard {bridge_url}/ (sign in with an API key: "
-        f"`fulfillbridge apikey create ops`), API docs {bridge_url}/docs, sandbox state "
-        f"{sandbox_url}/__sandbox/state?shop={DEMO_SHOP} — both stop when the demo ends; run "
-        "`fulfillbridge serve` and `fulfillbridge sandbox serve` to keep them up"
     )

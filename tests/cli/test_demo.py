@@ -11,10 +11,14 @@ from pathlib import Path
 
 def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FULFILLBRIDGE_")}
-    env.update(FULFILLBRIDGE_HOME=str(tmp_path / "home"), COLUMNS="200")
+    home = tmp_path / "home"
+    env.update(FULFILLBRIDGE_HOME=str(home), COLUMNS="200")
+    # A user's database is never touched: the demo runs in a temporary home of its own.
+    env["FULFILLBRIDGE_DATABASE_URL"] = "postgresql://nobody@127.0.0.1:1/never-used"
     done = subprocess.run(
         [sys.executable, "-m", "fulfillbridge.cli", "demo", "--orders", "12"],
         env=env,
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=240,
@@ -22,6 +26,9 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     output = done.stdout
+    # Nothing left behind, and no link printed that is dead by the time it is read.
+    assert not home.exists() and list(tmp_path.iterdir()) == []
+    assert "look at:" not in output and "demo --keep" in output
     assert "time ran out" not in output
     assert "rejected: shipping address is missing" in output
     assert "CANCELLATION_ACCEPTED" in output and "CANCELLATION_REJECTED" in output
@@ -39,3 +46,42 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert "CLOSED" in output.splitlines()[held]
     cell = " ".join(" ".join(output.splitlines()[held : held + 4]).replace("│", " ").split())
     assert "High risk of fraud" in cell and "released, then shipped" in cell
+
+
+def test_demo_keep_keeps_its_links_up_until_interrupted(tmp_path: Path) -> None:
+    import re
+    import signal
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FULFILLBRIDGE_")}
+    env.update(COLUMNS="400", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fulfillbridge.cli", "demo", "--orders", "3", "--keep"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "up until Ctrl-C" in line:
+                break
+        links = next(line for line in seen if line.startswith("look at:"))
+        bridge = re.search(r"the dashboard (http://127\.0\.0\.1:\d+)/ ", links).group(1)
+        controls = re.search(r"(http://127\.0\.0\.1:\d+/__sandbox/) ", links).group(1)
+        key = re.search(r"password (fbk_[^\s),]+)", links).group(1)
+        assert httpx.get(f"{bridge}/healthz").status_code == 200
+        assert httpx.get(controls).status_code == 200
+        listed = httpx.get(f"{bridge}/api/v1/work", headers={"Authorization": f"Bearer {key}"})
+        assert listed.status_code == 200 and len(listed.json()["items"]) >= 3
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert list(tmp_path.iterdir()) == []  # nothing left behind

@@ -61,7 +61,7 @@ def test_add_list_check_remove_with_full_scopes(cli, sandbox_url, fb_home) -> No
     assert "returns" in checked.output and "merchant_managed_fulfillment" in checked.output
     assert "fulfil_assigned_orders" not in checked.output
 
-    removed = cli("store", "remove", "demo")
+    removed = cli("store", "remove", "demo", "--yes")
     assert removed.exit_code == 0
     assert _store_rows(fb_home) == []
 

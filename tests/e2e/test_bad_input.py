@@ -121,7 +121,9 @@ async def test_the_api_refuses_to_ship_cancelled_or_impossible_work(
                 fo_open, [ups("1ZNOPE0003")], [{"sku": "NO-SUCH-SKU", "quantity": 1}], expect=422
             )
             assert "NO-SUCH-SKU" in json.dumps(unknown_sku)
-            missing = await operation.http.post("/work/999999/shipments", json={"packages": []})
+            missing = await operation.http.post(
+                "/work/999999/shipments", json={"no_tracking": True}
+            )
             assert missing.status_code == 404
 
             assert len(await bridge.outbox()) == writes_before

@@ -168,9 +168,12 @@ async def test_cancellation_requests_before_and_after_the_cutoff_and_a_cancelled
             await operation.aclose()
 
     shopify = await merchant.shopify_orders()
-    withdrawn = _only(shopify[early["name"]]["fulfillment_orders"])
+    # The accepted cancellation closes the fulfillment order and leaves the work to a
+    # replacement the merchant may request again.
+    withdrawn, replacement = shopify[early["name"]]["fulfillment_orders"]
     assert (withdrawn["status"], withdrawn["request_status"]) == ("CLOSED", "CANCELLATION_ACCEPTED")
     assert withdrawn["fulfillments"] == []
+    assert (replacement["status"], replacement["request_status"]) == ("OPEN", "UNSUBMITTED")
 
     kept = _only(shopify[late["name"]]["fulfillment_orders"])
     assert (kept["status"], kept["request_status"]) == ("CLOSED", "CANCELLATION_REJECTED")

@@ -37,6 +37,8 @@ def store_cli(cli, monkeypatch):
     app = _store_app()
 
     def invoke(*args: str, input: str | None = None):
+        if args[0] == "setup":  # nothing listens at PUBLIC: skip the check that it answers
+            args = (*args, "--no-verify-url")
         if args[0] in ("configure", "setup"):
             return runner.invoke(app, list(args), input=input, catch_exceptions=False)
         return cli("store", *args, input=input)

@@ -56,7 +56,7 @@ def test_push_file_with_bad_rows_then_status(
 
     result = run("inventory", "push", str(upload))
 
-    assert result.exit_code == 2, result.output  # some rows were rejected
+    assert result.exit_code == 3, result.output  # done in part: some rows were rejected
     assert "Inventory push" in result.output and "Rejected rows (3)" in result.output
     assert "not a whole number" in result.output
     assert "expected 4 cells, found 5" in result.output
@@ -71,6 +71,12 @@ def test_push_file_with_bad_rows_then_status(
     status = run("inventory", "status")
     assert status.exit_code == 0, status.output
     assert "acme" in status.output and "rows rejected by the last sync" in status.output
+    # The summary counts the rows the last sync rejected (acme's one bad quantity), beside
+    # the table listing them: never "0" next to a list of rejected rows.
+    row = next(line for line in status.output.splitlines() if line.startswith("│ acme"))
+    cells = [cell.strip() for cell in row.strip("│").split("│")]
+    assert "rows rejected (last sync)" in status.output
+    assert cells[5] == "1", row
 
 
 def test_map_and_malformed_csv(

@@ -262,7 +262,7 @@ async def test_cancellation_request_and_rejection(api: Api) -> None:
     requested = await api(simple % "fulfillmentOrderSubmitCancellationRequest", {"id": fo_id})
     assert requested["fulfillmentOrderSubmitCancellationRequest"]["fulfillmentOrder"] == {
         "status": "IN_PROGRESS",
-        "requestStatus": "CANCELLATION_REQUESTED",
+        "requestStatus": "ACCEPTED",
     }
     assert await _assigned(api, "CANCELLATION_REQUESTED", location) == [fo_id]
     kinds = [p["kind"] for t, p in api.events if t == "__callback__"]

@@ -420,7 +420,7 @@ def test_store_without_webhook_secret_says_how_to_set_it(
 
 def test_store_removed_meanwhile_gets_503(bridge, cli, fb_home) -> None:
     assert _webhook(bridge.url, {"id": 1}).status_code == 200  # the store is cached now
-    assert cli("store", "remove", "demo").exit_code == 0
+    assert cli("store", "remove", "demo", "--yes").exit_code == 0
     unavailable = _webhook(bridge.url, {"id": 2})
     # Not stored (its store is gone): a 503 makes Shopify deliver again, never a false 200.
     assert unavailable.status_code == 503, unavailable.text

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fulfillbridge.commands.console import EXIT_PARTIAL, examples, out, print_json
 from fulfillbridge.commands.orders import CommandFailed, clear_errors, with_database
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import InventoryInputError, parse_csv
@@ -29,7 +29,6 @@ inventory_app = typer.Typer(
     help="Push stock levels to Shopify, see the sync status, refresh SKU mappings.",
     no_args_is_help=True,
 )
-out = Console()
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_SHOWN_REJECTIONS = 50
 
@@ -47,7 +46,13 @@ def _stamp(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "never"
 
 
-@inventory_app.command("push")
+@inventory_app.command(
+    "push",
+    epilog=examples(
+        "fulfillbridge inventory push levels.csv",
+        "fulfillbridge inventory push levels.csv --store acme --json",
+    ),
+)
 @clear_errors
 def push_command(
     file: Annotated[Path, typer.Argument(help="CSV: store,sku,warehouse,quantity.")],
@@ -89,7 +94,7 @@ def push_command(
     else:
         _print_report(report)
     if report.rejected:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def _print_report(report: inventory.PushReport) -> None:
@@ -126,7 +131,12 @@ def _print_report(report: inventory.PushReport) -> None:
             out.print(f"... and {len(report.rejected) - MAX_SHOWN_REJECTIONS} more (use --json)")
 
 
-@inventory_app.command("status")
+@inventory_app.command(
+    "status",
+    epilog=examples(
+        "fulfillbridge inventory status", "fulfillbridge inventory status --store acme --json"
+    ),
+)
 @clear_errors
 def status_command(
     store: Annotated[str | None, typer.Option(help="Only this store.")] = None,
@@ -144,10 +154,19 @@ def status_command(
 
     found = with_database(work)
     if as_json:
-        typer.echo(json.dumps([vars(s) for s in found], indent=2, default=str))
+        print_json([vars(s) for s in found])
         return
     table = Table(title="Inventory sync")
-    for column in ("store", "mapped SKUs", "last sync", "in sync", "pending", "rejected"):
+    columns = (
+        "store",
+        "mapped SKUs",
+        "last sync",
+        "in sync",
+        "pending",
+        "rows rejected (last sync)",
+        "levels refused",
+    )
+    for column in columns:
         table.add_column(column)
     for s in found:
         table.add_row(
@@ -156,6 +175,7 @@ def status_command(
             _stamp(s.last_sync_at),
             str(s.in_sync),
             str(s.pending),
+            str(len(s.last_rejections)),
             str(len(s.rejected_levels)),
         )
     out.print(table)
@@ -190,13 +210,14 @@ def _feed_line(store: str, feed: dict[str, Any]) -> str:
     return head + ", ".join(parts)
 
 
-@inventory_app.command("map")
+@inventory_app.command("map", epilog=examples("fulfillbridge inventory map acme"))
 @clear_errors
 def map_command(
     store: Annotated[str, typer.Argument(help="The store's name.")],
     bulk: Annotated[
         bool, typer.Option("--bulk/--pages", help="Large catalogues: one bulk operation.")
     ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Read the store's variants again and refresh its SKU -> inventory item mapping."""
 
@@ -207,6 +228,9 @@ def map_command(
             raise CommandFailed(str(exc)) from None
 
     report = with_database(work)
+    if as_json:
+        print_json(vars(report))
+        return
     out.print(
         f"{report.store}: {report.skus} SKUs on {report.variants} variants "
         f"({report.calls} calls, {report.points} points)"

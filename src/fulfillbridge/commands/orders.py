@@ -10,7 +10,6 @@ import asyncio
 import csv
 import getpass
 import io
-import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,10 +19,10 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from fulfillbridge.commands.console import EXIT_PARTIAL, err, examples, one_line, out, print_json
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import StoreError
@@ -39,8 +38,6 @@ orders_app = typer.Typer(
 )
 
 T = TypeVar("T")
-out = Console()
-err = Console(stderr=True)
 
 CSV_COLUMNS = ("store", "order", "sku", "quantity", "carrier", "tracking", "url")
 EXPORT_COLUMNS = (
@@ -87,7 +84,7 @@ def clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except (ConfigError, StoreError, ApiKeyError, CommandFailed, OSError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {one_line(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -114,6 +111,29 @@ def actor() -> str:
         return "cli"
 
 
+async def find_work(session: Any, order: str, store: str | None = None) -> tuple[Any, str]:
+    """Work by reference; an order name may be given without its ``#`` (``1004`` finds
+    ``#1004`` when no work has id 1004)."""
+    try:
+        return await actions.find_work(session, order, store=store)
+    except actions.ActionError as exc:
+        bare = order.strip()
+        if exc.code is not actions.NOT_FOUND or not bare or bare.startswith(("#", "gid://")):
+            raise
+        return await actions.find_work(session, f"#{bare}", store=store)
+
+
+def resolve(order: str, store: str | None) -> Callable[[Database], Awaitable[str]]:
+    """The work id ``order`` refers to (``#`` optional), as a reference for ``run_action``."""
+
+    async def work(database: Database) -> str:
+        async with database.transaction() as session:
+            row, _name = await find_work(session, order, store)
+            return str(row.id)
+
+    return work
+
+
 def _units(view: dict[str, Any]) -> str:
     shipped = sum(line["shipped"] for line in view["lines"])
     total = sum(line["quantity"] for line in view["lines"])
@@ -121,17 +141,26 @@ def _units(view: dict[str, Any]) -> str:
 
 
 def _json(data: Any) -> None:
-    # Plain print, not Rich: the output is for other programs.
-    def encode(value: Any) -> str:
-        return value.isoformat() if isinstance(value, datetime) else str(value)
+    print_json(data)
 
-    typer.echo(json.dumps(data, indent=2, default=encode))
+
+ORDER_HELP = "An order name (#1001 or 1001) or a work id."
+StoreOption = Annotated[
+    str | None, typer.Option(help="The store, when the name is ambiguous.", show_default=False)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
 # --- list and show ---------------------------------------------------------------------------
 
 
-@orders_app.command("list")
+@orders_app.command(
+    "list",
+    epilog=examples(
+        "fulfillbridge orders list --state accepted",
+        "fulfillbridge orders list --overdue --sort deadline --json",
+    ),
+)
 @clear_errors
 def list_command(
     store: Annotated[str | None, typer.Option(help="Only this store's work.")] = None,
@@ -207,10 +236,13 @@ def list_command(
         out.print(f"more than {limit} work orders match: raise --limit or filter by store/state")
 
 
-@orders_app.command("show")
+@orders_app.command(
+    "show",
+    epilog=examples("fulfillbridge orders show 1001", "fulfillbridge orders show '#1001' --json"),
+)
 @clear_errors
 def show_command(
-    order: Annotated[str, typer.Argument(help="An order name like '#1001', or a work id.")],
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
     store: Annotated[
         str | None, typer.Option(help="The store, when the name is ambiguous.")
     ] = None,
@@ -220,7 +252,7 @@ def show_command(
 
     async def work(database: Database, _settings: Settings) -> dict[str, Any]:
         async with database.transaction() as session:
-            row, name = await actions.find_work(session, order, store=store)
+            row, name = await find_work(session, order, store)
             return await work_detail(session, row, name)
 
     view = with_database(work)
@@ -340,68 +372,280 @@ def _packages(carrier: str, numbers: list[str], urls: list[str]) -> tuple[Tracki
     )
 
 
-@orders_app.command("ready-for-pickup")
-@clear_errors
-def ready_for_pickup_command(
-    order: Annotated[str, typer.Argument(help="An order name like '#1001', or a work id.")],
-    store: Annotated[
-        str | None, typer.Option(help="The store, when the name is ambiguous.")
-    ] = None,
-) -> None:
-    """Mark a pickup order ready at the counter; Shopify tells the customer."""
+def _act(order: str, store: str | None, command: actions.Command) -> actions.ActionResult:
+    """Apply ``command`` to the work ``order`` names, in one transaction."""
 
     async def work(database: Database, settings: Settings) -> actions.ActionResult:
+        ref = await resolve(order, store)(database)
         return await actions.run_action(
-            database, settings, order, actions.ReadyForPickup(), actor=actor(), store=store
+            database, settings, ref, command, actor=actor(), store=store
         )
 
-    result = with_database(work)
+    return with_database(work)
+
+
+def _report(result: actions.ActionResult, as_json: bool, said: str) -> None:
+    view = actions.work_view(result.row, result.store)
+    if as_json:
+        _json(
+            {
+                "work": view,
+                "shipment": actions.shipment_view(result.shipment, result.row)
+                if result.shipment is not None
+                else None,
+                "queued": [{"id": q.id, "kind": q.kind} for q in result.queued],
+            }
+        )
+        return
+    queued = ", ".join(q.kind for q in result.queued)
+    tail = f"; queued for Shopify: {queued}" if queued else ""
     out.print(
-        f"{result.row.order_name} (work {result.row.id}) is ready for pickup; Shopify is told "
-        "by the worker",
+        f"{view['order_name']} (work {view['id']}, store {view['store']}): {said}; "
+        f"now {view['state']}{tail}",
         highlight=False,
     )
 
 
-@orders_app.command("ship")
+@orders_app.command(
+    "ready-for-pickup", epilog=examples("fulfillbridge orders ready-for-pickup 1002")
+)
+@clear_errors
+def ready_for_pickup_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a pickup order ready at the counter; Shopify tells the customer."""
+    _report(_act(order, store, actions.ReadyForPickup()), as_json, "ready for pickup")
+
+
+@orders_app.command(
+    "ship",
+    epilog=examples(
+        "fulfillbridge orders ship 1001 --carrier UPS --tracking 1Z999AA10123456784",
+        "fulfillbridge orders ship '#1001' --carrier DHL --tracking JD1 --tracking JD2 "
+        "--line MUG-RED:1",
+    ),
+)
 @clear_errors
 def ship_command(
-    order: Annotated[str, typer.Argument(help="An order name like '#1001', or a work id.")],
-    carrier: Annotated[str, typer.Option(help="The carrier, e.g. UPS.")],
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    carrier: Annotated[str, typer.Option(help="The carrier, e.g. UPS.", show_default=False)],
     tracking: Annotated[
-        list[str], typer.Option(help="A tracking number; repeat for several packages.")
+        list[str],
+        typer.Option(help="A tracking number; repeat for several packages.", show_default=False),
     ],
-    url: Annotated[list[str] | None, typer.Option(help="Tracking URL, one per --tracking.")] = None,
+    url: Annotated[
+        list[str] | None,
+        typer.Option(help="Tracking URL, one per --tracking.", show_default=False),
+    ] = None,
     line: Annotated[
         list[str] | None,
-        typer.Option(help="SKU:QUANTITY to ship (repeatable); default: everything left."),
+        typer.Option(
+            help="SKU:QUANTITY to ship (repeatable); default: everything left.",
+            show_default=False,
+        ),
     ] = None,
-    store: Annotated[
-        str | None, typer.Option(help="The store, when the name is ambiguous.")
-    ] = None,
+    store: StoreOption = None,
     notify: Annotated[bool, typer.Option(help="Let Shopify email the customer.")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Record a shipment with tracking; Shopify gets the fulfillment from the worker."""
     lines = tuple(_parse_line(value) for value in line) if line else None
     command = actions.Ship(lines, _packages(carrier, tracking, url or []), notify)
-
-    async def work(database: Database, settings: Settings) -> actions.ActionResult:
-        return await actions.run_action(
-            database, settings, order, command, actor=actor(), store=store
-        )
-
-    result = with_database(work)
+    result = _act(order, store, command)
     view = actions.work_view(result.row, result.store)
     shipped = ", ".join(
         f"{line['sku'] or line['line_id']} x {qty}"
         for line in view["lines"]
         if (qty := (result.shipment.lines if result.shipment else {}).get(line["line_id"]))
     )
-    out.print(
-        f"shipped {shipped} of {view['order_name']} (work {view['id']}, store {view['store']}); "
-        f"now {view['state']}; the fulfillment is queued for Shopify",
-        highlight=False,
-    )
+    _report(result, as_json, f"shipped {shipped}")
+
+
+@orders_app.command(
+    "stage",
+    epilog=examples(
+        "fulfillbridge orders stage 1001 picking", "fulfillbridge orders stage 1001 packing"
+    ),
+)
+@clear_errors
+def stage_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    stage: Annotated[str, typer.Argument(help="A configured stage (setting `stages`).")],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Report a production stage (stages only move forward); Shopify gets it as progress."""
+    _report(_act(order, store, actions.StartStage(stage)), as_json, f"at stage {stage}")
+
+
+@orders_app.command(
+    "hold",
+    epilog=examples(
+        "fulfillbridge orders hold 1001 --reason INCORRECT_ADDRESS --notes 'flat number missing'"
+    ),
+)
+@clear_errors
+def hold_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="Shopify's hold reason: " + ", ".join(actions.HOLD_REASONS) + ".",
+            show_default=False,
+        ),
+    ],
+    notes: Annotated[str, typer.Option(help="Why, in words.")] = "",
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put work on hold (a fulfillment hold in Shopify)."""
+    if reason not in actions.HOLD_REASONS:
+        raise typer.BadParameter(
+            f"{reason!r} is not one of {', '.join(actions.HOLD_REASONS)}", param_hint="--reason"
+        )
+    _report(_act(order, store, actions.Hold(reason, notes)), as_json, "on hold")
+
+
+@orders_app.command("release", epilog=examples("fulfillbridge orders release 1001"))
+@clear_errors
+def release_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Release the operation's hold; the work returns to the state it was held in."""
+    _report(_act(order, store, actions.Release()), as_json, "released")
+
+
+ReasonOption = Annotated[
+    str, typer.Option(help="Why, in words (Shopify records it).", show_default=False)
+]
+
+
+@orders_app.command(
+    "give-up", epilog=examples("fulfillbridge orders give-up 1001 --reason 'blank out of stock'")
+)
+@clear_errors
+def give_up_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    reason: ReasonOption,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give up on accepted work: Shopify closes the fulfillment order as incomplete."""
+    _report(_act(order, store, actions.GiveUp(reason)), as_json, "given up")
+
+
+@orders_app.command(
+    "cancel", epilog=examples("fulfillbridge orders cancel 1001 --reason 'cannot be made'")
+)
+@clear_errors
+def cancel_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    reason: ReasonOption,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The operation cancels its work. Only the merchant can cancel a Shopify order, so this
+    is give-up: the fulfillment order is closed as incomplete with the reason."""
+    _report(_act(order, store, actions.GiveUp(reason)), as_json, "cancelled")
+
+
+@orders_app.command(
+    "fix",
+    epilog=examples(
+        "fulfillbridge orders fix 1003 --address address1='1 Main St' --address city=Ottawa",
+        "fulfillbridge orders fix 1003 --sku gid://shopify/FulfillmentOrderLineItem/7=MUG-RED",
+    ),
+)
+@clear_errors
+def fix_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    address: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FIELD=VALUE of the shipping address (name, address1, address2, city, "
+            "province_code, zip, country_code, phone); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    sku: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="LINE_ID=SKU for a line without a known SKU; repeatable.", show_default=False
+        ),
+    ] = None,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct an exception's data (shipping address, SKUs) and validate it again."""
+    fields = {
+        "name",
+        "address1",
+        "address2",
+        "city",
+        "province_code",
+        "zip",
+        "country_code",
+        "phone",
+    }
+    patch: dict[str, str] = {}
+    for pair in address or []:
+        key, sep, value = pair.partition("=")
+        if not sep or key.strip() not in fields:
+            raise typer.BadParameter(
+                f"{pair!r} is not FIELD=VALUE with FIELD one of {', '.join(sorted(fields))}",
+                param_hint="--address",
+            )
+        patch[key.strip()] = value.strip()
+    skus: dict[str, str] = {}
+    for pair in sku or []:
+        line_id, sep, value = pair.rpartition("=")
+        if not sep or not line_id.strip() or not value.strip():
+            raise typer.BadParameter(f"{pair!r} is not LINE_ID=SKU", param_hint="--sku")
+        skus[line_id.strip()] = value.strip()
+    if not patch and not skus:
+        raise typer.BadParameter("give --address FIELD=VALUE or --sku LINE_ID=SKU")
+    command = actions.FixException(shipping_address=patch or None, skus=skus)
+    _report(_act(order, store, command), as_json, "fixed and validated again")
+
+
+@orders_app.command("retry", epilog=examples("fulfillbridge orders retry 1003"))
+@clear_errors
+def retry_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate an exception again (after its cause was fixed elsewhere)."""
+    _report(_act(order, store, actions.RetryException()), as_json, "validated again")
+
+
+@orders_app.command(
+    "override", epilog=examples("fulfillbridge orders override 1003 --reason 'SKU checked by hand'")
+)
+@clear_errors
+def override_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    reason: ReasonOption,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Accept an exception despite its problems; the reason is recorded."""
+    _report(_act(order, store, actions.OverrideException(reason)), as_json, "accepted anyway")
+
+
+@orders_app.command("delivered", epilog=examples("fulfillbridge orders delivered 1001"))
+@clear_errors
+def delivered_command(
+    order: Annotated[str, typer.Argument(help=ORDER_HELP)],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark shipped work delivered; Shopify gets a DELIVERED event on each fulfillment."""
+    _report(_act(order, store, actions.Deliver()), as_json, "delivered")
 
 
 # --- import-tracking -------------------------------------------------------------------------
@@ -499,13 +743,20 @@ def _row_problem(row: dict[str, str]) -> str | None:
     return None
 
 
-@orders_app.command("import-tracking")
+@orders_app.command(
+    "import-tracking",
+    epilog=examples(
+        "fulfillbridge orders import-tracking shipments.csv",
+        "fulfillbridge orders import-tracking shipments.csv --json --no-notify",
+    ),
+)
 @clear_errors
 def import_tracking_command(
     file: Annotated[
         Path, typer.Argument(help="CSV: store, order, sku, quantity, carrier, tracking, url.")
     ],
     notify: Annotated[bool, typer.Option(help="Let Shopify email the customers.")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Apply shipments from a CSV file, one row per package line. Rows with the same store,
     order and tracking number are one package. Bad rows are reported by line number and the
@@ -524,17 +775,29 @@ def import_tracking_command(
 
     with_database(work)
     results.sort(key=lambda r: r.line)
+    failed = sum(not r.ok for r in results)
+    applied = sum(r.outcome == "shipped" for r in results)
+    repeated = sum(r.outcome.startswith("already") for r in results)
+    if as_json:
+        _json(
+            {
+                "rows": [vars(r) for r in results],
+                "shipped": applied,
+                "already_imported": repeated,
+                "rejected": failed,
+            }
+        )
+        if failed:
+            raise typer.Exit(EXIT_PARTIAL)
+        return
     table = Table("line", "order", "tracking", "result", title=f"import of {file.name}")
     for r in results:
         style = "" if r.ok else "red"
         table.add_row(str(r.line), r.order, r.tracking, r.outcome, style=style)
     out.print(table)
-    failed = sum(not r.ok for r in results)
-    applied = sum(r.outcome == "shipped" for r in results)
-    repeated = sum(r.outcome.startswith("already") for r in results)
     out.print(f"{applied} row(s) shipped, {repeated} already imported, {failed} with errors")
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 async def _apply(
@@ -569,7 +832,9 @@ async def _apply(
 # --- export ----------------------------------------------------------------------------------
 
 
-@orders_app.command("export")
+@orders_app.command(
+    "export", epilog=examples("fulfillbridge orders export -o picklist.csv --store acme")
+)
 @clear_errors
 def export_command(
     store: Annotated[str | None, typer.Option(help="Only this store's work.")] = None,

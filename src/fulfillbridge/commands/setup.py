@@ -14,11 +14,12 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from fulfillbridge.config import ConfigError, load_settings
+from fulfillbridge.commands.console import err, examples, make_console, print_json
+from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.inventory_feed import mask_url
 from fulfillbridge.core.stores import StoreError
 from fulfillbridge.flows import configure as configure_flow
@@ -44,9 +45,7 @@ def _clear_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (ConfigError, StoreError, ShopifyError) as exc:
-            Console(stderr=True).print(
-                f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True
-            )
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -207,6 +206,7 @@ def configure_command(
             show_default=False,
         ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Choose how the bridge works with a store (then run `store setup`)."""
     work_changes = work_settings.work_setting_changes(
@@ -238,45 +238,91 @@ def configure_command(
         )
     )
     config = configure_flow.StoreConfig.of(store)
-    out = Console()
-    table = Table("setting", "value", title=f"store {store.name} ({store.shop_domain})")
-    table.add_row("mode", config.mode)
-    table.add_row("managed locations", ", ".join(config.managed_locations) or "-")
-    table.add_row("require billing address", "yes" if config.require_billing_address else "no")
+    shown: dict[str, str] = {}
+    add = shown.__setitem__
+    add("mode", config.mode)
+    add("managed locations", ", ".join(config.managed_locations) or "-")
+    add("require billing address", "yes" if config.require_billing_address else "no")
     catalogue_text = "any SKU" if config.catalogue is None else f"{len(config.catalogue)} SKUs"
-    table.add_row("catalogue", catalogue_text)
-    table.add_row("inventory quantity set", config.inventory_quantity_name)
+    add("catalogue", catalogue_text)
+    add("inventory quantity set", config.inventory_quantity_name)
     feed = config.inventory_feed
     feed_text = f"{mask_url(feed.url)} every {feed.interval} s" if feed else "none"
-    table.add_row("inventory feed", feed_text)
+    add("inventory feed", feed_text)
     allow = store.settings.get("inventory_feed_allow") or []
-    table.add_row("feed allow-list", ", ".join(allow) or "public addresses only")
+    add("feed allow-list", ", ".join(allow) or "public addresses only")
     rules = store.settings.get("shipping_rules") or {}
     rules_text = f"{len(rules.get('rules') or [])} rules"
     if rules.get("default"):
         rules_text += f", default {rules['default'].get('carrier')}"
-    table.add_row("shipping method mapping", rules_text if rules else "none")
-    table.add_row(
+    add("shipping method mapping", rules_text if rules else "none")
+    add(
         "payment-pending orders",
         "become work (flagged)" if store.settings.get("allow_payment_pending") else "wait",
     )
-    table.add_row("returns", "on" if store.settings.get("returns") else "off")
+    add("returns", "on" if store.settings.get("returns") else "off")
     chosen = store.settings.get("metafields") or {}
-    table.add_row(
+    add(
         "metafields",
         ", ".join(f"{owner}:{key}" for owner, keys in chosen.items() for key in keys) or "none",
     )
     own_url = store.settings.get("operation_webhook_url")
-    table.add_row("operation webhooks", mask_url(own_url) if own_url else "global setting")
+    add("operation webhooks", mask_url(own_url) if own_url else "global setting")
     if webhook_secret is not None:
-        table.add_row("webhook secret", "set (previous one still accepted)")
+        add("webhook secret", "set (previous one still accepted)")
+    if as_json:
+        print_json({"store": store.name, "shop": store.shop_domain, "settings": shown})
+        return
+    out = make_console()
+    table = Table("setting", "value", title=f"store {store.name} ({store.shop_domain})")
+    for setting, value in shown.items():
+        table.add_row(setting, value)
     out.print(table)
     out.print(f"next: `fulfillbridge store setup {store.name}`", highlight=False)
+
+
+CONFIGURE_EXAMPLES = examples(
+    "fulfillbridge store configure acme --mode fulfillment_service",
+    "fulfillbridge store configure acme --mode order_management --location "
+    "gid://shopify/Location/1",
+    "fulfillbridge store configure acme --webhook-secret -",
+    "fulfillbridge store configure acme --shipping-rules rules.json",
+)
+SETUP_EXAMPLES = examples(
+    "fulfillbridge store setup acme",
+    "fulfillbridge store setup acme --json",
+    "fulfillbridge store setup acme --no-verify-url   # the bridge is not reachable yet",
+)
+
+
+def verify_public_url(settings: Settings) -> str | None:
+    """Ask the bridge's own health route through public_url, the address Shopify was just
+    given; a problem (in words) when nothing, or something else, answers there."""
+    url = f"{settings.public_url.rstrip('/')}/healthz"
+    try:
+        answer = httpx.get(url, timeout=5, follow_redirects=False)
+    except httpx.TransportError as exc:
+        return f"nothing answers at {url} ({exc or type(exc).__name__})"
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    if answer.status_code != 200 or not isinstance(body, dict) or body.get("status") != "ok":
+        return f"{url} answered HTTP {answer.status_code}, not fulfillbridge's health check"
+    return None
 
 
 @_clear_errors
 def setup_command(
     name: Annotated[str, typer.Argument(help="The store's name.")],
+    verify_url: Annotated[
+        bool,
+        typer.Option(
+            "--verify-url/--no-verify-url",
+            help="After set-up, call the bridge's /healthz through public_url (where Shopify "
+            "now sends webhooks and callbacks) and fail when it does not answer.",
+        ),
+    ] = True,
     rotate_callback_token: Annotated[
         bool,
         typer.Option(
@@ -285,13 +331,34 @@ def setup_command(
             "address stops answering at once).",
         ),
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Register the fulfillment service and webhooks the store's mode needs, repair drift,
-    verify. Safe to run again: what is right is left alone."""
+    verify. Safe to run again: what is right is left alone. Then checks that the bridge
+    answers at public_url, the address Shopify was given."""
+    settings = load_settings()
     report = asyncio.run(
-        setup_flow.setup_store(load_settings(), name, rotate_callback_token=rotate_callback_token)
+        setup_flow.setup_store(settings, name, rotate_callback_token=rotate_callback_token)
     )
-    out = Console()
+    problem = verify_public_url(settings) if verify_url else None
+    if as_json:
+        print_json(
+            {
+                "store": report.store,
+                "mode": report.mode,
+                "changed": report.changed,
+                "fulfillment_service_id": report.fulfillment_service_id,
+                "location_id": report.location_id,
+                "steps": [vars(step) for step in report.steps],
+                "public_url": settings.public_url,
+                "public_url_answers": None if not verify_url else problem is None,
+                "problem": problem,
+            }
+        )
+        if problem:
+            raise typer.Exit(1)
+        return
+    out = make_console()
     table = Table("what", "target", "result", "detail", title=f"set-up of {report.store}")
     for step in report.steps:
         style = _RESULT_STYLE.get(step.result, "")
@@ -303,4 +370,18 @@ def setup_command(
             highlight=False,
         )
     summary = "changed" if report.changed else "unchanged"
-    out.print(f"store {report.store} ({report.mode}): set-up verified, {summary}", highlight=False)
+    if problem:
+        err.print(
+            f"[bold red]error:[/] set-up of {report.store} is registered ({summary}), but "
+            f"{problem}: Shopify cannot deliver webhooks or fulfillment requests. Start "
+            "`fulfillbridge serve` on the port public_url names, or set public_url to where "
+            "the bridge is reached (`fulfillbridge config show`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    reached = f"; the bridge answers at {settings.public_url}" if verify_url else ""
+    out.print(
+        f"store {report.store} ({report.mode}): set-up verified, {summary}{reached}",
+        highlight=False,
+    )

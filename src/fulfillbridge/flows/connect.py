@@ -222,7 +222,10 @@ async def add_store(
     client_secret: str | None = None,
     webhook_secret: str | None = None,
     api_url: str | None = None,
+    probe: bool = True,
 ) -> AddResult:
+    """Write a store; with ``probe`` (the default) only once Shopify answered with these
+    credentials. ``probe=False`` (``store add --no-check``) contacts nobody."""
     domain = normalize_shop_domain(shop)
     base_url = _validate_api_url(api_url)
     database = Database.from_settings(settings)
@@ -243,6 +246,17 @@ async def add_store(
                 secrets["webhook_secret"] = webhook_secret
         else:
             secrets = {"client_secret": client_secret or ""}
+        if not probe:
+            async with database.stores() as stores:
+                added = await stores.add(
+                    name=name,
+                    shop_domain=domain,
+                    auth_kind=kind,
+                    secrets=secrets,
+                    client_id=client_id,
+                    api_base_url=base_url,
+                )
+            return AddResult(added)
         # Verify before writing anything: a wrong token or an unreachable host stores nothing.
         # The store has no id yet, so no shared bucket: the probe keeps a bucket of its own.
         async with client_for(draft, secrets) as client:

@@ -21,11 +21,15 @@
   through the mutations' own domain code (``sandbox.merchant_actions``): 400 for bad input,
   404 for unknown ids, 409 when the resource's state refuses (the mutation's userErrors).
 
+- ``GET /__sandbox/``: this list (``CONTROLS``) as JSON, or as a page when the request
+  asks for text/html.
+
 Controls that change a shop run under the shop's mutation lock, like Admin API mutations.
 """
 
 from __future__ import annotations
 
+import html
 import importlib
 import json
 from dataclasses import asdict
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from fulfillbridge.sandbox.domain.bulk import bulk_routes
@@ -49,6 +53,59 @@ from fulfillbridge.sandbox.shops import SandboxShop, ShopConfigError, normalise_
 
 if TYPE_CHECKING:
     from fulfillbridge.sandbox.app import SandboxASGI
+
+
+# What ``GET /__sandbox/`` lists: method, path, what it does.
+CONTROLS: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/__sandbox/", "this list (JSON; a page for a browser)"),
+    ("POST", "/__sandbox/reset", "back to the configured shops, real time, no faults"),
+    ("GET", "/__sandbox/shops", "the shops and their apps (never their secrets)"),
+    ("POST", "/__sandbox/shops", "add a shop: {domain, plan, scopes, access_token, ...}"),
+    ("POST", "/__sandbox/shops/{domain}/bucket", "set the rate-limit bucket: {available}"),
+    ("GET", "/__sandbox/shops/{domain}/requests", "the shop's Admin API request log"),
+    (
+        "GET|POST",
+        "/__sandbox/shops/{domain}/settings",
+        "merchant settings, e.g. {auto_submit_fulfillment_requests: true}",
+    ),
+    (
+        "POST",
+        "/__sandbox/shops/{domain}/merchant",
+        "act as the merchant: {action: create_orders | submit_fulfillment_request | "
+        "submit_cancellation_request | cancel_order | hold_fulfillment_order | release_hold "
+        "| move_fulfillment_order | split_fulfillment_order | edit_order | "
+        "update_shipping_address, ...}",
+    ),
+    (
+        "POST",
+        "/__sandbox/seed?shop={domain}",
+        "products, stock and orders: {products, orders, "
+        "seed, variety, stock_at: merchant | service | both}",
+    ),
+    (
+        "GET|POST",
+        "/__sandbox/clock",
+        "the clock: {advance: s} | {freeze: iso|null} | {unfreeze: true}",
+    ),
+    ("GET|POST", "/__sandbox/faults", "injected faults (an empty object clears them)"),
+    ("GET", "/__sandbox/state?shop={domain}", "everything the shop holds, as JSON"),
+)
+
+
+def _controls_page(shops: list[str]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(method)}</td><td><code>{html.escape(path)}</code></td>"
+        f"<td>{html.escape(what)}</td></tr>"
+        for method, path, what in CONTROLS
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>sandbox controls</title>"
+        "</head><body><h1>fulfillbridge sandbox: test controls</h1>"
+        f"<p>Shops: {html.escape(', '.join(shops))}. Admin GraphQL at "
+        "<code>/admin/api/2026-07/graphql.json</code>.</p>"
+        f"<table><tr><th>method</th><th>path</th><th>does</th></tr>{rows}</table>"
+        "</body></html>"
+    )
 
 
 # A hundred years: enough for any deadline or token expiry a test wants to pass, small
@@ -269,6 +326,21 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
             return JSONResponse(answer, status_code=exc.status)
         return JSONResponse({"ok": True, **_jsonable(result)})
 
+    async def index(request: Request) -> Response:
+        shops = [shop.domain for shop in sandbox.all_shops()]
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(_controls_page(shops))
+        return JSONResponse(
+            {
+                "shops": shops,
+                "graphql": "/admin/api/2026-07/graphql.json",
+                "controls": [
+                    {"method": method, "path": path, "does": what}
+                    for method, path, what in CONTROLS
+                ],
+            }
+        )
+
     async def not_found(request: Request) -> Response:
         return _fail(f"no sandbox control at {request.url.path}", 404)
 
@@ -278,6 +350,8 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/__sandbox/", index, methods=["GET"]),
+            Route("/__sandbox", index, methods=["GET"]),
             Route("/__sandbox/reset", reset, methods=["POST"]),
             Route("/__sandbox/shops", shops, methods=["GET", "POST"]),
             Route("/__sandbox/shops/{domain}/bucket", bucket, methods=["POST"]),

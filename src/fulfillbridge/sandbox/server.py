@@ -60,6 +60,25 @@ class SandboxServer(BackgroundServer):
         return self
 
 
+def connect_lines(sandbox: Sandbox, url: str) -> list[str]:
+    """The ``fulfillbridge store add`` line for each shop's first app: its token (the custom
+    app way) or its client credentials, and the secret that signs its webhooks."""
+    lines = []
+    for domain, shop in sandbox.shops.items():
+        app = next(iter(shop.apps.values()), None)
+        if app is None:
+            continue
+        name = domain.removesuffix(".myshopify.com")
+        if app.access_token:
+            credentials = f"--token {app.access_token} --webhook-secret {app.client_secret}"
+        else:
+            credentials = f"--client-id {app.client_id} --client-secret {app.client_secret}"
+        lines.append(
+            f"fulfillbridge store add {name} --shop {domain} --api-url {url} {credentials}"
+        )
+    return lines
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, shops_file: str | Path | None = None) -> None:
     """Run the sandbox in the foreground until interrupted (``fulfillbridge sandbox serve``).
 
@@ -73,6 +92,12 @@ def serve(host: str = "127.0.0.1", port: int = 8765, shops_file: str | Path | No
     shops = ", ".join(app.sandbox.shops)
     print(f"fulfillbridge sandbox on http://{host}:{port} serving {shops}")
     print(f"  GraphQL: http://{host}:{port}/admin/api/2026-07/graphql.json")
+    print(f"  test controls: http://{host}:{port}/__sandbox/")
+    print("Connect a shop to the bridge (in another terminal):")
+    reach = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    for line in connect_lines(app.sandbox, f"http://{reach}:{port}"):
+        print(f"  {line}")
+    sys.stdout.flush()
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on")
 
 

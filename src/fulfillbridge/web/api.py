@@ -22,9 +22,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,57 @@ _bearer = HTTPBearer(
     scheme_name="ApiKey",
     description="An API key from `fulfillbridge apikey create`, as `Bearer fbk_...`.",
 )
+
+
+# --- times and query parameters shared by every /api/v1 route ----------------------------------
+
+
+def with_zone(value: datetime) -> datetime:
+    """A stored time as an aware UTC time: SQLite hands back times without a zone, and an
+    answer must never leave the reader guessing which zone a time is in."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# A time in an answer: always ISO 8601 with its offset.
+Zoned = Annotated[datetime, AfterValidator(with_zone)]
+
+
+def zoned(data: Any) -> Any:
+    """``data`` (dicts, lists, plain values) with every time given a zone."""
+    if isinstance(data, datetime):
+        return with_zone(data)
+    if isinstance(data, dict):
+        return {key: zoned(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [zoned(value) for value in data]
+    return data
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return names
+
+
+async def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not take (422 naming them): a misspelt
+    filter (``?order_name=`` for ``?state=``) must not silently answer everything."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise HTTPException(
+            422,
+            f"unknown query parameter(s) {', '.join(unknown)}; this endpoint takes "
+            + (", ".join(sorted(known)) or "none"),
+        )
+
+
+StrictQuery = [Depends(known_query_only)]
 
 
 # --- response models -------------------------------------------------------------------------
@@ -117,8 +169,8 @@ class DeliveryOut(BaseModel):
     service_code: str
     shipping_title: str
     shipping_code: str
-    min_delivery_at: datetime | None
-    max_delivery_at: datetime | None
+    min_delivery_at: Zoned | None
+    max_delivery_at: Zoned | None
     carrier: str | None = Field(description="The operation's carrier (store's rule table).")
     carrier_service: str | None
     mapping_rule: str | None = Field(description="The rule that chose it, or default.")
@@ -159,18 +211,18 @@ class WorkItem(BaseModel):
     currency: str | None = None
     payment: PaymentOut | None = None
     delivery: DeliveryOut | None = None
-    fulfill_by: datetime | None = Field(None, description="The deadline Shopify gives.")
-    fulfill_at: datetime | None = Field(None, description="When scheduled work opens.")
+    fulfill_by: Zoned | None = Field(None, description="The deadline Shopify gives.")
+    fulfill_at: Zoned | None = Field(None, description="When scheduled work opens.")
     metafields: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(
         default_factory=list, description="What could not be read as it is (a value cut short)."
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: Zoned
+    updated_at: Zoned
 
 
 class TransitionOut(BaseModel):
-    at: datetime
+    at: Zoned
     from_state: str | None
     to_state: str
     stage: str | None
@@ -201,8 +253,8 @@ class ShipmentOut(BaseModel):
     packages: list[PackageIn]
     status: str = Field(description="pending until the fulfillment exists in Shopify.")
     fulfillment_id: str | None = Field(description="Shopify Fulfillment gid, once created.")
-    delivered_at: datetime | None
-    created_at: datetime
+    delivered_at: Zoned | None
+    created_at: Zoned
 
 
 class WorkDetail(WorkItem):
@@ -279,8 +331,28 @@ class ShipmentRequest(BaseModel):
         max_length=250,
         description="Units to ship; omitted: everything that remains.",
     )
-    packages: list[PackageIn] = Field(default_factory=list, max_length=250)
+    packages: list[PackageIn] = Field(
+        default_factory=list,
+        max_length=250,
+        description="One entry per parcel with its tracking; empty only with no_tracking.",
+    )
+    no_tracking: bool = Field(
+        False,
+        description="Ship without any tracking number (a letter, a hand delivery). Required "
+        "when packages is empty, so a forgotten package list is not taken as one.",
+    )
     notify_customer: bool = True
+
+    @model_validator(mode="after")
+    def _tracking_or_none_on_purpose(self) -> ShipmentRequest:
+        if not self.packages and not self.no_tracking:
+            raise ValueError(
+                "packages is empty: give at least one package with its tracking, or set "
+                '"no_tracking": true to ship without tracking'
+            )
+        if self.packages and self.no_tracking:
+            raise ValueError('"no_tracking": true goes with an empty packages list')
+        return self
 
 
 class TrackingRequest(BaseModel):
@@ -492,7 +564,13 @@ LIST_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/work", response_model=WorkPage, responses=LIST_ERRORS)
+@router.get(
+    "/work",
+    response_model=WorkPage,
+    responses=LIST_ERRORS,
+    summary="List work orders",
+    dependencies=StrictQuery,
+)
 async def list_work(
     request: Request,
     key: Key,
@@ -551,7 +629,13 @@ async def list_work(
     return {"items": items, "next_cursor": _encode_cursor(last) if last else None}
 
 
-@router.get("/work/{work_id}", response_model=WorkDetail, responses=ERRORS)
+@router.get(
+    "/work/{work_id}",
+    response_model=WorkDetail,
+    responses=ERRORS,
+    summary="Show one work order",
+    dependencies=StrictQuery,
+)
 async def get_work(request: Request, key: Key, work_id: WorkId) -> Any:
     """One work order with its transitions and shipments."""
     database = app_database(request)
@@ -560,7 +644,12 @@ async def get_work(request: Request, key: Key, work_id: WorkId) -> Any:
         return await _detail(session, row, store)
 
 
-@router.post("/work/{work_id}/stage", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/stage",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Report a production stage",
+)
 async def post_stage(
     request: Request, key: Key, work_id: WorkId, body: StageRequest, idem: IdempotencyKey = None
 ) -> Any:
@@ -575,7 +664,12 @@ async def post_stage(
     )
 
 
-@router.post("/work/{work_id}/hold", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/hold",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Put work on hold",
+)
 async def post_hold(
     request: Request, key: Key, work_id: WorkId, body: HoldRequest, idem: IdempotencyKey = None
 ) -> Any:
@@ -590,7 +684,12 @@ async def post_hold(
     )
 
 
-@router.post("/work/{work_id}/ready-for-pickup", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/ready-for-pickup",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Mark a pickup order ready",
+)
 async def post_ready_for_pickup(
     request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
 ) -> Any:
@@ -601,7 +700,12 @@ async def post_ready_for_pickup(
     )
 
 
-@router.post("/work/{work_id}/release", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/release",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Release a hold",
+)
 async def post_release(
     request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
 ) -> Any:
@@ -610,7 +714,11 @@ async def post_release(
 
 
 @router.post(
-    "/work/{work_id}/shipments", response_model=ActionResponse, status_code=201, responses=ERRORS
+    "/work/{work_id}/shipments",
+    response_model=ActionResponse,
+    status_code=201,
+    responses=ERRORS,
+    summary="Record a shipment with tracking",
 )
 async def post_shipment(
     request: Request, key: Key, work_id: WorkId, body: ShipmentRequest, idem: IdempotencyKey = None
@@ -634,6 +742,7 @@ async def post_shipment(
     "/work/{work_id}/shipments/{shipment_id}/tracking",
     response_model=ActionResponse,
     responses=ERRORS,
+    summary="Replace a shipment's tracking",
 )
 async def post_tracking(
     request: Request,
@@ -655,7 +764,12 @@ async def post_tracking(
     )
 
 
-@router.post("/work/{work_id}/delivered", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/delivered",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Mark shipped work delivered",
+)
 async def post_delivered(
     request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
 ) -> Any:
@@ -663,7 +777,12 @@ async def post_delivered(
     return await _act(request, key, work_id, actions.Deliver, body=None, idempotency_key=idem)
 
 
-@router.post("/work/{work_id}/give-up", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/give-up",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Give up on accepted work",
+)
 async def post_give_up(
     request: Request, key: Key, work_id: WorkId, body: ReasonRequest, idem: IdempotencyKey = None
 ) -> Any:
@@ -679,7 +798,12 @@ async def post_give_up(
     )
 
 
-@router.post("/work/{work_id}/cancel", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/cancel",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Cancel work (same as give up)",
+)
 async def post_cancel(
     request: Request, key: Key, work_id: WorkId, body: ReasonRequest, idem: IdempotencyKey = None
 ) -> Any:
@@ -695,7 +819,12 @@ async def post_cancel(
     )
 
 
-@router.post("/work/{work_id}/move", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/move",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Move work to another warehouse or location",
+)
 async def post_move(
     request: Request, key: Key, work_id: WorkId, body: MoveRequest, idem: IdempotencyKey = None
 ) -> Any:
@@ -710,7 +839,12 @@ async def post_move(
     return await _act(request, key, work_id, command, body=body, idempotency_key=idem)
 
 
-@router.post("/work/{work_id}/fix", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/fix",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Correct an exception's data",
+)
 async def post_fix(
     request: Request, key: Key, work_id: WorkId, body: FixRequest, idem: IdempotencyKey = None
 ) -> Any:
@@ -729,7 +863,12 @@ async def post_fix(
     return await _act(request, key, work_id, command, body=body, idempotency_key=idem)
 
 
-@router.post("/work/{work_id}/retry", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/retry",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Validate an exception again",
+)
 async def post_retry(
     request: Request, key: Key, work_id: WorkId, idem: IdempotencyKey = None
 ) -> Any:
@@ -740,7 +879,12 @@ async def post_retry(
     )
 
 
-@router.post("/work/{work_id}/override", response_model=ActionResponse, responses=ERRORS)
+@router.post(
+    "/work/{work_id}/override",
+    response_model=ActionResponse,
+    responses=ERRORS,
+    summary="Accept an exception despite its problems",
+)
 async def post_override(
     request: Request, key: Key, work_id: WorkId, body: ReasonRequest, idem: IdempotencyKey = None
 ) -> Any:

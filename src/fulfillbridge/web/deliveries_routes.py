@@ -4,14 +4,13 @@ Same API keys and store scoping as the rest of ``/api/v1``."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from fulfillbridge.flows import deliveries
-from fulfillbridge.web.api import ERRORS, MAX_ID, MAX_PAGE, Key
+from fulfillbridge.web.api import ERRORS, MAX_ID, MAX_PAGE, Key, StrictQuery, Zoned
 from fulfillbridge.web.dependencies import AppDatabase
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"])
@@ -27,9 +26,9 @@ class DeliveryOut(BaseModel):
     attempts: int
     last_error: str | None
     response_status: int | None = Field(description="HTTP status of the last answer.")
-    next_attempt_at: datetime | None
-    created_at: datetime
-    done_at: datetime | None
+    next_attempt_at: Zoned | None
+    created_at: Zoned
+    done_at: Zoned | None
 
 
 class DeliveryPage(BaseModel):
@@ -39,7 +38,13 @@ class DeliveryPage(BaseModel):
     )
 
 
-@router.get("/deliveries", response_model=DeliveryPage, responses=ERRORS)
+@router.get(
+    "/deliveries",
+    response_model=DeliveryPage,
+    responses=ERRORS,
+    summary="List webhook deliveries to the operation",
+    dependencies=StrictQuery,
+)
 async def list_deliveries(
     database: AppDatabase,
     key: Key,
@@ -65,7 +70,12 @@ async def list_deliveries(
     return {"items": items, "next_before": next_before}
 
 
-@router.post("/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut, responses=ERRORS)
+@router.post(
+    "/deliveries/{delivery_id}/redeliver",
+    response_model=DeliveryOut,
+    responses=ERRORS,
+    summary="Send a delivery again",
+)
 async def post_redeliver(
     database: AppDatabase,
     key: Key,

@@ -32,7 +32,7 @@ from fulfillbridge.flows import inventory
 from fulfillbridge.flows.intake import UNKNOWN_CALLBACK
 from fulfillbridge.shopify import ShopifyError
 from fulfillbridge.web import shopify_routes
-from fulfillbridge.web.api import ERRORS, Key
+from fulfillbridge.web.api import ERRORS, Key, StrictQuery, zoned
 from fulfillbridge.web.dependencies import AppDatabase
 
 log = logging.getLogger("fulfillbridge.web.inventory")
@@ -96,6 +96,9 @@ class InventoryPutResult(BaseModel):
         502: {"description": "Shopify failed; nothing is applied twice when sent again."},
     },
     summary="Set stock levels (bad rows reported, good rows applied)",
+    description="Rows of store, SKU, warehouse and quantity. Every accepted row (applied, or "
+    "already at that level) and every rejected row (its 1-based position in rows and the "
+    "reason) is answered; sending the same rows again applies nothing twice.",
 )
 async def put_inventory(
     request: Request, body: InventoryPut, key: Key, database: AppDatabase
@@ -127,8 +130,12 @@ async def put_inventory(
 
 @router.get(
     "/api/v1/inventory/status",
-    responses={401: ERRORS[401], 404: ERRORS[404]},
+    responses={401: ERRORS[401], 404: ERRORS[404], 422: ERRORS[422]},
     summary="Inventory sync status per store",
+    description="Per store: the last sync, levels in sync, pending and rejected, the rows "
+    "the last sync rejected, and the inventory feed's last fetch (its URL masked). Times "
+    "are ISO 8601 with their offset.",
+    dependencies=StrictQuery,
 )
 async def inventory_status(
     key: Key,
@@ -139,13 +146,15 @@ async def inventory_status(
         found = await inventory.status(database, allowed_stores=key.allowed(), store=store)
     except StoreNotFound:
         raise HTTPException(404, f"no store named {store!r}") from None
-    return {"stores": [vars(s) for s in found]}
+    return {"stores": zoned([vars(s) for s in found])}
 
 
 @router.get(
     "/shopify/{store}/{token}/fetch_stock",
     tags=["shopify"],
     summary="Stock by SKU for Shopify",
+    description="Shopify's fulfillment-service stock callback: `{SKU: quantity}` from the "
+    "levels last pushed; a SKU with no count is left out.",
     responses=shopify_routes.shopify_answers(400, 401, 404, 413),
 )
 async def fetch_stock(

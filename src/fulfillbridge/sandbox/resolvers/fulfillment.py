@@ -702,11 +702,7 @@ def resolve_split(_parent: Any, ctx: Context, fulfillmentOrderSplits: list[dict[
     orders = _orders(ctx)
 
     def build() -> dict[str, Any]:
-        targets = [orders.require_fo(s["fulfillmentOrderId"]) for s in fulfillmentOrderSplits]
-        results = []
-        for index, (fo, split) in enumerate(zip(targets, fulfillmentOrderSplits, strict=True)):
-            original, created = orders.split(fo, split["fulfillmentOrderLineItems"], index)
-            results.append((original, created))
+        results = orders.split_many(fulfillmentOrderSplits)
         return {
             "fulfillmentOrderSplits": [
                 {
@@ -726,10 +722,7 @@ def resolve_merge(_parent: Any, ctx: Context, fulfillmentOrderMergeInputs: list[
     orders = _orders(ctx)
 
     def build() -> dict[str, Any]:
-        merged = [
-            orders.merge(entry["mergeIntents"], index)
-            for index, entry in enumerate(fulfillmentOrderMergeInputs)
-        ]
+        merged = orders.merge_many(fulfillmentOrderMergeInputs)
         return {
             "fulfillmentOrderMerges": [
                 {"fulfillmentOrder": fulfillment_order_node(ctx.shop, fo)} for fo in merged

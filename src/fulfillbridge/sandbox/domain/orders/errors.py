@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A quantity a fulfillment order line cannot give (capture fulfillment-create-preconditions;
+# measured on Shopify for fulfillmentOrderSplit and fulfillmentOrderMerge too).
+INVALID_QUANTITY = "Invalid fulfillment order line item quantity requested."
+
 
 @dataclass(frozen=True)
 class UserError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fulfillbridge.sandbox.domain.orders.errors import OrderUserErrors, fail
+from fulfillbridge.sandbox.domain.orders.errors import INVALID_QUANTITY, OrderUserErrors, fail
 from fulfillbridge.sandbox.domain.orders.inputs import id_of, iso
 from fulfillbridge.sandbox.domain.orders.model import (
     ACCEPTED,
@@ -17,6 +17,7 @@ from fulfillbridge.sandbox.domain.orders.model import (
     IN_PROGRESS,
     INCOMPLETE,
     MAX_HOLDS_PER_APP,
+    MAX_PROGRESS_NOTES,
     ON_HOLD,
     OPEN,
     REJECTED,
@@ -52,6 +53,11 @@ class FulfillmentOrderOps(OrderPayloads):
     def supported_actions(self, fo: FulfillmentOrder, app_id: str | None = None) -> list[str]:
         """FulfillmentOrder.supportedActions, in the order the captures list them. HOLD
         goes once ``app_id`` has its ten holds (capture fulfillment-order-hold-validation)."""
+        service = self.is_service_location(fo.location_id)
+        if fo.status == INCOMPLETE and service and fo.request_status == CLOSED:
+            # Measured on Shopify: after the service closes an accepted request the
+            # merchant may ask again, fulfil it, hold it or move it.
+            return ["REQUEST_FULFILLMENT", "CREATE_FULFILLMENT", "HOLD", "MOVE"]
         if fo.status in {CLOSED, CANCELLED, INCOMPLETE}:
             return []
         if fo.status == ON_HOLD:
@@ -59,7 +65,6 @@ class FulfillmentOrderOps(OrderPayloads):
             if mine >= MAX_HOLDS_PER_APP:
                 return ["RELEASE_HOLD", "MOVE"]
             return ["RELEASE_HOLD", "HOLD", "MOVE"]
-        service = self.is_service_location(fo.location_id)
         actions: list[str] = []
         if fo.status == SCHEDULED:
             return ["MARK_AS_OPEN", "HOLD"]
@@ -68,10 +73,10 @@ class FulfillmentOrderOps(OrderPayloads):
                 actions += ["CREATE_FULFILLMENT", "REQUEST_FULFILLMENT", "MOVE", "HOLD"]
             elif fo.request_status == SUBMITTED:
                 actions += ["CANCEL_FULFILLMENT_ORDER"]
+            elif fo.cancellation_pending or fo.request_status == CANCELLATION_REQUESTED:
+                actions += ["CREATE_FULFILLMENT"]
             elif fo.request_status in {ACCEPTED, CANCELLATION_REJECTED}:
                 actions += ["CREATE_FULFILLMENT", "REQUEST_CANCELLATION"]
-            elif fo.request_status == CANCELLATION_REQUESTED:
-                actions += ["CREATE_FULFILLMENT"]
         elif fo.status == IN_PROGRESS:
             # Capture fulfillment-order-lifecycle: after reportProgress.
             actions += ["CREATE_FULFILLMENT", "REPORT_PROGRESS", "HOLD", "MARK_AS_OPEN"]
@@ -135,7 +140,8 @@ class FulfillmentOrderOps(OrderPayloads):
                 "for another hold on this fulfillment order.",
                 "DUPLICATE_FULFILLMENT_HOLD_HANDLE",
             )
-        if fo.status not in {OPEN, IN_PROGRESS, ON_HOLD, SCHEDULED}:
+        reopened = fo.status == INCOMPLETE and fo.request_status == CLOSED
+        if fo.status not in {OPEN, IN_PROGRESS, ON_HOLD, SCHEDULED} and not reopened:
             raise fail(
                 ["id"],
                 f"Fulfillment order is not in a holdable state (status: {fo.status.lower()}).",
@@ -269,16 +275,39 @@ class FulfillmentOrderOps(OrderPayloads):
                 "Cannot report progress on a fulfillment order in this state.",
                 "FULFILLMENT_ORDER_STATUS_INVALID",
             )
+        if reason_notes is not None and len(reason_notes) > MAX_PROGRESS_NOTES:
+            # The changelog gives the limit; the wording is the sandbox's.
+            raise fail(
+                ["progressReport", "reasonNotes"],
+                f"Reason notes is too long (maximum is {MAX_PROGRESS_NOTES} characters).",
+            )
         service = self.is_service_location(fo.location_id)
-        if service and fo.request_status not in {ACCEPTED, CANCELLATION_REJECTED}:
+        # A pending cancellation request is refused too, as the sandbox did while it showed
+        # that request as CANCELLATION_REQUESTED (no capture shows Shopify's answer).
+        if service and (
+            fo.request_status not in {ACCEPTED, CANCELLATION_REJECTED} or fo.cancellation_pending
+        ):
             raise fail(
                 ["id"], "The fulfillment order's request must be accepted to report progress."
             )
         if fo.status not in {OPEN, IN_PROGRESS}:
             raise _invalid_status(fo, ["id"])
+        initial_status = fo.status
         fo.status = IN_PROGRESS
         fo.progress_reported = True
+        fo.progress_notes = reason_notes
         self._touch_fo(fo)
+        # Shopify changelog (2026-04, fulfillmentOrderReportProgress): the webhook carries
+        # the status before the report and the report's notes; the GraphQL FulfillmentOrder
+        # has no field for them.
+        self.shop.emit(
+            "fulfillment_orders/progress_reported",
+            {
+                "fulfillment_order": {"id": fo.gid, "status": fo.status.lower()},
+                "initial_status": initial_status.lower(),
+                "progress_report": {"reason_notes": reason_notes},
+            },
+        )
         return fo
 
     def mark_open(self, fo: FulfillmentOrder) -> FulfillmentOrder:
@@ -299,17 +328,19 @@ class FulfillmentOrderOps(OrderPayloads):
 
     def cancel_fo(self, fo: FulfillmentOrder) -> tuple[FulfillmentOrder, FulfillmentOrder | None]:
         """fulfillmentOrderCancel -> (cancelled original, replacement)."""
-        if fo.progress_reported and fo.status == IN_PROGRESS:
+        # Shopify docs (fulfillmentOrderCancel): it also works on a fulfillment order whose
+        # cancellation request the service has not answered yet.
+        pending = fo.cancellation_pending
+        if fo.progress_reported and fo.status == IN_PROGRESS and not pending:
             raise fail(
                 ["id"],
                 "Cannot cancel fulfillment order that has had progress reported. "
                 "Mark as unfulfilled first.",
             )
-        if fo.status not in {OPEN, SCHEDULED, ON_HOLD} or fo.request_status not in {
-            UNSUBMITTED,
-            SUBMITTED,
-            REJECTED,
-        }:
+        if not pending and (
+            fo.status not in {OPEN, SCHEDULED, ON_HOLD}
+            or fo.request_status not in {UNSUBMITTED, SUBMITTED, REJECTED}
+        ):
             raise fail(
                 None, "Fulfillment order is not in cancelable request state and can't be canceled."
             )
@@ -322,6 +353,7 @@ class FulfillmentOrderOps(OrderPayloads):
         fo.line_items = [x for x in fo.line_items if x.remaining_quantity == 0]
         fo.status = CLOSED
         fo.holds = []
+        fo.pending_cancellation_id = None
         self._touch_fo(fo, replacement)
         self._emit_fo_event(
             "fulfillment_orders/cancelled",
@@ -338,7 +370,18 @@ class FulfillmentOrderOps(OrderPayloads):
         location = self.location(location_id) if location_id is not None else None
         if location is None or not location.is_active:
             raise fail(["newLocationId"], "Location not found.")
-        if fo.status not in {OPEN, ON_HOLD} or fo.request_status not in {UNSUBMITTED, REJECTED}:
+        if fo.status == IN_PROGRESS and fo.progress_reported:
+            # Shopify docs (fulfillmentOrderMove and its error code): reported progress must
+            # be undone (fulfillmentOrderOpen) before the work can move.
+            raise fail(
+                None,
+                "Cannot move a fulfillment order that has progress reported.",
+                "CANNOT_MOVE_FULFILLMENT_ORDER_WITH_REPORTED_PROGRESS",
+            )
+        reopened = fo.status == INCOMPLETE and fo.request_status == CLOSED
+        if not reopened and (
+            fo.status not in {OPEN, ON_HOLD} or fo.request_status not in {UNSUBMITTED, REJECTED}
+        ):
             raise fail(None, "Fulfillment order is not in a movable state.")
         if location.id == fo.location_id:
             raise fail(
@@ -354,9 +397,12 @@ class FulfillmentOrderOps(OrderPayloads):
             # Shopify docs: an untouched fulfillment order moves as a whole.
             fo.location_id = location.id
             moved, remaining = fo, None
+            if reopened:
+                # Given up by its service: at the new location it starts afresh.
+                fo.status, fo.request_status = OPEN, UNSUBMITTED
         else:
             moved = self._new_sibling(fo, location.id)
-            self._take(fo, moved, quantities or fo.remaining_by_line())
+            self._take(fo, moved, quantities or fo.remaining_by_line(), drop_emptied=True)
             remaining = fo
             if fo.remaining() == 0:
                 fo.status = CLOSED
@@ -380,27 +426,82 @@ class FulfillmentOrderOps(OrderPayloads):
         return moved, fo, remaining
 
     def split(
-        self, fo: FulfillmentOrder, lines: list[dict[str, Any]], index: int
+        self, fo: FulfillmentOrder, lines: list[dict[str, Any]], index: int = 0
     ) -> tuple[FulfillmentOrder, FulfillmentOrder]:
-        """One fulfillmentOrderSplit entry -> (original, new one holding the listed units)."""
+        """One split (the merchant's action): -> (original, new one holding the listed
+        units)."""
+        quantities = self._check_split(fo, lines, index, {})
+        return self._apply_split(fo, quantities)
+
+    def split_many(
+        self, splits: list[dict[str, Any]]
+    ) -> list[tuple[FulfillmentOrder, FulfillmentOrder]]:
+        """fulfillmentOrderSplit. Every entry is checked before any is applied: one bad
+        entry refuses the whole call (measured on Shopify)."""
+        plans: list[tuple[FulfillmentOrder, dict[int, int]]] = []
+        planned: dict[int, dict[int, int]] = {}  # fulfillment order -> units split off so far
+        for index, entry in enumerate(splits):
+            fo_id = id_of(entry.get("fulfillmentOrderId"), "FulfillmentOrder")
+            fo = self.fulfillment_orders.get(fo_id) if fo_id is not None else None
+            if fo is None:
+                # Measured: a userError without a field, not a top-level error.
+                raise fail(None, "Fulfillment order does not exist.", "FULFILLMENT_ORDER_NOT_FOUND")
+            lines = entry.get("fulfillmentOrderLineItems") or []
+            quantities = self._check_split(fo, lines, index, planned.setdefault(fo.id, {}))
+            plans.append((fo, quantities))
+        return [self._apply_split(fo, quantities) for fo, quantities in plans]
+
+    def _check_split(
+        self,
+        fo: FulfillmentOrder,
+        lines: list[dict[str, Any]],
+        index: int,
+        planned: dict[int, int],
+    ) -> dict[int, int]:
+        """The units one split entry takes (FOLI id -> units); ``planned`` holds what
+        earlier entries of the call take from the same fulfillment order and is updated."""
+        lines_field = ["fulfillmentOrderSplits", str(index), "fulfillmentOrderLineItems"]
+        # Codes, messages and fields measured on Shopify.
+        if not lines:
+            raise fail(
+                lines_field,
+                "There must be at least one item selected in this fulfillment to split it.",
+                "NO_LINE_ITEMS_PROVIDED_TO_SPLIT",
+            )
+        for position, entry in enumerate(lines):
+            if int(entry.get("quantity", 0)) <= 0:
+                raise fail(
+                    [*lines_field, str(position), "quantity"],
+                    "You must select at least one item to split into a new fulfillment order.",
+                    "GREATER_THAN",
+                )
         if fo.status != OPEN or fo.request_status not in {UNSUBMITTED, REJECTED}:
+            # No code of FulfillmentOrderSplitUserErrorCode names this case.
             raise fail(
                 ["fulfillmentOrderSplits", str(index), "fulfillmentOrderId"],
                 "The fulfillment order is not in a splittable state.",
-                "FULFILLMENT_ORDER_NOT_SPLITTABLE",
             )
-        lines_field = ["fulfillmentOrderSplits", str(index), "fulfillmentOrderLineItems"]
-        quantities = self._parse_line_quantities(
-            fo, lines, lines_field, too_many_code="INVALID_LINE_ITEM_QUANTITY"
-        )
-        if sum(quantities.values()) >= fo.remaining():
-            raise fail(
-                lines_field,
-                "The fulfillment order is not in a splittable state.",
-                "FULFILLMENT_ORDER_NOT_SPLITTABLE",
-            )
+        quantities: dict[int, int] = {}
+        for entry in lines:
+            foli_id = id_of(entry.get("id"), "FulfillmentOrderLineItem")
+            foli = fo.line(foli_id) if foli_id is not None else None
+            wanted = int(entry["quantity"])
+            if foli is not None:
+                wanted += quantities.get(foli.id, 0)
+            if foli is None or wanted + planned.get(foli.id, 0) > foli.remaining_quantity:
+                raise fail(None, INVALID_QUANTITY)
+            quantities[foli.id] = wanted
+        if sum(planned.values()) + sum(quantities.values()) >= fo.remaining():
+            raise fail(lines_field, "The fulfillment order is not in a splittable state.")
+        for foli_id, units in quantities.items():
+            planned[foli_id] = planned.get(foli_id, 0) + units
+        return quantities
+
+    def _apply_split(
+        self, fo: FulfillmentOrder, quantities: dict[int, int]
+    ) -> tuple[FulfillmentOrder, FulfillmentOrder]:
         created = self._new_sibling(fo)
-        self._take(fo, created, quantities)
+        self._take(fo, created, quantities, drop_emptied=True)
         self._touch_fo(fo, created)
         self.shop.emit(
             "fulfillment_orders/split",
@@ -416,10 +517,38 @@ class FulfillmentOrderOps(OrderPayloads):
         )
         return fo, created
 
-    def merge(self, intents: list[dict[str, Any]], index: int) -> FulfillmentOrder:
-        """One fulfillmentOrderMerge input: everything goes into the first fulfillment order,
-        the others close with zero quantities (capture residualSplitDeadlineMerge)."""
-        fos = [self.require_fo(i["fulfillmentOrderId"]) for i in intents]
+    def merge_many(self, inputs: list[dict[str, Any]]) -> list[FulfillmentOrder]:
+        """fulfillmentOrderMerge. Every input is checked before any is merged: one bad set
+        refuses the whole call (measured on Shopify)."""
+        plans = [
+            self._check_merge(entry.get("mergeIntents") or [], index)
+            for index, entry in enumerate(inputs)
+        ]
+        return [self._apply_merge(target, sources) for target, sources in plans]
+
+    def merge(self, intents: list[dict[str, Any]], index: int = 0) -> FulfillmentOrder:
+        """One set of fulfillment orders merged (see ``merge_many``)."""
+        target, sources = self._check_merge(intents, index)
+        return self._apply_merge(target, sources)
+
+    def _check_merge(
+        self, intents: list[dict[str, Any]], index: int
+    ) -> tuple[FulfillmentOrder, list[tuple[FulfillmentOrder, dict[int, int]]]]:
+        """-> (the first fulfillment order, which receives the units; the others with the
+        units each gives: the listed ones, or everything left when none are listed)."""
+        fos: list[FulfillmentOrder] = []
+        for intent in intents:
+            fo_id = id_of(intent.get("fulfillmentOrderId"), "FulfillmentOrder")
+            fo = self.fulfillment_orders.get(fo_id) if fo_id is not None else None
+            if fo is None:
+                # As fulfillmentOrderSplit answers an unknown id (the code is in the enum).
+                raise fail(None, "Fulfillment order does not exist.", "FULFILLMENT_ORDER_NOT_FOUND")
+            fos.append(fo)
+        if len({fo.id for fo in fos}) < 2:
+            raise fail(
+                ["fulfillmentOrderMergeInputs", str(index)],
+                "The fulfillment orders are not in a mergeable state.",
+            )
         target = fos[0]
         for other in fos[1:]:
             if (
@@ -432,10 +561,37 @@ class FulfillmentOrderOps(OrderPayloads):
                     ["fulfillmentOrderMergeInputs", str(index)],
                     "The fulfillment orders are not in a mergeable state.",
                 )
-        for other in fos[1:]:
-            self._take(other, target, other.remaining_by_line())
-            other.status = CLOSED
-        self._touch_fo(*fos)
+        sources: list[tuple[FulfillmentOrder, dict[int, int]]] = []
+        for fo, intent in zip(fos, intents, strict=True):
+            listed = intent.get("fulfillmentOrderLineItems")
+            quantities = fo.remaining_by_line()
+            if listed:
+                quantities = {}
+                for entry in listed:
+                    foli_id = id_of(entry.get("id"), "FulfillmentOrderLineItem")
+                    foli = fo.line(foli_id) if foli_id is not None else None
+                    units = int(entry.get("quantity", 0))
+                    if foli is not None:
+                        units += quantities.get(foli.id, 0)
+                    # Measured: a quantity the fulfillment order cannot give refuses the
+                    # call with this message and neither field nor code.
+                    if foli is None or units <= 0 or units > foli.remaining_quantity:
+                        raise fail(None, INVALID_QUANTITY)
+                    quantities[foli.id] = units
+            if fo is not target:
+                sources.append((fo, quantities))
+        return target, sources
+
+    def _apply_merge(
+        self, target: FulfillmentOrder, sources: list[tuple[FulfillmentOrder, dict[int, int]]]
+    ) -> FulfillmentOrder:
+        """Units go into ``target``; a source left with nothing closes with zero
+        quantities (capture residualSplitDeadlineMerge)."""
+        for source, quantities in sources:
+            self._take(source, target, quantities)
+            if source.remaining() == 0:
+                source.status = CLOSED
+        self._touch_fo(target, *(source for source, _ in sources))
         self.shop.emit(
             "fulfillment_orders/merged",
             {"fulfillment_order_merges": [{"fulfillment_order": self.fo_payload_short(target)}]},

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fulfillbridge.sandbox.domain.orders import inventory
-from fulfillbridge.sandbox.domain.orders.errors import fail
+from fulfillbridge.sandbox.domain.orders.errors import INVALID_QUANTITY, fail
 from fulfillbridge.sandbox.domain.orders.inputs import id_of, iso
 from fulfillbridge.sandbox.domain.orders.model import (
     CLOSED,
     IN_PROGRESS,
+    INCOMPLETE,
     OPEN,
     UNSUBMITTED,
     Fulfillment,
@@ -42,6 +43,16 @@ def _tracking_list(raw: dict[str, Any] | None) -> list[TrackingInfo]:
         TrackingInfo(number, urls[i] if i < len(urls) else None, company)
         for i, number in enumerate(numbers)
     ]
+
+
+# Statuses a fulfillment can be created from; INCOMPLETE is work its service gave up on,
+# which the merchant may still fulfil (measured: CREATE_FULFILLMENT is offered).
+FULFILLABLE = frozenset({OPEN, IN_PROGRESS, INCOMPLETE})
+
+
+def _id_list(ids: list[int]) -> str:
+    """Ids as Shopify prints them in these messages: ``[1, 2]``."""
+    return "[" + ", ".join(str(i) for i in ids) + "]"
 
 
 def by_location(fos: list[FulfillmentOrder]) -> list[list[FulfillmentOrder]]:
@@ -77,6 +88,9 @@ class Fulfillments(OrderPayloads):
             notify_customer=bool(fulfillment_input.get("notifyCustomer")),
             message=message,
         )
+        # Measured: one fulfillment line item per order line, its quantity summed over the
+        # fulfillment orders of the call that hold units of that line.
+        by_line: dict[int, FulfillmentLineItem] = {}
         for fo, quantities in plan:
             for foli_id, qty in quantities.items():
                 foli = fo.line(foli_id)
@@ -84,13 +98,18 @@ class Fulfillments(OrderPayloads):
                 foli.remaining_quantity -= qty
                 line = self.line_item(order, foli.line_item_id)
                 line.fulfilled_quantity += qty
-                fulfillment.line_items.append(
-                    FulfillmentLineItem(self.shop.next_id(), line.id, qty, foli.id)
-                )
+                fli = by_line.get(line.id)
+                if fli is None:
+                    fli = FulfillmentLineItem(self.shop.next_id(), line.id, 0)
+                    by_line[line.id] = fli
+                    fulfillment.line_items.append(fli)
+                fli.quantity += qty
+                fli.parts.append((fo.id, foli.id, qty))
                 inventory.ship(catalog, line, fo.location_id, qty)
             if fo.remaining() == 0:
                 fo.status = CLOSED
-            elif fo.status == OPEN:
+                fo.pending_cancellation_id = None
+            elif fo.status in {OPEN, INCOMPLETE}:
                 fo.status = IN_PROGRESS
             fo.updated_at = now
         self.fulfillments[fulfillment.id] = fulfillment
@@ -118,44 +137,53 @@ class Fulfillments(OrderPayloads):
                         [*field_path, str(gi), "fulfillmentOrderLineItems", str(li), "quantity"],
                         "Quantity must be greater than 0",
                     )
-        too_many = "Invalid fulfillment order line item quantity requested."
-        plan: _Plan = []
+        fos: list[FulfillmentOrder] = []
         for group in groups:
             fo_id = id_of(group.get("fulfillmentOrderId"), "FulfillmentOrder")
             fo = self.fulfillment_orders.get(fo_id) if fo_id is not None else None
             if fo is None:
                 raise fail(["fulfillment"], "Fulfillment order does not exist.")
-            if fo.status not in {OPEN, IN_PROGRESS}:
+            if fo.status not in FULFILLABLE:
                 raise fail(
                     ["fulfillment"],
                     f"Fulfillment order {fo.id} has an unfulfillable status= {fo.status.lower()}.",
                 )
+            fos.append(fo)
+        # docs/shopify.md#fulfillments: one call covers one order at one location; the
+        # wording (and the ids, numeric, in the order given) was measured on Shopify.
+        order_ids = list(dict.fromkeys(fo.order_id for fo in fos))
+        if len(order_ids) > 1:
+            raise fail(
+                ["fulfillment"],
+                "All fulfillment orders must belong to the same order. "
+                f"Multiple orders with ids {_id_list(order_ids)} were found.",
+            )
+        location_ids = list(dict.fromkeys(fo.location_id for fo in fos))
+        if len(location_ids) > 1:
+            raise fail(
+                ["fulfillment"],
+                "All fulfillment orders must be assigned to a single location. "
+                f"Multiple locations with ids {_id_list(location_ids)} were found.",
+            )
+        plan: _Plan = []
+        for fo, group in zip(fos, groups, strict=True):
             entries = group.get("fulfillmentOrderLineItems")
             if entries:
                 quantities: dict[int, int] = {}
                 for entry in entries:
                     foli_id = id_of(entry.get("id"), "FulfillmentOrderLineItem")
                     foli = fo.line(foli_id) if foli_id is not None else None
+                    if foli is None:
+                        raise fail(["fulfillment"], "Fulfillment order line item does not exist.")
                     qty = int(entry["quantity"])
-                    if foli is None or qty + quantities.get(foli.id, 0) > foli.remaining_quantity:
-                        raise fail(["fulfillment"], too_many)
+                    if qty + quantities.get(foli.id, 0) > foli.remaining_quantity:
+                        raise fail(["fulfillment"], INVALID_QUANTITY)
                     quantities[foli.id] = quantities.get(foli.id, 0) + qty
             else:
                 quantities = fo.remaining_by_line()
             plan.append((fo, {k: v for k, v in quantities.items() if v > 0}))
-        first = plan[0][0]
-        for fo, _ in plan[1:]:
-            # docs/shopify.md#fulfillments: all fulfillment orders of one call share the order
-            # and location.
-            if fo.order_id != first.order_id:
-                raise fail(["fulfillment"], "All fulfillment orders must belong to the same order.")
-            if fo.location_id != first.location_id:
-                raise fail(
-                    ["fulfillment"],
-                    "All fulfillment orders must be assigned to the same location.",
-                )
         if not any(q for _, q in plan):
-            raise fail(["fulfillment"], too_many)
+            raise fail(["fulfillment"], INVALID_QUANTITY)
         return plan
 
     def fulfil_everything(
@@ -231,24 +259,17 @@ class Fulfillments(OrderPayloads):
         for fli in fulfillment.line_items:
             line = self.line_item(order, fli.line_item_id)
             line.fulfilled_quantity -= fli.quantity
-            fo = next(
-                (
-                    self.fulfillment_orders[i]
-                    for i in fulfillment.fulfillment_order_ids
-                    if self.fulfillment_orders[i].line(fli.fulfillment_order_line_item_id)
-                ),
-                None,
-            )
-            if fo is None:
-                continue
-            foli = fo.line(fli.fulfillment_order_line_item_id)
-            assert foli is not None
-            foli.remaining_quantity += fli.quantity
-            if order.cancelled_at is None and fo.status == CLOSED:
-                fo.status = OPEN if fo.request_status == UNSUBMITTED else IN_PROGRESS
-            fo.updated_at = now
-            if order.inventory_behaviour != "BYPASS":
-                inventory.restock(catalog, line, fo.location_id, fli.quantity)
+            for fo_id, foli_id, units in fli.parts:
+                fo = self.fulfillment_orders.get(fo_id)
+                foli = fo.line(foli_id) if fo is not None else None
+                if fo is None or foli is None:
+                    continue
+                foli.remaining_quantity += units
+                if order.cancelled_at is None and fo.status == CLOSED:
+                    fo.status = OPEN if fo.request_status == UNSUBMITTED else IN_PROGRESS
+                fo.updated_at = now
+                if order.inventory_behaviour != "BYPASS":
+                    inventory.restock(catalog, line, fo.location_id, units)
         fulfillment.status = "CANCELLED"
         fulfillment.updated_at = now
         order.updated_at = now

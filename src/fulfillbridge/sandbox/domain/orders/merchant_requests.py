@@ -34,6 +34,8 @@ class MerchantRequests(OrderPayloads):
         """FulfillmentOrderAssignmentStatus of a service fulfillment order (Shopify docs)."""
         if fo.status in {CLOSED, CANCELLED, INCOMPLETE}:
             return None
+        if fo.cancellation_pending:
+            return "CANCELLATION_REQUESTED"
         return {
             SUBMITTED: "FULFILLMENT_REQUESTED",
             ACCEPTED: "FULFILLMENT_ACCEPTED",
@@ -132,7 +134,10 @@ class MerchantRequests(OrderPayloads):
     ) -> tuple[FulfillmentOrder, FulfillmentOrder, FulfillmentOrder | None]:
         """-> (original, submitted, unsubmitted remainder)."""
         self._require_service_fo(fo)
-        if fo.status != OPEN or fo.request_status not in {UNSUBMITTED, REJECTED}:
+        # Measured: after the service closed an accepted request (INCOMPLETE / CLOSED) the
+        # merchant may send it again.
+        reopened = fo.status == INCOMPLETE and fo.request_status == CLOSED
+        if not reopened and (fo.status != OPEN or fo.request_status not in {UNSUBMITTED, REJECTED}):
             raise fail(
                 None,
                 "Cannot request fulfillment for a fulfillment order with status "
@@ -147,6 +152,7 @@ class MerchantRequests(OrderPayloads):
             options["shipping_method"] = shipping_method
         request = self._add_request(fo, "FULFILLMENT_REQUEST", message, options)
         fo.request_status = SUBMITTED
+        fo.status = OPEN
         self._touch_fo(fo, unsubmitted)
         self.shop.emit(
             "fulfillment_orders/fulfillment_request_submitted",
@@ -190,7 +196,8 @@ class MerchantRequests(OrderPayloads):
         )
 
     def close(self, fo: FulfillmentOrder, message: str | None) -> FulfillmentOrder:
-        """fulfillmentOrderClose: a fulfillment service gives up on an accepted request."""
+        """fulfillmentOrderClose: a fulfillment service gives up on an accepted request.
+        Measured: INCOMPLETE / CLOSED, and the merchant may request fulfillment again."""
         self._require_service_fo(fo)
         if fo.request_status not in {ACCEPTED, CANCELLATION_REJECTED} or fo.status != IN_PROGRESS:
             raise fail(
@@ -199,16 +206,35 @@ class MerchantRequests(OrderPayloads):
             )
         fo.status = INCOMPLETE
         fo.request_status = CLOSED
+        fo.pending_cancellation_id = None
         self._touch_fo(fo)
+        # Shopify's webhook reference: the service closing an accepted fulfillment order.
+        self._emit_fo_event(
+            "fulfillment_orders/fulfillment_service_failed_to_complete", fo, message=message
+        )
         return fo
 
     # ----------------------------------------------------------- cancellation requests
     def submit_cancellation_request(
         self, fo: FulfillmentOrder, message: str | None
     ) -> FulfillmentOrder:
+        """Measured: the fulfillment order stays IN_PROGRESS with its requestStatus
+        (ACCEPTED); the request shows only as a CANCELLATION_REQUEST merchant request."""
         self._require_request_status(fo, {ACCEPTED, CANCELLATION_REJECTED}, "request cancellation")
+        if fo.status != IN_PROGRESS or fo.cancellation_pending:
+            # The sandbox's wording: no capture shows a second request or a held order.
+            raise fail(
+                None,
+                "Cannot request cancellation for a fulfillment order with status "
+                f"{fo.status.lower()}"
+                + (" and a pending cancellation request." if fo.cancellation_pending else "."),
+            )
+        self._send_cancellation_request(fo, message)
+        return fo
+
+    def _send_cancellation_request(self, fo: FulfillmentOrder, message: str | None) -> None:
         request = self._add_request(fo, "CANCELLATION_REQUEST", message, {})
-        fo.request_status = CANCELLATION_REQUESTED
+        fo.pending_cancellation_id = request.id
         self._touch_fo(fo)
         self._emit_fo_event(
             "fulfillment_orders/cancellation_request_submitted",
@@ -216,12 +242,37 @@ class MerchantRequests(OrderPayloads):
             fulfillment_order_merchant_request={"id": request.gid, "message": message},
         )
         self._ping_service(fo, "CANCELLATION_REQUEST")
-        return fo
+
+    def _require_pending_cancellation(self, fo: FulfillmentOrder, action: str) -> None:
+        """The service answers the pending cancellation merchant request, whatever the
+        requestStatus reads."""
+        self._require_service_fo(fo)
+        if not fo.cancellation_pending and fo.request_status != CANCELLATION_REQUESTED:
+            raise fail(
+                None,
+                f"Cannot {action} for a fulfillment order with request status "
+                f"{fo.request_status.lower()}.",
+            )
 
     def accept_cancellation_request(
         self, fo: FulfillmentOrder, message: str | None
     ) -> FulfillmentOrder:
-        self._require_request_status(fo, {CANCELLATION_REQUESTED}, "accept cancellation")
+        """CLOSED / CANCELLATION_ACCEPTED (docs/shopify.md state machine). Measured: its line
+        items then read 0 of 0, so the units left it. Where they go no capture shows: the
+        sandbox hands the work left to a replacement at the same location, as Shopify
+        documents for fulfillmentOrderCancel, unless the order itself was cancelled."""
+        self._require_pending_cancellation(fo, "accept cancellation")
+        fo.pending_cancellation_id = None
+        left = fo.remaining_by_line()
+        order = self.order_of(fo)
+        if order.cancelled_at is None and any(left.values()):
+            replacement = self._new_sibling(fo)
+            self._take(fo, replacement, left)
+            self._touch_fo(replacement)
+        else:
+            for line in fo.line_items:
+                line.total_quantity -= line.remaining_quantity
+                line.remaining_quantity = 0
         return self._answer_request(
             fo,
             "fulfillment_orders/cancellation_request_accepted",
@@ -233,7 +284,8 @@ class MerchantRequests(OrderPayloads):
     def reject_cancellation_request(
         self, fo: FulfillmentOrder, message: str | None
     ) -> FulfillmentOrder:
-        self._require_request_status(fo, {CANCELLATION_REQUESTED}, "reject cancellation")
+        self._require_pending_cancellation(fo, "reject cancellation")
+        fo.pending_cancellation_id = None
         return self._answer_request(
             fo,
             "fulfillment_orders/cancellation_request_rejected",
@@ -241,3 +293,19 @@ class MerchantRequests(OrderPayloads):
             status=IN_PROGRESS,
             message=message,
         )
+
+    def request_cancellation_of_order(self, order: Order) -> list[FulfillmentOrder]:
+        """orderCancel on an order with work a fulfillment service accepted: Shopify asks
+        the service to cancel it (a cancellation request, its webhook and callback) and the
+        fulfillment order waits for the answer. Returns the fulfillment orders asked."""
+        asked: list[FulfillmentOrder] = []
+        for fo in self.fos_of(order):
+            if (
+                fo.status == IN_PROGRESS
+                and fo.request_status in {ACCEPTED, CANCELLATION_REJECTED}
+                and self.is_service_location(fo.location_id)
+            ):
+                if not fo.cancellation_pending:
+                    self._send_cancellation_request(fo, None)
+                asked.append(fo)
+        return asked

@@ -22,6 +22,8 @@ CANCELLATION_REJECTED = "CANCELLATION_REJECTED"
 MAX_HOLDS_PER_APP = 10
 # Capture 2026-04_orders_orderCancel-error-messages.json.
 MAX_STAFF_NOTE = 255
+# Shopify changelog for fulfillmentOrderReportProgress (2026-04): notes up to 256 characters.
+MAX_PROGRESS_NOTES = 256
 
 _DISPLAY_REASONS = {
     "AWAITING_PAYMENT": "Awaiting payment",
@@ -242,6 +244,11 @@ class FulfillmentOrder:
     merchant_requests: list[MerchantRequest] = field(default_factory=list)
     fulfill_by: str | None = None
     progress_reported: bool = False
+    # The notes of the latest progress report (FulfillmentOrderReportProgressInput).
+    progress_notes: str | None = None
+    # The merchant's cancellation request the service has not answered yet. Shopify leaves
+    # requestStatus as it was (ACCEPTED) and shows the request only in merchantRequests.
+    pending_cancellation_id: int | None = None
     delivery_method: str = "SHIPPING"
     # The fulfillment order split off by a partial hold (merged back on release).
     hold_remainder_id: int | None = None
@@ -268,6 +275,10 @@ class FulfillmentOrder:
 
     def line(self, foli_id: int) -> FulfillmentOrderLineItem | None:
         return next((li for li in self.line_items if li.id == foli_id), None)
+
+    @property
+    def cancellation_pending(self) -> bool:
+        return self.pending_cancellation_id is not None
 
 
 @dataclass
@@ -301,10 +312,14 @@ class TrackingInfo:
 
 @dataclass
 class FulfillmentLineItem:
+    """One order line in a fulfillment: Shopify makes one per order line even when several
+    fulfillment orders of the call hold units of it; ``parts`` says where the units came
+    from, as (fulfillment order id, its line item id, units)."""
+
     id: int
     line_item_id: int
     quantity: int
-    fulfillment_order_line_item_id: int
+    parts: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def gid(self) -> str:

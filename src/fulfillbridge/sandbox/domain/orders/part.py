@@ -319,8 +319,13 @@ class Orders(Routing, FulfillmentOrderOps, MerchantRequests, Fulfillments):
         order.cancelled_at = now
         order.cancel_reason = reason
         order.updated_at = now
+        # Work a fulfillment service accepted is not closed under it: the service gets a
+        # cancellation request to answer, with its webhook and callback (Shopify documents
+        # cancellation_request_submitted as the merchant asking to cancel accepted work;
+        # no capture records an orderCancel of such an order).
+        asked = {fo.id for fo in self.request_cancellation_of_order(order)}
         for fo in self.fos_of(order):
-            if fo.status not in {CLOSED, CANCELLED, INCOMPLETE}:
+            if fo.id not in asked and fo.status not in {CLOSED, CANCELLED, INCOMPLETE}:
                 # Capture fulfillment-create-preconditions "cancelled": the open fulfillment
                 # order reads CLOSED afterwards, its remaining quantity untouched.
                 fo.status = CLOSED

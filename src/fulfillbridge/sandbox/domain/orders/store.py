@@ -154,9 +154,19 @@ class OrdersStore:
         return self._new_fo(self.order_of(fo), target, like=fo)
 
     def _take(
-        self, source: FulfillmentOrder, target: FulfillmentOrder, quantities: dict[int, int]
+        self,
+        source: FulfillmentOrder,
+        target: FulfillmentOrder,
+        quantities: dict[int, int],
+        *,
+        drop_emptied: bool = False,
     ) -> None:
-        """Move ``quantities`` (source FOLI id -> units) of remaining work to ``target``."""
+        """Move ``quantities`` (source FOLI id -> units) of remaining work to ``target``.
+
+        ``drop_emptied``: a line left with nothing at all leaves ``source`` (what Shopify
+        shows after a move or a split of a whole line). Without it the line stays as 0/0,
+        as on the fulfillment order a merge or a released hold empties (captures
+        residualSplitDeadlineMerge and holdRelease)."""
         for foli_id, qty in quantities.items():
             src = source.line(foli_id)
             if src is None or qty <= 0:
@@ -169,6 +179,10 @@ class OrdersStore:
                 target.line_items.append(dst)
             dst.total_quantity += qty
             dst.remaining_quantity += qty
+        if drop_emptied:
+            kept = [x for x in source.line_items if x.total_quantity > 0]
+            if kept:
+                source.line_items = kept
 
     def _split_off_unlisted(
         self, fo: FulfillmentOrder, quantities: dict[int, int]
@@ -181,7 +195,7 @@ class OrdersStore:
         if not any(v > 0 for v in rest.values()):
             return None
         split_off = self._new_sibling(fo)
-        self._take(fo, split_off, {k: v for k, v in rest.items() if v > 0})
+        self._take(fo, split_off, {k: v for k, v in rest.items() if v > 0}, drop_emptied=True)
         return split_off
 
     def _parse_line_quantities(
