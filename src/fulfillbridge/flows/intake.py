@@ -333,6 +333,8 @@ class Intake:
         """The store a callback address names, when its token is the store's. A store set
         up before callback tokens existed (none stored) is reached without one until
         ``store setup`` gives it one."""
+        if token is None:
+            return await self._signed_callback_signer(name)
         signer = await self._signer(name=name)
         if _token_matches(signer, token):
             return signer
@@ -344,6 +346,18 @@ class Intake:
             return fresh
         log.warning("callback for store %s: wrong or missing callback token", name)
         raise IntakeRefused(IntakeErrorCode.UNKNOWN_STORE, UNKNOWN_CALLBACK)
+
+    async def _signed_callback_signer(self, name: str) -> _Signer:
+        """The store of a notification sent to the address without a token, the path other
+        tools know (``/shopify/{store}/fulfillment_order_notification``). Shopify signs
+        notifications, so the signature checked next is what lets it in; the token guards
+        only the unsigned ``fetch_*`` calls. An unknown name is refused exactly like a bad
+        signature, so this address tells an outsider nothing about which stores exist."""
+        try:
+            return await self._load(name=name)
+        except StoreNotFound:
+            log.warning("callback for store %r: no store has that name", name)
+            raise IntakeRefused(IntakeErrorCode.UNAUTHENTICATED, NOT_VERIFIED) from None
 
     def _check_fresh(self, headers: Mapping[str, str], what: str) -> None:
         triggered = _parse_time(_header(headers, "X-Shopify-Triggered-At"))

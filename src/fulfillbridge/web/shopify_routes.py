@@ -187,12 +187,13 @@ async def receive_fulfillment_notification(
 
 @router.post(
     "/shopify/{store}/fulfillment_order_notification",
-    summary="Receive a fulfillment-service notification (stores set up without a token)",
-    responses=shopify_answers(400, 401, 404, 413, 503),
+    summary="Receive a fulfillment-service notification at the store's plain address",
+    responses=shopify_answers(400, 401, 413, 503),
 )
 async def receive_fulfillment_notification_untokened(store: str, request: Request) -> JSONResponse:
-    """Only for a store set up before callback tokens: once `store setup` gave it one, this
-    address answers like an unknown store."""
+    """The same notification at the address without the callback token. Notifications are
+    signed, so the signature alone lets them in; an unknown store is refused like a bad
+    signature (401)."""
     return await _notification(store, None, request)
 
 
