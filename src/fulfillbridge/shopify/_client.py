@@ -81,6 +81,7 @@ class ShopifyClient:
         api_version: str = API_VERSION,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
+        mutation_timeout: float = 10.0,
         max_attempts: int = 5,
         max_retry_seconds: float = 60.0,
         bucket: ThrottleBucket | None = None,
@@ -98,6 +99,11 @@ class ShopifyClient:
             max_attempts=max_attempts, max_retry_seconds=max_retry_seconds
         )
         self.default_cost = default_cost
+        # Seconds to wait for an answer: a mutation's outcome is unknown until it comes, and
+        # every second waited holds the write (and what follows it) back; a read may be a
+        # long page. An unknown mutation is verified within seconds (flows.outbox).
+        self.read_timeout = timeout
+        self.mutation_timeout = mutation_timeout
         self.last_cost: QueryCost | None = None
         self._costs: dict[str, int] = {}
         self._log = logger or logging.getLogger(LOGGER_NAME)
@@ -296,7 +302,12 @@ class ShopifyClient:
             headers: dict[str, str] = {}
             try:
                 headers = await self.credentials.auth_headers(self._http, self.base_url)
-                response = await self._http.post(self.endpoint, json=payload, headers=headers)
+                response = await self._http.post(
+                    self.endpoint,
+                    json=payload,
+                    headers=headers,
+                    timeout=self.mutation_timeout if op.is_mutation else self.read_timeout,
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 cause, failure = exc, Failure.NOT_SENT
                 error = self._transport_error(exc, op.name, ConnectError)
