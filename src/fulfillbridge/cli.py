@@ -19,6 +19,7 @@ from fulfillbridge.commands.apikeys import apikey_app
 from fulfillbridge.commands.inventory import inventory_app
 from fulfillbridge.commands.orders import orders_app
 from fulfillbridge.commands.setup import configure_command, setup_command
+from fulfillbridge.commands.workers import workers_command
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import AuthKind, StoreError
@@ -42,6 +43,7 @@ store_app.command("setup")(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
+app.command("workers")(workers_command)
 
 out = Console()
 err = Console(stderr=True)
