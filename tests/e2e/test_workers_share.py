@@ -1,0 +1,81 @@
+"""Two `fulfillbridge worker` processes on one store split the work instead of repeating
+it: a burst of fulfillment requests (a callback ping and a request webhook each) is
+answered by one or two pulls of the assigned fulfillment orders in all, counted in the
+sandbox's request log, and every request is accepted exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from fulfillbridge.store.models import InboxEventRow
+from tests.e2e.harness import Bridge, Merchant, WorkerProcess, eventually, fulfillbridge_command
+
+ORDERS = 12
+LATER = 6
+# Each pull reads the assigned fulfillment orders twice: requests, then cancellation
+# requests (flows.pulls.pull_assigned).
+READS_PER_PULL = 2
+
+
+async def _pings(bridge: Bridge) -> int:
+    async with bridge.database.transaction() as session:
+        return int(
+            await session.scalar(select(func.count()).where(InboxEventRow.source == "callback"))
+            or 0
+        )
+
+
+def _pull_reads(log: list[dict]) -> int:
+    return sum(1 for r in log if r["operation"] == "AssignedFulfillmentOrders")
+
+
+async def test_two_worker_processes_answer_a_burst_of_pings_with_one_or_two_pulls(
+    service_store: Bridge, merchant: Merchant
+) -> None:
+    bridge = service_store
+    variants = await merchant.seed_catalogue("service")
+    made = [await merchant.order([(variants[i % 3]["id"], 1)]) for i in range(ORDERS)]
+    fo_ids = [o["fulfillment_orders"][0]["id"] for o in made]
+
+    async def all_pinged() -> bool:
+        return await _pings(bridge) >= ORDERS
+
+    await eventually(all_pinged, timeout=20, what="every request's callback to be stored")
+    before = _pull_reads(await merchant.requests())
+
+    workers = [
+        WorkerProcess(fulfillbridge_command("worker"), bridge.home / f"worker-{n}.log").start()
+        for n in (1, 2)
+    ]
+    try:
+        for fo_id in fo_ids:
+            await bridge.wait_state(fo_id, "accepted", timeout=40)
+        await bridge.wait_sent(timeout=30)
+        first_burst = _pull_reads(await merchant.requests()) - before
+        assert READS_PER_PULL <= first_burst <= 2 * READS_PER_PULL, first_burst
+
+        # More requests while both workers run: still a pull or two, not one per request.
+        later = [await merchant.order([(variants[0]["id"], 1)]) for _ in range(LATER)]
+        for order in later:
+            await bridge.wait_state(order["fulfillment_orders"][0]["id"], "accepted", timeout=40)
+        await bridge.wait_sent(timeout=30)
+        await asyncio.sleep(1.0)  # pings still on their way would show up here
+        log = await merchant.requests()
+        assert _pull_reads(log) - before - first_burst <= LATER * READS_PER_PULL // 2
+        assert all(w.alive for w in workers), [w.log() for w in workers]
+    finally:
+        codes = [await w.stop() for w in workers]
+        for w in workers:
+            w.ensure_stopped()
+    assert codes == [0, 0], [w.log() for w in workers]
+
+    accepted = Counter(
+        r["operation"]
+        for r in await merchant.requests()
+        if r["operation"] == "FulfillmentOrderAcceptRequest" and r["status"] == 200
+    )
+    assert accepted["FulfillmentOrderAcceptRequest"] == ORDERS + LATER
+    assert (await merchant.fulfillment_order(fo_ids[0]))["request_status"] == "ACCEPTED"
