@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
-    reconcile_interval_seconds: float = Field(300.0, gt=0)
+    reconcile_interval_seconds: float = Field(60.0, gt=0)
     worker_poll_seconds: float = Field(1.0, gt=0, description="How often idle workers look again.")
     # Claims (a store's queues, outbox rows) last this long unless their worker renews them;
     # a live worker renews them every worker_heartbeat_seconds, so a dead one's claims are

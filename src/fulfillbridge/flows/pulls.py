@@ -93,12 +93,17 @@ def read_variables(ctx: StoreContext, variables: dict[str, Any]) -> dict[str, An
 
 
 async def read_all(
-    client: ShopifyClient, name: str, variables: dict[str, Any], path: Sequence[str]
+    client: ShopifyClient,
+    name: str,
+    variables: dict[str, Any],
+    path: Sequence[str],
+    *,
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Every node of a paged read (``variables`` already complete)."""
     nodes: list[dict[str, Any]] = []
     async for node in client.paginate(
-        name, variables, path=path, page_size=PAGE_SIZE, max_pages=MAX_PAGES
+        name, variables, path=path, page_size=page_size, max_pages=MAX_PAGES
     ):
         if node:
             nodes.append(node)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +45,7 @@ from fulfillbridge.flows.processing import (
     read_variables,
     store_context,
 )
-from fulfillbridge.flows.pulls import with_metafields
+from fulfillbridge.flows.pulls import pull_by_ids, with_metafields
 from fulfillbridge.shopify import ShopifyClient, operation, run_bulk_query
 from fulfillbridge.shopify.mapping import (
     RemoteFulfillmentOrder,
@@ -54,7 +55,13 @@ from fulfillbridge.shopify.mapping import (
 )
 from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import CheckpointRow
+from fulfillbridge.store.models import (
+    CheckpointRow,
+    InboxEventRow,
+    StoreQueueRow,
+    WorkOrderRow,
+    as_utc,
+)
 
 logger = logging.getLogger("fulfillbridge.reconcile")
 
@@ -66,6 +73,7 @@ BULK_THRESHOLD = 250
 BULK_POLL_SECONDS = 1.0
 BULK_TIMEOUT_SECONDS = 900.0
 APPLY_CHUNK = 50  # fulfillment orders applied per transaction
+PROBE_PAGE_SIZE = 100  # ids and times per page of the first look
 
 
 @dataclass
@@ -74,7 +82,8 @@ class ReconcileSummary:
     kind: str  # "poll" or "backfill"
     since: datetime | None
     checkpoint: datetime | None
-    fulfillment_orders: int = 0
+    fulfillment_orders: int = 0  # changed since the checkpoint (the overlap included)
+    read_in_full: int = 0  # of those, new to us since we last read them
     orders: int = 0
     used_bulk: bool = False
     result: ApplyResult = field(default_factory=ApplyResult)
@@ -164,6 +173,53 @@ async def _open_fulfillment_orders(
     return assemble_bulk_rows(rows), True
 
 
+async def _not_seen(
+    database: Database, store_id: int, changes: Sequence[dict[str, Any]]
+) -> list[str]:
+    """The fulfillment orders in ``changes`` changed since we last read them: not a work
+    order here with that ``updatedAt`` or later, nor read by this process at it."""
+    stamps = {
+        str(node["id"]): parse_time(str(node.get("updatedAt") or ""))
+        for node in changes
+        if node and node.get("id")
+    }
+    if not stamps:
+        return []
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(WorkOrderRow.remote_id, WorkOrderRow.remote_updated_at).where(
+                WorkOrderRow.store_id == store_id, WorkOrderRow.remote_id.in_(list(stamps))
+            )
+        )
+        known = {remote_id: updated for remote_id, updated in rows}
+    seen = _seen(database)
+    changed = []
+    for fo_id, updated in stamps.items():
+        ours = known.get(fo_id) or seen.get((store_id, fo_id))
+        if updated is None or ours is None or as_utc(ours) < updated:
+            changed.append(fo_id)
+    return changed
+
+
+def _seen(database: Database) -> dict[tuple[int, str], datetime]:
+    """Fulfillment orders this process read in full, with their ``updatedAt`` (those that
+    are no work of ours leave no work order to compare with)."""
+    memory = database.memory.setdefault("reconcile_seen", {})
+    assert isinstance(memory, dict)
+    return memory
+
+
+def _remember_seen(
+    database: Database, store_id: int, remotes: Sequence[RemoteFulfillmentOrder]
+) -> None:
+    seen = _seen(database)
+    if len(seen) > 100_000:  # a bound, not a cache policy: forgetting costs one more read
+        seen.clear()
+    for remote in remotes:
+        if remote.updated_at is not None:
+            seen[(store_id, remote.remote_id)] = remote.updated_at
+
+
 # --------------------------------------------------------------------------- applying
 
 
@@ -250,6 +306,7 @@ async def backfill_store(
         since=None,
         checkpoint=checkpoint,
         fulfillment_orders=len(remotes),
+        read_in_full=len(remotes),
         used_bulk=used_bulk,
         result=result,
     )
@@ -273,18 +330,22 @@ async def reconcile_store(
     since = checkpoint - timedelta(seconds=overlap_seconds)
     search = f"updated_at:>='{_iso(since)}'"
     async with store_client(database, settings, store, secrets) as client:
-        fo_nodes = await read_all(
+        # Ids and times first (a few points); only what changed since we last saw it is
+        # read in full, so a poll that finds nothing new costs two small queries.
+        changes = await read_all(
             client,
-            "FulfillmentOrdersUpdatedSince",
-            read_variables(ctx, {"query": search}),
+            "FulfillmentOrderChangesSince",
+            {"query": search},
             ("fulfillmentOrders",),
+            page_size=PROBE_PAGE_SIZE,
         )
+        changed = await _not_seen(database, store.id, changes)
         order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
-        remotes = await with_metafields(client, ctx, map_nodes(ctx, fo_nodes))
+        remotes = await pull_by_ids(client, ctx, changed) if changed else []
+    _remember_seen(database, store.id, remotes)
+    fo_times = [t for t in (parse_time(str(n.get("updatedAt") or "")) for n in changes) if t]
     orders = [to_remote_order(node) for node in order_nodes]
-    times = [r.updated_at for r in remotes if r.updated_at] + [
-        o.updated_at for o in orders if o.updated_at
-    ]
+    times = fo_times + [o.updated_at for o in orders if o.updated_at]
     newest = max([checkpoint, *times])
     result = await _apply_in_chunks(
         database,
@@ -308,15 +369,50 @@ async def reconcile_store(
         kind="poll",
         since=since,
         checkpoint=newest,
-        fulfillment_orders=len(remotes),
+        fulfillment_orders=len(changes),
+        read_in_full=len(remotes),
         orders=len(orders),
         result=result,
     )
 
 
+async def _poll_wanted_soon(database: Database, store_id: int, quiet: float) -> bool:
+    """Whether the store should be polled before its interval: an event of it failed, or
+    news came in since its last poll and has been quiet ``quiet`` seconds since (a webhook
+    lost in a busy spell is then found once the spell ends)."""
+    now = datetime.now(UTC)
+    async with database.transaction() as session:
+        wanted = await session.scalar(
+            select(StoreQueueRow.reconcile_wanted).where(StoreQueueRow.store_id == store_id)
+        )
+        if wanted:
+            return True
+        last_news = await session.scalar(
+            select(func.max(InboxEventRow.received_at)).where(
+                InboxEventRow.store_id == store_id,
+                InboxEventRow.source.in_(("webhook", "callback")),
+            )
+        )
+        if last_news is None or now - as_utc(last_news) < timedelta(seconds=quiet):
+            return False
+        run = await session.get(CheckpointRow, (store_id, RUN_CHECKPOINT))
+    return run is None or as_utc(run.updated_at) < as_utc(last_news)
+
+
+async def _clear_wanted(database: Database, store_id: int) -> None:
+    async with database.transaction() as session:
+        await session.execute(
+            update(StoreQueueRow)
+            .where(StoreQueueRow.store_id == store_id)
+            .values(reconcile_wanted=False)
+        )
+
+
 async def reconcile_due_stores(database: Database, settings: Settings) -> list[ReconcileSummary]:
-    """Poll every ready store whose interval elapsed (claimed, so several workers poll each
-    store once). A store that fails is logged and left for the next interval."""
+    """Poll every ready store whose interval elapsed, or sooner when it went quiet after
+    news or an event failed (``reconcile_quiet_seconds`` after its last poll at the
+    earliest); claimed, so several workers poll each store once. A store that fails is
+    logged and left for the next interval."""
     async with database.stores() as stores:
         listed = list(await stores.list())
         ready = []
@@ -324,9 +420,14 @@ async def reconcile_due_stores(database: Database, settings: Settings) -> list[R
             if is_ready(store, await stores.secrets(store.name)):
                 ready.append(store)
     summaries: list[ReconcileSummary] = []
+    quiet = settings.reconcile_quiet_seconds
     for store in ready:
-        if not await claim_reconcile_run(database, store.id, settings.reconcile_interval_seconds):
+        interval = settings.reconcile_interval_seconds
+        soon = quiet < interval and await _poll_wanted_soon(database, store.id, quiet)
+        if not await claim_reconcile_run(database, store.id, quiet if soon else interval):
             continue
+        if soon:
+            await _clear_wanted(database, store.id)
         try:
             summaries.append(await reconcile_store(database, settings, store.name))
         except Exception as exc:  # one store's trouble must not stop the others

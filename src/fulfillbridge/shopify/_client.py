@@ -43,6 +43,8 @@ from fulfillbridge.shopify._throttle import (
 from fulfillbridge.shopify.schema import API_VERSION
 
 LOGGER_NAME = "fulfillbridge.shopify"
+# Seconds a mutation waits for its answer unless told otherwise (at most ``timeout``).
+MUTATION_TIMEOUT = 10.0
 _USER_AGENT = "fulfillbridge (+https://github.com/fulfillbridge)"
 
 
@@ -81,7 +83,7 @@ class ShopifyClient:
         api_version: str = API_VERSION,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
-        mutation_timeout: float = 10.0,
+        mutation_timeout: float | None = None,
         max_attempts: int = 5,
         max_retry_seconds: float = 60.0,
         bucket: ThrottleBucket | None = None,
@@ -103,7 +105,9 @@ class ShopifyClient:
         # every second waited holds the write (and what follows it) back; a read may be a
         # long page. An unknown mutation is verified within seconds (flows.outbox).
         self.read_timeout = timeout
-        self.mutation_timeout = mutation_timeout
+        self.mutation_timeout = (
+            min(timeout, MUTATION_TIMEOUT) if mutation_timeout is None else mutation_timeout
+        )
         self.last_cost: QueryCost | None = None
         self._costs: dict[str, int] = {}
         self._log = logger or logging.getLogger(LOGGER_NAME)
