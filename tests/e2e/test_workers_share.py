@@ -15,8 +15,8 @@ from tests.e2e.harness import Bridge, Merchant, WorkerProcess, eventually, fulfi
 
 ORDERS = 12
 LATER = 6
-# Each pull reads the assigned fulfillment orders twice: requests, then cancellation
-# requests (flows.pulls.pull_assigned).
+# Each pull lists the assigned fulfillment orders twice: requests (ids and times), then
+# cancellation requests (flows.pulls.pull_assigned).
 READS_PER_PULL = 2
 
 
@@ -29,7 +29,8 @@ async def _pings(bridge: Bridge) -> int:
 
 
 def _pull_reads(log: list[dict]) -> int:
-    return sum(1 for r in log if r["operation"] == "AssignedFulfillmentOrders")
+    listings = ("AssignedFulfillmentOrderChanges", "AssignedFulfillmentOrders")
+    return sum(1 for r in log if r["operation"] in listings)
 
 
 async def test_two_worker_processes_answer_a_burst_of_pings_with_one_or_two_pulls(

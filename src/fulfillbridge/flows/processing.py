@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.work import FINAL_STATES, WorkState
+from fulfillbridge.flows import seen
 from fulfillbridge.flows.apply import (
     APPLY_RETRIES,
     ApplyResult,
@@ -317,6 +318,9 @@ async def process_event(
             )
         return bool(states) and states <= _SETTLED
 
+    async def fresh(found: dict[str, datetime | None]) -> list[str]:
+        return await seen.changed_since_read(database, event.store_id, found)
+
     async def watermark() -> int:
         async with database.transaction() as session:
             highest = await session.scalar(
@@ -343,8 +347,10 @@ async def process_event(
                 answered=event.id <= pulled.get(event.store_id, 0),
                 watermark=watermark,
                 settled=settled,
+                fresh=fresh,
             )
         result = await _claim_and_apply(database, ctx, settings, event, plan)
+        seen.remember_read(database, event.store_id, plan.remotes)
         if plan.assigned_pull_watermark is not None:
             # Only now, with the pull's results stored, may it answer other events.
             mark = plan.assigned_pull_watermark

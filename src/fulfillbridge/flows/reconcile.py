@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store
 from fulfillbridge.core.work import Mode
+from fulfillbridge.flows import seen
 from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.processing import (
     PAGE_SIZE,
@@ -59,7 +60,6 @@ from fulfillbridge.store.models import (
     CheckpointRow,
     InboxEventRow,
     StoreQueueRow,
-    WorkOrderRow,
     as_utc,
 )
 
@@ -171,53 +171,6 @@ async def _open_fulfillment_orders(
     query = bulk_open_query(with_customer=ctx.reads_customer)
     rows = await run_bulk_query(client, query, poll_seconds=poll_seconds, timeout=timeout)
     return assemble_bulk_rows(rows), True
-
-
-async def _not_seen(
-    database: Database, store_id: int, changes: Sequence[dict[str, Any]]
-) -> list[str]:
-    """The fulfillment orders in ``changes`` changed since we last read them: not a work
-    order here with that ``updatedAt`` or later, nor read by this process at it."""
-    stamps = {
-        str(node["id"]): parse_time(str(node.get("updatedAt") or ""))
-        for node in changes
-        if node and node.get("id")
-    }
-    if not stamps:
-        return []
-    async with database.transaction() as session:
-        rows = await session.execute(
-            select(WorkOrderRow.remote_id, WorkOrderRow.remote_updated_at).where(
-                WorkOrderRow.store_id == store_id, WorkOrderRow.remote_id.in_(list(stamps))
-            )
-        )
-        known = {remote_id: updated for remote_id, updated in rows}
-    seen = _seen(database)
-    changed = []
-    for fo_id, updated in stamps.items():
-        ours = known.get(fo_id) or seen.get((store_id, fo_id))
-        if updated is None or ours is None or as_utc(ours) < updated:
-            changed.append(fo_id)
-    return changed
-
-
-def _seen(database: Database) -> dict[tuple[int, str], datetime]:
-    """Fulfillment orders this process read in full, with their ``updatedAt`` (those that
-    are no work of ours leave no work order to compare with)."""
-    memory = database.memory.setdefault("reconcile_seen", {})
-    assert isinstance(memory, dict)
-    return memory
-
-
-def _remember_seen(
-    database: Database, store_id: int, remotes: Sequence[RemoteFulfillmentOrder]
-) -> None:
-    seen = _seen(database)
-    if len(seen) > 100_000:  # a bound, not a cache policy: forgetting costs one more read
-        seen.clear()
-    for remote in remotes:
-        if remote.updated_at is not None:
-            seen[(store_id, remote.remote_id)] = remote.updated_at
 
 
 # --------------------------------------------------------------------------- applying
@@ -339,10 +292,10 @@ async def reconcile_store(
             ("fulfillmentOrders",),
             page_size=PROBE_PAGE_SIZE,
         )
-        changed = await _not_seen(database, store.id, changes)
+        changed = await seen.changed_since_read(database, store.id, seen.stamps(changes))
         order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
         remotes = await pull_by_ids(client, ctx, changed) if changed else []
-    _remember_seen(database, store.id, remotes)
+    seen.remember_read(database, store.id, remotes)
     fo_times = [t for t in (parse_time(str(n.get("updatedAt") or "")) for n in changes) if t]
     orders = [to_remote_order(node) for node in order_nodes]
     times = fo_times + [o.updated_at for o in orders if o.updated_at]
