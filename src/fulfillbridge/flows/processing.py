@@ -407,4 +407,20 @@ async def process_inbox(
                 unreachable.add(event.store_id)
     finally:
         await clients.close()
+    await _note_news(database, events)
     return handled
+
+
+async def _note_news(database: Database, events: list[InboxEventRow]) -> None:
+    """Record when each store's newest news arrived (reconciliation polls once it has
+    been quiet for a while: ``flows.reconcile``)."""
+    newest: dict[int, datetime] = {}
+    for event in events:
+        if event.source in ("webhook", "callback") and event.received_at is not None:
+            at = as_utc(event.received_at)
+            newest[event.store_id] = max(newest.get(event.store_id, at), at)
+    if not newest:
+        return
+    async with database.transaction() as session:
+        for store_id, at in newest.items():
+            await queues.note_news(session, store_id, at)

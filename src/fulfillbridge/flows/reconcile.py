@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,12 +56,7 @@ from fulfillbridge.shopify.mapping import (
 )
 from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import (
-    CheckpointRow,
-    InboxEventRow,
-    StoreQueueRow,
-    as_utc,
-)
+from fulfillbridge.store.models import CheckpointRow, StoreQueueRow, StoreRow, as_utc
 
 logger = logging.getLogger("fulfillbridge.reconcile")
 
@@ -329,27 +324,41 @@ async def reconcile_store(
     )
 
 
-async def _poll_wanted_soon(database: Database, store_id: int, quiet: float) -> bool:
-    """Whether the store should be polled before its interval: an event of it failed, or
-    news came in since its last poll and has been quiet ``quiet`` seconds since (a webhook
-    lost in a busy spell is then found once the spell ends)."""
+async def _due_stores(database: Database, settings: Settings) -> dict[int, bool]:
+    """Stores whose poll is due now, in one read: {store id: polled early}. A store is due
+    when its interval elapsed since its last poll started, or early (at most every
+    ``reconcile_quiet_seconds``) when an event of it failed or news came in since its last
+    poll and has been quiet that long since (a webhook lost in a busy spell is then found
+    once the spell ends)."""
     now = datetime.now(UTC)
+    interval = timedelta(seconds=settings.reconcile_interval_seconds)
+    quiet = timedelta(seconds=settings.reconcile_quiet_seconds)
     async with database.transaction() as session:
-        wanted = await session.scalar(
-            select(StoreQueueRow.reconcile_wanted).where(StoreQueueRow.store_id == store_id)
-        )
-        if wanted:
-            return True
-        last_news = await session.scalar(
-            select(func.max(InboxEventRow.received_at)).where(
-                InboxEventRow.store_id == store_id,
-                InboxEventRow.source.in_(("webhook", "callback")),
+        rows = await session.execute(
+            select(
+                StoreRow.id,
+                CheckpointRow.updated_at,
+                StoreQueueRow.reconcile_wanted,
+                StoreQueueRow.last_event_at,
             )
+            .outerjoin(
+                CheckpointRow,
+                and_(CheckpointRow.store_id == StoreRow.id, CheckpointRow.name == RUN_CHECKPOINT),
+            )
+            .outerjoin(StoreQueueRow, StoreQueueRow.store_id == StoreRow.id)
         )
-        if last_news is None or now - as_utc(last_news) < timedelta(seconds=quiet):
-            return False
-        run = await session.get(CheckpointRow, (store_id, RUN_CHECKPOINT))
-    return run is None or as_utc(run.updated_at) < as_utc(last_news)
+        found = rows.all()
+    due: dict[int, bool] = {}
+    for store_id, last_run, wanted, last_news in found:
+        ran = as_utc(last_run) if last_run is not None else None
+        news = as_utc(last_news) if last_news is not None else None
+        if ran is None or now - ran >= interval:
+            due[store_id] = False
+        elif now - ran >= quiet and (
+            wanted or (news is not None and news > ran and now - news >= quiet)
+        ):
+            due[store_id] = True
+    return due
 
 
 async def _clear_wanted(database: Database, store_id: int) -> None:
@@ -366,20 +375,21 @@ async def reconcile_due_stores(database: Database, settings: Settings) -> list[R
     news or an event failed (``reconcile_quiet_seconds`` after its last poll at the
     earliest); claimed, so several workers poll each store once. A store that fails is
     logged and left for the next interval."""
+    due = await _due_stores(database, settings)
+    if not due:
+        return []
     async with database.stores() as stores:
-        listed = list(await stores.list())
         ready = []
-        for store in listed:
-            if is_ready(store, await stores.secrets(store.name)):
+        for store in await stores.list():
+            if store.id in due and is_ready(store, await stores.secrets(store.name)):
                 ready.append(store)
     summaries: list[ReconcileSummary] = []
-    quiet = settings.reconcile_quiet_seconds
     for store in ready:
-        interval = settings.reconcile_interval_seconds
-        soon = quiet < interval and await _poll_wanted_soon(database, store.id, quiet)
-        if not await claim_reconcile_run(database, store.id, quiet if soon else interval):
+        early = due[store.id]
+        seconds = settings.reconcile_quiet_seconds if early else settings.reconcile_interval_seconds
+        if not await claim_reconcile_run(database, store.id, seconds):
             continue
-        if soon:
+        if early:
             await _clear_wanted(database, store.id)
         try:
             summaries.append(await reconcile_store(database, settings, store.name))

@@ -136,6 +136,20 @@ async def record_pull(session: AsyncSession, store_id: int, through: int) -> Non
         )
 
 
+async def note_news(session: AsyncSession, store_id: int, received_at: datetime) -> None:
+    """The store's news (a webhook or callback received at ``received_at``) was handled:
+    its quiet period starts from the newest such time (reconciliation polls after it)."""
+    await session.execute(
+        update(StoreQueueRow)
+        .where(
+            StoreQueueRow.store_id == store_id,
+            or_(StoreQueueRow.last_event_at.is_(None), StoreQueueRow.last_event_at < received_at),
+        )
+        .values(last_event_at=received_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def want_reconcile(session: AsyncSession, store_id: int) -> None:
     """Ask for the store to be reconciled soon (an event of it failed)."""
     await session.execute(
@@ -222,6 +236,7 @@ __all__ = [
     "forget_worker",
     "holds_store",
     "list_workers",
+    "note_news",
     "pulled_through",
     "record_pull",
     "release_store",
