@@ -50,6 +50,8 @@ Sender = Callable[..., Awaitable[int]]
 # Outbox rows one store's turn sends at most: the store is given back after, so others
 # waiting get their turn.
 OUTBOX_PER_TURN = 50
+# While a store's inbox is being worked, its outbox is looked at this often.
+OUTBOX_LOOK_SECONDS = 0.05
 
 
 @dataclass
@@ -150,23 +152,24 @@ async def _work_store(
             logger.exception("sending the outbox of store %s failed; trying again", store_id)
             return 0
 
-    handled, sent = await asyncio.gather(inbox(), outbox())
-    if handled and sender is not None:
-        # What the events decided (an acceptance) goes out in this turn, not the next.
-        try:
-            sent += int(
-                await sender(
-                    database,
-                    settings,
-                    worker_id=worker_id,
-                    limit=OUTBOX_PER_TURN,
-                    store_id=store_id,
-                )
-                or 0
-            )
-        except Exception:
-            logger.exception("sending the outbox of store %s failed; trying again", store_id)
-    return handled, sent
+    # The outbox is sent while the inbox is worked, and looked at again as the inbox
+    # queues writes (an acceptance goes out as soon as its request was applied, not after
+    # the rest of the store's events).
+    reading = asyncio.create_task(inbox())
+    sent = 0
+    while True:
+        more = await outbox()
+        sent += more
+        if more:
+            continue
+        if reading.done():
+            more = await outbox()  # what the inbox's last events queued
+            sent += more
+            if not more:
+                break
+            continue
+        await asyncio.wait({reading}, timeout=OUTBOX_LOOK_SECONDS)
+    return reading.result(), sent
 
 
 async def work_queues(
