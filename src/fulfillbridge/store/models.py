@@ -250,6 +250,10 @@ class ThrottleStateRow(Base):
     maximum: Mapped[float] = mapped_column(Float)
     restore_rate: Mapped[float] = mapped_column(Float)
     measured_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    # Points of requests sent and not answered yet, by every process: kept apart from the
+    # reading, which Shopify may have taken before they reached it.
+    reserved: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_at: Mapped[float] = mapped_column(Float, default=0.0)  # the last reservation
 
 
 class InventorySkuRow(Base):

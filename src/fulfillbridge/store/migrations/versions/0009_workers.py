@@ -1,4 +1,5 @@
-"""workers: heartbeats, and per store who works its queues and how far its pulls got
+"""workers: heartbeats, per store who works its queues and how far its pulls got, and the
+points a store's requests in flight hold
 
 Revision ID: 0009
 Revises: 0007
@@ -48,8 +49,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("store_id", name=op.f("pk_store_queues")),
     )
 
+    with op.batch_alter_table("throttle_state") as batch:
+        batch.add_column(sa.Column("reserved", sa.Float(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("reserved_at", sa.Float(), nullable=False, server_default="0"))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("throttle_state") as batch:
+        batch.drop_column("reserved_at")
+        batch.drop_column("reserved")
     op.drop_table("store_queues")
     op.drop_index(op.f("ix_worker_heartbeats_beat_at"), table_name="worker_heartbeats")
     op.drop_table("worker_heartbeats")
