@@ -460,7 +460,8 @@ async def _handle(
             if client is None:
                 client = store_client(database, settings, store, secrets)
                 if policy.request_timeout is not None:
-                    client.read_timeout = client.mutation_timeout = policy.request_timeout
+                    client.read_timeout = policy.request_timeout
+                    client.mutation_timeout = client.listing_timeout = policy.request_timeout
                 clients[store.id] = client
 
             async def mark_sending() -> bool:

@@ -14,8 +14,10 @@ THROTTLED. :class:`SharedThrottleBucket` keeps one estimate per store in ``throt
   stay apart from the reading because Shopify may have taken the reading before the
   requests still in flight reached it: folding them into one number and then taking the
   reading, as this module once did, forgot those requests, and a busy store was answered
-  THROTTLED although every process shared the estimate. A request that got no answer is
-  counted as spent (Shopify may have run it).
+  THROTTLED although every process shared the estimate. A request that got no reading
+  back (a 5xx, a timeout) leaves the estimate as it was: its reservation is the ceiling
+  for a read never answered before, far more than it costs, and the next answer's
+  reading shows what Shopify charged.
 
 Each step is one short write transaction: the row is locked by a no-op UPDATE before it is
 read, so on SQLite the transaction holds the write lock from its start and on PostgreSQL the
@@ -193,13 +195,11 @@ class SharedThrottleBucket:
                     row.restore_rate = status.restore_rate
                     row.measured_at = now
                 return
-            if status is not None:
-                row.maximum = status.maximum_available
-                row.restore_rate = status.restore_rate
-                row.available = min(_aged(row, now), status.currently_available)
-            else:
-                # No answer: Shopify may have charged it all the same.
-                row.available = _aged(row, now) - released
+            if status is None:
+                return  # no reading (a 5xx, no answer): the next answer will tell
+            row.maximum = status.maximum_available
+            row.restore_rate = status.restore_rate
+            row.available = min(_aged(row, now), status.currently_available)
             row.measured_at = now
 
     async def estimate(self) -> float | None:
