@@ -60,7 +60,10 @@ store_app.command("setup", epilog=SETUP_EXAMPLES)(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
-app.command("workers")(workers_command)
+app.command(
+    "workers",
+    epilog=examples("fulfillbridge workers", "fulfillbridge workers --json --stale-after 30"),
+)(workers_command)
 
 
 T = TypeVar("T")

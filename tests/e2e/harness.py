@@ -445,6 +445,14 @@ class Bridge:
             )
             return {delivery: count for delivery, count in rows.all()}
 
+    async def webhook_topics(self) -> set[str]:
+        """Topics of the webhooks Shopify delivered and the bridge stored."""
+        async with self.database.transaction() as session:
+            rows = await session.scalars(
+                select(InboxEventRow.topic).where(InboxEventRow.source == "webhook")
+            )
+            return set(rows.all())
+
     async def reconcile_checkpoint(self) -> datetime | None:
         """Where the store's reconciliation stands (None before the first backfill)."""
         async with self.database.transaction() as session:
