@@ -487,6 +487,22 @@ class Catalog:
         self._levels.pop((item_id, location_id), None)
         self._levels_by_item.get(item_id, {}).pop(location_id, None)
 
+    def relocate_levels(self, source_id: int, destination_id: int) -> None:
+        """Every level at ``source_id`` joins the item's level at ``destination_id`` (stocked
+        there first when it was not), all stored quantities added, and leaves the source
+        (locationDeactivate with a destination)."""
+        for level in self.levels_at_location(source_id):
+            target = self.activate(level.item_id, destination_id)
+            now = self.shop.clock.iso_now()
+            for name, value in level.stored.items():
+                if value:
+                    target.stored[name] += value
+                    target.updated[name] = now
+            target.updated["available"] = now
+            target.updated_at = now
+            self.deactivate(level.item_id, source_id)
+            self._emit_level(target)
+
     def quantity(self, item_id: int, location_id: int, name: str) -> int:
         level = self._levels.get((item_id, location_id))
         return level.quantity(name) if level else 0

@@ -342,7 +342,23 @@ def _fingerprint(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, default=str)
 
 
-def _idempotent(ctx: Context, name: str, payload: Any, apply: Any) -> dict[str, Any]:
+_MISMATCH = {
+    "field": None,
+    "message": "The same idempotency key cannot be used with different operation parameters.",
+    "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+}
+
+
+def run_idempotent(
+    ctx: Context,
+    name: str,
+    payload: Any,
+    apply: Callable[[], dict[str, Any]],
+    refused: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """``apply()`` once per ``@idempotent`` key of mutation ``name``: the same key and input
+    answer the stored result; the same key with other input answers ``refused(error)``;
+    no key at all is Shopify's top-level error."""
     key = idempotency_key(ctx)
     if key is None:
         raise TopLevelError(_MISSING_DIRECTIVE, "BAD_REQUEST")
@@ -351,21 +367,21 @@ def _idempotent(ctx: Context, name: str, payload: Any, apply: Any) -> dict[str, 
     seen = store.results.get((name, key))
     if seen is not None:
         if seen[0] != fingerprint:
-            return {
-                "inventoryAdjustmentGroup": None,
-                "userErrors": [
-                    {
-                        "field": None,
-                        "message": "The same idempotency key cannot be used with different "
-                        "operation parameters.",
-                        "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
-                    }
-                ],
-            }
+            return refused(dict(_MISMATCH))
         return seen[1]
     result = apply()
     store.results[(name, key)] = (fingerprint, result)
     return result
+
+
+def _idempotent(ctx: Context, name: str, payload: Any, apply: Any) -> dict[str, Any]:
+    return run_idempotent(
+        ctx,
+        name,
+        payload,
+        apply,
+        lambda error: {"inventoryAdjustmentGroup": None, "userErrors": [error]},
+    )
 
 
 def _require_change_from(entries: list[dict[str, Any]], input_type: str) -> None:
