@@ -2,10 +2,8 @@
 userErrors (field, message, code) and results with what Shopify answered.
 
 Captured ids are mapped onto the sandbox's own (same roles: the product's inventory item,
-the shop's location). Known differences, skipped with a reason:
-* ``inventoryMoveQuantities`` is not implemented by the sandbox (its unknown-id cases).
-* Top-level error ``locations`` are not compared: they depend on the document text, which
-  the captures do not contain (only the variables).
+the shop's location). Top-level error ``locations`` are not compared: they depend on the
+document text, which the captures do not contain (only the variables).
 """
 
 from __future__ import annotations
@@ -47,6 +45,14 @@ ADJUST_NO_DIRECTIVE = ADJUST.replace(" @idempotent(key: $idempotencyKey)", "").r
 ON_HAND = """mutation InventoryOnHand($input: InventorySetOnHandQuantitiesInput!,
     $idempotencyKey: String!) {
   inventorySetOnHandQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup { reason referenceDocumentUri
+      changes { name delta quantityAfterChange item { id } location { id name } } }
+    userErrors { field message code }
+  }
+}"""
+MOVE = """mutation InventoryMove($input: InventoryMoveQuantitiesInput!,
+    $idempotencyKey: String!) {
+  inventoryMoveQuantities(input: $input) @idempotent(key: $idempotencyKey) {
     inventoryAdjustmentGroup { reason referenceDocumentUri
       changes { name delta quantityAfterChange item { id } location { id name } } }
     userErrors { field message code }
@@ -244,6 +250,8 @@ def test_quantity_contracts_sequence_matches_capture(sandbox_server: SandboxServ
         ("setOnHandInvalidReason", ON_HAND, "inventorySetOnHandQuantities"),
         ("adjustUnknownInventoryItem", ADJUST, "inventoryAdjustQuantities"),
         ("adjustUnknownLocation", ADJUST, "inventoryAdjustQuantities"),
+        ("moveUnknownInventoryItem", MOVE, "inventoryMoveQuantities"),
+        ("moveUnknownLocation", MOVE, "inventoryMoveQuantities"),
     ):
         body = run(query, unknown[key])
         assert "errors" not in body, (key, body)
@@ -277,15 +285,3 @@ def test_legacy_set_shape_error_matches_capture(sandbox_server: SandboxServer) -
     [expected] = section["response"]["errors"]
     assert body["errors"][0]["message"] == expected["message"]
     assert body["errors"][0]["extensions"]["problems"] == expected["extensions"]["problems"]
-
-
-def test_move_quantities_is_a_known_gap(sandbox_server: SandboxServer) -> None:
-    """inventoryMoveQuantities (captured only for unknown ids) is not served by the sandbox;
-    it answers the explicit not-implemented error rather than a silent null."""
-    body = gql(
-        sandbox_server,
-        """mutation { inventoryMoveQuantities(input: {reason: "correction",
-             referenceDocumentUri: "x://y", changes: []}) @idempotent(key: "k") {
-             userErrors { message } } }""",
-    )
-    assert body["errors"][0]["extensions"]["code"] == "NOT_IMPLEMENTED_BY_SANDBOX"

@@ -551,6 +551,40 @@ class Catalog:
             self._emit_level(level)
         return changes
 
+    def move_quantity(
+        self, item_id: int, location_id: int, from_name: str, to_name: str, quantity: int
+    ) -> list[QuantityChange]:
+        """Move ``quantity`` units from state ``from_name`` to ``to_name`` at one level
+        (inventoryMoveQuantities). ``available`` is derived, so only the stored states move;
+        on_hand moves too when one side is ``incoming`` (not yet on hand) and the other is
+        not. Reports the two sides, then on_hand when it moved."""
+        level = self._require_level(item_id, location_id)
+        for name in (from_name, to_name):
+            if name not in QUANTITY_NAMES or name in {"on_hand", "committed"}:
+                raise CatalogError(f"quantity name {name!r} cannot be moved")
+        if quantity == 0 or from_name == to_name:
+            return []
+        before_available = level.quantity("available")
+        now = self.shop.clock.iso_now()
+        if from_name != "available":
+            level.stored[from_name] -= quantity
+        if to_name != "available":
+            level.stored[to_name] += quantity
+        on_hand_delta = (quantity if to_name != "incoming" else 0) - (
+            quantity if from_name != "incoming" else 0
+        )
+        level.stored["on_hand"] += on_hand_delta
+        moved = [(from_name, -quantity), (to_name, quantity)]
+        if on_hand_delta:
+            moved.append(("on_hand", on_hand_delta))
+        for name, _ in moved:
+            level.updated[name] = now
+        level.updated_at = now
+        changes = [QuantityChange(n, d, level.quantity(n), item_id, location_id) for n, d in moved]
+        if level.quantity("available") != before_available:
+            self._emit_level(level)
+        return changes
+
     def _require_level(self, item_id: int, location_id: int) -> InventoryLevel:
         return _required(
             self._levels.get((item_id, location_id)),
