@@ -81,7 +81,8 @@ def _stock(shop: ShopClient, available: int) -> tuple[str, str]:
 def _quantities(shop: ShopClient, item: str, location: str) -> dict[str, int]:
     data = shop(
         """query($item: ID!, $loc: ID!, $names: [String!]!) { inventoryItem(id: $item) {
-             inventoryLevel(locationId: $loc) { quantities(names: $names) { name quantity } } } }""",
+             inventoryLevel(locationId: $loc) { quantities(names: $names) { name quantity } }
+             } }""",
         {"item": item, "loc": location, "names": NAMES},
     )
     level = data["inventoryItem"]["inventoryLevel"]
