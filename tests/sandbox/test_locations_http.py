@@ -314,3 +314,113 @@ def test_locations_webhooks(shop: ShopClient, receiver: Receiver) -> None:
     assert bodies["activate"][0]["active"] is True
     assert bodies["delete"][0] == {"id": number}
     assert receiver.at("/create")[0]["headers"]["X-Shopify-Topic"] == "locations/create"
+
+
+SET_METAFIELDS = """mutation($m: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $m) {
+  metafields { key namespace value type ownerType } userErrors { field message code } } }"""
+LOCATION_METAFIELDS = """query($id: ID!) { location(id: $id) {
+  dock: metafield(namespace: "ops", key: "dock") { value type }
+  missing: metafield(namespace: "ops", key: "nope") { value }
+  metafields(first: 10, namespace: "ops") { nodes { key value ownerType } } } }"""
+
+
+def test_location_metafields(shop: ShopClient) -> None:
+    location = _add(shop, "Cold Store")["id"]
+    written = shop(
+        SET_METAFIELDS,
+        {
+            "m": [
+                {"ownerId": location, "namespace": "ops", "key": "dock", "type":
+                 "single_line_text_field", "value": "B4"},
+                {"ownerId": location, "namespace": "ops", "key": "bays", "type":
+                 "number_integer", "value": "12"},
+            ]
+        },
+    )["metafieldsSet"]  # fmt: skip
+    assert written["userErrors"] == []
+    assert {m["ownerType"] for m in written["metafields"]} == {"LOCATION"}
+    read = shop(LOCATION_METAFIELDS, {"id": location})["location"]
+    assert read["dock"] == {"value": "B4", "type": "single_line_text_field"}
+    assert read["missing"] is None
+    assert [(n["key"], n["value"]) for n in read["metafields"]["nodes"]] == [
+        ("dock", "B4"),
+        ("bays", "12"),
+    ]
+    # A bad value or an unknown location: refused, nothing written.
+    refused = shop(
+        SET_METAFIELDS,
+        {
+            "m": [
+                {"ownerId": location, "namespace": "ops", "key": "bays", "type":
+                 "number_integer", "value": "many"},
+                {"ownerId": "gid://shopify/Location/1", "namespace": "ops", "key": "dock",
+                 "type": "single_line_text_field", "value": "A1"},
+            ]
+        },
+    )["metafieldsSet"]  # fmt: skip
+    assert refused["metafields"] is None
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [
+        (["metafields", "0", "value"], "INVALID_VALUE"),
+        (["metafields", "1", "ownerId"], "INVALID"),
+    ]
+    assert (
+        shop(LOCATION_METAFIELDS, {"id": location})["location"]["metafields"]["nodes"][1]["value"]
+        == "12"
+    )
+
+
+def test_location_add_and_edit_with_metafields(shop: ShopClient) -> None:
+    metafield = {"namespace": "ops", "key": "dock", "type": "single_line_text_field"}
+    added = shop(
+        ADD,
+        {
+            "input": {
+                "name": "Depot",
+                "address": {"countryCode": "CA"},
+                "metafields": [{**metafield, "value": "C1"}],
+            }
+        },
+    )["locationAdd"]
+    assert added["userErrors"] == []
+    location = added["location"]["id"]
+    assert shop(LOCATION_METAFIELDS, {"id": location})["location"]["dock"]["value"] == "C1"
+    edited = shop(EDIT, {"id": location, "input": {"metafields": [{**metafield, "value": "C2"}]}})[
+        "locationEdit"
+    ]
+    assert edited["userErrors"] == []
+    assert shop(LOCATION_METAFIELDS, {"id": location})["location"]["dock"]["value"] == "C2"
+    # A bad metafield refuses the whole addition: no location is left behind.
+    bad = shop(
+        ADD,
+        {
+            "input": {
+                "name": "Depot 2",
+                "address": {"countryCode": "CA"},
+                "metafields": [
+                    {**metafield, "type": "number_integer", "value": "x"},
+                    {"namespace": "ops", "type": "number_integer", "value": "1"},
+                ],
+            }
+        },
+    )["locationAdd"]
+    assert bad["location"] is None
+    assert [(e["field"], e["code"]) for e in bad["userErrors"]] == [
+        (["input", "metafields", "1", "key"], "BLANK")
+    ]
+    bad = shop(
+        ADD,
+        {
+            "input": {
+                "name": "Depot 2",
+                "address": {"countryCode": "CA"},
+                "metafields": [{**metafield, "type": "number_integer", "value": "x"}],
+            }
+        },
+    )["locationAdd"]
+    assert [(e["field"], e["code"]) for e in bad["userErrors"]] == [
+        (["input", "metafields", "0", "value"], "INVALID_VALUE")
+    ]
+    names = [n["name"] for n in shop("{ locations(first: 10) { nodes { name } } }")["locations"][
+        "nodes"
+    ]]  # fmt: skip
+    assert "Depot 2" not in names

@@ -19,6 +19,7 @@ leave a choice, the sandbox's rule is stated next to the code:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,9 +148,15 @@ def _check_address(address: dict[str, Any], path: list[str], country: str) -> li
 
 
 def add_location(
-    shop: ShopState, name: str, address: dict[str, Any], fulfills_online_orders: bool = True
+    shop: ShopState,
+    name: str,
+    address: dict[str, Any],
+    fulfills_online_orders: bool = True,
+    attach: Callable[[Location], list[LocationError]] | None = None,
 ) -> Location:
-    """locationAdd: a new active merchant location; emits locations/create."""
+    """locationAdd: a new active merchant location; emits locations/create. ``attach`` writes
+    what belongs to the new location (its metafields) once it exists; errors it returns undo
+    the addition."""
     errors = _check_name(shop, name, ["input", "name"])
     country = address.get("countryCode") or ""
     errors += _check_address(address, ["input", "address"], country)
@@ -171,6 +178,10 @@ def add_location(
         updated_at=now,
     )
     shop.locations[location.id] = location
+    attached = attach(location) if attach is not None else []
+    if attached:
+        del shop.locations[location.id]
+        raise LocationRefused(attached)
     shop.emit("locations/create", location_payload(location))
     return location
 
@@ -184,8 +195,14 @@ def require_location(
     return location
 
 
-def edit_location(shop: ShopState, location_id: int | None, changes: dict[str, Any]) -> Location:
-    """locationEdit: absent keys stay; emits locations/update when something changed."""
+def edit_location(
+    shop: ShopState,
+    location_id: int | None,
+    changes: dict[str, Any],
+    attach: Callable[[Location], list[LocationError]] | None = None,
+) -> Location:
+    """locationEdit: absent keys stay; emits locations/update when something changed.
+    ``attach`` writes the location's metafields after every other check passed."""
     location = require_location(shop, location_id, ["id"], "NOT_FOUND")
     errors: list[LocationError] = []
     if "name" in changes and changes["name"] is not None:
@@ -214,6 +231,9 @@ def edit_location(shop: ShopState, location_id: int | None, changes: dict[str, A
             )
     if errors:
         raise LocationRefused(errors)
+    attached = attach(location) if attach is not None else []
+    if attached:
+        raise LocationRefused(attached)
     before = location_payload(location)
     if changes.get("name") is not None:
         location.name = changes["name"].strip()
@@ -352,5 +372,8 @@ def delete_location(shop: ShopState, location_id: int | None) -> int:
             "LOCATION_HAS_PENDING_ORDERS",
         )
     del shop.locations[location.id]
+    metafields = shop.parts.get("metafields")
+    if metafields is not None:
+        metafields.drop_owner(gid("Location", location.id))
     shop.emit("locations/delete", {"id": location.id})
     return location.id

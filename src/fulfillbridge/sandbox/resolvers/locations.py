@@ -13,10 +13,15 @@ from typing import Any
 from fulfillbridge.sandbox.domain import locations as domain
 from fulfillbridge.sandbox.registry import Context, mutation
 from fulfillbridge.sandbox.resolvers.inventory import run_idempotent
+from fulfillbridge.sandbox.resolvers.metafields import set_owner_metafields
 from fulfillbridge.sandbox.resolvers.shop import location_node
 from fulfillbridge.sandbox.state import Location, gid, parse_gid
 
 WRITE_LOCATIONS = ("write_locations",)
+# Codes LocationAddUserErrorCode and LocationEditUserErrorCode both have.
+_SHARED_CODES = frozenset(
+    {"BLANK", "INVALID", "INVALID_TYPE", "INVALID_VALUE", "TOO_LONG", "TOO_SHORT", "TAKEN"}
+)
 
 
 def _answer(
@@ -32,6 +37,29 @@ def _answer(
     return {**render(location), errors_key: []}
 
 
+def _metafields_writer(
+    ctx: Context, input: dict[str, Any]
+) -> Callable[[Location], list[domain.LocationError]] | None:
+    inputs = input.get("metafields")
+    if not inputs:
+        return None
+
+    def attach(location: Location) -> list[domain.LocationError]:
+        errors = set_owner_metafields(
+            ctx, gid("Location", location.id), inputs, ["input", "metafields"]
+        )
+        # LocationAdd/EditUserErrorCode share most metafield codes (INVALID_VALUE, BLANK...);
+        # one they lack is reported as INVALID.
+        return [
+            domain.LocationError(
+                e["field"], e["message"], e["code"] if e["code"] in _SHARED_CODES else "INVALID"
+            )
+            for e in errors
+        ]
+
+    return attach
+
+
 @mutation("locationAdd", scopes=WRITE_LOCATIONS)
 def resolve_location_add(_parent: Any, ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     shop = ctx.shop
@@ -42,6 +70,7 @@ def resolve_location_add(_parent: Any, ctx: Context, input: dict[str, Any]) -> d
             input["name"],
             input.get("address") or {},
             input.get("fulfillsOnlineOrders", True) is not False,
+            _metafields_writer(ctx, input),
         ),
         lambda location: {"location": location_node(shop, location)},
         {"location": None},
@@ -55,7 +84,9 @@ def resolve_location_edit(
     shop = ctx.shop
     return _answer(
         "userErrors",
-        lambda: domain.edit_location(shop, parse_gid(id, "Location"), input),
+        lambda: domain.edit_location(
+            shop, parse_gid(id, "Location"), input, _metafields_writer(ctx, input)
+        ),
         lambda location: {"location": location_node(shop, location)},
         {"location": None},
     )
