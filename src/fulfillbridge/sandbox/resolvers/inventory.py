@@ -305,7 +305,9 @@ def resolve_level_quantities(
                 f"{level.item_id}&name={name}",
                 "name": name,
                 "quantity": known[name],
-                "updatedAt": level.updated.get(name),
+                # Capture quantity-contracts (downstreamRead): on_hand reads null even after
+                # set, adjust and on_hand changes; the other names carry their last change.
+                "updatedAt": None if name == "on_hand" else level.updated.get(name),
             }
         )
     return out
