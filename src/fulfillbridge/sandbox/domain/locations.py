@@ -339,9 +339,9 @@ def deactivate_location(
         )
     if destination is not None:
         catalog.relocate_levels(location.id, destination.id)
-        orders = shop.parts.get("orders")
+        # Every pending one passed _movable, which is what fulfillmentOrderMove accepts.
         for fo in pending:
-            orders.move(fo, gid("Location", destination.id), None)
+            shop.parts["orders"].move(fo, gid("Location", destination.id), None)
     now = shop.clock.iso_now()
     location.is_active = False
     location.deactivated_at = now
