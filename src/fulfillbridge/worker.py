@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from fulfillbridge import metrics
 from fulfillbridge.config import Settings
 from fulfillbridge.flows.deadlines import announce_deadlines
 from fulfillbridge.flows.housekeeping import housekeeping_due
@@ -121,6 +122,7 @@ async def run_worker(
     try:
         while not stop.is_set():
             report = await run_round(db, settings, worker_id=worker_id, sender=sender)
+            metrics.worker_round_done()
             if once:
                 break
             if report.busy:
