@@ -61,7 +61,7 @@ def _age(now: datetime, then: datetime | None) -> float:
 def read_backlog(engine: Engine) -> Backlog:
     now = datetime.now(UTC)
     with engine.connect() as conn:
-        names = dict(conn.execute(select(StoreRow.id, StoreRow.name)).tuples().all())
+        names = {i: n for i, n in conn.execute(select(StoreRow.id, StoreRow.name)).all()}
         backlog = Backlog(
             inbox=_inbox(conn, names, now),
             outbox=_outbox(conn, names, now),
