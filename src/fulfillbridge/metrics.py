@@ -227,15 +227,15 @@ class BacklogCollector(Collector):
             maximum.add_metric([bucket.store], bucket.maximum)
         yield available
         yield maximum
-        if backlog.heartbeats is not None:
-            ages = GaugeMetricFamily(
-                "fulfillbridge_worker_heartbeat_age_seconds",
-                "Seconds since each registered worker's last heartbeat.",
-                labels=["worker"],
-            )
-            for beat in backlog.heartbeats:
-                ages.add_metric([beat.worker], beat.age)
-            yield ages
+        # Always named (empty while the schema has no heartbeat table), so alerts on it load.
+        ages = GaugeMetricFamily(
+            "fulfillbridge_worker_heartbeat_age_seconds",
+            "Seconds since each registered worker's last heartbeat.",
+            labels=["worker"],
+        )
+        for beat in backlog.heartbeats or []:
+            ages.add_metric([beat.worker], beat.age)
+        yield ages
 
 
 def _queue_families(
