@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 log = logging.getLogger("fulfillbridge.metrics")
@@ -274,10 +275,10 @@ def _queue_families(
 class ProcessMetrics(Collector):
     """``REGISTRY``'s figures, for adding to another registry (the HTTP app keeps its own)."""
 
-    def collect(self) -> Iterator[object]:  # type: ignore[override]
+    def collect(self) -> Iterator[Metric]:
         yield from REGISTRY.collect()
 
-    def describe(self) -> Iterator[object]:  # type: ignore[override]
+    def describe(self) -> Iterator[Metric]:
         return iter(())
 
 
