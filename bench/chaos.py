@@ -365,8 +365,18 @@ class Chaos:
             if status not in statuses or not claimed_by:
                 continue
             until = _epoch(claimed_until)
-            name = str(claimed_by).split("#", 1)[0]
-            if until is not None and until > now and name in self.workers:
+            name = self._worker_named(str(claimed_by))
+            if until is not None and until > now and name is not None:
+                return name
+        return None
+
+    def _worker_named(self, holder: str) -> str | None:
+        """The live worker a claim's holder names: by its id (``chaos-wN#...``), or by its
+        process id inside `fulfillbridge worker`'s default id (``host-PID-xxxxxx#...``)."""
+        base = holder.split("#", 1)[0]
+        for name, process in self.workers.items():
+            pid = process.process.pid if process.process is not None else None
+            if base == name or (pid is not None and f"-{pid}-" in f"{base}-"):
                 return name
         return None
 

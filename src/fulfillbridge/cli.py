@@ -33,6 +33,7 @@ from fulfillbridge.commands.setup import (
     configure_command,
     setup_command,
 )
+from fulfillbridge.commands.workers import workers_command
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import AuthKind, StoreError
@@ -59,6 +60,10 @@ store_app.command("setup", epilog=SETUP_EXAMPLES)(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
+app.command(
+    "workers",
+    epilog=examples("fulfillbridge workers", "fulfillbridge workers --json --stale-after 30"),
+)(workers_command)
 
 
 T = TypeVar("T")

@@ -65,8 +65,30 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
-    reconcile_interval_seconds: float = Field(300.0, gt=0)
+    reconcile_interval_seconds: float = Field(60.0, gt=0)
     worker_poll_seconds: float = Field(1.0, gt=0, description="How often idle workers look again.")
+    # Claims (a store's queues, outbox rows) last this long unless their worker renews them;
+    # a live worker renews them every worker_heartbeat_seconds, so a dead one's claims are
+    # free again at most this long after its last beat (docs/architecture.md "Workers").
+    worker_lease_seconds: float = Field(15.0, ge=1, le=600)
+    worker_heartbeat_seconds: float = Field(3.0, gt=0, le=60)
+    # Stores whose queues one worker works at once, and per store: inbox events per round,
+    # outbox rows claimed per claim and sent at once.
+    worker_stores: int = Field(8, ge=1, le=256)
+    worker_inbox_batch: int = Field(25, ge=1, le=1000)
+    worker_outbox_batch: int = Field(4, ge=1, le=100)
+    worker_outbox_concurrency: int = Field(4, ge=1, le=32)
+    # A mutation whose outcome is unknown is checked in Shopify after 1 s, 2 s, 4 s ... at
+    # most this long apart; one that got no answer at all and whose late arrival could
+    # double it (a fulfillment, a hold, a delivery event) waits unknown_settle_seconds,
+    # longer than Shopify keeps a request running.
+    outbox_verify_first_seconds: float = Field(1.0, gt=0, le=60)
+    outbox_verify_max_seconds: float = Field(30.0, gt=0, le=600)
+    unknown_settle_seconds: float = Field(60.0, ge=0, le=600)
+    # Reconciliation runs every reconcile_interval_seconds at the latest, and sooner once a
+    # store has been quiet this long after news (a lost webhook's order is then late by
+    # about this much) or after an event failed.
+    reconcile_quiet_seconds: float = Field(20.0, gt=0, le=3600)
     # How long an Idempotency-Key is honoured, and how long processed webhooks are kept to
     # recognise a late repeat (Shopify retries a delivery for up to two days).
     idempotency_key_days: float = Field(7.0, ge=1, le=365)

@@ -87,6 +87,8 @@ FAST_OUTBOX = OutboxPolicy(
     base_delay=0.05,
     max_delay=0.5,
     unknown_settle_seconds=0.3,
+    verify_first_seconds=0.05,
+    verify_max_seconds=0.5,
     request_timeout=10.0,
 )
 
@@ -443,6 +445,14 @@ class Bridge:
                 select(InboxEventRow.delivery_id, func.count()).group_by(InboxEventRow.delivery_id)
             )
             return {delivery: count for delivery, count in rows.all()}
+
+    async def webhook_topics(self) -> set[str]:
+        """Topics of the webhooks Shopify delivered and the bridge stored."""
+        async with self.database.transaction() as session:
+            rows = await session.scalars(
+                select(InboxEventRow.topic).where(InboxEventRow.source == "webhook")
+            )
+            return set(rows.all())
 
     async def reconcile_checkpoint(self) -> datetime | None:
         """Where the store's reconciliation stands (None before the first backfill)."""

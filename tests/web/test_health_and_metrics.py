@@ -15,7 +15,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from fulfillbridge.config import load_settings
 from fulfillbridge.store import db
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import InboxEventRow, OutboxRow, StoreRow, ThrottleStateRow
+from fulfillbridge.store.models import (
+    InboxEventRow,
+    OutboxRow,
+    StoreRow,
+    ThrottleStateRow,
+    WorkerHeartbeatRow,
+)
 from fulfillbridge.web.app import create_app
 from tests.e2e.harness import free_port
 
@@ -149,6 +155,11 @@ async def test_metrics_report_the_backlog_from_the_database(database_url: str, s
                 )
             )
         session.add(
+            WorkerHeartbeatRow(
+                worker_id="host-1-abc", host="host", pid=1, beat_at=now - timedelta(seconds=40)
+            )
+        )
+        session.add(
             ThrottleStateRow(
                 store_id=store.id,
                 available=500.0,
@@ -181,3 +192,5 @@ async def test_metrics_report_the_backlog_from_the_database(database_url: str, s
     available = found[("fulfillbridge_throttle_available_points", (("store", "acme"),))]
     assert 690 <= available <= 800
     assert found[("fulfillbridge_throttle_maximum_points", (("store", "acme"),))] == 2000
+    beat = found[("fulfillbridge_worker_heartbeat_age_seconds", (("worker", "host-1-abc"),))]
+    assert 39 <= beat <= 100
