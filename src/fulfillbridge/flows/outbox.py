@@ -47,7 +47,7 @@ from sqlalchemy.orm import aliased
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
 from fulfillbridge.core.stores import Store
-from fulfillbridge.flows import notify
+from fulfillbridge.flows import notify, observe
 from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.shopify_writes import SENDERS
 from fulfillbridge.flows.write_jobs import CannotSend, WriteJob
@@ -584,6 +584,7 @@ async def _finish(
             # Our lease ran out and another worker owns the row now: it verifies first.
             logger.warning("outbox row %s: lease lost before recording %s", job.id, status)
             return
+        await observe.write_finished(session, job, status, outcome.result)
         if job.kind == core.CREATE_FULFILLMENT and status in (DONE, FAILED):
             # The shipment shows what became of its fulfillment (flows.actions lists it).
             fulfillment_id = (outcome.result or {}).get("fulfillment_id")

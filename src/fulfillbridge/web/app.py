@@ -29,6 +29,7 @@ from fulfillbridge.web import (
     deliveries_routes,
     errors,
     inventory_routes,
+    operations,
     shopify_routes,
 )
 from fulfillbridge.web.headers import SecurityHeadersMiddleware
@@ -129,6 +130,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(inventory_routes.router)
     app.include_router(deliveries_routes.router)
     app.include_router(dashboard.router)
+    operations.install(app)  # /readyz and the database's figures in /metrics
     return app
 
 
