@@ -168,9 +168,9 @@ async def test_the_dashboard_shows_each_stores_inventory_sync(
             headers={"Authorization": f"Bearer {keys['acme']}"},
         )
         assert put.status_code == 200, put.text
-        page = await http.get("/", auth=("ops", keys["acme"]))
+        page = await http.get("/console/inventory", auth=("ops", keys["acme"]))
     assert page.status_code == 200
-    inventory = page.text.split("<h2>Inventory</h2>")[1].split("<h2>")[0]
+    inventory = page.text.split("<h1>Inventory</h1>")[1]
     assert "<td>acme</td>" in inventory
     assert "globex" not in inventory  # the key sees its own store only
     assert "NOPE" in inventory  # the row the upload could not use, with its reason

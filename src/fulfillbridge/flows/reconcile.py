@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store
 from fulfillbridge.core.work import Mode
-from fulfillbridge.flows import seen
+from fulfillbridge.flows import seen, store_signals
 from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.processing import (
     PAGE_SIZE,
@@ -397,6 +397,12 @@ async def reconcile_due_stores(database: Database, settings: Settings) -> list[R
             logger.warning(
                 "reconciliation of %s failed: %s: %s", store.name, type(exc).__name__, exc
             )
+            # Kept for the console: a store whose every poll fails has no failed writes.
+            await store_signals.record_reconcile_failure(
+                database, store.id, f"{type(exc).__name__}: {exc}"
+            )
+        else:
+            await store_signals.clear_reconcile_failures(database, store.id)
     return summaries
 
 

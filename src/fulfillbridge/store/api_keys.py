@@ -157,6 +157,14 @@ class ApiKeyRepository:
             await self._session.flush()
         return _to_key(row, await self._names())
 
+    async def live(self, key_id: int, prefix: str) -> ApiKey | None:
+        """The key with this id and prefix while it is not revoked (a console session is
+        bound to its key this way: revoking the key ends the session)."""
+        row = await self._session.get(ApiKeyRow, key_id)
+        if row is None or row.revoked_at is not None or row.prefix != prefix:
+            return None
+        return _to_key(row, await self._names())
+
     async def authenticate(self, plain: str) -> ApiKey | None:
         """The live key ``plain`` is, or None (unknown, malformed or revoked)."""
         match = _KEY.match(plain.strip())

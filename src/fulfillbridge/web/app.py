@@ -26,11 +26,13 @@ from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.web import (
     api,
-    dashboard,
+    console,
     deliveries_routes,
+    docs_pages,
     errors,
     inventory_routes,
     operations,
+    paper_routes,
     shopify_routes,
 )
 from fulfillbridge.web.headers import SecurityHeadersMiddleware
@@ -61,6 +63,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         description="Bridge between Shopify stores and the operations that fulfil their orders. "
         "The operation's API lives under /api/v1 (Bearer API keys, see `fulfillbridge apikey`).",
         lifespan=lifespan,
+        # Served by docs_pages from the app itself: the default pages load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.database = database
     registry = CollectorRegistry()
@@ -129,10 +134,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_middleware(BodyLimitMiddleware, authenticate=_key_checker(database))
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(shopify_routes.router)
+    app.include_router(paper_routes.router)  # before api: /work/picklist.pdf is no work id
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
     app.include_router(deliveries_routes.router)
-    app.include_router(dashboard.router)
+    console.install(app)  # the operator's console at / and its static files
+    docs_pages.install(app)
     operations.install(app)  # /readyz and the database's figures in /metrics
     return app
 

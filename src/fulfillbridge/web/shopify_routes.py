@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from fulfillbridge.config import ConfigError
+from fulfillbridge.flows import store_signals
 from fulfillbridge.flows.intake import Accepted, Intake, IntakeRefused, IntakeUnavailable
 from fulfillbridge.web.errors import http_status
 
@@ -154,6 +155,10 @@ async def receive_webhook(request: Request) -> JSONResponse:
     try:
         accepted = await (await _intake(request)).webhook(request.headers, body)
     except IntakeRefused as exc:
+        if http_status(exc) == 401:  # counted per store for the console's stores page
+            await store_signals.record_refused_webhook(
+                request.app.state.database, request.headers.get("x-shopify-shop-domain")
+            )
         return _refused(request, "webhook", exc)
     except _UNAVAILABLE as exc:
         return _unavailable(request, "webhook", exc)
