@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from fulfillbridge import __version__
+from fulfillbridge.commands import paper as _paper  # noqa: F401 (adds orders picklist, packing-slip)
 from fulfillbridge.commands.apikeys import apikey_app
 from fulfillbridge.commands.console import (
     EXIT_CODES_HELP,

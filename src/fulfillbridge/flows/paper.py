@@ -86,10 +86,16 @@ def _p(value: str, style: ParagraphStyle = _BODY) -> Paragraph:
     return Paragraph(value, style)
 
 
-def _barcode(value: str, height: float = 9 * mm) -> Flowable | None:
+def _barcode(value: str, height: float = 9 * mm, width: float = 40 * mm) -> Flowable | None:
+    """A Code 128 of ``value`` at most ``width`` wide (narrower bars for long values)."""
     if not value or not value.isascii() or not value.isprintable() or len(value) > 60:
         return None
-    return Code128(value, barHeight=height, barWidth=0.3 * mm, humanReadable=False)
+    bar = 0.3 * mm
+    code = Code128(value, barHeight=height, barWidth=bar, humanReadable=False, quiet=False)
+    if code.width > width:
+        bar *= width / code.width
+        code = Code128(value, barHeight=height, barWidth=bar, humanReadable=False, quiet=False)
+    return code
 
 
 def _document(buffer: io.BytesIO, title: str) -> SimpleDocTemplate:
@@ -172,7 +178,7 @@ def pick_list(views: Sequence[dict[str, Any]], *, now: datetime | None = None) -
                     _p(_text(", ".join(pick.orders))),
                 ]
             )
-        story.append(_grid(rows, [30 * mm, 45 * mm, 50 * mm, 12 * mm, 43 * mm]))
+        story.append(_grid(rows, [38 * mm, 44 * mm, 45 * mm, 12 * mm, 41 * mm]))
     _document(buffer, "Pick list").build(story)
     return buffer.getvalue()
 
@@ -233,7 +239,7 @@ def packing_slips(views: Sequence[dict[str, Any]], *, now: datetime | None = Non
                 _SMALL,
             ),
         ]
-        code = _barcode(view["order_name"], 12 * mm)
+        code = _barcode(view["order_name"], 12 * mm, 80 * mm)
         if code is not None:
             story.append(code)
         delivery = view.get("delivery") or {}
