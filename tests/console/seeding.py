@@ -4,7 +4,7 @@ message, a note), written the way intake leaves it."""
 from __future__ import annotations
 
 from fulfillbridge.core.details import OrderDetails
-from fulfillbridge.core.work import Mode, WorkLine, WorkOrder, WorkState
+from fulfillbridge.core.work import Address, Mode, WorkLine, WorkOrder, WorkState
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.work import WorkRepository
 from tests.api.seeding import ADDRESS
@@ -23,6 +23,7 @@ async def add_personalised_work(
     engraving: str = "For Ada, with love",
     gift: str = "Happy birthday, Ada!",
     note: str = "Leave with the neighbour",
+    address: Address = ADDRESS,
 ) -> int:
     n = next(_counter)
     order = WorkOrder(
@@ -51,7 +52,7 @@ async def add_personalised_work(
         ),
         state=state,
         warehouse=warehouse,
-        shipping_address=ADDRESS,
+        shipping_address=address,
         details=OrderDetails(
             note=note, note_attributes=(("Gift message", gift),), email="ada@example.test"
         ),

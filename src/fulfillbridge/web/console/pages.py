@@ -268,7 +268,12 @@ async def stores_page(request: Request, database: AppDatabase) -> Response:
     async with database.transaction() as session:
         health = await read.stores_health(session, stores=viewer.stores)
     return render.page(
-        request, "stores.html", viewer=viewer, refresh=REFRESH_SECONDS, health=health
+        request,
+        "stores.html",
+        viewer=viewer,
+        csrf=auth.csrf_token(database, viewer),
+        refresh=REFRESH_SECONDS,
+        health=health,
     )
 
 
@@ -280,7 +285,14 @@ async def inventory_page(request: Request, database: AppDatabase, page: PageNumb
     async with database.transaction() as session:
         found = await read.inventory_rejections(session, stores=viewer.stores, page=page)
     levels = await inventory.status(database, allowed_stores=viewer.stores)
-    return render.page(request, "inventory.html", viewer=viewer, found=found, levels=levels)
+    return render.page(
+        request,
+        "inventory.html",
+        viewer=viewer,
+        csrf=auth.csrf_token(database, viewer),
+        found=found,
+        levels=levels,
+    )
 
 
 @router.get("/console/deliveries")
