@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from fulfillbridge.core.work import FINAL_STATES, WorkState
+from fulfillbridge.core.work import WorkState
 from fulfillbridge.flows import actions, deliveries, inventory, paper
 from fulfillbridge.flows import console as read
 from fulfillbridge.flows import overview as read_model
@@ -180,7 +180,7 @@ def _available(view: dict[str, Any]) -> set[str]:
             shown.add("ready")
     if state == WorkState.ON_HOLD:
         shown.add("release")
-    elif state not in FINAL_STATES and state != WorkState.SCHEDULED:
+    elif state in actions.OPEN_WORK and state != WorkState.SCHEDULED:
         shown.add("hold")
     if state == WorkState.SHIPPED:
         shown.add("delivered")
@@ -188,7 +188,7 @@ def _available(view: dict[str, Any]) -> set[str]:
         shown |= {"fix", "retry", "override"}
     if state in MOVABLE:
         shown.add("move")
-    if state not in FINAL_STATES:
+    if state in actions.OPEN_WORK:
         shown |= {"give-up", "cancel"}
     return shown
 
