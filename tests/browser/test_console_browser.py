@@ -127,8 +127,9 @@ async def test_an_operator_works_orders_in_the_console(
         assert "shipping address" in await page.inner_text("table")
         await page.screenshot(path=artifacts / "05-exceptions.png", full_page=True)
         await _submit(page, f"a:text-is('{bad['name']}')")
-        for name, value in (("name", "Ada Lovelace"), ("address1", "1 Analytical Way"),
-                            ("city", "London"), ("zip", "N1 1AA"), ("country_code", "GB")):  # fmt: skip
+        fix = {"name": "Ada Lovelace", "address1": "1 Analytical Way", "city": "London",
+               "zip": "N1 1AA", "country_code": "GB"}  # fmt: skip
+        for name, value in fix.items():
             await page.fill(f"input[name='ship:{name}']", value)
         await page.screenshot(path=artifacts / "06-exception-fix.png", full_page=True)
         await _submit(page, "button:text-is('Fix')")
