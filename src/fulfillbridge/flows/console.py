@@ -274,7 +274,7 @@ async def stores_health(
         )
         .order_by(InboxEventRow.id)
     ):
-        last_errors[store_id] = error
+        last_errors[store_id] = error or ""
     writes: dict[int, dict[str, int]] = {i: {} for i in ids}
     for store_id, status, count in await session.execute(
         select(OutboxRow.store_id, OutboxRow.status, func.count())
@@ -443,7 +443,7 @@ async def activity(
             OutboxRow.done_at >= first,
         )
     ):
-        if (slot := index.get(_hour(done))) is not None:
+        if done is not None and (slot := index.get(_hour(done))) is not None:
             accept[slot].append(max((as_utc(done) - as_utc(created)).total_seconds(), 0.0))
     fulfil: list[list[float]] = [[] for _ in slots]
     for created, done in await session.execute(
