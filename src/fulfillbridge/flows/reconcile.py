@@ -45,6 +45,7 @@ from fulfillbridge.flows.processing import (
     store_context,
 )
 from fulfillbridge.flows.pulls import with_metafields
+from fulfillbridge.flows.returns import reconcile_returns, returns_enabled
 from fulfillbridge.shopify import ShopifyClient, operation, run_bulk_query
 from fulfillbridge.shopify.mapping import (
     RemoteFulfillmentOrder,
@@ -78,6 +79,7 @@ class ReconcileSummary:
     orders: int = 0
     used_bulk: bool = False
     result: ApplyResult = field(default_factory=ApplyResult)
+    returns: int = 0  # returns stored (new or changed), for stores with returns on
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -281,6 +283,10 @@ async def reconcile_store(
         )
         order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
         remotes = await with_metafields(client, ctx, map_nodes(ctx, fo_nodes))
+        returns_stored = 0
+        if returns_enabled(store):
+            applied = await reconcile_returns(database, client, settings, store, since=since)
+            returns_stored = applied.stored
     orders = [to_remote_order(node) for node in order_nodes]
     times = [r.updated_at for r in remotes if r.updated_at] + [
         o.updated_at for o in orders if o.updated_at
@@ -311,6 +317,7 @@ async def reconcile_store(
         fulfillment_orders=len(remotes),
         orders=len(orders),
         result=result,
+        returns=returns_stored,
     )
 
 
