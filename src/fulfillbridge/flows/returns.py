@@ -9,10 +9,11 @@ and labels back to Shopify.
   nothing the operation shipped is left alone. Reconciliation (:func:`reconcile_returns`)
   reads orders changed since its checkpoint and the returns still open, through the same
   code, so a lost webhook costs at most one interval.
-* **The operation's commands** (:func:`receive`, :func:`dispose`, :func:`attach_label`)
-  apply the pure rules and store the return, its history and its outbox rows in one
-  transaction; dispositions (``reverseFulfillmentOrderDispose``) and labels
-  (``reverseDeliveryCreateWithShipping``) go out through the outbox (``return_writes``).
+* **The operation's commands** (:class:`Receive`, :class:`Dispose`, :class:`AttachLabel`,
+  through :func:`apply_command` or :func:`act`) apply the pure rules and store the
+  return, its history and its outbox rows in one transaction; dispositions
+  (``reverseFulfillmentOrderDispose``) and labels (``reverseDeliveryCreateWithShipping``)
+  go out through the outbox (``return_writes``).
 * **Telling the operation.** Each change announces ``return_expected``,
   ``return_received``, ``return_disposed``, ``return_declined``, ``return_cancelled``,
   ``return_closed`` or ``return_updated`` (outbox rows with target ``operation``).
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import returns as core
@@ -57,13 +59,17 @@ logger = logging.getLogger("fulfillbridge.returns")
 
 __all__ = [
     "RETURN_TOPICS",
+    "AttachLabel",
+    "Dispose",
+    "Receive",
+    "ReturnCommand",
+    "ReturnResult",
+    "act",
+    "apply_command",
     "apply_returns",
-    "attach_label",
-    "dispose",
     "get_return",
     "list_returns",
     "pull_for_event",
-    "receive",
     "reconcile_returns",
     "return_view",
     "returns_enabled",
@@ -320,113 +326,105 @@ class ReturnResult:
     queued: list[tuple[int, str]]  # outbox rows (id, kind) for Shopify
 
 
-async def _command(
-    database: Database,
-    settings: Settings,
-    return_id: int,
-    decide: Any,
-    *,
-    actor: str,
-    stores: Collection[str] | None,
-    detail: dict[str, Any],
-) -> ReturnResult:
-    async with database.transaction() as session:
-        row, store_name = await get_return(session, return_id, stores=stores)
-        store_row = await session.get(StoreRow, row.store_id)
-        assert store_row is not None  # a foreign key guarantees it
-        outcome: ReturnOutcome = decide(to_domain(row, store_name), store_row)
-        repo = ReturnRepository(session)
-        row, queued = await repo.store_outcome(
-            row.store_id, row, outcome, actor=actor, detail=detail
-        )
-        _announce(repo, settings, store_row.settings, row, store_name, outcome.events)
-        await session.flush()
-        result = ReturnResult(return_view(row, store_name), [(q.id, q.kind) for q in queued])
-    database.ring()
-    return result
+@dataclass(frozen=True)
+class Receive:
+    """Units arrived (per line: quantity and condition)."""
+
+    receipts: tuple[Receipt, ...]
 
 
-async def receive(
-    database: Database,
-    settings: Settings,
-    return_id: int,
-    receipts: Sequence[Receipt],
-    *,
-    actor: str,
-    stores: Collection[str] | None = None,
-) -> ReturnResult:
-    """Units of a return arrived (per line: quantity and condition)."""
-    return await _command(
-        database,
-        settings,
-        return_id,
-        lambda work, _store: core.receive(work, receipts),
-        actor=actor,
-        stores=stores,
-        detail={"received": [r.__dict__ for r in receipts]},
-    )
+@dataclass(frozen=True)
+class Dispose:
+    """What becomes of returned units; restocked ones go to a warehouse's Shopify location
+    (``warehouses[].locations``, else the store's own location)."""
+
+    decisions: tuple[DispositionDecision, ...]
 
 
-async def dispose(
-    database: Database,
-    settings: Settings,
-    return_id: int,
-    decisions: Sequence[DispositionDecision],
-    *,
-    actor: str,
-    stores: Collection[str] | None = None,
-) -> ReturnResult:
-    """Decide what becomes of returned units; restocked ones go to a warehouse's Shopify
-    location (``warehouses[].locations``, else the store's own location)."""
+@dataclass(frozen=True)
+class AttachLabel:
+    """The operation bought the return label: its tracking and label go to Shopify."""
+
+    tracking: ReturnTracking
+
+
+ReturnCommand = Receive | Dispose | AttachLabel
+
+
+def _decide(
+    command: ReturnCommand, work: core.ReturnWork, store_row: StoreRow, settings: Settings
+) -> tuple[ReturnOutcome, dict[str, Any]]:
+    if isinstance(command, Receive):
+        detail = {"received": [r.__dict__ for r in command.receipts]}
+        return core.receive(work, command.receipts), detail
+    if isinstance(command, AttachLabel):
+        return core.attach_label(work, command.tracking), {"label": command.tracking.__dict__}
     warehouses = {w.name for w in settings.warehouses}
-
-    def decide(work: core.ReturnWork, store_row: StoreRow) -> ReturnOutcome:
-        outcome = core.dispose(work, decisions, warehouses)
-        place = store_levels(_store_of(store_row), settings)
-        for effect in outcome.effects:
-            for item in effect.data["items"]:
-                if item["kind"] != core.Disposition.RESTOCKED.value:
-                    continue
-                location = location_for(place, str(item["warehouse"]))
-                if location is None:
-                    raise ReturnError(
-                        f"warehouse {item['warehouse']!r} has no Shopify location to restock "
-                        f"at: give it locations in the settings or run `fulfillbridge store "
-                        f"setup {store_row.name}`"
-                    )
-                item["location_id"] = location
-        return outcome
-
-    return await _command(
-        database,
-        settings,
-        return_id,
-        decide,
-        actor=actor,
-        stores=stores,
-        detail={"disposed": [{**d.__dict__, "kind": d.kind.value} for d in decisions]},
-    )
+    outcome = core.dispose(work, command.decisions, warehouses)
+    place = store_levels(_store_of(store_row), settings)
+    for effect in outcome.effects:
+        for item in effect.data["items"]:
+            if item["kind"] != core.Disposition.RESTOCKED.value:
+                continue
+            location = location_for(place, str(item["warehouse"]))
+            if location is None:
+                raise ReturnError(
+                    f"warehouse {item['warehouse']!r} has no Shopify location to restock at: "
+                    f"give it locations in the settings or run `fulfillbridge store setup "
+                    f"{store_row.name}`"
+                )
+            item["location_id"] = location
+    detail = {"disposed": [{**d.__dict__, "kind": d.kind.value} for d in command.decisions]}
+    return outcome, detail
 
 
-async def attach_label(
-    database: Database,
+async def apply_command(
+    session: AsyncSession,
     settings: Settings,
     return_id: int,
-    tracking: ReturnTracking,
+    command: ReturnCommand,
     *,
     actor: str,
     stores: Collection[str] | None = None,
 ) -> ReturnResult:
-    """The operation bought the return label: send it and its tracking to Shopify."""
-    return await _command(
-        database,
-        settings,
-        return_id,
-        lambda work, _store: core.attach_label(work, tracking),
-        actor=actor,
-        stores=stores,
-        detail={"label": tracking.__dict__},
-    )
+    """Apply an operation's command to a return in the caller's transaction: the new state,
+    its history, its Shopify writes and its notifications."""
+    row, store_name = await get_return(session, return_id, stores=stores)
+    store_row = await session.get(StoreRow, row.store_id)
+    assert store_row is not None  # a foreign key guarantees it
+    outcome, detail = _decide(command, to_domain(row, store_name), store_row, settings)
+    repo = ReturnRepository(session)
+    row, queued = await repo.store_outcome(row.store_id, row, outcome, actor=actor, detail=detail)
+    _announce(repo, settings, store_row.settings, row, store_name, outcome.events)
+    await session.flush()
+    return ReturnResult(return_view(row, store_name), [(q.id, q.kind) for q in queued])
+
+
+async def act(
+    database: Database,
+    settings: Settings,
+    return_id: int,
+    command: ReturnCommand,
+    *,
+    actor: str,
+    stores: Collection[str] | None = None,
+) -> ReturnResult:
+    """:func:`apply_command` in its own transaction (the CLI), tried once more when another
+    writer changed the return at the same time."""
+    for attempt in range(2):
+        try:
+            async with database.transaction() as session:
+                result = await apply_command(
+                    session, settings, return_id, command, actor=actor, stores=stores
+                )
+            database.ring()  # outbox rows may wait for a worker
+            return result
+        except StaleDataError:
+            if attempt:
+                raise ReturnError(
+                    "the return was changed by someone else at the same time; try again"
+                ) from None
+    raise AssertionError("unreachable")
 
 
 def _store_of(row: StoreRow) -> Store:

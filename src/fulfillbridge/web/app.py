@@ -27,6 +27,7 @@ from fulfillbridge.web import (
     deliveries_routes,
     errors,
     inventory_routes,
+    returns_routes,
     shopify_routes,
 )
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(shopify_routes.router)
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
+    app.include_router(returns_routes.router)
     app.include_router(deliveries_routes.router)
     app.include_router(dashboard.router)
     return app
