@@ -397,6 +397,7 @@ class RemoteReturnLine:
     customer_note: str = ""
     inventory_item_id: str | None = None
     order_line_id: str | None = None  # the order's line item the units were sold as
+    fulfillment_line_id: str | None = None  # the shipment's line the units came from
     dispositions: Counts = ()  # by Disposition value, as Shopify records them
 
 

@@ -88,6 +88,24 @@ def _tracking(delivery: Mapping[str, Any]) -> ReturnTracking | None:
     return found if (found.number or found.label_url) else None
 
 
+def _requested_line(item: Mapping[str, Any]) -> RemoteReturnLine:
+    fulfillment_line = item.get("fulfillmentLineItem") or {}
+    order_line = fulfillment_line.get("lineItem") or {}
+    inventory = ((order_line.get("variant") or {}).get("inventoryItem") or {}).get("id")
+    return RemoteReturnLine(
+        line_id=item["id"],
+        reverse_order_id="",
+        sku=order_line.get("sku") or None,
+        quantity=int(item.get("quantity") or 0),
+        title=order_line.get("title") or "",
+        reason=_reason(item),
+        customer_note=item.get("customerNote") or "",
+        inventory_item_id=inventory,
+        order_line_id=order_line.get("id"),
+        fulfillment_line_id=fulfillment_line.get("id"),
+    )
+
+
 def remote_return(node: Mapping[str, Any]) -> RemoteReturn:
     """A ``ReturnWork`` fragment as our :class:`RemoteReturn`."""
     why = {}
@@ -114,6 +132,7 @@ def remote_return(node: Mapping[str, Any]) -> RemoteReturn:
                     customer_note=(item.get("customerNote") or "") if item else "",
                     inventory_item_id=inventory,
                     order_line_id=order_line.get("id"),
+                    fulfillment_line_id=fulfillment_line.get("id"),
                     dispositions=_dispositions(line),
                 )
             )
@@ -121,6 +140,12 @@ def remote_return(node: Mapping[str, Any]) -> RemoteReturn:
             found = _tracking(delivery)
             if found is not None:
                 tracking.append(found)
+    # A requested return has no reverse fulfillment order yet: its lines are the return
+    # line items until the approval brings the reverse fulfillment order's.
+    covered = {line.fulfillment_line_id for line in lines}
+    for fulfillment_line, item in why.items():
+        if fulfillment_line not in covered:
+            lines.append(_requested_line(item))
     decline = node.get("decline") or {}
     order = node.get("order") or {}
     return RemoteReturn(
