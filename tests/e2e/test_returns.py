@@ -25,6 +25,7 @@ from tests.e2e.harness import (
     ups,
     worker,
 )
+from tests.e2e.test_merchant_changes import _managed
 from tests.e2e.test_work_order_details import SECRET, OperationEndpoint
 
 MERCHANT = f"/__sandbox/shops/{SHOP}/merchant"
@@ -331,3 +332,131 @@ async def test_a_declined_return_and_one_with_a_label(
         events = [d["event"] for d in endpoint.received if d["event"].startswith("return_")]
         assert Counter(events)["return_declined"] == 1
         assert "return_expected" in events
+
+
+RETURN_CREATE = """mutation($input: ReturnInput!) { returnCreate(returnInput: $input) {
+  return { id name status exchangeLineItems(first: 5) { nodes { id } } }
+  userErrors { field message code } } }"""
+RETURN_PROCESS = """mutation($input: ReturnProcessInput!) { returnProcess(input: $input) {
+  return { id status } userErrors { field message code } } }"""
+
+
+async def test_an_exchange_is_held_until_the_returned_item_is_processed(
+    bridge: Bridge, merchant: Merchant, sandbox_url: str
+) -> None:
+    """Order management: the new item of an exchange arrives as normal work, held in Shopify
+    (AWAITING_RETURN_ITEMS) while the old one is on its way; the operation receives and
+    restocks the old one, the merchant processes the return, the hold goes and the new
+    item ships."""
+    _managed_location, here = await _managed(bridge, merchant, sandbox_url)
+    endpoint = OperationEndpoint()
+    operation = Operation(bridge, await bridge.api_key())
+    async with endpoint.server:
+        await _with_returns(bridge, endpoint)
+        try:
+            async with worker(bridge, fast=True):
+                order = await merchant.order([(here[0], 1)])
+                (fo,) = order["fulfillment_orders"]
+                await bridge.wait_state(fo["id"], "accepted")
+                await operation.ship(fo["id"], [ups("1ZOUTX001")])
+                await bridge.wait_sent(fo["id"])
+                sold = await _fulfillment_lines(merchant, order["id"])
+                created = (
+                    await merchant.graphql(
+                        RETURN_CREATE,
+                        {
+                            "input": {
+                                "orderId": order["id"],
+                                "returnLineItems": [
+                                    {
+                                        "fulfillmentLineItemId": _only(list(sold.values())),
+                                        "quantity": 1,
+                                        "returnReason": "SIZE_TOO_LARGE",
+                                    }
+                                ],
+                                "exchangeLineItems": [{"variantId": here[1], "quantity": 1}],
+                            }
+                        },
+                    )
+                )["returnCreate"]
+                assert created["userErrors"] == []
+                ret_id = created["return"]["id"]
+                view = await _return_of(operation, order["name"], "expected")
+                assert view["exchange_items"] == 1
+                exchange = _only(created["return"]["exchangeLineItems"]["nodes"])["id"]
+                processed = (
+                    await merchant.graphql(
+                        RETURN_PROCESS,
+                        {
+                            "input": {
+                                "returnId": ret_id,
+                                "exchangeLineItems": [{"id": exchange, "quantity": 1}],
+                            }
+                        },
+                    )
+                )["returnProcess"]
+                assert processed["userErrors"] == []
+
+                async def held_exchange() -> Any:
+                    for row in await bridge.work_orders():
+                        if row.remote_id != fo["id"] and row.order_remote_id == order["id"]:
+                            return row if row.state == "on_hold" else None
+                    return None
+
+                new_work = await eventually(held_exchange, what="the exchange's held work")
+                assert new_work.hold_reason == "AWAITING_RETURN_ITEMS"
+                refused = await operation.ship(new_work.remote_id, [ups("1ZNEW001")], expect=409)
+                assert "AWAITING_RETURN_ITEMS" in refused["detail"]
+
+                # The old item is back: received and restocked by the operation.
+                for path, body in (
+                    ("receive", {"lines": [{"line": view["lines"][0]["sku"], "quantity": 1}]}),
+                    (
+                        "dispose",
+                        {
+                            "lines": [
+                                {
+                                    "line": view["lines"][0]["sku"],
+                                    "disposition": "restocked",
+                                    "quantity": 1,
+                                }
+                            ]
+                        },
+                    ),
+                ):
+                    answer = await operation.http.post(f"/returns/{view['id']}/{path}", json=body)
+                    assert answer.status_code == 200, answer.text
+                await bridge.wait_sent()
+                # The merchant processes the return (the money side is theirs).
+                return_line = await _return_line(merchant, ret_id)
+                done = (
+                    await merchant.graphql(
+                        RETURN_PROCESS,
+                        {
+                            "input": {
+                                "returnId": ret_id,
+                                "returnLineItems": [{"id": return_line, "quantity": 1}],
+                            }
+                        },
+                    )
+                )["returnProcess"]
+                assert done["userErrors"] == [], done
+                await bridge.wait_state(new_work.remote_id, "accepted")
+                await operation.ship(new_work.remote_id, [ups("1ZNEW001")])
+                await bridge.wait_sent(new_work.remote_id)
+                await _return_of(operation, order["name"], "disposed")
+        finally:
+            await operation.aclose()
+    exchanged = await merchant.fulfillment_order(new_work.remote_id)
+    assert exchanged["status"] == "CLOSED" and exchanged["holds"] == []
+    assert [f["numbers"] for f in exchanged["fulfillments"]] == [["1ZNEW001"]]
+    events = [d["event"] for d in endpoint.received]
+    assert "on_hold" in events and "released" in events and "return_disposed" in events
+
+
+async def _return_line(merchant: Merchant, return_id: str) -> str:
+    data = await merchant.graphql(
+        "query($id: ID!) { return(id: $id) { returnLineItems(first: 5) { nodes { id } } } }",
+        {"id": return_id},
+    )
+    return str(_only(data["return"]["returnLineItems"]["nodes"])["id"])

@@ -352,7 +352,11 @@ ReturnCommand = Receive | Dispose | AttachLabel
 
 
 def _decide(
-    command: ReturnCommand, work: core.ReturnWork, store_row: StoreRow, settings: Settings
+    command: ReturnCommand,
+    work: core.ReturnWork,
+    store_row: StoreRow,
+    settings: Settings,
+    shipped_from: dict[int, str | None],
 ) -> tuple[ReturnOutcome, dict[str, Any]]:
     if isinstance(command, Receive):
         detail = {"received": [r.__dict__ for r in command.receipts]}
@@ -362,11 +366,13 @@ def _decide(
     warehouses = {w.name for w in settings.warehouses}
     outcome = core.dispose(work, command.decisions, warehouses)
     place = store_levels(_store_of(store_row), settings)
+    lines = {line.line_id: line for line in work.lines}
     for effect in outcome.effects:
         for item in effect.data["items"]:
             if item["kind"] != core.Disposition.RESTOCKED.value:
                 continue
-            location = location_for(place, str(item["warehouse"]))
+            line = lines[item["line_id"]]
+            location = _restock_location(place, str(item["warehouse"]), line, shipped_from)
             if location is None:
                 raise ReturnError(
                     f"warehouse {item['warehouse']!r} has no Shopify location to restock at: "
@@ -376,6 +382,22 @@ def _decide(
             item["location_id"] = location
     detail = {"disposed": [{**d.__dict__, "kind": d.kind.value} for d in command.decisions]}
     return outcome, detail
+
+
+def _restock_location(
+    place: Any, warehouse: str, line: core.ReturnLine, shipped_from: dict[int, str | None]
+) -> str | None:
+    """Where restocked units go: the warehouse's configured location; for a warehouse
+    without one, the location the units were shipped from when it shipped them, else the
+    store's own location."""
+    configured = place.warehouse_locations.get(warehouse)
+    if configured:
+        return str(configured[0])
+    if warehouse == line.warehouse and line.work_order_id is not None:
+        origin = shipped_from.get(line.work_order_id)
+        if origin:
+            return origin
+    return location_for(place, warehouse)
 
 
 async def apply_command(
@@ -392,7 +414,17 @@ async def apply_command(
     row, store_name = await get_return(session, return_id, stores=stores)
     store_row = await session.get(StoreRow, row.store_id)
     assert store_row is not None  # a foreign key guarantees it
-    outcome, detail = _decide(command, to_domain(row, store_name), store_row, settings)
+    work = to_domain(row, store_name)
+    origins = {line.work_order_id for line in work.lines if line.work_order_id is not None}
+    shipped_from: dict[int, str | None] = {}
+    if origins:
+        found = await session.execute(
+            select(WorkOrderRow.id, WorkOrderRow.location_remote_id).where(
+                WorkOrderRow.id.in_(origins)
+            )
+        )
+        shipped_from = {work_id: location for work_id, location in found.all()}
+    outcome, detail = _decide(command, work, store_row, settings, shipped_from)
     repo = ReturnRepository(session)
     row, queued = await repo.store_outcome(row.store_id, row, outcome, actor=actor, detail=detail)
     _announce(repo, settings, store_row.settings, row, store_name, outcome.events)
