@@ -6,6 +6,7 @@ what becomes of it through the REST API. What is asserted is what Shopify shows 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -13,6 +14,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from fulfillbridge.flows import setup
+from fulfillbridge.flows.outbox import OutboxPolicy, send_due
+from fulfillbridge.flows.reconcile import reconcile_store
 from fulfillbridge.flows.work_settings import work_setting_changes
 from fulfillbridge.store.models import InventoryLevelRow
 from tests.e2e.harness import (
@@ -460,3 +463,64 @@ async def _return_line(merchant: Merchant, return_id: str) -> str:
         {"id": return_id},
     )
     return str(_only(data["return"]["returnLineItems"]["nodes"])["id"])
+
+
+async def test_a_lost_return_webhook_and_a_disposition_whose_outcome_is_unknown(
+    service_store: Bridge, merchant: Merchant
+) -> None:
+    """Reconciliation finds a return whose webhooks were lost; a disposition that timed out
+    at Shopify (it ran there, the answer never came) is verified, not sent again."""
+    bridge = service_store
+    endpoint = OperationEndpoint()
+    operation = Operation(bridge, await bridge.api_key())
+    async with endpoint.server:
+        await _with_returns(bridge, endpoint)
+        (first,) = (await merchant.seed_catalogue("service"))[:1]
+        try:
+            async with worker(bridge, fast=True):
+                order = await _shipped_order(bridge, merchant, operation, [(first["id"], 2)])
+                await bridge.wait_sent()
+            await merchant.faults(webhooks={"drop": 1.0}, seed=5)
+            asked = await merchant.control(
+                MERCHANT, {"action": "request_return", "order_id": order["id"]}
+            )
+            return_id = asked["return"]["id"]
+            await merchant.control(MERCHANT, {"action": "approve_return", "return_id": return_id})
+            await merchant.faults()
+            assert (await operation.http.get("/returns")).json() == {"returns": []}
+            summary = await reconcile_store(bridge.database, bridge.settings, STORE)
+            assert summary.returns == 1
+            view = await _return_of(operation, order["name"], "expected")
+            received = await operation.http.post(
+                f"/returns/{view['id']}/receive",
+                json={"lines": [{"line": first["sku"], "quantity": 2}]},
+            )
+            assert received.status_code == 200, received.text
+
+            # Every Shopify answer now takes 1.5 s; the sender gives up after 0.5 s.
+            await merchant.faults(api={"slow": 1.0, "slow_seconds": 1.5})
+            decided = await operation.http.post(
+                f"/returns/{view['id']}/dispose",
+                json={"lines": [{"line": first["sku"], "disposition": "restocked", "quantity": 2}]},
+            )
+            assert decided.status_code == 200, decided.text
+            impatient = OutboxPolicy(
+                request_timeout=0.5, unknown_settle_seconds=2.0, base_delay=0.05, max_delay=0.5
+            )
+            await send_due(bridge.database, bridge.settings, worker_id="t1", policy=impatient)
+            (row,) = [r for r in await bridge.outbox() if r.kind == "return_dispose"]
+            assert row.status == "unknown", (row.status, row.last_error)
+            await merchant.faults()
+            await asyncio.sleep(2.5)  # the settle time: Shopify has long finished
+            await send_due(bridge.database, bridge.settings, worker_id="t2", policy=impatient)
+            (row,) = [r for r in await bridge.outbox() if r.kind == "return_dispose"]
+            assert row.status == "done" and row.result and row.result.get("verified") is True
+        finally:
+            await operation.aclose()
+    shopify = await _reverse_order(merchant, return_id)
+    line = _only(_only(shopify["reverseFulfillmentOrders"]["nodes"])["lineItems"]["nodes"])
+    assert [(d["type"], d["quantity"]) for d in line["dispositions"]] == [("RESTOCKED", 2)]
+    disposals = [
+        r for r in await merchant.requests() if r["operation"] == "ReverseFulfillmentOrderDispose"
+    ]
+    assert len(disposals) == 1  # sent once: the retry was a read
