@@ -7,6 +7,7 @@ what becomes of it through the REST API. What is asserted is what Shopify shows 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from typing import Any
 
@@ -117,7 +118,7 @@ async def _reverse_order(merchant: Merchant, return_id: str) -> dict[str, Any]:
 
 
 async def test_request_approve_receive_restock_and_a_missing_line(
-    service_store: Bridge, merchant: Merchant
+    service_store: Bridge, merchant: Merchant, cli: Any
 ) -> None:
     bridge = service_store
     endpoint = OperationEndpoint()
@@ -213,6 +214,14 @@ async def test_request_approve_receive_restock_and_a_missing_line(
                 select(InventoryLevelRow).where(InventoryLevelRow.sku == first["sku"])
             )
         assert level is not None and (level.known, level.wanted) == (12, 12)
+        shown = await asyncio.to_thread(
+            cli, "inventory", "status", "--store", STORE, "--sku", first["sku"], "--json"
+        )
+        assert shown.exit_code == 0, shown.output
+        (status,) = json.loads(shown.output)
+        assert [(lv["sku"], lv["known"], lv["wanted"]) for lv in status["levels"]] == [
+            (first["sku"], 12, 12)
+        ]
         calls_before = Counter(r["operation"] for r in await merchant.requests())
         async with worker(bridge, fast=True):
             pushed = await operation_put(bridge, first["sku"], 12)
