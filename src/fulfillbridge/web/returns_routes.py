@@ -101,6 +101,9 @@ class LabelRequest(BaseModel):
     "/returns",
     responses=RETURN_ERRORS,
     summary="List returns",
+    description="Returns of the key's stores, oldest first, each with its lines (expected, "
+    "received by condition, disposed by kind), the return shipment and its age in hours. "
+    "Filter by `state` (repeatable: expected, received, ...) and `store`.",
     dependencies=StrictQuery,
 )
 async def list_returns(
@@ -127,7 +130,13 @@ async def list_returns(
     return {"returns": views}
 
 
-@router.get("/returns/{return_id}", responses=RETURN_ERRORS, summary="Show a return")
+@router.get(
+    "/returns/{return_id}",
+    responses=RETURN_ERRORS,
+    summary="Show a return",
+    description="One return with its lines, the work order that shipped each, the customer's "
+    "reason and note, tracking, and how many new items an exchange sends.",
+)
 async def get_return(request: Request, key: Key, return_id: ReturnId) -> Any:
     async with app_database(request).transaction() as session:
         row, store = await returns.get_return(session, return_id, stores=key.allowed())
@@ -185,7 +194,13 @@ async def _act(
 
 
 @router.post(
-    "/returns/{return_id}/receive", responses=RETURN_ERRORS, summary="Record returned units"
+    "/returns/{return_id}/receive",
+    responses=RETURN_ERRORS,
+    summary="Record returned units",
+    description="Units that arrived, per line (its id or SKU), with their condition. More than "
+    "the line still expects is refused (422) and nothing of the request is recorded. A "
+    "receipt stays with the bridge: Shopify learns what became of the units from the "
+    "disposition.",
 )
 async def post_receive(
     request: Request,
@@ -204,6 +219,11 @@ async def post_receive(
     "/returns/{return_id}/dispose",
     responses=RETURN_ERRORS,
     summary="Decide what becomes of returned units",
+    description="Per line: `restocked` (received units back on the shelf at `warehouse`, by "
+    "default the one that shipped them), `not_restocked` (received, not sellable) or "
+    "`missing` (never arrived). Sent to Shopify once, through the outbox, as "
+    "reverseFulfillmentOrderDispose; restocked units raise the inventory levels the bridge "
+    "knows.",
 )
 async def post_dispose(
     request: Request,
@@ -223,7 +243,14 @@ async def post_dispose(
     return await _act(request, key, return_id, command, body, idem)
 
 
-@router.post("/returns/{return_id}/label", responses=RETURN_ERRORS, summary="Attach a return label")
+@router.post(
+    "/returns/{return_id}/label",
+    responses=RETURN_ERRORS,
+    summary="Attach a return label",
+    description="The return label the operation bought: its tracking number and URL and the "
+    "label's URL (http or https) reach Shopify, which shows them to the customer, for every "
+    "unit still to come back.",
+)
 async def post_label(
     request: Request,
     key: Key,
