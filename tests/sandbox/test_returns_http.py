@@ -23,6 +23,7 @@ TOPICS = (
     "RETURNS_CLOSE",
     "RETURNS_REOPEN",
     "RETURNS_PROCESS",
+    "RETURNS_UPDATE",
     "REVERSE_DELIVERIES_ATTACH_DELIVERABLE",
     "REVERSE_FULFILLMENT_ORDERS_DISPOSE",
     "INVENTORY_LEVELS_UPDATE",
@@ -666,6 +667,97 @@ def test_disposing_more_than_received_and_other_bad_dispositions(
     )["returnCancel"]
     assert cancel["userErrors"] == [
         {"field": ["id"], "message": "Return is not cancelable.", "code": "INVALID_STATE"}
+    ]
+
+
+def test_remove_from_return(sandbox_server: SandboxServer, hooks: tuple[Hooks, str]) -> None:
+    received, url = hooks
+    shop, variants = _seeded(sandbox_server)
+    _subscribe(shop, url)
+    old, new = variants[0], variants[1]
+    order = _fulfilled_order(shop, [(old["id"], 3)])
+    ret = shop(
+        CREATE,
+        {
+            "input": {
+                "orderId": order["id"],
+                "returnLineItems": [_line(order["fli"][old["id"]], 3)],
+                "exchangeLineItems": [{"variantId": new["id"], "quantity": 1}],
+            }
+        },
+    )["returnCreate"]["return"]
+    line = ret["returnLineItems"]["nodes"][0]["id"]
+    exchange = ret["exchangeLineItems"]["nodes"][0]["id"]
+    rfo_line = ret["reverseFulfillmentOrders"]["nodes"][0]["lineItems"]["nodes"][0]["id"]
+    remove = (
+        "mutation($id: ID!, $lines: [ReturnLineItemRemoveFromReturnInput!], "
+        "$exchanges: [ExchangeLineItemRemoveFromReturnInput!]) { removeFromReturn(returnId: $id, "
+        "returnLineItems: $lines, exchangeLineItems: $exchanges) { return { totalQuantity "
+        "returnLineItems(first: 5) { nodes { quantity } } "
+        "exchangeLineItems(first: 5) { nodes { quantity } } "
+        "reverseFulfillmentOrders(first: 5) { nodes { lineItems(first: 5) { nodes { "
+        "totalQuantity } } } } } " + ERRORS + " } }"
+    )
+
+    def run(lines: Any = None, exchanges: Any = None, return_id: str = ret["id"]) -> Any:
+        return shop(remove, {"id": return_id, "lines": lines, "exchanges": exchanges})[
+            "removeFromReturn"
+        ]
+
+    one = run([{"returnLineItemId": line, "quantity": 1}])
+    assert one["userErrors"] == []
+    assert one["return"]["totalQuantity"] == 2
+    assert one["return"]["returnLineItems"]["nodes"] == [{"quantity": 2}]
+    rfo_lines = one["return"]["reverseFulfillmentOrders"]["nodes"][0]["lineItems"]["nodes"]
+    assert rfo_lines == [{"totalQuantity": 2}]
+    assert received.of("returns/update")[0]["return_line_items"][0]["quantity"] == 2
+    assert run([{"returnLineItemId": line, "quantity": 3}])["userErrors"] == [
+        {
+            "field": ["returnLineItems", "0", "quantity"],
+            "message": "Return line item has an invalid quantity.",
+            "code": "INVALID",
+        }
+    ]
+    assert run([{"returnLineItemId": line, "quantity": 0}])["userErrors"] == [
+        {"field": None, "message": "Quantity must be greater than 0", "code": "GREATER_THAN"}
+    ]
+    unknown = run([{"returnLineItemId": "gid://shopify/ReturnLineItem/1", "quantity": 1}])
+    assert unknown["userErrors"] == [
+        {
+            "field": ["returnLineItems", "0", "returnLineItemId"],
+            "message": "Return line item does not exist.",
+            "code": "INVALID",
+        }
+    ]
+    # Every returned unit gone would leave an empty return: refused.
+    assert run([{"returnLineItemId": line, "quantity": 2}])["userErrors"][0]["code"] == "INVALID"
+    # A disposed unit stays on the return.
+    shop(
+        DISPOSE,
+        {
+            "inputs": [
+                {
+                    "reverseFulfillmentOrderLineItemId": rfo_line,
+                    "quantity": 1,
+                    "dispositionType": "NOT_RESTOCKED",
+                }
+            ]
+        },
+    )
+    assert run([{"returnLineItemId": line, "quantity": 2}])["userErrors"][0]["field"] == [
+        "returnLineItems",
+        "0",
+        "quantity",
+    ]
+    dropped = run(exchanges=[{"exchangeLineItemId": exchange, "quantity": 1}])
+    assert dropped["userErrors"] == [] and dropped["return"]["exchangeLineItems"]["nodes"] == []
+    ghost = run([{"returnLineItemId": line, "quantity": 1}], return_id="gid://shopify/Return/1")
+    assert ghost["userErrors"] == [
+        {"field": ["returnId"], "message": "Return not found.", "code": "NOT_FOUND"}
+    ]
+    shop("mutation($id: ID!) { returnClose(id: $id) { return { id } } }", {"id": ret["id"]})
+    assert run([{"returnLineItemId": line, "quantity": 1}])["userErrors"] == [
+        {"field": ["returnId"], "message": "Return status is invalid.", "code": "INVALID_STATE"}
     ]
 
 

@@ -15,6 +15,8 @@ management workflows, Manage reverse fulfillment orders, Migrate to return proce
   that are not cancelled or declined count against the fulfillment line.
 * ``returnCancel`` is allowed until work was done (a disposition or processing);
   ``returnClose`` from OPEN, ``returnReopen`` from CLOSED; the same status again is a no-op.
+  ``removeFromReturn`` takes units off a REQUESTED or OPEN return (never processed or
+  disposed ones) and announces it with returns/update.
 * ``reverseFulfillmentOrderDispose`` (all or nothing, one reverse fulfillment order per call)
   records what happened to returned units; RESTOCKED units go back to ``available`` at the
   location named. A reverse fulfillment order whose units are all disposed closes.
@@ -37,7 +39,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from fulfillbridge.sandbox.domain.catalog import Catalog, CatalogError
+from fulfillbridge.sandbox.domain.catalog import Catalog
 from fulfillbridge.sandbox.domain.orders import (
     Fulfillment,
     FulfillmentLineItem,
@@ -355,7 +357,8 @@ class Returns:
         return orders_of(self.shop)
 
     def _catalog(self) -> Catalog:
-        return self.shop.part("catalog", Catalog)
+        catalog: Catalog = self.shop.part("catalog", Catalog)
+        return catalog
 
     def get(self, global_id: Any) -> Return | None:
         number = _id(global_id, "Return")
@@ -675,6 +678,97 @@ class Returns:
         self._emit_return("returns/reopen", ret)
         return ret
 
+    def remove_items(
+        self,
+        global_id: Any,
+        line_inputs: list[dict[str, Any]],
+        exchange_inputs: list[dict[str, Any]],
+    ) -> Return:
+        """removeFromReturn: fewer units on a return that is still REQUESTED or OPEN; a unit
+        already processed or disposed stays. Its reverse fulfillment order follows."""
+        ret = self._require(global_id, ["returnId"])
+        if ret.status not in {OPEN, REQUESTED}:
+            raise _fail(["returnId"], STATUS_INVALID, "INVALID_STATE")
+        errors: list[UserError] = []
+        lines: dict[int, int] = {}
+        for index, entry in enumerate(line_inputs):
+            where = ["returnLineItems", str(index)]
+            line_id = _id(entry.get("returnLineItemId"), "ReturnLineItem")
+            line = ret.line(line_id) if line_id is not None else None
+            if line is None:
+                errors.append(_err([*where, "returnLineItemId"], NO_RETURN_LINE, "INVALID"))
+                continue
+            quantity = int(entry.get("quantity", 0))
+            if quantity <= 0:
+                errors.append(_err(None, "Quantity must be greater than 0", "GREATER_THAN"))
+                continue
+            if quantity > self._removable(ret, line) - lines.get(line.id, 0):
+                errors.append(_err([*where, "quantity"], INVALID_RETURN_QUANTITY, "INVALID"))
+                continue
+            lines[line.id] = lines.get(line.id, 0) + quantity
+        exchanges: dict[int, int] = {}
+        for index, entry in enumerate(exchange_inputs):
+            where = ["exchangeLineItems", str(index)]
+            line_id = _id(entry.get("exchangeLineItemId"), "ExchangeLineItem")
+            exchange = ret.exchange_line(line_id) if line_id is not None else None
+            if exchange is None:
+                errors.append(
+                    _err(
+                        [*where, "exchangeLineItemId"],
+                        SANDBOX_WORDING["no_exchange_line"],
+                        "INVALID",
+                    )
+                )
+                continue
+            quantity = int(entry.get("quantity", 0))
+            if quantity <= 0:
+                errors.append(_err(None, "Quantity must be greater than 0", "GREATER_THAN"))
+                continue
+            if quantity > exchange.processable - exchanges.get(exchange.id, 0):
+                errors.append(
+                    _err(
+                        [*where, "quantity"],
+                        SANDBOX_WORDING["invalid_exchange_quantity"],
+                        "INVALID",
+                    )
+                )
+                continue
+            exchanges[exchange.id] = exchanges.get(exchange.id, 0) + quantity
+        if not errors and not lines and not exchanges:
+            errors.append(_err(["returnLineItems"], NO_LINES, "INVALID"))
+        left = sum(x.quantity - lines.get(x.id, 0) for x in ret.line_items)
+        if not errors and left == 0:
+            errors.append(_err(["returnLineItems"], NO_LINES, "INVALID"))
+        if errors:
+            raise OrderUserErrors(*errors)
+        for line in ret.line_items:
+            removed = lines.get(line.id, 0)
+            if not removed:
+                continue
+            line.quantity -= removed
+            for rfo in self.reverse_orders_of(ret):
+                for rfo_line in rfo.line_items:
+                    if rfo_line.return_line_item_id == line.id:
+                        rfo_line.total_quantity -= removed
+                rfo.line_items = [x for x in rfo.line_items if x.total_quantity > 0]
+        ret.line_items = [x for x in ret.line_items if x.quantity > 0]
+        for exchange in ret.exchange_line_items:
+            exchange.quantity -= exchanges.get(exchange.id, 0)
+        ret.exchange_line_items = [x for x in ret.exchange_line_items if x.quantity > 0]
+        self._touch(ret)
+        self._emit_return("returns/update", ret)
+        return ret
+
+    def _removable(self, ret: Return, line: ReturnLineItem) -> int:
+        """Units of a return line that are neither processed nor disposed."""
+        disposed = sum(
+            rfo_line.disposed
+            for rfo in self.reverse_orders_of(ret)
+            for rfo_line in rfo.line_items
+            if rfo_line.return_line_item_id == line.id
+        )
+        return line.quantity - max(line.processed_quantity, disposed)
+
     # ------------------------------------------------------------------ reverse deliveries
     def create_delivery(
         self,
@@ -895,16 +989,14 @@ class Returns:
     @staticmethod
     def _restock(catalog: Catalog, item_id: int, location_id: int, quantity: int) -> None:
         """Returned units are back on the shelf: available (and on_hand) go up; Catalog
-        announces the level (inventory_levels/update). Untracked items have no count."""
+        announces the level (inventory_levels/update). Untracked items have no count; an
+        item not stocked at the location is stocked there first."""
         item = catalog.inventory_item(item_id)
         if item is None or not item.tracked:
             return
-        try:
-            if catalog.level(item_id, location_id) is None:
-                catalog.activate(item_id, location_id)
-            catalog.adjust_quantity(item_id, location_id, "available", quantity)
-        except CatalogError:  # pragma: no cover - locations were checked before
-            raise
+        if catalog.level(item_id, location_id) is None:
+            catalog.activate(item_id, location_id)
+        catalog.adjust_quantity(item_id, location_id, "available", quantity)
 
     # ------------------------------------------------------------------ processing
     def process(self, raw: dict[str, Any]) -> Return:
