@@ -892,22 +892,35 @@ def test_exchange_is_held_until_the_returned_items_are_processed(
     ]
 
 
-def test_closing_a_return_releases_the_exchange_hold(sandbox_server: SandboxServer) -> None:
+def test_a_dearer_exchange_stays_held_until_the_merchant_releases_it(
+    sandbox_server: SandboxServer,
+) -> None:
     shop, variants = _seeded(sandbox_server)
     old, new = variants[0], variants[1]
-    order = _fulfilled_order(shop, [(old["id"], 2)])
+    product = shop(
+        "query($id: ID!) { productVariant(id: $id) { product { id } } }", {"id": new["id"]}
+    )["productVariant"]["product"]["id"]
+    repriced = shop(
+        """mutation($product: ID!, $variants: [ProductVariantsBulkInput!]!) {
+             productVariantsBulkUpdate(productId: $product, variants: $variants) {
+             productVariants { price } userErrors { field message } } }""",
+        {"product": product, "variants": [{"id": new["id"], "price": "45.00"}]},
+    )["productVariantsBulkUpdate"]
+    assert repriced["userErrors"] == [] and repriced["productVariants"] == [{"price": "45.00"}]
+    order = _fulfilled_order(shop, [(old["id"], 1)])
     ret = shop(
         CREATE,
         {
             "input": {
                 "orderId": order["id"],
-                "returnLineItems": [_line(order["fli"][old["id"]], 2)],
+                "returnLineItems": [_line(order["fli"][old["id"]], 1)],
                 "exchangeLineItems": [{"variantId": new["id"], "quantity": 1}],
             }
         },
     )["returnCreate"]["return"]
     exchange = ret["exchangeLineItems"]["nodes"][0]["id"]
     line = ret["returnLineItems"]["nodes"][0]["id"]
+    # Everything processed at once, but the buyer owes the difference: held, return open.
     processed = shop(
         PROCESS,
         {
@@ -919,10 +932,51 @@ def test_closing_a_return_releases_the_exchange_hold(sandbox_server: SandboxServ
         },
     )["returnProcess"]
     assert processed["userErrors"] == []
-    # One of the two returned units is still awaited: the exchange stays held.
     fos = shop(
-        "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status } } "
-        "} }",
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status } "
+        "} } }",
+        {"id": order["id"]},
+    )["order"]["fulfillmentOrders"]["nodes"]
+    held = next(n["id"] for n in fos if n["status"] == "ON_HOLD")
+    assert shop(FO, {"id": held})["fulfillmentOrder"]["fulfillmentHolds"][0]["reason"] == (
+        "AWAITING_RETURN_ITEMS"
+    )
+    # Every item processed: the return closes, but the difference is still owed.
+    assert processed["return"]["status"] == "CLOSED"
+    # The app may not release it; the merchant does once the buyer paid.
+    refused = shop(
+        """mutation($id: ID!) { fulfillmentOrderReleaseHold(id: $id) {
+             fulfillmentOrder { status } userErrors { code } } }""",
+        {"id": held},
+    )["fulfillmentOrderReleaseHold"]
+    assert refused == {"fulfillmentOrder": None, "userErrors": [{"code": "INVALID_ACCESS"}]}
+    shop.merchant(action="release_hold", fulfillment_order_id=held)
+    assert shop(FO, {"id": held})["fulfillmentOrder"]["status"] == "OPEN"
+
+
+def test_closing_a_return_counts_its_items_as_returned(sandbox_server: SandboxServer) -> None:
+    shop, variants = _seeded(sandbox_server)
+    old, new = variants[0], variants[1]
+    order = _fulfilled_order(shop, [(old["id"], 1)])
+    ret = shop(
+        CREATE,
+        {
+            "input": {
+                "orderId": order["id"],
+                "returnLineItems": [_line(order["fli"][old["id"]], 1)],
+                "exchangeLineItems": [{"variantId": new["id"], "quantity": 1}],
+            }
+        },
+    )["returnCreate"]["return"]
+    exchange = ret["exchangeLineItems"]["nodes"][0]["id"]
+    first = shop(
+        PROCESS,
+        {"input": {"returnId": ret["id"], "exchangeLineItems": [{"id": exchange, "quantity": 1}]}},
+    )["returnProcess"]
+    assert first["userErrors"] == [] and first["return"]["status"] == "OPEN"
+    fos = shop(
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status } "
+        "} } }",
         {"id": order["id"]},
     )["order"]["fulfillmentOrders"]["nodes"]
     held = next(n["id"] for n in fos if n["status"] == "ON_HOLD")
@@ -932,6 +986,44 @@ def test_closing_a_return_releases_the_exchange_hold(sandbox_server: SandboxServ
     )["returnClose"]
     assert closed == {"return": {"status": "CLOSED"}, "userErrors": []}
     assert shop(FO, {"id": held})["fulfillmentOrder"]["status"] == "OPEN"
+
+
+def test_an_even_exchange_processed_with_its_items_is_not_held(
+    sandbox_server: SandboxServer,
+) -> None:
+    shop, variants = _seeded(sandbox_server)
+    old, new = variants[0], variants[1]
+    order = _fulfilled_order(shop, [(old["id"], 1)])
+    ret = shop(
+        CREATE,
+        {
+            "input": {
+                "orderId": order["id"],
+                "returnLineItems": [_line(order["fli"][old["id"]], 1)],
+                "exchangeLineItems": [{"variantId": new["id"], "quantity": 1}],
+            }
+        },
+    )["returnCreate"]["return"]
+    processed = shop(
+        PROCESS,
+        {
+            "input": {
+                "returnId": ret["id"],
+                "exchangeLineItems": [
+                    {"id": ret["exchangeLineItems"]["nodes"][0]["id"], "quantity": 1}
+                ],
+                "returnLineItems": [
+                    {"id": ret["returnLineItems"]["nodes"][0]["id"], "quantity": 1}
+                ],
+            }
+        },
+    )["returnProcess"]
+    assert processed["userErrors"] == [] and processed["return"]["status"] == "CLOSED"
+    statuses = shop(
+        "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { status } } } }",
+        {"id": order["id"]},
+    )["order"]["fulfillmentOrders"]["nodes"]
+    assert sorted(n["status"] for n in statuses) == ["CLOSED", "OPEN"]
 
 
 # --------------------------------------------------------------------------- scopes

@@ -22,10 +22,14 @@ management workflows, Manage reverse fulfillment orders, Migrate to return proce
   location named. A reverse fulfillment order whose units are all disposed closes.
 * Since 2025-07 exchange items are confirmed only when ``returnProcess`` processes them:
   the order then gains a line item for each and a fulfillment order where routing sends
-  it. That fulfillment order is held (AWAITING_RETURN_ITEMS: "return items not yet
-  received during an exchange") while the return still has unprocessed return line items;
-  the hold is released once they are processed or the return is closed. A return whose
-  every item is processed closes.
+  it. Only an exchange the buyer still owes money for is held (Migrate to return
+  processing); the reason is AWAITING_RETURN_ITEMS ("return items not yet received during
+  an exchange"). The sandbox counts as owed the processed exchange items less the
+  processed returned items, so an exchange processed before the returned items is held
+  until they are processed (or the return is closed: a closed return counts as returned).
+  A dearer exchange stays held after that: Shopify releases it once the buyer pays the
+  difference, which the sandbox cannot collect, so the merchant releases it (the
+  ``release_hold`` merchant action). A return whose every item is processed closes.
 
 Error messages that Shopify documents or that were recorded on Shopify are used as they
 are; the module's ``SANDBOX_WORDING`` marks the messages the sandbox words itself because
@@ -660,7 +664,8 @@ class Returns:
         for rfo in self.reverse_orders_of(ret):
             if rfo.status == OPEN:
                 rfo.status = CLOSED
-        self._release_exchange_holds(ret)
+        if self.balance_owed(ret, all_received=True) <= 0:
+            self._release_exchange_holds(ret)
         self._emit_return("returns/close", ret)
 
     def reopen(self, global_id: Any) -> Return:
@@ -1106,7 +1111,7 @@ class Returns:
                 )
             )
         self._touch(ret)
-        if not ret.awaiting_items:
+        if self.balance_owed(ret) <= 0:
             self._release_exchange_holds(ret)
         self._emit_return("returns/process", ret)
         if ret.fully_processed:
@@ -1180,8 +1185,33 @@ class Returns:
         orders._touch_fo(fo)
         orders._emit_order_updated(order)
         orders._emit_fo_event("fulfillment_orders/order_routing_complete", fo)
-        if ret.awaiting_items:
+        if self.balance_owed(ret) > 0:
             self._hold_for_return(ret, fo)
+
+    def balance_owed(self, ret: Return, *, all_received: bool = False) -> Decimal:
+        """What the buyer owes on the return so far: the processed exchange items less the
+        processed returned items (at the prices of their order lines). Returned items not
+        yet processed are not credited (that is what the exchange waits for) unless
+        ``all_received``: a closed return counts as returned."""
+        order = self.orders.orders[ret.order_id]
+        exchanged = sum(
+            (
+                self.orders.line_item(order, line_id).price
+                * self.orders.line_item(order, line_id).quantity
+                for x in ret.exchange_line_items
+                for line_id in x.line_item_ids
+            ),
+            Decimal("0"),
+        )
+        returned = sum(
+            (
+                self.orders.line_item(order, x.line_item_id).price
+                * (x.quantity if all_received else x.processed_quantity)
+                for x in ret.line_items
+            ),
+            Decimal("0"),
+        )
+        return exchanged - returned
 
     def _hold_for_return(self, ret: Return, fo: FulfillmentOrder) -> None:
         hold, _fo, _rest = self.orders.hold(
