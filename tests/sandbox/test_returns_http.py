@@ -119,19 +119,27 @@ def _variants(shop: ShopClient) -> list[dict[str, Any]]:
 
 
 def _fulfilled_order(
-    shop: ShopClient, lines: list[tuple[str, int]], *, ship: bool = True
+    shop: ShopClient, lines: list[tuple[str, int]], *, ship: bool = True, paid: str | None = None
 ) -> dict[str, Any]:
     """An order of ``lines`` (variant id, quantity), fulfilled in full when ``ship``; with
     its fulfillment line items by variant id and its location."""
     created = shop(
         """mutation($order: OrderCreateOrderInput!) { orderCreate(order: $order) {
-             order { id name fulfillmentOrders(first: 5) { nodes { id
+             order { id name transactions { id } fulfillmentOrders(first: 5) { nodes { id
                assignedLocation { location { id } } } } }
              userErrors { field message } } }""",
         {
             "order": {
                 "lineItems": [{"variantId": v, "quantity": q} for v, q in lines],
                 "shippingAddress": ADDRESS,
+                "transactions": [
+                    {
+                        "kind": "SALE",
+                        "amountSet": {"shopMoney": {"amount": paid, "currencyCode": "USD"}},
+                    }
+                ]
+                if paid
+                else [],
             }
         },
     )["orderCreate"]
@@ -759,6 +767,170 @@ def test_remove_from_return(sandbox_server: SandboxServer, hooks: tuple[Hooks, s
     assert run([{"returnLineItemId": line, "quantity": 1}])["userErrors"] == [
         {"field": ["returnId"], "message": "Return status is invalid.", "code": "INVALID_STATE"}
     ]
+
+
+def test_reverse_delivery_refusals(sandbox_server: SandboxServer) -> None:
+    shop, variants = _seeded(sandbox_server)
+    variant = variants[0]["id"]
+    order = _fulfilled_order(shop, [(variant, 2)])
+    ret = shop(
+        CREATE,
+        {"input": {"orderId": order["id"], "returnLineItems": [_line(order["fli"][variant], 2)]}},
+    )
+    [rfo] = ret["returnCreate"]["return"]["reverseFulfillmentOrders"]["nodes"]
+    line = rfo["lineItems"]["nodes"][0]["id"]
+    create = (
+        "mutation($rfo: ID!, $lines: [ReverseDeliveryLineItemInput!]!) { "
+        "reverseDeliveryCreateWithShipping(reverseFulfillmentOrderId: $rfo, "
+        'reverseDeliveryLineItems: $lines, trackingInput: {number: "T1"}) { '
+        "reverseDelivery { id reverseDeliveryLineItems(first: 5) { nodes { quantity } } } "
+        + ERRORS
+        + " } }"
+    )
+
+    def run(rfo_id: str, *lines: tuple[str, int]) -> Any:
+        entries = [{"reverseFulfillmentOrderLineItemId": i, "quantity": q} for i, q in lines]
+        return shop(create, {"rfo": rfo_id, "lines": entries})["reverseDeliveryCreateWithShipping"]
+
+    assert run("gid://shopify/ReverseFulfillmentOrder/1", (line, 1))["userErrors"] == [
+        {
+            "field": ["reverseFulfillmentOrderId"],
+            "message": "Reverse fulfillment order does not exist.",
+            "code": "NOT_FOUND",
+        }
+    ]
+    assert run(rfo["id"], (line, 3))["userErrors"] == [
+        {
+            "field": ["reverseDeliveryLineItems", "0", "quantity"],
+            "message": "Quantity is invalid.",
+            "code": "INVALID",
+        }
+    ]
+    assert (
+        run(rfo["id"], ("gid://shopify/ReverseFulfillmentOrderLineItem/1", 1))["userErrors"][0][
+            "code"
+        ]
+        == "NOT_FOUND"
+    )
+    # One unit on a first parcel; an empty list sends what is left; then nothing is left.
+    assert run(rfo["id"], (line, 1))["userErrors"] == []
+    rest = run(rfo["id"])
+    assert rest["userErrors"] == []
+    assert rest["reverseDelivery"]["reverseDeliveryLineItems"]["nodes"] == [{"quantity": 1}]
+    assert run(rfo["id"], (line, 1))["userErrors"][0]["message"] == "Quantity is invalid."
+    assert run(rfo["id"])["userErrors"][0]["field"] == ["reverseDeliveryLineItems"]
+    update = shop(
+        """mutation { reverseDeliveryShippingUpdate(reverseDeliveryId: "gid://shopify/ReverseDelivery/1",
+             trackingInput: {number: "X"}) { reverseDelivery { id } """
+        + ERRORS
+        + " } }"
+    )["reverseDeliveryShippingUpdate"]
+    assert update == {
+        "reverseDelivery": None,
+        "userErrors": [
+            {
+                "field": ["reverseDeliveryId"],
+                "message": "Reverse delivery does not exist",
+                "code": "NOT_FOUND",
+            }
+        ],
+    }
+    for root in ("reverseFulfillmentOrder", "reverseDelivery"):
+        kind = root[0].upper() + root[1:]
+        answer = shop(
+            "query($id: ID!) { " + root + "(id: $id) { id } }", {"id": f"gid://shopify/{kind}/1"}
+        )
+        assert answer == {root: None}
+    # Parcels are no work done on the return: it may still be cancelled, and its reverse
+    # fulfillment order then takes no parcel.
+    cancelled = shop(
+        "mutation($id: ID!) { returnCancel(id: $id) { return { status } " + ERRORS + " } }",
+        {"id": ret["returnCreate"]["return"]["id"]},
+    )["returnCancel"]
+    assert cancelled == {"return": {"status": "CANCELED"}, "userErrors": []}
+    assert run(rfo["id"])["userErrors"] == [
+        {
+            "field": ["reverseFulfillmentOrderId"],
+            "message": "Reverse fulfillment order is not open.",
+            "code": "INVALID_STATE",
+        }
+    ]
+
+
+def test_process_with_a_refund_and_its_refusals(sandbox_server: SandboxServer) -> None:
+    shop, variants = _seeded(sandbox_server)
+    variant = variants[0]["id"]
+    order = _fulfilled_order(shop, [(variant, 2)], paid="38.00")
+    [sale] = order["transactions"]
+    ret = shop(
+        CREATE,
+        {"input": {"orderId": order["id"], "returnLineItems": [_line(order["fli"][variant], 2)]}},
+    )
+    ret_id = ret["returnCreate"]["return"]["id"]
+    line = ret["returnCreate"]["return"]["returnLineItems"]["nodes"][0]["id"]
+
+    def process(**input_fields: Any) -> Any:
+        return shop(PROCESS, {"input": {"returnId": ret_id, **input_fields}})["returnProcess"]
+
+    def refund(amount: str, parent: str = sale["id"]) -> dict[str, Any]:
+        money = {"amount": amount, "currencyCode": "USD"}
+        return {
+            "issueRefund": {"orderTransactions": [{"transactionAmount": money, "parentId": parent}]}
+        }
+
+    one = [{"id": line, "quantity": 1}]
+    assert process(returnLineItems=[{"id": line, "quantity": 3}])["userErrors"] == [
+        {
+            "field": ["input", "returnLineItems", "0", "quantity"],
+            "message": "Return line item has an invalid quantity.",
+            "code": "INVALID",
+        }
+    ]
+    assert (
+        process(returnLineItems=[{"id": "gid://shopify/ReturnLineItem/1", "quantity": 1}])[
+            "userErrors"
+        ][0]["code"]
+        == "NOT_FOUND"
+    )
+    assert process()["userErrors"][0]["code"] == "BLANK"
+    bad_parent = process(
+        returnLineItems=one, financialTransfer=refund("19.00", "gid://shopify/OrderTransaction/1")
+    )
+    assert bad_parent["userErrors"][0]["field"][-1] == "parentId"
+    too_much = process(returnLineItems=one, financialTransfer=refund("50.00"))
+    assert too_much["userErrors"][0]["field"] == ["input", "financialTransfer", "issueRefund"]
+    ghost = shop(PROCESS, {"input": {"returnId": "gid://shopify/Return/1", "returnLineItems": one}})
+    assert ghost["returnProcess"]["userErrors"] == [
+        {"field": ["input", "returnId"], "message": "Return not found.", "code": "NOT_FOUND"}
+    ]
+    # Nothing was processed by the refusals.
+    read = shop(RETURN, {"id": ret_id})["return"]["returnLineItems"]["nodes"][0]
+    assert read["processedQuantity"] == 0
+
+    done = process(returnLineItems=one, financialTransfer=refund("19.00"), note="One back")
+    assert done["userErrors"] == []
+    assert done["return"]["status"] == "OPEN"
+    assert done["return"]["returnLineItems"]["nodes"][0]["processedQuantity"] == 1
+    refunds = shop(
+        """query($id: ID!, $order: ID!) { return(id: $id) { refunds(first: 5) { nodes {
+             note totalRefundedSet { shopMoney { amount } } } } }
+             order(id: $order) { totalRefundedSet { shopMoney { amount } } } }""",
+        {"id": ret_id, "order": order["id"]},
+    )
+    assert refunds["return"]["refunds"]["nodes"] == [
+        {"note": "One back", "totalRefundedSet": {"shopMoney": {"amount": "19.0"}}}
+    ]
+    assert refunds["order"]["totalRefundedSet"]["shopMoney"]["amount"] == "19.0"
+    processed_only = shop(
+        """query($id: ID!) { return(id: $id) {
+             processed: returnLineItems(first: 5, processingStatus: PROCESSED) { nodes { id } }
+             open: returnLineItems(first: 5, processingStatus: PROCESSABLE) { nodes { id } } } }""",
+        {"id": ret_id},
+    )["return"]
+    assert processed_only == {
+        "processed": {"nodes": [{"id": line}]},
+        "open": {"nodes": [{"id": line}]},
+    }
 
 
 # --------------------------------------------------------------------------- exchanges
