@@ -319,6 +319,64 @@ def test_decline_and_the_status_rules(
     ]
 
 
+def test_reason_definitions_and_requested_at(sandbox_server: SandboxServer) -> None:
+    shop, variants = seeded(sandbox_server)
+    variant = variants[0]["id"]
+    order = fulfilled_order(shop, [(variant, 1)])
+    listed = shop(
+        """{ returnReasonDefinitions(first: 3, sortKey: HANDLE, handles: ["defective", "color"])
+             { nodes { id handle name deleted } } }"""
+    )["returnReasonDefinitions"]["nodes"]
+    assert [n["handle"] for n in listed] == ["color", "defective"]
+    defective = listed[1]
+    line = {"fulfillmentLineItemId": order["fli"][variant], "quantity": 1}
+
+    def create(**extra: Any) -> Any:
+        return shop.raw(CREATE, {"input": {"orderId": order["id"], **extra}})
+
+    created = create(
+        requestedAt="2026-11-30T10:00:00Z",
+        returnLineItems=[{**line, "returnReasonDefinitionId": defective["id"]}],
+    )["data"]["returnCreate"]
+    assert created["userErrors"] == []
+    read = shop(
+        """query($id: ID!) { return(id: $id) { createdAt returnLineItems(first: 1) { nodes {
+             returnReason returnReasonDefinition { id handle } } } } }""",
+        {"id": created["return"]["id"]},
+    )["return"]
+    assert read["createdAt"] == "2026-11-30T10:00:00Z"
+    assert read["returnLineItems"]["nodes"] == [
+        {
+            "returnReason": "DEFECTIVE",
+            "returnReasonDefinition": {"id": defective["id"], "handle": "defective"},
+        }
+    ]
+    created_id = created["return"]["id"]
+    shop("mutation($id: ID!) { returnCancel(id: $id) { return { id } } }", {"id": created_id})
+    ghost = "gid://shopify/ReturnReasonDefinition/999"
+    unknown = create(returnLineItems=[{**line, "returnReasonDefinitionId": ghost}])
+    assert unknown["data"]["returnCreate"]["userErrors"] == [
+        {
+            "field": ["returnInput", "returnLineItems", "0", "returnReasonDefinitionId"],
+            "message": "Return reason definition does not exist.",
+            "code": "NOT_FOUND",
+        }
+    ]
+    bad_date = create(
+        requestedAt="yesterday", returnLineItems=[line_input(line["fulfillmentLineItemId"], 1)]
+    )
+    assert bad_date["data"]["returnCreate"] == {
+        "return": None,
+        "userErrors": [
+            {
+                "field": ["returnInput", "requestedAt"],
+                "message": "Invalid date/time: 'yesterday'",
+                "code": "INVALID",
+            }
+        ],
+    }
+
+
 def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer) -> None:
     shop, variants = seeded(sandbox_server)
     variant = variants[0]["id"]

@@ -536,6 +536,34 @@ def resolve_returnable_fulfillment(_parent: Any, ctx: Context, id: str) -> dict[
     return _returnable_node(ctx, number) if number is not None else None
 
 
+_REASON_SORT = {"ID": 0, "HANDLE": 1, "NAME": 2}
+
+
+@query("returnReasonDefinitions", scopes=READ_RETURNS)
+def resolve_reason_definitions(
+    _parent: Any,
+    ctx: Context,
+    ids: list[str] | None = None,
+    handles: list[str] | None = None,
+    sortKey: str = "ID",
+    query: str | None = None,
+    **page: Any,
+) -> dict[str, Any]:
+    """The shop's return reasons: the sandbox has one definition per ReturnReason value."""
+    wanted_ids = {parse_gid(i, "ReturnReasonDefinition") for i in ids} if ids else None
+    nodes = [
+        node
+        for number in sorted(REASON_DEFINITIONS)
+        if (node := _reason_definition(number)) is not None
+        and (wanted_ids is None or number in wanted_ids)
+        and (not handles or node["handle"] in handles)
+        and (not query or query.lower() in f"{node['handle']} {node['name']}".lower())
+    ]
+    field = ("_id", "handle", "name")[_REASON_SORT.get(sortKey, 0)]
+    nodes.sort(key=lambda n: n[field])
+    return _page(nodes, page)
+
+
 # --------------------------------------------------------------------------- mutations
 def _return_payload(ctx: Context, action: Callable[[], Return]) -> dict[str, Any]:
     try:

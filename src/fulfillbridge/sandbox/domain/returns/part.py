@@ -9,6 +9,7 @@ from fulfillbridge.sandbox.domain.orders import (
     OrderUserErrors,
     UserError,
 )
+from fulfillbridge.sandbox.domain.orders.inputs import iso
 from fulfillbridge.sandbox.domain.returns.model import (
     ALREADY_DECLINED,
     CANCELED,
@@ -125,12 +126,17 @@ class Returns(Processing):
         if errors:
             raise OrderUserErrors(*errors)
         now = self.shop.clock.iso_now()
+        # returnCreate may say when the customer asked (ReturnInput.requestedAt).
+        try:
+            requested_at = iso(raw.get("requestedAt")) or now
+        except OrderUserErrors as exc:
+            raise refusal([input_name, "requestedAt"], exc.errors[0].message, "INVALID") from exc
         ret = Return(
             id=self.shop.next_id(),
             order_id=order.id,
             name=f"{order.name}-R{len(self.of_order(order.id)) + 1}",
             status=status,
-            created_at=now,
+            created_at=requested_at,
             updated_at=now,
             line_items=built,
             exchange_line_items=exchanges,
