@@ -1,7 +1,6 @@
 """Returns in the sandbox over real HTTP: a customer's request approved, shipped back with
-tracking and restocked; declines and the status rules; over-returning and over-disposing
-refused; an exchange held until the returned items are processed; the webhooks of each
-step; the return scopes; the customer and merchant controls with broken input."""
+tracking and restocked; declines and the status rules; over-returning refused; the return
+scopes; the customer and merchant controls with broken input."""
 
 from __future__ import annotations
 
@@ -9,175 +8,41 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.sandbox._shop_client import ShopClient, add_shop, scopes_without
-from tests.sandbox.test_order_changes_http import Hooks
+from tests.sandbox._returns import (
+    APPROVE,
+    CREATE,
+    DECLINE,
+    DISPOSE,
+    ERRORS,
+    REQUEST,
+    RETURN,
+    Hooks,
+    available,
+    fulfilled_order,
+    line_input,
+    receiver,
+    seeded,
+    subscribe,
+    variants_of,
+)
+from tests.sandbox._shop_client import add_shop, scopes_without
 
 from fulfillbridge.sandbox.server import SandboxServer
-from fulfillbridge.serving import BackgroundServer
-
-TOPICS = (
-    "RETURNS_REQUEST",
-    "RETURNS_APPROVE",
-    "RETURNS_DECLINE",
-    "RETURNS_CANCEL",
-    "RETURNS_CLOSE",
-    "RETURNS_REOPEN",
-    "RETURNS_PROCESS",
-    "REVERSE_DELIVERIES_ATTACH_DELIVERABLE",
-    "REVERSE_FULFILLMENT_ORDERS_DISPOSE",
-    "INVENTORY_LEVELS_UPDATE",
-    "FULFILLMENT_ORDERS_PLACED_ON_HOLD",
-    "FULFILLMENT_ORDERS_HOLD_RELEASED",
-)
-ADDRESS = {"firstName": "Ada", "address1": "1 Rue", "city": "Paris", "countryCode": "FR"}
-RETURN_FIELDS = """id name status totalQuantity requestApprovedAt closedAt
-  decline { reason note }
-  order { id name }
-  returnLineItems(first: 10) { nodes { id quantity processedQuantity unprocessedQuantity
-    ... on ReturnLineItem { returnReason returnReasonNote customerNote
-      fulfillmentLineItem { id quantity lineItem { id sku } } } } }
-  exchangeLineItems(first: 10) { nodes { id quantity processedQuantity variantId
-    lineItems { id sku quantity } } }
-  reverseFulfillmentOrders(first: 5) { nodes { id status
-    lineItems(first: 10) { nodes { id totalQuantity fulfillmentLineItem { id }
-      dispositions { type quantity location { id } } } }
-    reverseDeliveries(first: 5) { nodes { id
-      deliverable { ... on ReverseDeliveryShippingDeliverable {
-        tracking { number url carrierName } label { publicFileUrl } } }
-      reverseDeliveryLineItems(first: 5) { nodes { quantity
-        reverseFulfillmentOrderLineItem { id } } } } } } }"""
-RETURN = "query($id: ID!) { return(id: $id) { " + RETURN_FIELDS + " } }"
-ERRORS = "userErrors { field message code }"
-CREATE = (
-    "mutation($input: ReturnInput!) { returnCreate(returnInput: $input) { return { "
-    + RETURN_FIELDS
-    + " } "
-    + ERRORS
-    + " } }"
-)
-REQUEST = (
-    "mutation($input: ReturnRequestInput!) { returnRequest(input: $input) { return { id name "
-    "status } " + ERRORS + " } }"
-)
-APPROVE = (
-    "mutation($id: ID!) { returnApproveRequest(input: {id: $id}) { return { "
-    + RETURN_FIELDS
-    + " } "
-    + ERRORS
-    + " } }"
-)
-DECLINE = (
-    "mutation($input: ReturnDeclineRequestInput!) { returnDeclineRequest(input: $input) { "
-    "return { id status decline { reason note } } " + ERRORS + " } }"
-)
-DISPOSE = (
-    "mutation($inputs: [ReverseFulfillmentOrderDisposeInput!]!) { "
-    "reverseFulfillmentOrderDispose(dispositionInputs: $inputs) { "
-    "reverseFulfillmentOrderLineItems { id totalQuantity dispositions { type quantity } } "
-    + ERRORS
-    + " } }"
-)
-PROCESS = (
-    "mutation($input: ReturnProcessInput!) { returnProcess(input: $input) { return { "
-    + RETURN_FIELDS
-    + " } "
-    + ERRORS
-    + " } }"
-)
-LEVEL = """query($item: ID!, $loc: ID!) { inventoryItem(id: $item) {
-  inventoryLevel(locationId: $loc) { quantities(names: ["available", "on_hand"]) {
-    name quantity } } } }"""
-FO = """query($id: ID!) { fulfillmentOrder(id: $id) { id status
-  fulfillmentHolds { reason heldByRequestingApp }
-  lineItems(first: 5) { nodes { totalQuantity lineItem { id sku } } } } }"""
 
 
 @pytest.fixture
 def hooks() -> Iterator[tuple[Hooks, str]]:
-    target = Hooks()
-    with BackgroundServer(target.app) as server:
-        yield target, server.url
+    yield from receiver()
 
 
-def _subscribe(shop: ShopClient, url: str) -> None:
-    for topic in TOPICS:
-        data = shop(
-            """mutation($topic: WebhookSubscriptionTopic!, $uri: String!) {
-                 webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri}) {
-                   userErrors { field message } } }""",
-            {"topic": topic, "uri": url + "/hooks"},
-        )
-        assert data["webhookSubscriptionCreate"]["userErrors"] == []
-
-
-def _variants(shop: ShopClient) -> list[dict[str, Any]]:
-    nodes: list[dict[str, Any]] = shop(
-        "{ productVariants(first: 10) { nodes { id sku inventoryItem { id } } } }"
-    )["productVariants"]["nodes"]
-    return nodes
-
-
-def _fulfilled_order(
-    shop: ShopClient, lines: list[tuple[str, int]], *, ship: bool = True
-) -> dict[str, Any]:
-    """An order of ``lines`` (variant id, quantity), fulfilled in full when ``ship``; with
-    its fulfillment line items by variant id and its location."""
-    created = shop(
-        """mutation($order: OrderCreateOrderInput!) { orderCreate(order: $order) {
-             order { id name fulfillmentOrders(first: 5) { nodes { id
-               assignedLocation { location { id } } } } }
-             userErrors { field message } } }""",
-        {
-            "order": {
-                "lineItems": [{"variantId": v, "quantity": q} for v, q in lines],
-                "shippingAddress": ADDRESS,
-            }
-        },
-    )["orderCreate"]
-    assert created["userErrors"] == []
-    order: dict[str, Any] = created["order"]
-    [fo] = order["fulfillmentOrders"]["nodes"]
-    order["location"] = fo["assignedLocation"]["location"]["id"]
-    if ship:
-        shipped = shop(
-            """mutation($id: ID!) { fulfillmentCreate(fulfillment: {lineItemsByFulfillmentOrder:
-                 [{fulfillmentOrderId: $id}]}) { fulfillment { id fulfillmentLineItems(first: 5)
-                 { nodes { id quantity lineItem { variant { id } } } } }
-                 userErrors { field message } } }""",
-            {"id": fo["id"]},
-        )["fulfillmentCreate"]
-        assert shipped["userErrors"] == []
-        order["fli"] = {
-            n["lineItem"]["variant"]["id"]: n["id"]
-            for n in shipped["fulfillment"]["fulfillmentLineItems"]["nodes"]
-        }
-    return order
-
-
-def _available(shop: ShopClient, item: str, location: str) -> dict[str, int]:
-    level = shop(LEVEL, {"item": item, "loc": location})["inventoryItem"]["inventoryLevel"]
-    return {q["name"]: q["quantity"] for q in level["quantities"]}
-
-
-def _seeded(server: SandboxServer) -> tuple[ShopClient, list[dict[str, Any]]]:
-    shop = ShopClient(server.url)
-    shop.seed(products=3, orders=0, seed=5, stock_at="merchant", variety="simple")
-    return shop, _variants(shop)
-
-
-def _line(fli: str, quantity: int, reason: str = "DEFECTIVE", **extra: Any) -> dict[str, Any]:
-    return {"fulfillmentLineItemId": fli, "quantity": quantity, "returnReason": reason, **extra}
-
-
-# --------------------------------------------------------------------------- the happy path
 def test_request_approve_ship_back_and_restock(
     sandbox_server: SandboxServer, hooks: tuple[Hooks, str]
 ) -> None:
     received, url = hooks
-    shop, variants = _seeded(sandbox_server)
-    _subscribe(shop, url)
+    shop, variants = seeded(sandbox_server)
+    subscribe(shop, url)
     variant, item = variants[0]["id"], variants[0]["inventoryItem"]["id"]
-    order = _fulfilled_order(shop, [(variant, 3)])
+    order = fulfilled_order(shop, [(variant, 3)])
     fli = order["fli"][variant]
 
     # The customer asks to return two of the three units.
@@ -278,7 +143,7 @@ def test_request_approve_ship_back_and_restock(
     assert len(received.of("reverse_deliveries/attach_deliverable", 2)) == 2
 
     # Received and restocked: available at the location goes up by the two units.
-    before = _available(shop, item, order["location"])
+    before = available(shop, item, order["location"])
     disposed = shop(
         DISPOSE,
         {
@@ -302,7 +167,7 @@ def test_request_approve_ship_back_and_restock(
         ],
         "userErrors": [],
     }
-    after = _available(shop, item, order["location"])
+    after = available(shop, item, order["location"])
     assert after == {"available": before["available"] + 2, "on_hand": before["on_hand"] + 2}
     [dispose_hook] = received.of("reverse_fulfillment_orders/dispose")
     assert dispose_hook["admin_graphql_api_id"] == rfo["id"]
@@ -355,18 +220,19 @@ def test_request_approve_ship_back_and_restock(
     assert node["node"] == {"id": asked["id"], "status": "CLOSED"}
 
 
-# --------------------------------------------------------------------------- decline and states
 def test_decline_and_the_status_rules(
     sandbox_server: SandboxServer, hooks: tuple[Hooks, str]
 ) -> None:
     received, url = hooks
-    shop, variants = _seeded(sandbox_server)
-    _subscribe(shop, url)
+    shop, variants = seeded(sandbox_server)
+    subscribe(shop, url)
     variant = variants[0]["id"]
-    order = _fulfilled_order(shop, [(variant, 2)])
+    order = fulfilled_order(shop, [(variant, 2)])
     fli = order["fli"][variant]
 
-    asked = shop(REQUEST, {"input": {"orderId": order["id"], "returnLineItems": [_line(fli, 2)]}})
+    asked = shop(
+        REQUEST, {"input": {"orderId": order["id"], "returnLineItems": [line_input(fli, 2)]}}
+    )
     requested = asked["returnRequest"]["return"]
     assert requested["status"] == "REQUESTED"
     declined = shop(
@@ -404,7 +270,9 @@ def test_decline_and_the_status_rules(
     assert approve_declined["userErrors"][0]["code"] == "INVALID_STATE"
 
     # The declined units may be returned again; an OPEN return cannot be declined.
-    created = shop(CREATE, {"input": {"orderId": order["id"], "returnLineItems": [_line(fli, 2)]}})
+    created = shop(
+        CREATE, {"input": {"orderId": order["id"], "returnLineItems": [line_input(fli, 2)]}}
+    )
     opened = created["returnCreate"]
     assert opened["userErrors"] == [] and opened["return"]["status"] == "OPEN"
     assert opened["return"]["name"] == order["name"] + "-R2"
@@ -451,11 +319,68 @@ def test_decline_and_the_status_rules(
     ]
 
 
-# --------------------------------------------------------------------------- over-returning
-def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer) -> None:
-    shop, variants = _seeded(sandbox_server)
+def test_reason_definitions_and_requested_at(sandbox_server: SandboxServer) -> None:
+    shop, variants = seeded(sandbox_server)
     variant = variants[0]["id"]
-    order = _fulfilled_order(shop, [(variant, 3)])
+    order = fulfilled_order(shop, [(variant, 1)])
+    listed = shop(
+        """{ returnReasonDefinitions(first: 3, sortKey: HANDLE, handles: ["defective", "color"])
+             { nodes { id handle name deleted } } }"""
+    )["returnReasonDefinitions"]["nodes"]
+    assert [n["handle"] for n in listed] == ["color", "defective"]
+    defective = listed[1]
+    line = {"fulfillmentLineItemId": order["fli"][variant], "quantity": 1}
+
+    def create(**extra: Any) -> Any:
+        return shop.raw(CREATE, {"input": {"orderId": order["id"], **extra}})
+
+    created = create(
+        requestedAt="2026-11-30T10:00:00Z",
+        returnLineItems=[{**line, "returnReasonDefinitionId": defective["id"]}],
+    )["data"]["returnCreate"]
+    assert created["userErrors"] == []
+    read = shop(
+        """query($id: ID!) { return(id: $id) { createdAt returnLineItems(first: 1) { nodes {
+             returnReason returnReasonDefinition { id handle } } } } }""",
+        {"id": created["return"]["id"]},
+    )["return"]
+    assert read["createdAt"] == "2026-11-30T10:00:00Z"
+    assert read["returnLineItems"]["nodes"] == [
+        {
+            "returnReason": "DEFECTIVE",
+            "returnReasonDefinition": {"id": defective["id"], "handle": "defective"},
+        }
+    ]
+    created_id = created["return"]["id"]
+    shop("mutation($id: ID!) { returnCancel(id: $id) { return { id } } }", {"id": created_id})
+    ghost = "gid://shopify/ReturnReasonDefinition/999"
+    unknown = create(returnLineItems=[{**line, "returnReasonDefinitionId": ghost}])
+    assert unknown["data"]["returnCreate"]["userErrors"] == [
+        {
+            "field": ["returnInput", "returnLineItems", "0", "returnReasonDefinitionId"],
+            "message": "Return reason definition does not exist.",
+            "code": "NOT_FOUND",
+        }
+    ]
+    bad_date = create(
+        requestedAt="yesterday", returnLineItems=[line_input(line["fulfillmentLineItemId"], 1)]
+    )
+    assert bad_date["data"]["returnCreate"] == {
+        "return": None,
+        "userErrors": [
+            {
+                "field": ["returnInput", "requestedAt"],
+                "message": "Invalid date/time: 'yesterday'",
+                "code": "INVALID",
+            }
+        ],
+    }
+
+
+def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer) -> None:
+    shop, variants = seeded(sandbox_server)
+    variant = variants[0]["id"]
+    order = fulfilled_order(shop, [(variant, 3)])
     fli = order["fli"][variant]
 
     def create(*lines: dict[str, Any]) -> dict[str, Any]:
@@ -471,11 +396,13 @@ def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer)
             "code": "INVALID",
         }
     ]
-    assert create(_line(fli, 4)) == {"return": None, "userErrors": too_many}
-    assert create(_line(fli, 2))["userErrors"] == []
-    assert create(_line(fli, 2)) == {"return": None, "userErrors": too_many}
+    assert create(line_input(fli, 4)) == {"return": None, "userErrors": too_many}
+    assert create(line_input(fli, 2))["userErrors"] == []
+    assert create(line_input(fli, 2)) == {"return": None, "userErrors": too_many}
     # A request counts too, and two lines of one call add up.
-    asked = shop(REQUEST, {"input": {"orderId": order["id"], "returnLineItems": [_line(fli, 2)]}})
+    asked = shop(
+        REQUEST, {"input": {"orderId": order["id"], "returnLineItems": [line_input(fli, 2)]}}
+    )
     assert asked["returnRequest"]["userErrors"] == [
         {
             "field": ["input", "returnLineItems", "0", "quantity"],
@@ -483,7 +410,7 @@ def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer)
             "code": "INVALID",
         }
     ]
-    split = create(_line(fli, 1), _line(fli, 1))
+    split = create(line_input(fli, 1), line_input(fli, 1))
     assert split["userErrors"] == [
         {
             "field": ["returnInput", "returnLineItems", "1", "quantity"],
@@ -491,8 +418,8 @@ def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer)
             "code": "INVALID",
         }
     ]
-    assert create(_line(fli, 1))["userErrors"] == []
-    assert create(_line(fli, 1))["userErrors"] == too_many
+    assert create(line_input(fli, 1))["userErrors"] == []
+    assert create(line_input(fli, 1))["userErrors"] == too_many
     returnable = shop(
         """query($id: ID!) { returnableFulfillments(orderId: $id, first: 5) { nodes { id } } }""",
         {"id": order["id"]},
@@ -511,7 +438,7 @@ def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer)
             }
         ],
     }
-    assert create(_line("gid://shopify/FulfillmentLineItem/1", 1))["userErrors"] == [
+    assert create(line_input("gid://shopify/FulfillmentLineItem/1", 1))["userErrors"] == [
         {
             "field": ["returnLineItems", "0", "fulfillmentLineItemId"],
             "message": "Fulfillment line item does not exist.",
@@ -527,7 +454,7 @@ def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer)
             "code": "NOT_FOUND",
         }
     ]
-    other = create(_line(fli, 1, "OTHER"))
+    other = create(line_input(fli, 1, "OTHER"))
     assert other["userErrors"][0]["code"] == "BLANK"
     assert other["userErrors"][0]["field"] == [
         "returnInput",
@@ -535,10 +462,15 @@ def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer)
         "0",
         "returnReasonNote",
     ]
-    assert create(_line(fli, 0))["userErrors"] == too_many
+    assert create(line_input(fli, 0))["userErrors"] == too_many
     unknown_order = shop(
         CREATE,
-        {"input": {"orderId": "gid://shopify/Order/424242", "returnLineItems": [_line(fli, 1)]}},
+        {
+            "input": {
+                "orderId": "gid://shopify/Order/424242",
+                "returnLineItems": [line_input(fli, 1)],
+            }
+        },
     )["returnCreate"]
     assert unknown_order["userErrors"] == [
         {
@@ -550,8 +482,8 @@ def test_over_returning_is_refused_across_returns(sandbox_server: SandboxServer)
 
 
 def test_only_fulfilled_units_can_be_returned(sandbox_server: SandboxServer) -> None:
-    shop, variants = _seeded(sandbox_server)
-    order = _fulfilled_order(shop, [(variants[0]["id"], 1)], ship=False)
+    shop, variants = seeded(sandbox_server)
+    order = fulfilled_order(shop, [(variants[0]["id"], 1)], ship=False)
     returnable = shop(
         "query($id: ID!) { returnableFulfillments(orderId: $id, first: 5) { nodes { id } } }",
         {"id": order["id"]},
@@ -561,297 +493,15 @@ def test_only_fulfilled_units_can_be_returned(sandbox_server: SandboxServer) -> 
     assert "nothing left to return" in refused["error"]
 
 
-# --------------------------------------------------------------------------- dispositions
-def test_disposing_more_than_received_and_other_bad_dispositions(
-    sandbox_server: SandboxServer,
-) -> None:
-    shop, variants = _seeded(sandbox_server)
-    a, b = variants[0]["id"], variants[1]["id"]
-    item = variants[0]["inventoryItem"]["id"]
-    order = _fulfilled_order(shop, [(a, 2), (b, 1)])
-    first = shop(
-        CREATE, {"input": {"orderId": order["id"], "returnLineItems": [_line(order["fli"][a], 2)]}}
-    )
-    second = shop(
-        CREATE, {"input": {"orderId": order["id"], "returnLineItems": [_line(order["fli"][b], 1)]}}
-    )
-    [rfo_a] = first["returnCreate"]["return"]["reverseFulfillmentOrders"]["nodes"]
-    [rfo_b] = second["returnCreate"]["return"]["reverseFulfillmentOrders"]["nodes"]
-    line_a = rfo_a["lineItems"]["nodes"][0]["id"]
-    line_b = rfo_b["lineItems"]["nodes"][0]["id"]
-    location = order["location"]
-    before = _available(shop, item, location)
-
-    def dispose(*inputs: dict[str, Any]) -> dict[str, Any]:
-        answer: dict[str, Any] = shop(DISPOSE, {"inputs": list(inputs)})[
-            "reverseFulfillmentOrderDispose"
-        ]
-        return answer
-
-    def one(line: str, quantity: int, kind: str = "RESTOCKED", **extra: Any) -> dict[str, Any]:
-        return {
-            "reverseFulfillmentOrderLineItemId": line,
-            "quantity": quantity,
-            "dispositionType": kind,
-            **extra,
-        }
-
-    invalid = {
-        "reverseFulfillmentOrderLineItems": None,
-        "userErrors": [
-            {
-                "field": ["dispositionInputs", "0", "quantity"],
-                "message": "Quantity is invalid.",
-                "code": "INVALID",
-            }
-        ],
-    }
-    assert dispose(one(line_a, 3, locationId=location)) == invalid
-    assert dispose(one(line_a, 0, locationId=location)) == invalid
-    assert dispose() == {
-        "reverseFulfillmentOrderLineItems": None,
-        "userErrors": [
-            {
-                "field": ["dispositionInputs"],
-                "message": "The array cannot be empty.",
-                "code": "BLANK",
-            }
-        ],
-    }
-    assert dispose(one("gid://shopify/ReverseFulfillmentOrderLineItem/1", 1))["userErrors"] == [
-        {
-            "field": ["dispositionInputs", "0", "reverseFulfillmentOrderLineItemId"],
-            "message": "Reverse fulfillment order line item was not found.",
-            "code": "NOT_FOUND",
-        }
-    ]
-    unknown_location = dispose(one(line_a, 1, locationId="gid://shopify/Location/987654"))
-    assert unknown_location["userErrors"] == [
-        {
-            "field": ["dispositionInputs", "0", "locationId"],
-            "message": "Location does not exist.",
-            "code": "NOT_FOUND",
-        }
-    ]
-    no_location = dispose(one(line_a, 1))
-    assert no_location["userErrors"][0]["field"] == ["dispositionInputs", "0", "locationId"]
-    assert no_location["userErrors"][0]["code"] == "BLANK"
-    both = dispose(one(line_a, 1, "MISSING"), one(line_b, 1, "NOT_RESTOCKED"))
-    assert both["userErrors"] == [
-        {
-            "field": ["dispositionInputs"],
-            "message": "Cannot dispose items from more than one reverse fulfillment order.",
-            "code": "INVALID",
-        }
-    ]
-    # Nothing was applied by the refused calls.
-    assert _available(shop, item, location) == before
-
-    # One unit restocked, one missing; then nothing remains to dispose.
-    done = dispose(one(line_a, 1, locationId=location), one(line_a, 1, "MISSING"))
-    assert done["userErrors"] == []
-    assert done["reverseFulfillmentOrderLineItems"][0]["dispositions"] == [
-        {"type": "RESTOCKED", "quantity": 1},
-        {"type": "MISSING", "quantity": 1},
-    ]
-    assert _available(shop, item, location)["available"] == before["available"] + 1
-    assert dispose(one(line_a, 1, "NOT_RESTOCKED"))["userErrors"][0]["code"] in {
-        "INVALID",
-        "INVALID_STATE",
-    }
-    # A return with work done on it cannot be cancelled.
-    cancel = shop(
-        "mutation($id: ID!) { returnCancel(id: $id) { return { status } " + ERRORS + " } }",
-        {"id": first["returnCreate"]["return"]["id"]},
-    )["returnCancel"]
-    assert cancel["userErrors"] == [
-        {"field": ["id"], "message": "Return is not cancelable.", "code": "INVALID_STATE"}
-    ]
-
-
-# --------------------------------------------------------------------------- exchanges
-def test_exchange_is_held_until_the_returned_items_are_processed(
-    sandbox_server: SandboxServer, hooks: tuple[Hooks, str]
-) -> None:
-    received, url = hooks
-    shop, variants = _seeded(sandbox_server)
-    _subscribe(shop, url)
-    old, new = variants[0], variants[1]
-    order = _fulfilled_order(shop, [(old["id"], 1)])
-    created = shop(
-        CREATE,
-        {
-            "input": {
-                "orderId": order["id"],
-                "returnLineItems": [_line(order["fli"][old["id"]], 1, "SIZE_TOO_LARGE")],
-                "exchangeLineItems": [{"variantId": new["id"], "quantity": 1}],
-            }
-        },
-    )["returnCreate"]
-    assert created["userErrors"] == []
-    ret = created["return"]
-    [exchange] = ret["exchangeLineItems"]["nodes"]
-    assert exchange["variantId"] == new["id"] and exchange["lineItems"] == []
-    [return_line] = ret["returnLineItems"]["nodes"]
-    [rfo] = ret["reverseFulfillmentOrders"]["nodes"]
-    rfo_line = rfo["lineItems"]["nodes"][0]["id"]
-
-    # Processing the exchange before the old item is back: a held fulfillment order.
-    bad = shop(
-        PROCESS,
-        {
-            "input": {
-                "returnId": ret["id"],
-                "exchangeLineItems": [{"id": exchange["id"], "quantity": 2}],
-            }
-        },
-    )["returnProcess"]
-    assert bad == {
-        "return": None,
-        "userErrors": [
-            {
-                "field": ["input", "exchangeLineItems", "0", "quantity"],
-                "message": "Exchange line item has an invalid quantity.",
-                "code": "INVALID",
-            }
-        ],
-    }
-    first = shop(
-        PROCESS,
-        {
-            "input": {
-                "returnId": ret["id"],
-                "exchangeLineItems": [{"id": exchange["id"], "quantity": 1}],
-            }
-        },
-    )["returnProcess"]
-    assert first["userErrors"] == []
-    assert first["return"]["status"] == "OPEN"
-    [added] = first["return"]["exchangeLineItems"]["nodes"][0]["lineItems"]
-    assert added["sku"] == new["sku"] and added["quantity"] == 1
-    fos = shop(
-        """query($id: ID!) { order(id: $id) { lineItems(first: 5) { nodes { id sku } }
-             fulfillmentOrders(first: 5) { nodes { id status } } } }""",
-        {"id": order["id"]},
-    )["order"]
-    assert [n["sku"] for n in fos["lineItems"]["nodes"]] == [old["sku"], new["sku"]]
-    held_id = next(n["id"] for n in fos["fulfillmentOrders"]["nodes"] if n["status"] == "ON_HOLD")
-    held = shop(FO, {"id": held_id})["fulfillmentOrder"]
-    assert held["fulfillmentHolds"] == [
-        {"reason": "AWAITING_RETURN_ITEMS", "heldByRequestingApp": False}
-    ]
-    assert held["lineItems"]["nodes"] == [
-        {"totalQuantity": 1, "lineItem": {"id": added["id"], "sku": new["sku"]}}
-    ]
-    placed = received.of("fulfillment_orders/placed_on_hold")
-    assert placed and placed[0]["fulfillment_hold"]["reason"] == "awaiting_return_items"
-
-    # The old item arrives and is processed with its disposition: the hold goes, the
-    # return is complete and closes.
-    before = _available(shop, old["inventoryItem"]["id"], order["location"])
-    second = shop(
-        PROCESS,
-        {
-            "input": {
-                "returnId": ret["id"],
-                "returnLineItems": [
-                    {
-                        "id": return_line["id"],
-                        "quantity": 1,
-                        "dispositions": [
-                            {
-                                "reverseFulfillmentOrderLineItemId": rfo_line,
-                                "quantity": 1,
-                                "dispositionType": "RESTOCKED",
-                                "locationId": order["location"],
-                            }
-                        ],
-                    }
-                ],
-            }
-        },
-    )["returnProcess"]
-    assert second["userErrors"] == []
-    assert second["return"]["status"] == "CLOSED"
-    assert second["return"]["returnLineItems"]["nodes"][0]["processedQuantity"] == 1
-    assert shop(FO, {"id": held_id})["fulfillmentOrder"]["status"] == "OPEN"
-    assert shop(FO, {"id": held_id})["fulfillmentOrder"]["fulfillmentHolds"] == []
-    after = _available(shop, old["inventoryItem"]["id"], order["location"])
-    assert after["available"] == before["available"] + 1
-    assert received.of("fulfillment_orders/hold_released")[0]["fulfillment_order"]["id"] == held_id
-    processed = received.of("returns/process", 2)
-    assert [h["status"] for h in processed] == ["open", "open"]
-    assert received.of("returns/close")[0]["admin_graphql_api_id"] == ret["id"]
-    again = shop(
-        PROCESS,
-        {
-            "input": {
-                "returnId": ret["id"],
-                "returnLineItems": [{"id": return_line["id"], "quantity": 1}],
-            }
-        },
-    )["returnProcess"]
-    assert again["userErrors"] == [
-        {
-            "field": ["input", "returnId"],
-            "message": "Return status is invalid.",
-            "code": "INVALID_STATE",
-        }
-    ]
-
-
-def test_closing_a_return_releases_the_exchange_hold(sandbox_server: SandboxServer) -> None:
-    shop, variants = _seeded(sandbox_server)
-    old, new = variants[0], variants[1]
-    order = _fulfilled_order(shop, [(old["id"], 2)])
-    ret = shop(
-        CREATE,
-        {
-            "input": {
-                "orderId": order["id"],
-                "returnLineItems": [_line(order["fli"][old["id"]], 2)],
-                "exchangeLineItems": [{"variantId": new["id"], "quantity": 1}],
-            }
-        },
-    )["returnCreate"]["return"]
-    exchange = ret["exchangeLineItems"]["nodes"][0]["id"]
-    line = ret["returnLineItems"]["nodes"][0]["id"]
-    processed = shop(
-        PROCESS,
-        {
-            "input": {
-                "returnId": ret["id"],
-                "exchangeLineItems": [{"id": exchange, "quantity": 1}],
-                "returnLineItems": [{"id": line, "quantity": 1}],
-            }
-        },
-    )["returnProcess"]
-    assert processed["userErrors"] == []
-    # One of the two returned units is still awaited: the exchange stays held.
-    fos = shop(
-        "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 5) { nodes { id status } } "
-        "} }",
-        {"id": order["id"]},
-    )["order"]["fulfillmentOrders"]["nodes"]
-    held = next(n["id"] for n in fos if n["status"] == "ON_HOLD")
-    closed = shop(
-        "mutation($id: ID!) { returnClose(id: $id) { return { status } " + ERRORS + " } }",
-        {"id": ret["id"]},
-    )["returnClose"]
-    assert closed == {"return": {"status": "CLOSED"}, "userErrors": []}
-    assert shop(FO, {"id": held})["fulfillmentOrder"]["status"] == "OPEN"
-
-
-# --------------------------------------------------------------------------- scopes
 def test_return_scopes(sandbox_server: SandboxServer) -> None:
-    shop, variants = _seeded(sandbox_server)
-    order = _fulfilled_order(shop, [(variants[0]["id"], 1)])
+    shop, variants = seeded(sandbox_server)
+    order = fulfilled_order(shop, [(variants[0]["id"], 1)])
     created = shop(
         CREATE,
         {
             "input": {
                 "orderId": order["id"],
-                "returnLineItems": [_line(order["fli"][variants[0]["id"]], 1)],
+                "returnLineItems": [line_input(order["fli"][variants[0]["id"]], 1)],
             }
         },
     )["returnCreate"]["return"]
@@ -877,7 +527,7 @@ def test_return_scopes(sandbox_server: SandboxServer) -> None:
     blind_read = blind.raw(RETURN, {"id": created["id"]})
     assert blind_read["errors"][0]["extensions"]["code"] == "ACCESS_DENIED"
     assert "`read_returns` access scope" in blind_read["errors"][0]["message"]
-    blind_order = _fulfilled_order(blind, [(_variants(blind)[0]["id"], 1)], ship=False)
+    blind_order = fulfilled_order(blind, [(variants_of(blind)[0]["id"], 1)], ship=False)
     for field in ("returns(first: 1) { nodes { id } }", "returnStatus"):
         denied = blind.raw(
             "query($id: ID!) { order(id: $id) { id " + field + " } }", {"id": blind_order["id"]}
@@ -886,10 +536,9 @@ def test_return_scopes(sandbox_server: SandboxServer) -> None:
         assert denied["errors"][0]["path"][0] == "order"
 
 
-# --------------------------------------------------------------------------- controls
 def test_return_controls_refuse_broken_input(sandbox_server: SandboxServer) -> None:
-    shop, variants = _seeded(sandbox_server)
-    order = _fulfilled_order(shop, [(variants[0]["id"], 1)])
+    shop, variants = seeded(sandbox_server)
+    order = fulfilled_order(shop, [(variants[0]["id"], 1)])
     fli = order["fli"][variants[0]["id"]]
     bad_line = shop.merchant(
         status=400, action="request_return", order_id=order["id"], line_items=[{"quantity": 1}]

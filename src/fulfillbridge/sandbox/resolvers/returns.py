@@ -2,7 +2,7 @@
 returnApproveRequest, returnDeclineRequest, returnCreate, returnCancel, returnClose,
 returnReopen, returnProcess), reverse deliveries and dispositions, and the reads (return,
 reverseFulfillmentOrder, reverseDelivery, returnableFulfillments, Order.returns,
-Order.returnStatus). Scopes as Shopify documents them: read_returns (or
+Order.returnStatus), and removeFromReturn. Scopes as Shopify documents them: read_returns (or
 read_marketplace_returns) to read, write_returns (or write_marketplace_returns) to write."""
 
 from __future__ import annotations
@@ -84,13 +84,14 @@ def return_node(shop: ShopState, ret: Return) -> dict[str, Any]:
 
 
 def _return(ctx: Context, parent: dict[str, Any]) -> Return:
-    return _returns(ctx).returns[parent["_return_id"] if "_return_id" in parent else parent["_id"]]
+    """The return a Return node stands for."""
+    return _returns(ctx).returns[parent["_id"]]
 
 
 def fulfillment_line_node(shop: ShopState, order_id: int, fli_id: int) -> dict[str, Any] | None:
     orders = orders_of(shop)
     order = orders.orders[order_id]
-    found = _returns_part(shop).fulfillment_line(order, fli_id)
+    found = returns_of(shop).fulfillment_line(order, fli_id)
     if found is None:
         return None
     _fulfillment, fli = found
@@ -105,10 +106,6 @@ def fulfillment_line_node(shop: ShopState, order_id: int, fli_id: int) -> dict[s
         "originalTotalSet": total,
         "discountedTotalSet": total,
     }
-
-
-def _returns_part(shop: ShopState) -> Returns:
-    return returns_of(shop)
 
 
 def return_line_node(shop: ShopState, ret: Return, line: ReturnLineItem) -> dict[str, Any]:
@@ -539,6 +536,34 @@ def resolve_returnable_fulfillment(_parent: Any, ctx: Context, id: str) -> dict[
     return _returnable_node(ctx, number) if number is not None else None
 
 
+_REASON_SORT = {"ID": 0, "HANDLE": 1, "NAME": 2}
+
+
+@query("returnReasonDefinitions", scopes=READ_RETURNS)
+def resolve_reason_definitions(
+    _parent: Any,
+    ctx: Context,
+    ids: list[str] | None = None,
+    handles: list[str] | None = None,
+    sortKey: str = "ID",
+    query: str | None = None,
+    **page: Any,
+) -> dict[str, Any]:
+    """The shop's return reasons: the sandbox has one definition per ReturnReason value."""
+    wanted_ids = {parse_gid(i, "ReturnReasonDefinition") for i in ids} if ids else None
+    nodes = [
+        node
+        for number in sorted(REASON_DEFINITIONS)
+        if (node := _reason_definition(number)) is not None
+        and (wanted_ids is None or number in wanted_ids)
+        and (not handles or node["handle"] in handles)
+        and (not query or query.lower() in f"{node['handle']} {node['name']}".lower())
+    ]
+    field = ("_id", "handle", "name")[_REASON_SORT.get(sortKey, 0)]
+    nodes.sort(key=lambda n: n[field])
+    return _page(nodes, page)
+
+
 # --------------------------------------------------------------------------- mutations
 def _return_payload(ctx: Context, action: Callable[[], Return]) -> dict[str, Any]:
     try:
@@ -595,6 +620,22 @@ def resolve_return_reopen(_parent: Any, ctx: Context, id: str) -> dict[str, Any]
 @mutation("returnProcess", scopes=WRITE_RETURNS)
 def resolve_return_process(_parent: Any, ctx: Context, input: dict[str, Any]) -> dict[str, Any]:
     return _return_payload(ctx, lambda: _returns(ctx).process(input))
+
+
+@mutation("removeFromReturn", scopes=WRITE_RETURNS)
+def resolve_remove_from_return(
+    _parent: Any,
+    ctx: Context,
+    returnId: str,
+    returnLineItems: list[dict[str, Any]] | None = None,
+    exchangeLineItems: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return _return_payload(
+        ctx,
+        lambda: _returns(ctx).remove_items(
+            returnId, list(returnLineItems or []), list(exchangeLineItems or [])
+        ),
+    )
 
 
 @mutation("reverseDeliveryCreateWithShipping", scopes=WRITE_RETURNS)
