@@ -35,10 +35,13 @@ fulfillment order is checked, in the bridge's database and in Shopify (GraphQL):
 work order, accepted once, fulfilled exactly once, nothing failed.
 
 Usage: ``python bench/order_flow.py [--orders 200] [--paced 20] [--rate 4]
-[--concurrency 4] [--worker separate|embedded] [--poll 1.0] [--plan Standard]
-[--time-limit 180]``. Exit status: 0 when every order arrived exactly once; 1 when an order
-was lost or doubled (or a write failed); 2 when the run could not finish (start-up failure
-or the time limit; the figures gathered so far are printed).
+[--concurrency 4] [--worker separate|embedded] [--workers 1|1,2,4] [--database-url URL]
+[--poll 1.0] [--plan Standard] [--time-limit 180]``. ``--workers 1,2,4`` runs the whole flow
+once per count (separate worker processes on the one store) and ends with a table comparing
+orders/s and points per order against the first run; ``--database-url`` (PostgreSQL) gives
+each run a fresh database on that server. Exit status: 0 when every order arrived exactly
+once; 1 when an order was lost or doubled (or a write failed); 2 when the run could not
+finish (start-up failure or the time limit; the figures gathered so far are printed).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -184,29 +187,38 @@ async def _wait_http(url: str, processes: Processes, deadline: float, *, what: s
 # --- the bridge's database (read-only) --------------------------------------------------------
 
 
-def _epoch(value: str | None) -> float | None:
+def _epoch(value: str | datetime | None) -> float | None:
     """A stored timestamp as epoch seconds (SQLite keeps UTC without an offset)."""
     if value is None:
         return None
-    moment = datetime.fromisoformat(value)
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
 class BridgeDb:
-    """Reads of the bridge's SQLite file; autocommit, so each read sees the latest commit."""
+    """Reads of the bridge's database (its SQLite file, or a PostgreSQL URL); autocommit,
+    so each read sees the latest commit."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, timeout=10.0, isolation_level=None
-        )
+    def __init__(self, where: Path | str) -> None:
+        self._postgres = isinstance(where, str)
+        if isinstance(where, str):
+            import psycopg
+
+            self._conn: Any = psycopg.connect(where, autocommit=True)
+        else:
+            self._conn = sqlite3.connect(
+                f"file:{where}?mode=ro", uri=True, timeout=10.0, isolation_level=None
+            )
 
     def close(self) -> None:
         self._conn.close()
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self._conn.execute(sql, params).fetchall()
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        return list(self._conn.execute(sql, params).fetchall())
 
     def done_by_fulfillment_order(self, kind: str) -> dict[str, float]:
         """Fulfillment order gid -> when the ``kind`` write for it was done (earliest)."""
@@ -296,6 +308,25 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
+def fresh_postgres_database(server_url: str) -> str:
+    """A new, empty database on the server ``server_url`` names; returns its URL."""
+    import psycopg
+
+    name = f"fb_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _old = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def drop_postgres_database(server_url: str, url: str) -> None:
+    import psycopg
+
+    name = url.rpartition("/")[2]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -310,6 +341,8 @@ class Options:
     plan: str
     time_limit: float
     keep: Path | None = None
+    workers: int = 1
+    database_url: str | None = None  # a PostgreSQL server database: a fresh one per run
 
 
 class Run:
@@ -329,6 +362,10 @@ class Run:
             "FULFILLBRIDGE_WORKER_POLL_SECONDS": str(options.poll),
             "FULFILLBRIDGE_LOG_LEVEL": "WARNING",
         }
+        self.database_url: str | None = None
+        if options.database_url:
+            self.database_url = fresh_postgres_database(options.database_url)
+            env["FULFILLBRIDGE_DATABASE_URL"] = self.database_url
         self.processes = Processes(workdir, env)
         self.phases: list[Phase] = []
         self.fulfillment_orders: list[str] = []  # every one made, warm-up included
@@ -360,7 +397,10 @@ class Run:
         from fulfillbridge.config import Settings
 
         return Settings(
-            home=self.home, public_url=self.bridge_url, worker_poll_seconds=self.options.poll
+            home=self.home,
+            public_url=self.bridge_url,
+            worker_poll_seconds=self.options.poll,
+            database_url=self.database_url,
         )
 
     async def start(self) -> None:
@@ -387,7 +427,8 @@ class Run:
         serve += ["--host", "127.0.0.1"]
         if self.options.worker == "separate":
             self.processes.start("bridge", [*serve, "--no-worker"])
-            self.processes.start("worker", ["-m", "fulfillbridge.cli", "worker"])
+            for number in range(1, self.options.workers + 1):
+                self.processes.start(f"worker-{number}", ["-m", "fulfillbridge.cli", "worker"])
         else:
             self.processes.start("bridge", serve)
         await self._set_up_store()
@@ -399,7 +440,7 @@ class Run:
             trust_env=False,
             limits=httpx.Limits(max_connections=self.options.concurrency),
         )
-        self.db = BridgeDb(self.home / "fulfillbridge.db")
+        self.db = BridgeDb(self.database_url or self.home / "fulfillbridge.db")
         settings_set = await self.sandbox.post(
             f"/__sandbox/shops/{SHOP}/settings", json={"auto_submit_fulfillment_requests": True}
         )
@@ -686,6 +727,10 @@ class Run:
         if self.db is not None:
             self.db.close()
 
+    def drop_database(self) -> None:
+        if self.database_url and self.options.database_url and self.options.keep is None:
+            drop_postgres_database(self.options.database_url, self.database_url)
+
 
 def _expect(response: httpx.Response, status: int, what: str) -> None:
     if response.status_code != status:
@@ -697,7 +742,7 @@ def _expect(response: httpx.Response, status: int, what: str) -> None:
 
 def _print_parameters(options: Options) -> None:
     worker = (
-        "1 worker, `fulfillbridge worker`, its own process"
+        f"{options.workers} worker(s), `fulfillbridge worker`, each its own process"
         if options.worker == "separate"
         else "1 worker inside the `fulfillbridge serve` process (embedded)"
     )
@@ -707,7 +752,10 @@ def _print_parameters(options: Options) -> None:
           " (one line, addressed, known SKU: every order is accepted)")  # fmt: skip
     print("  bridge             `fulfillbridge serve` (uvicorn), own process")
     print(f"  worker             {worker}; idle poll every {options.poll:g} s")
-    print("  database           SQLite (WAL) in a temporary home")
+    if options.database_url:
+        print("  database           PostgreSQL, a fresh database for the run")
+    else:
+        print("  database           SQLite (WAL) in a temporary home")
     print(f"  orders             {WARM_UP_ORDERS} warm-up (not counted), {options.paced} paced at "
           f"{options.rate:g}/s, burst of {options.orders} in one call")  # fmt: skip
     print(f"  shipments          paced at {options.rate:g}/s, burst over {options.concurrency} "
@@ -802,7 +850,76 @@ def _print_costs(phases: list[Phase], saturated: bool) -> None:
 # --- entry point -------------------------------------------------------------------------------
 
 
-async def _main(options: Options) -> int:
+@dataclass
+class Summary:
+    """What one run gives the comparison between worker counts."""
+
+    workers: int
+    status: int
+    orders_per_second: float | None = None
+    points_per_order: float | None = None
+    throttled: int = 0
+    accept_p50: float | None = None
+    accept_p99: float | None = None
+
+
+def summarise(workers: int, status: int, phases: list[Phase]) -> Summary:
+    summary = Summary(workers, status)
+    bursts = [p for p in phases if p.burst]
+    accepted = next((p for p in bursts if p.name.startswith("request")), None)
+    if accepted is not None:
+        summary.orders_per_second = accepted.throughput()
+        values = accepted.latencies()
+        if values:
+            summary.accept_p50 = _percentile(values, 0.5)
+            summary.accept_p99 = _percentile(values, 0.99)
+    counted = [p for p in bursts if p.calls is not None]
+    if counted and accepted is not None:
+        points = sum(_points(c, "actual") for p in counted for c in p.calls or [])
+        summary.points_per_order = points / accepted.count
+    summary.throttled = sum(
+        1 for p in phases for c in p.calls or [] if c["throttled"] and not c.get("fault")
+    )
+    return summary
+
+
+def _print_comparison(summaries: list[Summary]) -> None:
+    base = summaries[0]
+    print()
+    print("worker processes compared (burst: orders/s from the merchant's call to the last"
+          " acceptance; points: actual cost of the burst's acceptances and fulfillments per"
+          " order; THROTTLED: answers Shopify refused for the bucket)")  # fmt: skip
+    print(f"{'workers':>8} {'orders/s':>9} {'ratio':>6} {'points/order':>13} {'ratio':>6} "
+          f"{'THROTTLED':>10} {'accept p50':>11} {'accept p99':>11}  status")  # fmt: skip
+
+    def ratio(value: float | None, first: float | None) -> str:
+        return f"{value / first:6.2f}" if value and first else f"{'-':>6}"
+
+    def number(value: float | None, width: int, unit: str = "") -> str:
+        return f"{value:{width - len(unit)}.2f}{unit}" if value is not None else f"{'-':>{width}}"
+
+    for s in summaries:
+        print(f"{s.workers:8d} {number(s.orders_per_second, 9)} "
+              f"{ratio(s.orders_per_second, base.orders_per_second)} "
+              f"{number(s.points_per_order, 13)} "
+              f"{ratio(s.points_per_order, base.points_per_order)} "
+              f"{s.throttled:10d} {number(s.accept_p50, 11, 's')} {number(s.accept_p99, 11, 's')}"
+              f"  {['ok', 'LOST OR DOUBLED', 'unfinished'][s.status]}")  # fmt: skip
+
+
+async def _main(options: Options, counts: list[int]) -> int:
+    summaries: list[Summary] = []
+    for workers in counts:
+        if len(counts) > 1:
+            print(f"\n=== {workers} worker process(es) ===")
+        status, phases = await _run_once(replace(options, workers=workers))
+        summaries.append(summarise(workers, status, phases))
+    if len(summaries) > 1:
+        _print_comparison(summaries)
+    return max(s.status for s in summaries)
+
+
+async def _run_once(options: Options) -> tuple[int, list[Phase]]:
     with contextlib.ExitStack() as stack:
         if options.keep is not None:
             workdir = options.keep
@@ -854,7 +971,8 @@ async def _main(options: Options) -> int:
             if options.keep is not None:
                 (options.keep / "requests.json").write_text(json.dumps(run.request_log))
             run.processes.stop()
-        return status
+            run.drop_database()
+        return status, run.phases
 
 
 @contextlib.contextmanager
@@ -896,6 +1014,16 @@ def main(argv: list[str] | None = None) -> int:
         "--time-limit", type=float, default=180.0, help="seconds for the whole run, start-up in"
     )
     parser.add_argument(
+        "--workers",
+        default="1",
+        help="worker processes, or a comma-separated list to compare (e.g. 1,2,4: one run each)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database URL on a server where this user may create databases: each"
+        " run works in a fresh database there (default: SQLite in the temporary home)",
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         metavar="DIR",
@@ -908,6 +1036,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rate must be in (0, 100], --concurrency in [1, 64], --poll in (0, 10]")
     if not 15 <= args.time_limit <= 600:
         parser.error("--time-limit must be in [15, 600] seconds")
+    try:
+        counts = [int(part) for part in args.workers.split(",")]
+    except ValueError:
+        parser.error(f"--workers must be numbers separated by commas, got {args.workers!r}")
+    if not counts or not all(1 <= n <= 16 for n in counts):
+        parser.error("--workers: each count must be in [1, 16]")
+    if args.worker == "embedded" and counts != [1]:
+        parser.error("--worker embedded runs one worker: use --worker separate to compare")
+    if args.database_url and not args.database_url.startswith("postgresql"):
+        parser.error("--database-url must be a postgresql:// URL")
+    if args.keep is not None and len(counts) > 1:
+        parser.error("--keep keeps one run: give one --workers count")
     options = Options(
         orders=args.orders,
         paced=args.paced,
@@ -918,9 +1058,10 @@ def main(argv: list[str] | None = None) -> int:
         plan=args.plan,
         time_limit=args.time_limit,
         keep=args.keep,
+        database_url=args.database_url,
     )
     with _clean_environment():
-        return asyncio.run(_main(options))
+        return asyncio.run(_main(options, counts))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from fulfillbridge.commands.setup import (
     configure_command,
     setup_command,
 )
+from fulfillbridge.commands.workers import workers_command
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import AuthKind, StoreError
@@ -61,6 +62,7 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(returns_app, name="returns")
+app.command("workers")(workers_command)
 
 
 T = TypeVar("T")

@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
@@ -64,8 +65,30 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
-    reconcile_interval_seconds: float = Field(300.0, gt=0)
+    reconcile_interval_seconds: float = Field(60.0, gt=0)
     worker_poll_seconds: float = Field(1.0, gt=0, description="How often idle workers look again.")
+    # Claims (a store's queues, outbox rows) last this long unless their worker renews them;
+    # a live worker renews them every worker_heartbeat_seconds, so a dead one's claims are
+    # free again at most this long after its last beat (docs/architecture.md "Workers").
+    worker_lease_seconds: float = Field(15.0, ge=1, le=600)
+    worker_heartbeat_seconds: float = Field(3.0, gt=0, le=60)
+    # Stores whose queues one worker works at once, and per store: inbox events per round,
+    # outbox rows claimed per claim and sent at once.
+    worker_stores: int = Field(8, ge=1, le=256)
+    worker_inbox_batch: int = Field(25, ge=1, le=1000)
+    worker_outbox_batch: int = Field(4, ge=1, le=100)
+    worker_outbox_concurrency: int = Field(4, ge=1, le=32)
+    # A mutation whose outcome is unknown is checked in Shopify after 1 s, 2 s, 4 s ... at
+    # most this long apart; one that got no answer at all and whose late arrival could
+    # double it (a fulfillment, a hold, a delivery event) waits unknown_settle_seconds,
+    # longer than Shopify keeps a request running.
+    outbox_verify_first_seconds: float = Field(1.0, gt=0, le=60)
+    outbox_verify_max_seconds: float = Field(30.0, gt=0, le=600)
+    unknown_settle_seconds: float = Field(60.0, ge=0, le=600)
+    # Reconciliation runs every reconcile_interval_seconds at the latest, and sooner once a
+    # store has been quiet this long after news (a lost webhook's order is then late by
+    # about this much) or after an event failed.
+    reconcile_quiet_seconds: float = Field(20.0, gt=0, le=3600)
     # How long an Idempotency-Key is honoured, and how long processed webhooks are kept to
     # recognise a late repeat (Shopify retries a delivery for up to two days).
     idempotency_key_days: float = Field(7.0, ge=1, le=365)
@@ -82,6 +105,13 @@ class Settings(BaseSettings):
     # Where new work and cancellations are announced to the operation (signed), if anywhere.
     operation_webhook_url: str | None = None
     operation_webhook_secret: SecretStr | None = None
+    # /metrics answers only requests with `Authorization: Bearer <metrics_token>` when set.
+    metrics_token: SecretStr | None = None
+    # A webhook whose X-Shopify-Triggered-At is older than this is refused (a stale replay).
+    # Shopify retries a failed delivery with its original trigger time, 8 times over about
+    # 4 hours (before September 2024: 19 times over 48 hours); 72 hours covers both, with
+    # room for clock differences, so a genuine retry is never refused.
+    webhook_max_age_hours: float = Field(72.0, ge=5, le=24 * 30)
 
     @field_validator("public_url")
     @classmethod
@@ -136,18 +166,34 @@ class Settings(BaseSettings):
                 shown[name] = None
             else:
                 shown[name] = str(value) if isinstance(value, Path) else value
+            if isinstance(shown[name], str) and "://" in shown[name]:
+                shown[name] = mask_url(shown[name])
         shown["database_url"] = mask_url(self.effective_database_url)
         return shown
 
 
 def mask_url(url: str) -> str:
-    """A database URL with its password replaced, safe to print."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    """A URL safe to print: the password of its userinfo (a lone user name too) and every
+    query value replaced by ``***`` (where tokens travel); scheme, host and path kept."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unreadable URL)"
+    if not parts.scheme or not parts.netloc:
         return url
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    netloc = parts.netloc
+    if "@" in netloc:
+        creds, _, host = netloc.rpartition("@")
+        user, colon, _password = creds.partition(":")
+        # A user alone is often a token (https://TOKEN@host/): hidden too.
+        netloc = f"{user}:***@{host}" if colon else f"***@{host}"
+    query = "&".join(
+        f"{name}=***" if value or "=" in pair else name
+        for pair in parts.query.split("&")
+        if pair
+        for name, _, value in [pair.partition("=")]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def config_file_path() -> Path | None:

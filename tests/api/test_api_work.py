@@ -187,7 +187,7 @@ async def test_openapi_document_describes_the_api(world) -> None:
         "/api/v1/deliveries/{delivery_id}/redeliver",
         "/api/v1/inventory",
         "/api/v1/inventory/status",
-        "/shopify/{store}/fetch_stock",
+        "/shopify/{store}/{token}/fetch_stock",
     ):
         assert path in paths, path
     shipment = paths["/api/v1/work/{work_id}/shipments"]["post"]

@@ -3,10 +3,19 @@ with a working retry button."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from fulfillbridge.core.work import Address, Mode, WorkState
 from tests.api.seeding import add_key, add_store, add_work
+
+
+def _form(page: httpx.Response, origin: str) -> dict:
+    """What the page's own form sends: its csrf_token, from this bridge's origin."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None, page.text
+    return {"data": {"csrf_token": token.group(1)}, "headers": {"Origin": origin}}
 
 
 async def test_dashboard_needs_a_key_and_shows_only_the_keys_stores(server, database) -> None:
@@ -39,8 +48,9 @@ async def test_dashboard_needs_a_key_and_shows_only_the_keys_stores(server, data
         assert "globex" not in page.text and "#9001" not in page.text
 
         # A broken-input retry: unknown work and work outside the key's stores are refused.
+        form = _form(page, server.url)
         assert (
-            await http.post("/dashboard/work/999999/retry", auth=("ops", acme_key))
+            await http.post("/dashboard/work/999999/retry", auth=("ops", acme_key), **form)
         ).status_code == 404
         assert (
             await http.post("/dashboard/work/abc/retry", auth=("ops", acme_key))
@@ -61,8 +71,9 @@ async def test_retry_button_revalidates_the_exception(server, database) -> None:
     )
     key = await add_key(database, "all")
     async with httpx.AsyncClient(base_url=server.url, timeout=20) as http:
+        form = _form(await http.get("/", auth=("ops", key)), server.url)
         done = await http.post(
-            f"/dashboard/work/{broken}/retry", auth=("ops", key), follow_redirects=False
+            f"/dashboard/work/{broken}/retry", auth=("ops", key), follow_redirects=False, **form
         )
         assert done.status_code == 303
         work = await http.get(f"/api/v1/work/{broken}", headers={"Authorization": f"Bearer {key}"})

@@ -17,6 +17,26 @@ def test_config_show_masks_secrets(cli, monkeypatch) -> None:
     assert shown["database_url"] == "postgresql://fb:***@db.local/fb"
 
 
+def test_config_show_masks_every_url_setting(cli, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "FULFILLBRIDGE_OPERATION_WEBHOOK_URL",
+        "https://hook:hook-pass@ops.example/in?token=query-tok&team=7",
+    )
+    monkeypatch.setenv("FULFILLBRIDGE_PUBLIC_URL", "https://tok3n@bridge.example")
+    monkeypatch.setenv("FULFILLBRIDGE_METRICS_TOKEN", "metrics-tok")
+    result = cli("config", "show", "--json")
+    assert result.exit_code == 0, result.output
+    for secret in ("hook-pass", "query-tok", "tok3n", "metrics-tok"):
+        assert secret not in result.output
+    shown = json.loads(result.output)
+    assert shown["operation_webhook_url"] == "https://hook:***@ops.example/in?token=***&team=***"
+    assert shown["public_url"] == "https://***@bridge.example"
+    assert shown["metrics_token"] == "********"
+    assert shown["webhook_max_age_hours"] == 72.0
+    table = cli("config", "show")
+    assert "hook-pass" not in table.output and "query-tok" not in table.output
+
+
 def test_toml_file_is_read_and_env_wins(cli, fb_home, monkeypatch) -> None:
     fb_home.mkdir(parents=True)
     (fb_home / "config.toml").write_text('public_url = "https://bridge.example"\nport = 9000\n')

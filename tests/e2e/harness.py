@@ -86,6 +86,8 @@ FAST_OUTBOX = OutboxPolicy(
     base_delay=0.05,
     max_delay=0.5,
     unknown_settle_seconds=0.3,
+    verify_first_seconds=0.05,
+    verify_max_seconds=0.5,
     request_timeout=10.0,
 )
 

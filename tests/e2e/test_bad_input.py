@@ -53,6 +53,8 @@ async def test_forged_deliveries_change_nothing(service_store: Bridge, merchant:
         await bridge.wait_state(fo, "accepted")
         await bridge.wait_sent()
         inbox_before = await bridge.inbox_copies()
+        async with bridge.database.stores() as stores:  # the callback URL set-up registered
+            token = (await stores.secrets(STORE))["callback_token"]
         async with httpx.AsyncClient(base_url=bridge.url, timeout=10) as http:
             forged = await http.post(
                 "/webhooks/shopify",
@@ -65,14 +67,14 @@ async def test_forged_deliveries_change_nothing(service_store: Bridge, merchant:
                 headers=_headers(cancelled, None, "orders/cancelled"),
             )
             forged_ping = await http.post(
-                f"/shopify/{STORE}/fulfillment_order_notification",
+                f"/shopify/{STORE}/{token}/fulfillment_order_notification",
                 content=ping,
                 headers=_headers(ping, "not-the-app-secret", "x"),
             )
             # The same body, signed as Shopify signs it, is taken (so the refusals above
             # were for the signature, not for the body).
             genuine_ping = await http.post(
-                f"/shopify/{STORE}/fulfillment_order_notification",
+                f"/shopify/{STORE}/{token}/fulfillment_order_notification",
                 content=ping,
                 headers=_headers(ping, WEBHOOK_SECRET, "x"),
             )

@@ -25,7 +25,14 @@ from fulfillbridge.store.work import WorkRepository, to_domain
 GRAPHQL = "/admin/api/2026-07/graphql.json"
 STORE = "demo"
 # Short timings so retries and unknown outcomes resolve within a test.
-FAST = OutboxPolicy(base_delay=0.02, max_delay=0.2, unknown_settle_seconds=0.0, max_attempts=30)
+FAST = OutboxPolicy(
+    base_delay=0.02,
+    max_delay=0.2,
+    unknown_settle_seconds=0.0,
+    verify_first_seconds=0.02,
+    verify_max_seconds=0.2,
+    max_attempts=30,
+)
 _counter = itertools.count(1)
 
 

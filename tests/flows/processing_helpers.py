@@ -263,7 +263,13 @@ def order_payload(order_id: str, **extra: Any) -> dict[str, Any]:
 
 async def send_outbox(bridge: Bridge) -> int:
     """Send the outbox now, with short retry delays."""
-    policy = OutboxPolicy(base_delay=0.02, max_delay=0.2, unknown_settle_seconds=0.0)
+    policy = OutboxPolicy(
+        base_delay=0.02,
+        max_delay=0.2,
+        unknown_settle_seconds=0.0,
+        verify_first_seconds=0.02,
+        verify_max_seconds=0.2,
+    )
     return await send_due(
         bridge.database, bridge.settings, worker_id="test", limit=100, policy=policy
     )

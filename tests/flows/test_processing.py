@@ -595,8 +595,9 @@ async def test_a_burst_of_pings_costs_one_pull_and_a_later_ping_another(
     def assigned_pulls() -> int:
         log = httpx.get(f"{sandbox_url}/__sandbox/shops/demo-shop.myshopify.com/requests").json()
         entries = log["requests"] if isinstance(log, dict) else log
-        reads = sum(1 for e in entries if e.get("operation") == "AssignedFulfillmentOrders")
-        return reads // 2  # one pull reads requests and cancellation requests (one page each)
+        listings = ("AssignedFulfillmentOrderChanges", "AssignedFulfillmentOrders")
+        reads = sum(1 for e in entries if e.get("operation") in listings)
+        return reads // 2  # one pull lists requests and cancellation requests (a page each)
 
     before = assigned_pulls()
     assert await process_inbox(bridge.database, bridge.settings, limit=50) == 5

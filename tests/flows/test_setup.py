@@ -17,6 +17,7 @@ from fulfillbridge.commands.setup import configure_command, setup_command
 from fulfillbridge.flows.setup import TOPICS, topic_enum
 from fulfillbridge.sandbox.shops import DEFAULT_ACCESS_TOKEN, DEFAULT_SHOP_DOMAIN
 from fulfillbridge.shopify import ShopifyClient, StaticToken
+from tests.helpers import callback_token_of
 
 PUBLIC = "http://127.0.0.1:9"  # set-up only registers addresses; nothing is sent there here
 
@@ -98,11 +99,15 @@ def test_setup_from_scratch_then_unchanged(store_cli, demo_store, sandbox_url, f
     first = store_cli("setup", demo_store)
     assert first.exit_code == 0, first.output
     wanted = TOPICS["fulfillment_service"]
-    assert first.output.count("created") == len(wanted) + 1
+    # The webhooks, the service, and the callback token.
+    assert first.output.count("created") == len(wanted) + 2
     assert "set-up verified, changed" in first.output
 
     (service,) = _services(sandbox_url)
-    assert service["callbackUrl"] == f"{PUBLIC}/shopify/demo"
+    token = asyncio.run(callback_token_of("demo"))
+    assert len(token) >= 32
+    assert service["callbackUrl"] == f"{PUBLIC}/shopify/demo/{token}"
+    assert token not in first.output  # the token is a secret: printed as ***
     assert service["trackingSupport"] is True
     assert service["inventoryManagement"] is True
     assert service["requiresShippingMethod"] is True
@@ -118,6 +123,7 @@ def test_setup_from_scratch_then_unchanged(store_cli, demo_store, sandbox_url, f
     second = store_cli("setup", demo_store)
     assert second.exit_code == 0, second.output
     assert "created" not in second.output and "repaired" not in second.output
+    assert asyncio.run(callback_token_of("demo")) == token
     assert second.output.count("unchanged") >= len(wanted) + 1
     assert "set-up verified, unchanged" in second.output
     assert len(_subscriptions(sandbox_url)) == len(wanted)
@@ -161,8 +167,9 @@ def test_drift_is_repaired_and_reported(store_cli, demo_store, sandbox_url, fb_h
     assert "127.0.0.1:1/elsewhere" in repaired.output
     assert "callbackUrl" in repaired.output and "requiresShippingMethod" in repaired.output
 
+    assert asyncio.run(callback_token_of("demo")) not in repaired.output
     (fixed,) = _services(sandbox_url)
-    assert fixed["callbackUrl"] == f"{PUBLIC}/shopify/demo"
+    assert fixed["callbackUrl"] == f"{PUBLIC}/shopify/demo/{asyncio.run(callback_token_of('demo'))}"
     assert fixed["requiresShippingMethod"] is True
     topics = sorted(s["topic"] for s in _subscriptions(sandbox_url))
     assert topics == sorted(topic_enum(t) for t in TOPICS["fulfillment_service"])
@@ -170,6 +177,21 @@ def test_drift_is_repaired_and_reported(store_cli, demo_store, sandbox_url, fb_h
 
     again = store_cli("setup", demo_store)
     assert "set-up verified, unchanged" in again.output
+
+
+def test_callback_token_is_rotated_on_request(store_cli, demo_store, sandbox_url) -> None:
+    assert store_cli("setup", demo_store).exit_code == 0
+    old = asyncio.run(callback_token_of("demo"))
+    rotated = store_cli("setup", demo_store, "--rotate-callback-token")
+    assert rotated.exit_code == 0, rotated.output
+    assert "rotated" in rotated.output and "set-up verified, changed" in rotated.output
+    new = asyncio.run(callback_token_of("demo"))
+    assert new != old and old not in rotated.output and new not in rotated.output
+    (service,) = _services(sandbox_url)
+    assert service["callbackUrl"] == f"{PUBLIC}/shopify/demo/{new}"
+    # Broken input: an unknown store is named, nothing is created.
+    unknown = store_cli("setup", "nobody", "--rotate-callback-token")
+    assert unknown.exit_code == 1 and "no store named 'nobody'" in unknown.output
 
 
 def test_deleted_service_is_recreated(store_cli, demo_store, sandbox_url, fb_home) -> None:

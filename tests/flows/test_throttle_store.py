@@ -153,8 +153,21 @@ async def test_reservations_and_readings(settings: Settings, sandbox_url: str) -
         await other.acquire(70)
         # 70 points (plus the safety point) missing 51 at 100 per second: about half a second.
         assert slept and sum(slept) == pytest.approx(0.51, abs=0.02)
-        # A reading lower than the estimate wins; a higher one does not erase reservations.
+        # A reading lower than the estimate wins, and the other process's request, still in
+        # flight, stays reserved: Shopify may have taken the reading before it arrived.
         await bucket.update(ThrottleStatus(2000, 5, 100), released=80)
+        assert await bucket.estimate() == pytest.approx(5 - 70)
+        # Its answer gives the reservation back; a higher reading does not raise the estimate.
+        await other.update(ThrottleStatus(2000, 900, 100), released=70)
         assert await bucket.estimate() == pytest.approx(5)
+        # A request that got no reading back gives its reservation back.
+        before = await other.estimate()
+        await bucket.acquire(10)
+        await bucket.update(None, released=10)
+        assert before is not None and await other.estimate() == pytest.approx(before, abs=10)
+        # A reservation nobody gave back (its process died mid-request) lapses.
+        await bucket.acquire(1)
+        now[0] += 200
+        assert await other.estimate() == pytest.approx(2000)
     finally:
         await database.close()

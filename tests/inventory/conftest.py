@@ -85,5 +85,14 @@ async def add_store(
             auth_kind=AuthKind.TOKEN,
             secrets={"access_token": "shpat_sandbox", "webhook_secret": "sandbox-client-secret"},
             api_base_url=f"{sandbox_url}/shops/{DOMAIN}",
-            settings={"location_id": gid("Location", shop.location), **settings},
+            # Feeds in these tests are served from 127.0.0.1: the allow-list admits it.
+            settings={
+                "location_id": gid("Location", shop.location),
+                **(
+                    {"inventory_feed_allow": ["127.0.0.1/32"]}
+                    if "inventory_feed_url" in settings
+                    else {}
+                ),
+                **settings,
+            },
         )

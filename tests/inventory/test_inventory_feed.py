@@ -176,7 +176,10 @@ async def test_a_failing_feed_is_recorded_and_the_next_store_is_still_polled(
             auth_kind=AuthKind.TOKEN,
             secrets={"access_token": "shpat_unused"},
             api_base_url="http://127.0.0.1:9",  # never reached: its feed fails first
-            settings={"inventory_feed_url": f"{feeds.url}/broken"},
+            settings={
+                "inventory_feed_url": f"{feeds.url}/broken",
+                "inventory_feed_allow": ["127.0.0.1"],
+            },
         )
     await add_store(database, sandbox_url, shop, "zeta", inventory_feed_url=f"{feeds.url}/zeta")
     feeds.fail["broken"] = 500

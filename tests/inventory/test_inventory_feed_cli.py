@@ -36,8 +36,17 @@ def _settings(home: Path) -> dict[str, Any]:
         (("--inventory-feed", "http:///stock.csv"), "names no host"),
         (("--inventory-feed", "https://127.0.0.1:70000/s.csv"), "is not a URL"),
         (
-            ("--inventory-feed", "http://127.0.0.1/s.csv", "--inventory-feed-interval", "30"),
+            ("--inventory-feed", "https://feed.example/s.csv", "--inventory-feed-interval", "30"),
             "interval 30 s is out of range",
+        ),
+        (("--inventory-feed", "http://127.0.0.1/s.csv"), "is a loopback address"),
+        (("--inventory-feed", "http://2130706433/s.csv"), "is a loopback address"),
+        (("--inventory-feed", "http://169.254.169.254/latest/"), "link-local"),
+        (("--inventory-feed", "http://[::ffff:10.0.0.1]/s.csv"), "a private address"),
+        (("--inventory-feed", "http://metadata.google.internal/x"), "cloud metadata"),
+        (
+            ("--inventory-feed", "http://10.0.0.5/s.csv", "--feed-allow-host", "10.0.0.0/33"),
+            "not an IP address or CIDR range",
         ),
         (("--inventory-feed-interval", "600"), "has no inventory feed"),
         (
@@ -60,11 +69,17 @@ def test_bad_feed_settings_are_refused_and_nothing_written(
 def test_feed_is_set_shown_masked_and_cleared(cli, store: str, fb_home: Path) -> None:
     url = "https://ops:secret-pw@127.0.0.1:8443/stock.csv?key=secret-key"
     done = cli(
-        "store", "configure", store, "--inventory-feed", url, "--inventory-feed-interval", "120"
-    )
+        "store", "configure", store, "--inventory-feed", url, "--inventory-feed-interval", "120",
+        "--feed-allow-host", "127.0.0.1",
+    )  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "https://***@127.0.0.1:8443/stock.csv?*** every 120 s" in done.output
-    assert _settings(fb_home)["inventory_feed_url"] == url
+    # At rest the settings hold the URL masked; the whole URL is sealed with the secrets.
+    assert _settings(fb_home)["inventory_feed_url"] == "https://***@127.0.0.1:8443/stock.csv?***"
+    assert _settings(fb_home)["inventory_feed_allow"] == ["127.0.0.1/32"]
+    with sqlite3.connect(fb_home / "fulfillbridge.db") as conn:
+        raw = "\n".join(conn.iterdump())
+    assert "secret-pw" not in raw and "secret-key" not in raw
     assert _settings(fb_home)["inventory_feed_interval"] == 120
 
     status = cli("inventory", "status")

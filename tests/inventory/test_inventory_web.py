@@ -121,8 +121,10 @@ async def test_fetch_stock_answers_from_the_levels(
         settings,
         [RawRow(2, "acme", "MUG", "main", 4), RawRow(3, "acme", "TEE", "berlin", 9)],
     )
+    async with database.stores() as stores:  # as `store setup` gives it
+        await stores.add_secrets("acme", {"callback_token": "acme-callback-token"})
     async with httpx.AsyncClient(base_url=bridge, timeout=30) as http:
-        url = "/shopify/acme/fetch_stock"
+        url = "/shopify/acme/acme-callback-token/fetch_stock"
         assert (await http.get(url, params={"sku": "MUG", "shop": DOMAIN})).json() == {"MUG": 4}
         # TEE's count is for Berlin, not the store's own (fulfillment-service) location.
         assert (await http.get(url, params={"shop": DOMAIN})).json() == {"MUG": 4}
@@ -140,7 +142,18 @@ async def test_fetch_stock_answers_from_the_levels(
         assert forged.status_code == 401
         other = await http.get(url, params={"sku": "MUG", "shop": "evil.myshopify.com"})
         assert other.status_code == 401
-        assert (await http.get("/shopify/nobody/fetch_stock")).status_code == 404
+        # Without the right token nothing is answered, the same way for every store name.
+        answers = [
+            await http.get(path, params={"sku": "MUG"})
+            for path in (
+                "/shopify/nobody/acme-callback-token/fetch_stock",
+                "/shopify/acme/guessed/fetch_stock",
+                "/shopify/acme/fetch_stock",
+            )
+        ]
+        assert [a.status_code for a in answers] == [404, 404, 404]
+        assert answers[0].json() == answers[1].json()
+        assert all("MUG" not in a.text for a in answers)
 
 
 async def test_the_dashboard_shows_each_stores_inventory_sync(

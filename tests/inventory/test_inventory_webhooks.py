@@ -31,7 +31,7 @@ from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import InventoryRepository, SkuEntry
 from fulfillbridge.store.models import InboxEventRow
 from fulfillbridge.web.app import create_app
-from tests.helpers import add_shop
+from tests.helpers import add_shop, now_header
 
 SECRET = "sandbox-client-secret"  # what the sandbox signs the token app's webhooks with
 GRAPHQL = "/admin/api/2026-07/graphql.json"
@@ -307,7 +307,7 @@ def _deliver_late(bridge: BackgroundServer, topic: str, payload: Any) -> None:
             "X-Shopify-Shop-Domain": DEFAULT_SHOP_DOMAIN,
             "X-Shopify-Webhook-Id": str(uuid.uuid4()),
             "X-Shopify-Event-Id": str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": "2026-11-23T10:00:00.000Z",
+            "X-Shopify-Triggered-At": now_header(),
             "X-Shopify-API-Version": "2026-07",
             "X-Shopify-Hmac-Sha256": sign_webhook(body, SECRET),
         },

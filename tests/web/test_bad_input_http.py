@@ -69,6 +69,13 @@ async def _snapshot(bridge: Bridge) -> tuple[tuple[int, int, int], ...]:
     )
 
 
+async def _callback_token(bridge: Bridge, store: str) -> str:
+    """Give the store a callback token, as `store setup` does, and return it."""
+    async with bridge.database.stores() as stores:
+        await stores.add_secrets(store, {"callback_token": "tok-" + store})
+    return "tok-" + store
+
+
 def _problem_names(response: httpx.Response, *words: str) -> None:
     assert 400 <= response.status_code < 500, response.text
     text = response.text
@@ -204,13 +211,16 @@ async def test_shopify_callbacks_refuse_an_unknown_store_and_a_foreign_shop(
     bridge: Bridge,
 ) -> None:
     before = await _snapshot(bridge)
+    token = await _callback_token(bridge, "acme")
     for path in ("fetch_stock", "fetch_tracking_numbers"):
         params = {"order_names[]": "#1001.1", "sku": "MUG"}
-        unknown = await bridge.http.get(f"/shopify/nowhere/{path}", params=params)
-        _problem_names(unknown, "no store named 'nowhere'")
-        assert unknown.status_code == 404
+        unknown = await bridge.http.get(f"/shopify/nowhere/{token}/{path}", params=params)
+        wrong = await bridge.http.get(f"/shopify/acme/wrong-token/{path}", params=params)
+        _problem_names(unknown, "no fulfillment service answers at this address")
+        assert unknown.status_code == wrong.status_code == 404
+        assert unknown.json() == wrong.json()
         foreign = await bridge.http.get(
-            f"/shopify/acme/{path}", params={**params, "shop": "evil.myshopify.com"}
+            f"/shopify/acme/{token}/{path}", params={**params, "shop": "evil.myshopify.com"}
         )
         assert foreign.status_code == 401
         _problem_names(foreign, "evil.myshopify.com is not the shop of store acme")

@@ -26,7 +26,7 @@ from fulfillbridge.shopify import sign_webhook
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import ShipmentRow, WorkOrderRow
 from fulfillbridge.web.app import create_app
-from tests.helpers import add_shop
+from tests.helpers import add_shop, callback_token_of, now_header
 
 SECRET = "sandbox-client-secret"  # what the sandbox signs the token app's webhooks with
 GRAPHQL = "/admin/api/2026-07/graphql.json"
@@ -76,6 +76,7 @@ def _webhook(
     webhook_id: str | None = None,
     raw: bytes | None = None,
     drop: tuple[str, ...] = (),
+    triggered_at: str | None = None,
 ) -> httpx.Response:
     body = raw if raw is not None else json.dumps(payload).encode()
     headers = {
@@ -84,7 +85,7 @@ def _webhook(
         "X-Shopify-Shop-Domain": shop,
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Event-Id": str(uuid.uuid4()),
-        "X-Shopify-Triggered-At": "2026-11-23T10:00:00.000Z",
+        "X-Shopify-Triggered-At": triggered_at or now_header(),
         "X-Shopify-API-Version": "2026-07",
     }
     if secret is not None:
@@ -155,7 +156,9 @@ def test_rotated_secret_and_previous_secret_are_both_accepted(bridge, fb_home) -
         ({"raw": b'{"id": 1,'}, 400, "not valid JSON"),
         ({"raw": b"[1, 2]"}, 400, "must be a JSON object"),
         ({"topic": "carts/create"}, 400, "unknown topic 'carts/create'"),
-        ({"shop": "stranger.myshopify.com"}, 404, "no store is connected"),
+        # An unknown shop is answered like a wrong signature: no oracle of connected shops.
+        ({"shop": "stranger.myshopify.com"}, 401, "signature does not match"),
+        ({"triggered_at": "2026-01-01T00:00:00Z"}, 401, "is more than 72 hours old"),
         ({"drop": ("X-Shopify-Shop-Domain",)}, 400, "X-Shopify-Shop-Domain header is missing"),
         ({"drop": ("X-Shopify-Topic",)}, 400, "X-Shopify-Topic header is missing"),
         ({"drop": ("X-Shopify-Webhook-Id",)}, 400, "X-Shopify-Webhook-Id header is missing"),
@@ -169,10 +172,17 @@ def test_bad_webhooks_get_a_4xx_with_a_reason(bridge, fb_home, kwargs, status, r
 
 
 def _notify(
-    url: str, store: str, body: bytes, *, secret: str = SECRET, shop: str = DEFAULT_SHOP_DOMAIN
+    url: str,
+    store: str,
+    body: bytes,
+    *,
+    secret: str = SECRET,
+    shop: str = DEFAULT_SHOP_DOMAIN,
+    token: str | None = None,
 ):
+    token = token or asyncio.run(callback_token_of("demo"))
     return httpx.post(
-        f"{url}/shopify/{store}/fulfillment_order_notification",
+        f"{url}/shopify/{store}/{token}/fulfillment_order_notification",
         content=body,
         headers={
             "Content-Type": "application/json",
@@ -192,10 +202,30 @@ def test_callback_ping_is_stored(bridge, fb_home) -> None:
     assert _notify(bridge.url, "demo", body, secret="forged").status_code == 401
     other_shop = _notify(bridge.url, "demo", body, shop="other.myshopify.com")
     assert other_shop.status_code == 401
-    assert _notify(bridge.url, "nobody", body).status_code == 404
+    # An unknown store and a wrong token get the same answer.
+    unknown = _notify(bridge.url, "nobody", body)
+    wrong = _notify(bridge.url, "demo", body, token="not-the-token")
+    assert unknown.status_code == wrong.status_code == 404
+    assert unknown.json() == wrong.json()
+
+    # The plain address other tools know still takes a signed notification: the signature
+    # is what lets it in. Unsigned or forged it is a 401, and an unknown store there gets
+    # that very answer, so the address tells nothing about which stores exist.
+    def plain(store: str, secret: str = SECRET):
+        return httpx.post(
+            f"{bridge.url}/shopify/{store}/fulfillment_order_notification",
+            content=body,
+            headers={"X-Shopify-Shop-Domain": DEFAULT_SHOP_DOMAIN,
+                     "X-Shopify-Hmac-Sha256": sign_webhook(body, secret)},
+        )  # fmt: skip
+
+    assert plain("demo").status_code == 200
+    forged, nobody = plain("demo", secret="forged"), plain("nobody")
+    assert forged.status_code == nobody.status_code == 401
+    assert forged.json() == nobody.json()
     bad_kind = _notify(bridge.url, "demo", b'{"kind":"PLEASE"}')
     assert bad_kind.status_code == 400 and "unknown notification kind" in bad_kind.json()["error"]
-    assert len(_rows(fb_home, "callback")) == 2
+    assert len(_rows(fb_home, "callback")) == 3
 
 
 def _sandbox_graphql(sandbox_url: str, query: str, variables: dict | None = None) -> Any:
@@ -330,7 +360,8 @@ def _add_shipments() -> None:
 
 def test_fetch_tracking_numbers(bridge, fb_home) -> None:
     _add_shipments()
-    url = f"{bridge.url}/shopify/demo/fetch_tracking_numbers"
+    token = asyncio.run(callback_token_of("demo"))
+    url = f"{bridge.url}/shopify/demo/{token}/fetch_tracking_numbers"
     params = [
         ("order_names[]", "#1007.1"),
         ("order_names[]", "#1007.2"),
@@ -353,10 +384,15 @@ def test_fetch_tracking_numbers(bridge, fb_home) -> None:
     )
     assert signed.status_code == 200
     assert httpx.get(url).status_code == 400
-    assert (
-        httpx.get(f"{bridge.url}/shopify/nobody/fetch_tracking_numbers", params=params).status_code
-        == 404
-    )
+    # Without the token, nothing is answered, and unknown stores look the same.
+    answers = [
+        httpx.get(f"{bridge.url}/shopify/{where}/fetch_tracking_numbers", params=params)
+        for where in (f"nobody/{token}", "demo/guessed-token")
+    ]
+    assert {a.status_code for a in answers} == {404}
+    assert answers[0].json() == answers[1].json()
+    legacy = httpx.get(f"{bridge.url}/shopify/demo/fetch_tracking_numbers", params=params)
+    assert legacy.status_code == 404 and "1Z-FIRST" not in legacy.text
 
 
 def test_webhook_secrets_never_include_the_access_token() -> None:
@@ -375,14 +411,19 @@ def test_webhook_secrets_never_include_the_access_token() -> None:
     assert webhook_secrets(AuthKind.OAUTH, {"client_secret": "cs", "access_token": "t"}) == ("cs",)
 
 
-def test_store_without_webhook_secret_says_how_to_set_it(bridge, cli, sandbox_url, fb_home) -> None:
+def test_store_without_webhook_secret_says_how_to_set_it(
+    bridge, cli, sandbox_url, fb_home, caplog
+) -> None:
+    caplog.set_level("WARNING")
     base = add_shop(sandbox_url, "plain.myshopify.com", access_token="shpat_plain")
     added = cli("store", "add", "plain", "--shop", "plain", "--token", "shpat_plain",
                 "--api-url", base, "--no-check")  # fmt: skip
     assert added.exit_code == 0, added.output
     refused = _webhook(bridge.url, {"id": 1}, shop="plain.myshopify.com")
+    # Answered like any unverified webhook; the operator's log says what to do.
     assert refused.status_code == 401
-    assert "store configure --webhook-secret" in refused.json()["error"]
+    assert refused.json()["error"] == "the X-Shopify-Hmac-Sha256 signature does not match"
+    assert "store configure --webhook-secret" in caplog.text
     assert _rows(fb_home) == []
 
 

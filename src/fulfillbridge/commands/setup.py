@@ -32,6 +32,7 @@ _RESULT_STYLE = {
     "unchanged": "dim",
     "repaired": "yellow",
     "removed": "magenta",
+    "rotated": "yellow",
     "skipped": "red",
 }
 
@@ -127,6 +128,19 @@ def configure_command(
     no_inventory_feed: Annotated[
         bool, typer.Option("--no-inventory-feed", help="Stop polling the inventory feed.")
     ] = False,
+    feed_allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--feed-allow-host",
+            help="An address or CIDR range inside your own network the inventory feed may "
+            "be fetched from (private, loopback and link-local addresses are refused "
+            "otherwise); repeat for several. Replaces the list.",
+            show_default=False,
+        ),
+    ] = None,
+    no_feed_allow_host: Annotated[
+        bool, typer.Option("--no-feed-allow-host", help="Clear the feed's allow-list.")
+    ] = False,
     shipping_rules: Annotated[
         Path | None,
         typer.Option(
@@ -219,6 +233,7 @@ def configure_command(
             inventory_feed=inventory_feed,
             inventory_feed_interval=inventory_feed_interval,
             clear_inventory_feed=no_inventory_feed,
+            feed_allow_hosts=[] if no_feed_allow_host else feed_allow_host,
             work_changes=work_changes,
         )
     )
@@ -234,6 +249,8 @@ def configure_command(
     feed = config.inventory_feed
     feed_text = f"{mask_url(feed.url)} every {feed.interval} s" if feed else "none"
     add("inventory feed", feed_text)
+    allow = store.settings.get("inventory_feed_allow") or []
+    add("feed allow-list", ", ".join(allow) or "public addresses only")
     rules = store.settings.get("shipping_rules") or {}
     rules_text = f"{len(rules.get('rules') or [])} rules"
     if rules.get("default"):
@@ -306,13 +323,23 @@ def setup_command(
             "now sends webhooks and callbacks) and fail when it does not answer.",
         ),
     ] = True,
+    rotate_callback_token: Annotated[
+        bool,
+        typer.Option(
+            "--rotate-callback-token",
+            help="Give the fulfillment service's callback URL a new secret token (the old "
+            "address stops answering at once).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Register the fulfillment service and webhooks the store's mode needs, repair drift,
     verify. Safe to run again: what is right is left alone. Then checks that the bridge
     answers at public_url, the address Shopify was given."""
     settings = load_settings()
-    report = asyncio.run(setup_flow.setup_store(settings, name))
+    report = asyncio.run(
+        setup_flow.setup_store(settings, name, rotate_callback_token=rotate_callback_token)
+    )
     problem = verify_public_url(settings) if verify_url else None
     if as_json:
         print_json(

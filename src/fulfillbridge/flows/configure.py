@@ -17,13 +17,19 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core.errors import StoreErrorCode
 from fulfillbridge.core.inventory import DEFAULT_QUANTITY_NAME, QUANTITY_NAMES
 from fulfillbridge.core.inventory_feed import (
+    FEED_ALLOW,
     FEED_INTERVAL,
     FEED_MIN_INTERVAL,
+    FEED_SECRET,
     FEED_URL,
     Feed,
     FeedUrlError,
+    Network,
+    allow_list_of,
     check_feed_url,
     feed_of,
+    mask_url,
+    parse_allow_list,
 )
 from fulfillbridge.core.stores import Store, StoreError
 from fulfillbridge.shopify.gids import build_gid, is_gid_of
@@ -55,7 +61,7 @@ class StoreConfig:
     require_billing_address: bool = False
     catalogue: tuple[str, ...] | None = None
     inventory_quantity_name: str = DEFAULT_QUANTITY_NAME
-    inventory_feed: Feed | None = None
+    inventory_feed: Feed | None = None  # its URL masked: the whole URL is sealed
 
     @classmethod
     def of(cls, store: Store) -> StoreConfig:
@@ -134,6 +140,7 @@ def _config_changes(
     inventory_feed: str | None = None,
     inventory_feed_interval: int | None = None,
     clear_inventory_feed: bool = False,
+    feed_allow: Sequence[Network] | None = None,
 ) -> dict[str, Any]:
     if inventory_quantity is not None and inventory_quantity not in QUANTITY_NAMES:
         raise SetupError(
@@ -159,7 +166,9 @@ def _config_changes(
     if inventory_quantity is not None:
         changes["inventory_quantity_name"] = inventory_quantity
     changes.update(
-        _feed_changes(current, inventory_feed, inventory_feed_interval, clear_inventory_feed)
+        _feed_changes(
+            current, inventory_feed, inventory_feed_interval, clear_inventory_feed, feed_allow
+        )
     )
     final_mode = changes.get("mode", current.mode)
     final_locations = changes.get("managed_locations", list(current.managed_locations))
@@ -172,7 +181,11 @@ def _config_changes(
 
 
 def _feed_changes(
-    current: StoreConfig, url: str | None, interval: int | None, clear: bool
+    current: StoreConfig,
+    url: str | None,
+    interval: int | None,
+    clear: bool,
+    allowed: Sequence[Network] | None = None,
 ) -> dict[str, Any]:
     """Settings changes for the inventory feed (the URL is checked, never printed whole)."""
     if clear and (url is not None or interval is not None):
@@ -185,7 +198,7 @@ def _feed_changes(
     changes: dict[str, Any] = {}
     if url is not None:
         try:
-            changes[FEED_URL] = check_feed_url(url)
+            changes[FEED_URL] = check_feed_url(url, allowed or ())
         except FeedUrlError as exc:
             raise SetupError(str(exc)) from None
     if interval is not None:
@@ -214,6 +227,7 @@ async def configure_store(
     inventory_feed: str | None = None,
     inventory_feed_interval: int | None = None,
     clear_inventory_feed: bool = False,
+    feed_allow_hosts: Sequence[str] | None = None,
     work_changes: dict[str, Any] | None = None,
 ) -> Store:
     """Validate and write the store's settings (all or nothing); ``work_changes`` are
@@ -221,13 +235,24 @@ async def configure_store(
 
     ``webhook_secret`` sets the secret webhooks are signed with (a custom app's API secret
     key); the secret it replaces stays accepted as ``previous_webhook_secret`` so a
-    rotation loses no delivery."""
+    rotation loses no delivery.
+
+    ``feed_allow_hosts`` replaces the feed's allow-list (an empty list clears it). The
+    feed URL is sealed with the store's secrets; the settings keep it masked, for display."""
     if webhook_secret is not None and not webhook_secret.strip():
         raise SetupError("the webhook secret is empty")
     database = Database.from_settings(settings)
     try:
         async with database.stores() as stores:
             store = await stores.get(name)
+            try:
+                allowed = (
+                    parse_allow_list(feed_allow_hosts)
+                    if feed_allow_hosts is not None
+                    else allow_list_of(store)
+                )
+            except FeedUrlError as exc:
+                raise SetupError(str(exc)) from None
             changes = _config_changes(
                 StoreConfig.of(store),
                 mode=mode,
@@ -239,8 +264,16 @@ async def configure_store(
                 inventory_feed=inventory_feed,
                 inventory_feed_interval=inventory_feed_interval,
                 clear_inventory_feed=clear_inventory_feed,
+                feed_allow=allowed,
             )
+            if feed_allow_hosts is not None:
+                changes[FEED_ALLOW] = [str(net) for net in allowed] or None
             changes.update(work_changes or {})
+            if FEED_URL in changes:
+                whole = changes[FEED_URL]
+                if whole is not None:
+                    changes[FEED_URL] = mask_url(whole)
+                await stores.add_secrets(name, {FEED_SECRET: whole or ""})
             if changes:
                 store = await stores.update_settings(name, changes)
             if webhook_secret is not None:

@@ -14,6 +14,15 @@ acknowledged. Nothing else happens here (no Shopify calls): the worker processes
   would collide and the second would be lost; a ping stored twice only costs a second,
   idempotent pull.
 - ``fetch_tracking_numbers`` answers from the shipments the operation reported.
+- The callback URL Shopify is given carries a per-store secret path segment (the
+  ``callback_token`` of the store's sealed secrets, ``flows.setup``): Shopify signs neither
+  ``fetch_tracking_numbers`` nor ``fetch_stock``, so that token is what keeps them private.
+  An unknown store and a wrong token get the same answer, and so do an unknown shop and a
+  wrong signature: nothing here tells an outsider which stores exist.
+- A webhook whose ``X-Shopify-Triggered-At`` is older than ``webhook_max_age_hours`` is
+  refused as stale (a captured body replayed under a new webhook id). The header is not
+  covered by the signature, so this stops naive replays only; a replay that gets through
+  costs one pull, since processing reads Shopify's current state, never the body.
 
 Writes go through one writer task per process that commits whatever arrived meanwhile in a
 single transaction (group commit): each request still waits for the commit holding its
@@ -25,13 +34,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -75,6 +85,11 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_ORDER_NAMES = 250
 STORE_CACHE_SECONDS = 10.0
 MAX_BATCH = 500
+DEFAULT_MAX_AGE = timedelta(hours=72)
+CALLBACK_TOKEN = "callback_token"  # the key in a store's sealed secrets
+# The answers outsiders get, the same whatever the reason (the log says which).
+NOT_VERIFIED = "the X-Shopify-Hmac-Sha256 signature does not match"
+UNKNOWN_CALLBACK = "no fulfillment service answers at this address"
 
 
 class IntakeRefused(FulfillbridgeError):
@@ -110,6 +125,7 @@ class _Signer:
     shop_domain: str
     secrets: tuple[str, ...]
     loaded_at: float
+    callback_token: str | None = None
 
 
 def webhook_secrets(auth_kind: AuthKind, secrets: Mapping[str, str]) -> tuple[str, ...]:
@@ -120,6 +136,12 @@ def webhook_secrets(auth_kind: AuthKind, secrets: Mapping[str, str]) -> tuple[st
     if auth_kind is not AuthKind.TOKEN:
         keys.insert(1, "client_secret")
     return tuple(secrets[k] for k in keys if secrets.get(k))
+
+
+def _token_matches(signer: _Signer, token: str | None) -> bool:
+    if signer.callback_token is None:
+        return token is None
+    return token is not None and hmac.compare_digest(token.encode(), signer.callback_token.encode())
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -151,6 +173,10 @@ def _json_object(body: bytes, what: str) -> tuple[dict[str, Any], str | None]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise IntakeRefused(
             IntakeErrorCode.MALFORMED, f"the {what} body is not valid JSON ({exc})"
+        ) from None
+    except RecursionError:  # the web layer bounds depth first; this is the backstop
+        raise IntakeRefused(
+            IntakeErrorCode.MALFORMED, f"the {what} body nests too deeply to be read"
         ) from None
     if not isinstance(payload, dict):
         raise IntakeRefused(IntakeErrorCode.MALFORMED, f"the {what} body must be a JSON object")
@@ -255,9 +281,16 @@ def _settle(future: asyncio.Future[bool], outcome: bool | BaseException) -> None
 class Intake:
     """Verifies and stores what Shopify sends; one per web process."""
 
-    def __init__(self, database: Database, *, cache_seconds: float = STORE_CACHE_SECONDS):
+    def __init__(
+        self,
+        database: Database,
+        *,
+        cache_seconds: float = STORE_CACHE_SECONDS,
+        max_age: timedelta = DEFAULT_MAX_AGE,
+    ):
         self.database = database
         self._cache_seconds = cache_seconds
+        self._max_age = max_age
         self._by_domain: dict[str, _Signer] = {}
         self._by_name: dict[str, _Signer] = {}
         self._writer = _GroupWriter(database)
@@ -277,6 +310,7 @@ class Intake:
             shop_domain=store.shop_domain,
             secrets=webhook_secrets(store.auth_kind, secrets),
             loaded_at=time.monotonic(),
+            callback_token=secrets.get(CALLBACK_TOKEN) or None,
         )
         self._by_domain[signer.shop_domain] = signer
         self._by_name[signer.name] = signer
@@ -290,10 +324,54 @@ class Intake:
             return await self._load(domain=domain, name=name)
         except StoreNotFound:
             if domain:
-                raise IntakeRefused(
-                    IntakeErrorCode.UNKNOWN_STORE, f"no store is connected for shop {domain}"
-                ) from None
-            raise IntakeRefused(IntakeErrorCode.UNKNOWN_STORE, f"no store named {name!r}") from None
+                log.warning("webhook for shop %s: no store is connected for it", domain)
+                raise IntakeRefused(IntakeErrorCode.UNAUTHENTICATED, NOT_VERIFIED) from None
+            log.warning("callback for store %r: no store has that name", name)
+            raise IntakeRefused(IntakeErrorCode.UNKNOWN_STORE, UNKNOWN_CALLBACK) from None
+
+    async def _callback_signer(self, name: str, token: str | None) -> _Signer:
+        """The store a callback address names, when its token is the store's. A store set
+        up before callback tokens existed (none stored) is reached without one until
+        ``store setup`` gives it one."""
+        if token is None:
+            return await self._signed_callback_signer(name)
+        signer = await self._signer(name=name)
+        if _token_matches(signer, token):
+            return signer
+        try:
+            fresh = await self._load(name=name)  # set up or rotated since it was cached
+        except StoreNotFound:
+            raise IntakeRefused(IntakeErrorCode.UNKNOWN_STORE, UNKNOWN_CALLBACK) from None
+        if _token_matches(fresh, token):
+            return fresh
+        log.warning("callback for store %s: wrong or missing callback token", name)
+        raise IntakeRefused(IntakeErrorCode.UNKNOWN_STORE, UNKNOWN_CALLBACK)
+
+    async def _signed_callback_signer(self, name: str) -> _Signer:
+        """The store of a notification sent to the address without a token, the path other
+        tools know (``/shopify/{store}/fulfillment_order_notification``). Shopify signs
+        notifications, so the signature checked next is what lets it in; the token guards
+        only the unsigned ``fetch_*`` calls. An unknown name is refused exactly like a bad
+        signature, so this address tells an outsider nothing about which stores exist."""
+        try:
+            return await self._load(name=name)
+        except StoreNotFound:
+            log.warning("callback for store %r: no store has that name", name)
+            raise IntakeRefused(IntakeErrorCode.UNAUTHENTICATED, NOT_VERIFIED) from None
+
+    def _check_fresh(self, headers: Mapping[str, str], what: str) -> None:
+        triggered = _parse_time(_header(headers, "X-Shopify-Triggered-At"))
+        if triggered is None:
+            return
+        if triggered.tzinfo is None:
+            triggered = triggered.replace(tzinfo=UTC)
+        age = datetime.now(UTC) - triggered
+        if age > self._max_age:
+            hours = self._max_age.total_seconds() / 3600
+            raise IntakeRefused(
+                IntakeErrorCode.UNAUTHENTICATED,
+                f"stale {what}: X-Shopify-Triggered-At is more than {hours:g} hours old",
+            )
 
     async def _verify(self, signer: _Signer, body: bytes, signature: str | None) -> _Signer:
         if not signature:
@@ -308,14 +386,12 @@ class Intake:
         if verify_webhook(body, signature, fresh.secrets):
             return fresh
         if not fresh.secrets:
-            raise IntakeRefused(
-                IntakeErrorCode.UNAUTHENTICATED,
-                f"store {fresh.name} has no webhook secret: set it with "
+            log.warning(
+                "store %s has no webhook secret: set it with "
                 "`fulfillbridge store configure --webhook-secret`",
+                fresh.name,
             )
-        raise IntakeRefused(
-            IntakeErrorCode.UNAUTHENTICATED, "the X-Shopify-Hmac-Sha256 signature does not match"
-        )
+        raise IntakeRefused(IntakeErrorCode.UNAUTHENTICATED, NOT_VERIFIED)
 
     # -- webhooks ------------------------------------------------------------------------
 
@@ -332,6 +408,7 @@ class Intake:
             )
         signer = await self._signer(domain=domain.lower())
         signer = await self._verify(signer, body, _header(headers, "X-Shopify-Hmac-Sha256"))
+        self._check_fresh(headers, "webhook")
         topic = _header(headers, "X-Shopify-Topic")
         if topic is None:
             raise IntakeRefused(IntakeErrorCode.MALFORMED, "the X-Shopify-Topic header is missing")
@@ -364,13 +441,20 @@ class Intake:
 
     # -- fulfillment-service callbacks ---------------------------------------------------
 
-    async def callback(self, store_name: str, headers: Mapping[str, str], body: bytes) -> Accepted:
+    async def callback(
+        self,
+        store_name: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        token: str | None = None,
+    ) -> Accepted:
         """Verify and store a fulfillment-service notification (a ping)."""
         if len(body) > MAX_BODY_BYTES:
             raise IntakeRefused(
                 IntakeErrorCode.TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes"
             )
-        signer = await self._signer(name=store_name)
+        signer = await self._callback_signer(store_name, token)
         domain = _header(headers, "X-Shopify-Shop-Domain")
         if domain is None:
             raise IntakeRefused(
@@ -382,6 +466,7 @@ class Intake:
                 f"shop {domain} is not the shop of store {signer.name}",
             )
         signer = await self._verify(signer, body, _header(headers, "X-Shopify-Hmac-Sha256"))
+        self._check_fresh(headers, "notification")
         payload, text = _json_object(body, "notification")
         kind = payload.get("kind")
         if kind not in CALLBACK_KINDS:
@@ -407,11 +492,35 @@ class Intake:
 
     # -- fetch_tracking_numbers ----------------------------------------------------------
 
+    async def fetch_caller(
+        self,
+        store_name: str,
+        token: str,
+        *,
+        shop: str | None,
+        signature: str | None,
+        body: bytes = b"",
+    ) -> int:
+        """The id of the store a ``fetch_*`` call (tracking numbers, stock) is for, once its
+        callback token matched; a ``shop`` parameter must name the store's shop and a
+        signature, when one is sent, must verify. Shopify signs neither call, so the token
+        is required: a store without one (not set up since tokens exist) is not answered."""
+        signer = await self._callback_signer(store_name, token)
+        if shop is not None and shop.strip().lower() != signer.shop_domain:
+            raise IntakeRefused(
+                IntakeErrorCode.UNAUTHENTICATED,
+                f"shop {shop} is not the shop of store {signer.name}",
+            )
+        if signature is not None:
+            signer = await self._verify(signer, body, signature)
+        return signer.store_id
+
     async def tracking_numbers(
         self,
         store_name: str,
         order_names: Sequence[str],
         *,
+        token: str,
         shop: str | None,
         signature: str | None,
         body: bytes = b"",
@@ -423,15 +532,10 @@ class Intake:
         Shopify's documentation describes no signature for this GET (only the POSTed
         notification is signed), so a request without one is answered; one that carries
         ``X-Shopify-Hmac-Sha256`` must verify, and a ``shop`` parameter must name the
-        store's own shop."""
-        signer = await self._signer(name=store_name)
-        if shop is not None and shop.strip().lower() != signer.shop_domain:
-            raise IntakeRefused(
-                IntakeErrorCode.UNAUTHENTICATED,
-                f"shop {shop} is not the shop of store {signer.name}",
-            )
-        if signature is not None:
-            await self._verify(signer, body, signature)
+        store's own shop; the callback token is what keeps the answer private."""
+        store_id = await self.fetch_caller(
+            store_name, token, shop=shop, signature=signature, body=body
+        )
         names = [n.strip() for n in order_names if n and n.strip()]
         if not names:
             raise IntakeRefused(
@@ -448,7 +552,7 @@ class Intake:
                 select(WorkOrderRow.order_name, ShipmentRow.tracking)
                 .join(ShipmentRow, ShipmentRow.work_order_id == WorkOrderRow.id)
                 .where(
-                    WorkOrderRow.store_id == signer.store_id,
+                    WorkOrderRow.store_id == store_id,
                     WorkOrderRow.order_name.in_(orders),
                 )
                 .order_by(ShipmentRow.created_at, ShipmentRow.id)

@@ -2,15 +2,25 @@
 reads the settings), one worker claims the poll, fetches the CSV with a conditional GET
 (bounded in time, size and redirects), and pushes its rows through ``flows.inventory.push``.
 The outcome (HTTP status, rows, rejected, error) is recorded where ``inventory status``
-shows it; the URL's credentials never reach a log or an error.
+shows it; the URL's credentials never reach a log or an error, and nothing of the feed's
+body does either (an error names the kind of failure and the status code only).
+
+Every connection goes through :class:`PinnedTransport`: the host is resolved, every
+address it resolves to is checked (``core.inventory_feed.destination_refusal``, with the
+store's allow-list), and the connection is made to the address checked, not to a second
+lookup of the name (DNS rebinding). Redirects pass through the transport too, so each hop
+is checked the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
+import socket
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +37,19 @@ from fulfillbridge.core.inventory import (
     Rejection,
     parse_csv,
 )
-from fulfillbridge.core.inventory_feed import Feed, FeedUrlError, check_feed_url, feed_of, mask_url
+from fulfillbridge.core.inventory_feed import (
+    FEED_SECRET,
+    FEED_URL,
+    Feed,
+    FeedUrlError,
+    Network,
+    allow_list_of,
+    check_feed_url,
+    check_host,
+    destination_refusal,
+    feed_of,
+    mask_url,
+)
 from fulfillbridge.core.stores import Store
 from fulfillbridge.flows import inventory
 from fulfillbridge.shopify import ShopifyError
@@ -83,9 +105,52 @@ def _scrub(text: str, url: str) -> str:
     return text
 
 
-async def _download(url: str, claim: FeedClaim) -> tuple[int, str | None, str | None, bytes]:
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """Connects only to public addresses (or the store's allow-list), and to the very
+    address it checked; TLS still verifies the certificate against the host name."""
+
+    def __init__(self, allowed: Sequence[Network] = ()) -> None:
+        super().__init__()
+        self._allowed = tuple(allowed)
+
+    async def _address(self, host: str, port: int) -> str:
+        try:
+            check_host(host, self._allowed)
+        except FeedUrlError as exc:
+            raise FeedError(str(exc)) from None
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except OSError:
+            raise FeedError(f"the feed's host {host} could not be resolved") from None
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+        for address in addresses:
+            why = destination_refusal(address, self._allowed)
+            if why is not None:  # one bad answer spoils the name: no picking around it
+                raise FeedError(
+                    f"the feed's host {host} resolves to {why} ({address}): refused; a feed "
+                    "inside your own network needs `store configure --feed-allow-host`"
+                )
+        if not addresses:
+            raise FeedError(f"the feed's host {host} could not be resolved")
+        return str(addresses[0])
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        port = request.url.port or (443 if request.url.scheme == "https" else 80)
+        address = await self._address(host, port)
+        request.url = request.url.copy_with(host=address)
+        if request.url.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": host}
+        return await super().handle_async_request(request)
+
+
+async def _download(
+    url: str, claim: FeedClaim, allowed: Sequence[Network] = ()
+) -> tuple[int, str | None, str | None, bytes]:
     """(status, ETag, Last-Modified, body) of a conditional GET; the body is empty on
-    304. Bounded in time, size and redirects."""
+    304. Bounded in time, size and redirects; every hop's address checked."""
     headers = {"Accept": "text/csv, text/plain;q=0.9, */*;q=0.1"}
     if claim.etag:
         headers["If-None-Match"] = claim.etag
@@ -94,7 +159,11 @@ async def _download(url: str, claim: FeedClaim) -> tuple[int, str | None, str | 
     async with (
         asyncio.timeout(FEED_DEADLINE),
         httpx.AsyncClient(
-            timeout=FEED_TIMEOUT, follow_redirects=True, max_redirects=FEED_MAX_REDIRECTS
+            timeout=FEED_TIMEOUT,
+            follow_redirects=True,
+            max_redirects=FEED_MAX_REDIRECTS,
+            transport=PinnedTransport(allowed),
+            trust_env=False,  # a proxy from the environment would connect for us, unchecked
         ) as http,
         http.stream("GET", url, headers=headers) as response,
     ):
@@ -123,8 +192,11 @@ def _feed_rows(store: Store, body: bytes) -> tuple[list[RawRow], list[Rejection]
         raise FeedError("the feed is not UTF-8 text") from None
     try:
         raw, unreadable = parse_csv(text, default_store=store.name)
-    except InventoryInputError as exc:
-        raise FeedError(f"the feed is not an inventory CSV: {exc}") from None
+    except InventoryInputError:
+        # Not the parser's words: they may quote the body, which is never shown.
+        raise FeedError(
+            "the feed is not an inventory CSV (it needs a header row with sku and quantity)"
+        ) from None
     own: list[RawRow] = []
     refused = list(unreadable)
     for row in raw:
@@ -170,11 +242,12 @@ async def _poll_feed(
         return None
     record: dict[str, Any] = {"fetched_at": datetime.now(UTC), "http_status": None, "error": None}
     try:
+        allowed = allow_list_of(store)
         try:
-            url = check_feed_url(feed.url)
+            url = check_feed_url(feed.url, allowed)
         except FeedUrlError as exc:  # settings written before a rule tightened
             raise FeedError(str(exc)) from None
-        status, etag, modified, body = await _download(url, claim)
+        status, etag, modified, body = await _download(url, claim, allowed)
         outcome.http_status = record["http_status"] = status
         if status == 304:  # unchanged since the content last applied: nothing to do
             outcome.not_modified = True
@@ -204,9 +277,11 @@ async def _poll_feed(
             outcome.http_status = record["http_status"] = exc.http_status
     except TimeoutError:
         outcome.error = f"the feed took more than {FEED_DEADLINE:.0f} s"
+    except httpx.TooManyRedirects:
+        outcome.error = f"the feed redirected more than {FEED_MAX_REDIRECTS} times"
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-        reason = f"the feed could not be fetched: {type(exc).__name__}: {exc}"
-        outcome.error = _scrub(reason, feed.url)
+        # The kind of failure only: an exception's text may carry what the server said.
+        outcome.error = f"the feed could not be fetched ({type(exc).__name__})"
     except (inventory.InventorySyncError, ShopifyError) as exc:
         outcome.error = f"the feed's rows could not be pushed: {exc}"
     except Exception as exc:  # recorded like the others; the worker goes on
@@ -216,7 +291,7 @@ async def _poll_feed(
             outcome.url,
             _scrub(traceback.format_exc(), feed.url),
         )
-        outcome.error = _scrub(f"unexpected failure: {type(exc).__name__}: {exc}", feed.url)
+        outcome.error = f"unexpected failure ({type(exc).__name__})"
     if outcome.error is not None:
         record.update(
             error=outcome.error,
@@ -241,12 +316,28 @@ async def _poll_feed(
     return outcome
 
 
+async def _sealed_feed(stores: Any, store: Store) -> Feed | None:
+    """The store's feed with its whole URL, read from the sealed secrets. A URL written
+    in the settings in the clear (before feeds were sealed) is sealed now."""
+    feed = feed_of(store)
+    if feed is None:
+        return None
+    secrets = await stores.secrets(store.name)
+    sealed = secrets.get(FEED_SECRET)
+    if sealed and mask_url(sealed) == feed.url:  # the settings show the sealed URL masked
+        return Feed(sealed, feed.interval)
+    if mask_url(feed.url) != feed.url:
+        await stores.add_secrets(store.name, {FEED_SECRET: feed.url})
+        await stores.update_settings(store.name, {FEED_URL: mask_url(feed.url)})
+    return feed
+
+
 async def poll_feeds(database: Database, settings: Settings) -> list[FeedOutcome]:
     """Poll every store's inventory feed whose interval has elapsed (one worker per feed
     and interval, whatever the number of workers) and push its rows like ``push`` does.
     A failing feed is recorded and tried again next interval; it never stops the others."""
     async with database.stores() as stores:
-        listed = [(s, feed_of(s)) for s in await stores.list()]
+        listed = [(s, await _sealed_feed(stores, s)) for s in await stores.list()]
     outcomes = []
     for store, feed in listed:
         if feed is None:

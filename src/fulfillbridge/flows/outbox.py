@@ -6,8 +6,9 @@ exactly once, in order per work order, within the store's rate limit.
 * **Claiming.** A row is due when it is ``pending`` or ``unknown`` with ``next_attempt_at``
   passed and no live lease, or ``sending`` with an expired lease (its worker died mid-send).
   A claim takes the row's lease (``store.leases.OUTBOX_SEND``: ``claimed_by`` = worker id
-  plus a per-call nonce, ``claimed_until``) through an UPDATE that re-checks it, so two
-  workers never both hold a row; on PostgreSQL the candidate SELECT also uses
+  plus a per-call nonce, ``claimed_until``, ``lease_seconds`` long and renewed every third
+  of that while the worker lives) through an UPDATE that re-checks it, so two workers
+  never both hold a row; on PostgreSQL the candidate SELECT also uses
   ``FOR UPDATE SKIP LOCKED``.
 * **Order.** A row is only due when no earlier row of the same work order and target is
   still pending, unknown, sending or failed: writes for one fulfillment order reach Shopify
@@ -15,9 +16,14 @@ exactly once, in order per work order, within the store's rate limit.
 * **Exactly once.** A mutation that may have run (``OutcomeUnknown``: timeout, 5xx, dropped
   connection) leaves the row ``unknown``. Before such a row (or a ``sending`` row whose
   worker died) is sent again, its sender reads Shopify's state and marks it done when the
-  write already took effect; the read waits ``unknown_settle_seconds`` first so a request
-  still running at Shopify has finished. A ``userErrors`` answer is checked the same way
-  ("already accepted" means done); otherwise the row fails with Shopify's message.
+  write already took effect. The read comes 1 s, 2 s, 4 s ... after the attempt when
+  Shopify answered (a 5xx: it is done with the request) or when a late arrival of the first
+  request would be refused or harmless (``REPEATABLE``: answering a request, closing);
+  otherwise (a fulfillment, a hold, a tracking change sent without any answer) it waits
+  ``unknown_settle_seconds`` so a request still running at Shopify has finished. The same
+  holds for a row whose worker died while sending it. A ``userErrors`` answer is checked
+  the same way ("already accepted" means done); otherwise the row fails with Shopify's
+  message.
 * **Retries.** Transport trouble and throttling are retried with jittered exponential
   backoff, at most ``max_attempts`` times; then the row is ``failed`` and stays visible to
   operators (``requeue`` and ``skip`` act on it).
@@ -27,6 +33,8 @@ How each kind is written and verified: ``flows.shopify_writes``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,22 +92,72 @@ _INFORMATIONAL = frozenset({core.REPORT_PROGRESS, core.FULFILLMENT_EVENT})
 SHOPIFY, OPERATION = "shopify", "operation"
 
 
+# Writes whose late arrival at Shopify, after we verified and sent them again, is refused
+# or repeats something harmless: a request answered twice, a close, a progress report, a
+# pickup notice. Any other write (a fulfillment, a hold, its release, a tracking change, a
+# delivery event, a move) that got no answer at all waits until Shopify is surely done with
+# the first request (``unknown_settle_seconds``) before it is verified.
+REPEATABLE = frozenset(
+    {
+        core.ACCEPT_REQUEST,
+        core.REJECT_REQUEST,
+        core.ACCEPT_CANCELLATION,
+        core.REJECT_CANCELLATION,
+        core.CLOSE,
+        core.REPORT_PROGRESS,
+        core.PREPARED_FOR_PICKUP,
+    }
+)
+
+
 @dataclass(frozen=True)
 class OutboxPolicy:
-    """Timing of the sender. The defaults suit production; tests shorten them."""
+    """Timing of the sender. The defaults suit production (``from_settings``); tests
+    shorten them."""
 
-    lease_seconds: float = 300.0
+    # A claimed row is renewed while it is sent; a dead worker's runs out after this.
+    lease_seconds: float = 15.0
     max_attempts: int = 8
     base_delay: float = 2.0
     max_delay: float = 600.0
-    # Before verifying an unknown outcome: longer than Shopify keeps a request running.
+    # An unknown outcome is verified after 1 s, 2 s, 4 s ... at most verify_max apart.
+    verify_first_seconds: float = 1.0
+    verify_max_seconds: float = 30.0
+    # Before verifying a write that got no answer and is not REPEATABLE: longer than Shopify
+    # keeps a request running.
     unknown_settle_seconds: float = 60.0
-    # Per-request timeout of the Shopify client (None: the client's default).
+    # Per-request timeout of the Shopify client (None: the client's defaults).
     request_timeout: float | None = None
+    # Rows of one store sent at once (each of a different work order: see "Order").
+    concurrency: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OutboxPolicy:
+        return cls(
+            lease_seconds=settings.worker_lease_seconds,
+            verify_first_seconds=settings.outbox_verify_first_seconds,
+            verify_max_seconds=settings.outbox_verify_max_seconds,
+            unknown_settle_seconds=settings.unknown_settle_seconds,
+            concurrency=settings.worker_outbox_concurrency,
+        )
 
     def backoff(self, attempt: int) -> float:
         """Between half and all of min(max, base * 2**(attempt-1))."""
         return backoff_delay(attempt, base=self.base_delay, cap=self.max_delay, jitter=0.5)
+
+    def verify_delay(self, attempt: int) -> float:
+        """How long after attempt number ``attempt`` an unknown outcome is checked."""
+        return backoff_delay(
+            attempt, base=self.verify_first_seconds, cap=self.verify_max_seconds, jitter=0.0
+        )
+
+    def settle(self, kind: str, *, answered: bool) -> float:
+        """The least wait before verifying a write of ``kind`` whose outcome is unknown:
+        none when Shopify answered (a 5xx: it is done with the request) or a late arrival
+        is harmless, else ``unknown_settle_seconds``."""
+        if answered or kind in REPEATABLE:
+            return 0.0
+        return self.unknown_settle_seconds
 
 
 @dataclass(frozen=True)
@@ -109,6 +167,9 @@ class _Result:
     result: dict[str, Any] | None = None
     # Shopify holds the fulfillment order: send again later, however long the hold lasts.
     held: bool = False
+    # For an unknown outcome: whether Shopify answered at all (a 5xx) or not (a timeout, a
+    # dropped connection: the request may still be running there).
+    answered: bool = False
 
 
 def _refused_for_hold(exc: UserErrors) -> bool:
@@ -130,26 +191,57 @@ async def send_due(
     worker_id: str,
     limit: int = 50,
     policy: OutboxPolicy | None = None,
+    store_id: int | None = None,
 ) -> int:
-    """Claim and send up to ``limit`` due outbox rows; returns how many were attempted."""
-    policy = policy or OutboxPolicy()
+    """Claim and send up to ``limit`` due outbox rows (of one store, with ``store_id``),
+    ``policy.concurrency`` at a time; returns how many were attempted. Claims are taken a
+    few rows at a time (``worker_outbox_batch``) and renewed every few seconds while they
+    are sent, so a worker that dies loses them within ``lease_seconds``."""
+    policy = policy or OutboxPolicy.from_settings(settings)
     token = leases.new_holder(worker_id)
     clients: dict[int, ShopifyClient] = {}
     attempted = 0
+    batch = max(1, min(settings.worker_outbox_batch, limit))
+    slots = asyncio.Semaphore(max(1, policy.concurrency))
+
+    async def one(row_id: int) -> None:
+        async with slots:
+            await _handle(database, settings, token, row_id, clients, policy)
+
+    keeper = asyncio.create_task(_keep_claims(database, worker_id, policy))
     try:
         # Claim again after each batch: finishing a row may make the next of its work
         # order due. Bounded by ``limit`` rows in all.
         while attempted < limit:
-            claimed = await _claim(database, token, limit - attempted, policy)
+            wanted = min(limit - attempted, max(batch, policy.concurrency))
+            claimed = await _claim(database, token, wanted, policy, store_id)
             if not claimed:
                 break
-            for row_id in claimed:
-                attempted += 1
-                await _handle(database, settings, token, row_id, clients, policy)
+            attempted += len(claimed)
+            await asyncio.gather(*(one(row_id) for row_id in claimed))
     finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
         for client in clients.values():
             await client.aclose()
     return attempted
+
+
+async def _keep_claims(database: Database, worker_id: str, policy: OutboxPolicy) -> None:
+    """Renew this worker's row claims while it sends (its heartbeat does it too when it runs
+    under ``run_worker``): a slow request or a long bucket wait never lets a live
+    worker's claim run out, and a dead worker's runs out ``lease_seconds`` after it stopped."""
+    every = max(0.2, policy.lease_seconds / 3)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with database.transaction() as session:
+                await leases.renew_held(
+                    session, leases.OUTBOX_SEND, worker_id, now=_now(), seconds=policy.lease_seconds
+                )
+        except Exception:  # a database hiccup: the next beat tries again
+            logger.warning("renewing outbox claims failed", exc_info=True)
 
 
 async def requeue(database: Database, outbox_id: int) -> None:
@@ -199,24 +291,32 @@ def _due_condition(now: datetime) -> Any:
         OutboxRow.next_attempt_at <= now,
         lease_free,
     )
-    crashed = and_(OutboxRow.status == SENDING, OutboxRow.claimed_until < now)
+    # A dead worker's row: free once its lease ran out and, for a write whose late arrival
+    # could double it, once Shopify is surely done with the request (``_send_to_shopify``
+    # sets next_attempt_at when the request leaves).
+    crashed = and_(
+        OutboxRow.status == SENDING,
+        OutboxRow.claimed_until < now,
+        OutboxRow.next_attempt_at <= now,
+    )
     return and_(
         or_(waiting, crashed),
         or_(OutboxRow.work_order_id.is_(None), ~blocked),
     )
 
 
-async def _claim(database: Database, token: str, limit: int, policy: OutboxPolicy) -> list[int]:
+async def _claim(
+    database: Database, token: str, limit: int, policy: OutboxPolicy, store_id: int | None = None
+) -> list[int]:
     now = _now()
     claimed: list[int] = []
     async with database.transaction() as session:
+        query = select(OutboxRow.id).where(_due_condition(now))
+        if store_id is not None:
+            query = query.where(OutboxRow.store_id == store_id)
         candidates = (
             await session.scalars(
-                select(OutboxRow.id)
-                .where(_due_condition(now))
-                .order_by(OutboxRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+                query.order_by(OutboxRow.id).limit(limit).with_for_update(skip_locked=True)
             )
         ).all()
         for row_id in candidates:
@@ -363,11 +463,22 @@ async def _handle(
             if client is None:
                 client = store_client(database, settings, store, secrets)
                 if policy.request_timeout is not None:
-                    client.http.timeout = policy.request_timeout  # type: ignore[assignment]
+                    client.read_timeout = policy.request_timeout
+                    client.mutation_timeout = client.listing_timeout = policy.request_timeout
                 clients[store.id] = client
 
             async def mark_sending() -> bool:
-                return await _renew(database, job, token, policy, status=SENDING)
+                # Should this worker die now, the row is verified after the lease and,
+                # when a late arrival could double it, after the settle time.
+                settle = policy.settle(job.kind, answered=False)
+                return await _renew(
+                    database,
+                    job,
+                    token,
+                    policy,
+                    status=SENDING,
+                    next_attempt_at=_now() + timedelta(seconds=settle),
+                )
 
             result = await _send_to_shopify(client, job, mark_sending)
     except Exception as exc:
@@ -445,7 +556,10 @@ async def _send_to_shopify(
                 return _Result(PENDING, f"waiting for the hold to be released: {exc}", held=True)
             return _Result(SKIPPED if job.kind in _INFORMATIONAL else FAILED, str(exc))
         except OutcomeUnknown as exc:
-            return _Result(UNKNOWN, str(exc))
+            # The client raises it from Shopify's own answer (a 5xx) or from the transport
+            # failure (no answer).
+            answered = isinstance(exc.__cause__, ShopifyError)
+            return _Result(UNKNOWN, str(exc), answered=answered)
     except CannotSend as exc:
         return _Result(FAILED, str(exc))
     except (TransportError, Throttled, TooManyRequests, ServerError, InvalidResponse) as exc:
@@ -473,7 +587,12 @@ async def _finish(
         else:
             delay = policy.backoff(job.attempts)
             if status == UNKNOWN:
-                delay = max(delay, policy.unknown_settle_seconds)
+                # Verify soon (Shopify answered, or a late arrival is harmless), else once
+                # Shopify is surely done with the request.
+                delay = max(
+                    policy.verify_delay(job.attempts),
+                    policy.settle(job.kind, answered=outcome.answered),
+                )
             next_at = now + timedelta(seconds=delay)
     values: dict[str, Any] = {"status": status, "last_error": error, "next_attempt_at": next_at}
     if outcome.result is not None:

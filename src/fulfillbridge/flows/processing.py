@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.work import FINAL_STATES, WorkState
 from fulfillbridge.flows import returns as return_flows
+from fulfillbridge.flows import seen
 from fulfillbridge.flows.apply import (
     APPLY_RETRIES,
     ApplyResult,
@@ -64,6 +65,7 @@ from fulfillbridge.shopify import (
     ShopifyClient,
     ShopifyError,
 )
+from fulfillbridge.store import queues
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import InboxEventRow, WorkOrderRow, as_utc, utcnow
 
@@ -140,7 +142,9 @@ class InboxMemory:
     # order that started after it arrived answers it, so a burst of N pings costs a few
     # pulls, not N. Per store: the highest inbox id that existed when an applied pull
     # started. Ids, not clocks: an id is allocated after its event was received, and
-    # allocation order holds across processes whatever order transactions commit in.
+    # allocation order holds across processes whatever order transactions commit in. The
+    # truth is ``store_queues.pulled_through`` (every process's pulls count); this copy is
+    # refreshed from it at each pass and raised by this process's own pulls.
     assigned_pulled: dict[int, int] = field(default_factory=dict)
 
 
@@ -189,6 +193,8 @@ async def _record_failure(database: Database, event: InboxEventRow, exc: BaseExc
             .where(InboxEventRow.id == event.id, InboxEventRow.processed_at.is_(None))
             .values(**values)
         )
+        # What the event was about may be lost with it: reconcile the store soon.
+        await queues.want_reconcile(session, event.store_id)
     _memory(database).last_failure[event.id] = time.monotonic()
     log = logger.error if give_up else logger.warning
     log(
@@ -216,7 +222,27 @@ async def _claim_and_apply(
         )
         if claimed.rowcount != 1:
             return None  # another worker processed it meanwhile
-        return await apply_plan(session, ctx, settings, plan, source=event.source)
+        result = await apply_plan(session, ctx, settings, plan, source=event.source)
+        mark = plan.assigned_pull_watermark
+        if mark is not None:
+            # The pull answers every request ping received before it started, whoever
+            # holds them: they are done with it, in the same transaction.
+            await session.execute(
+                update(InboxEventRow)
+                .where(
+                    InboxEventRow.store_id == event.store_id,
+                    InboxEventRow.id <= mark,
+                    InboxEventRow.processed_at.is_(None),
+                    or_(
+                        InboxEventRow.source == "callback",
+                        InboxEventRow.topic.in_(FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED),
+                    ),
+                )
+                .values(processed_at=utcnow(), last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            await queues.record_pull(session, event.store_id, mark)
+        return result
 
     return await apply_with_retries(database, run)
 
@@ -242,7 +268,9 @@ class _Clients:
         self._open.clear()
 
 
-async def _due_events(database: Database, limit: int) -> list[InboxEventRow]:
+async def _due_events(
+    database: Database, limit: int, store_id: int | None = None
+) -> list[InboxEventRow]:
     now = datetime.now(UTC)
     due: list[InboxEventRow] = []
     after = 0
@@ -252,7 +280,11 @@ async def _due_events(database: Database, limit: int) -> list[InboxEventRow]:
             rows = list(
                 await session.scalars(
                     select(InboxEventRow)
-                    .where(InboxEventRow.processed_at.is_(None), InboxEventRow.id > after)
+                    .where(
+                        InboxEventRow.processed_at.is_(None),
+                        InboxEventRow.id > after,
+                        *([InboxEventRow.store_id == store_id] if store_id is not None else []),
+                    )
                     .order_by(InboxEventRow.id)
                     .limit(max(limit, 50))
                 )
@@ -318,6 +350,9 @@ async def process_event(
             )
         return bool(states) and states <= _SETTLED
 
+    async def fresh(found: dict[str, datetime | None]) -> list[str]:
+        return await seen.changed_since_read(database, event.store_id, found)
+
     async def watermark() -> int:
         async with database.transaction() as session:
             highest = await session.scalar(
@@ -350,8 +385,10 @@ async def process_event(
                 answered=event.id <= pulled.get(event.store_id, 0),
                 watermark=watermark,
                 settled=settled,
+                fresh=fresh,
             )
         result = await _claim_and_apply(database, ctx, settings, event, plan)
+        seen.remember_read(database, event.store_id, plan.remotes)
         if plan.assigned_pull_watermark is not None:
             # Only now, with the pull's results stored, may it answer other events.
             mark = plan.assigned_pull_watermark
@@ -380,12 +417,19 @@ async def process_event(
     return result
 
 
-async def process_inbox(database: Database, settings: Settings, *, limit: int = 100) -> int:
-    """Process up to ``limit`` due inbox events, oldest first; returns how many were handled
-    (processed, failed once more, or given up). Safe to run in several workers at once."""
-    events = await _due_events(database, limit)
+async def process_inbox(
+    database: Database, settings: Settings, *, limit: int = 100, store_id: int | None = None
+) -> int:
+    """Process up to ``limit`` due inbox events (of one store, with ``store_id``), oldest
+    first; returns how many were handled (processed, failed once more, or given up). Safe
+    to run in several workers at once."""
+    events = await _due_events(database, limit, store_id)
     if not events:
         return 0
+    pulled = _memory(database).assigned_pulled
+    async with database.transaction() as session:
+        for sid in {event.store_id for event in events}:
+            pulled[sid] = max(pulled.get(sid, 0), await queues.pulled_through(session, sid))
     clients = _Clients(database, settings)
     unreachable: set[int] = set()
     handled = 0
@@ -401,4 +445,20 @@ async def process_inbox(database: Database, settings: Settings, *, limit: int = 
                 unreachable.add(event.store_id)
     finally:
         await clients.close()
+    await _note_news(database, events)
     return handled
+
+
+async def _note_news(database: Database, events: list[InboxEventRow]) -> None:
+    """Record when each store's newest news arrived (reconciliation polls once it has
+    been quiet for a while: ``flows.reconcile``)."""
+    newest: dict[int, datetime] = {}
+    for event in events:
+        if event.source in ("webhook", "callback") and event.received_at is not None:
+            at = as_utc(event.received_at)
+            newest[event.store_id] = max(newest.get(event.store_id, at), at)
+    if not newest:
+        return
+    async with database.transaction() as session:
+        for store_id, at in newest.items():
+            await queues.note_news(session, store_id, at)

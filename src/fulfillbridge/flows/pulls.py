@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from fulfillbridge.core.work import Mode
@@ -19,11 +20,13 @@ from fulfillbridge.shopify.mapping import (
     MappingError,
     RemoteFulfillmentOrder,
     ids_in_payload,
+    parse_time,
     to_remote,
 )
 from fulfillbridge.shopify.metafields import WorkMetafields, parse_work_metafields
 
 PAGE_SIZE = 25  # fulfillment orders per page (each with up to 50 lines)
+LISTING_PAGE_SIZE = 100  # ids and times per page of a first look
 # nodes(ids:) is charged per id: 20 fulfillment orders stay well under Shopify's 1000-point
 # ceiling for one query (docs/shopify.md "Rate limits").
 IDS_PER_READ = 20
@@ -93,12 +96,17 @@ def read_variables(ctx: StoreContext, variables: dict[str, Any]) -> dict[str, An
 
 
 async def read_all(
-    client: ShopifyClient, name: str, variables: dict[str, Any], path: Sequence[str]
+    client: ShopifyClient,
+    name: str,
+    variables: dict[str, Any],
+    path: Sequence[str],
+    *,
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Every node of a paged read (``variables`` already complete)."""
     nodes: list[dict[str, Any]] = []
     async for node in client.paginate(
-        name, variables, path=path, page_size=PAGE_SIZE, max_pages=MAX_PAGES
+        name, variables, path=path, page_size=page_size, max_pages=MAX_PAGES
     ):
         if node:
             nodes.append(node)
@@ -115,9 +123,20 @@ def map_nodes(
     ]
 
 
-async def pull_assigned(client: ShopifyClient, ctx: StoreContext) -> list[RemoteFulfillmentOrder]:
+# Given a first look's {id: updatedAt}, the ids worth reading in full (flows.seen).
+Fresh = Callable[[dict[str, datetime | None]], Awaitable[list[str]]]
+
+
+async def pull_assigned(
+    client: ShopifyClient, ctx: StoreContext, *, fresh: Fresh | None = None
+) -> list[RemoteFulfillmentOrder]:
     """Requests waiting at our fulfillment-service location: new fulfillment requests and
-    cancellation requests (what a callback ping means, docs/shopify.md "Fulfillment service")."""
+    cancellation requests (what a callback ping means, docs/shopify.md "Fulfillment service").
+
+    With ``fresh``, fulfillment requests are first listed by id and ``updatedAt`` only and
+    just the ones ``fresh`` names are read in full: a request we already hold at that time
+    has nothing new to tell, and re-reading every waiting request on every pull is what
+    made a burst's pulls expensive. Cancellation requests (rare) are always read in full."""
     if ctx.location_id is None:
         raise StoreNotReady(
             f"store {ctx.store.name!r} has no fulfillment-service location yet: run "
@@ -125,10 +144,22 @@ async def pull_assigned(client: ShopifyClient, ctx: StoreContext) -> list[Remote
         )
     found: list[RemoteFulfillmentOrder] = []
     for status in ("FULFILLMENT_REQUESTED", "CANCELLATION_REQUESTED"):
+        variables = {"assignmentStatus": status, "locationIds": [ctx.location_id]}
+        if fresh is not None and status == "FULFILLMENT_REQUESTED":
+            listed = await read_all(
+                client,
+                "AssignedFulfillmentOrderChanges",
+                variables,
+                ("assignedFulfillmentOrders",),
+                page_size=LISTING_PAGE_SIZE,
+            )
+            wanted = await fresh(stamps(listed))
+            found += await pull_by_ids(client, ctx, wanted, metafields=False) if wanted else []
+            continue
         nodes = await read_all(
             client,
             "AssignedFulfillmentOrders",
-            read_variables(ctx, {"assignmentStatus": status, "locationIds": [ctx.location_id]}),
+            read_variables(ctx, variables),
             ("assignedFulfillmentOrders",),
         )
         for remote in map_nodes(ctx, nodes):
@@ -139,8 +170,17 @@ async def pull_assigned(client: ShopifyClient, ctx: StoreContext) -> list[Remote
     return await with_metafields(client, ctx, found)
 
 
+def stamps(nodes: Sequence[dict[str, Any] | None]) -> dict[str, datetime | None]:
+    """``{id: updatedAt}`` of the nodes of a listing by id and time."""
+    return {
+        str(node["id"]): parse_time(str(node.get("updatedAt") or ""))
+        for node in nodes
+        if node and node.get("id")
+    }
+
+
 async def pull_by_ids(
-    client: ShopifyClient, ctx: StoreContext, ids: Sequence[str]
+    client: ShopifyClient, ctx: StoreContext, ids: Sequence[str], *, metafields: bool = True
 ) -> list[RemoteFulfillmentOrder]:
     found: list[RemoteFulfillmentOrder] = []
     for start in range(0, len(ids), IDS_PER_READ):
@@ -149,7 +189,7 @@ async def pull_by_ids(
             read_variables(ctx, {"ids": list(ids[start : start + IDS_PER_READ])}),
         )
         found += map_nodes(ctx, data.get("nodes") or [])
-    return await with_metafields(client, ctx, found)
+    return await with_metafields(client, ctx, found) if metafields else found
 
 
 async def pull_order(
@@ -207,11 +247,13 @@ async def plan_event(
     answered: bool = False,
     watermark: Callable[[], Awaitable[int]] | None = None,
     settled: Callable[[str], Awaitable[bool]] | None = None,
+    fresh: Fresh | None = None,
 ) -> PullPlan:
     """Ask Shopify what an event is about (reads only). ``answered``: a pull of every
     assigned fulfillment order already covered this event; ``watermark`` reads the store's
     highest inbox id, taken just before such a pull; ``settled`` tells whether every local
-    work order of an order is final."""
+    work order of an order is final; ``fresh`` picks which listed requests to read in full
+    (``pull_assigned``)."""
     payload = payload if isinstance(payload, dict) else {}
     service = ctx.mode is Mode.FULFILLMENT_SERVICE
     if source == "callback" or (service and topic in FULFILLMENT_SERVICE_TOPICS_PULLING_ASSIGNED):
@@ -220,7 +262,7 @@ async def plan_event(
         if answered:
             return PullPlan(note="already answered by a later pull of the assigned orders")
         mark = await watermark() if watermark is not None else None
-        remotes = tuple(await pull_assigned(client, ctx))
+        remotes = tuple(await pull_assigned(client, ctx, fresh=fresh))
         return PullPlan(remotes=remotes, assigned_pull_watermark=mark)
     if topic == "orders/cancelled":
         order_id = _order_gid(payload)

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store
 from fulfillbridge.core.work import Mode
+from fulfillbridge.flows import seen
 from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.processing import (
     PAGE_SIZE,
@@ -44,7 +46,7 @@ from fulfillbridge.flows.processing import (
     read_variables,
     store_context,
 )
-from fulfillbridge.flows.pulls import with_metafields
+from fulfillbridge.flows.pulls import pull_by_ids, with_metafields
 from fulfillbridge.flows.returns import reconcile_returns, returns_enabled
 from fulfillbridge.shopify import ShopifyClient, operation, run_bulk_query
 from fulfillbridge.shopify.mapping import (
@@ -55,7 +57,7 @@ from fulfillbridge.shopify.mapping import (
 )
 from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import CheckpointRow
+from fulfillbridge.store.models import CheckpointRow, StoreQueueRow, StoreRow, as_utc
 
 logger = logging.getLogger("fulfillbridge.reconcile")
 
@@ -67,6 +69,7 @@ BULK_THRESHOLD = 250
 BULK_POLL_SECONDS = 1.0
 BULK_TIMEOUT_SECONDS = 900.0
 APPLY_CHUNK = 50  # fulfillment orders applied per transaction
+PROBE_PAGE_SIZE = 100  # ids and times per page of the first look
 
 
 @dataclass
@@ -75,7 +78,8 @@ class ReconcileSummary:
     kind: str  # "poll" or "backfill"
     since: datetime | None
     checkpoint: datetime | None
-    fulfillment_orders: int = 0
+    fulfillment_orders: int = 0  # changed since the checkpoint (the overlap included)
+    read_in_full: int = 0  # of those, new to us since we last read them
     orders: int = 0
     used_bulk: bool = False
     result: ApplyResult = field(default_factory=ApplyResult)
@@ -252,6 +256,7 @@ async def backfill_store(
         since=None,
         checkpoint=checkpoint,
         fulfillment_orders=len(remotes),
+        read_in_full=len(remotes),
         used_bulk=used_bulk,
         result=result,
     )
@@ -275,22 +280,26 @@ async def reconcile_store(
     since = checkpoint - timedelta(seconds=overlap_seconds)
     search = f"updated_at:>='{_iso(since)}'"
     async with store_client(database, settings, store, secrets) as client:
-        fo_nodes = await read_all(
+        # Ids and times first (a few points); only what changed since we last saw it is
+        # read in full, so a poll that finds nothing new costs two small queries.
+        changes = await read_all(
             client,
-            "FulfillmentOrdersUpdatedSince",
-            read_variables(ctx, {"query": search}),
+            "FulfillmentOrderChangesSince",
+            {"query": search},
             ("fulfillmentOrders",),
+            page_size=PROBE_PAGE_SIZE,
         )
+        changed = await seen.changed_since_read(database, store.id, seen.stamps(changes))
         order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
-        remotes = await with_metafields(client, ctx, map_nodes(ctx, fo_nodes))
+        remotes = await pull_by_ids(client, ctx, changed) if changed else []
         returns_stored = 0
         if returns_enabled(store):
             applied = await reconcile_returns(database, client, settings, store, since=since)
             returns_stored = applied.stored
+    seen.remember_read(database, store.id, remotes)
+    fo_times = [t for t in (parse_time(str(n.get("updatedAt") or "")) for n in changes) if t]
     orders = [to_remote_order(node) for node in order_nodes]
-    times = [r.updated_at for r in remotes if r.updated_at] + [
-        o.updated_at for o in orders if o.updated_at
-    ]
+    times = fo_times + [o.updated_at for o in orders if o.updated_at]
     newest = max([checkpoint, *times])
     result = await _apply_in_chunks(
         database,
@@ -314,26 +323,81 @@ async def reconcile_store(
         kind="poll",
         since=since,
         checkpoint=newest,
-        fulfillment_orders=len(remotes),
+        fulfillment_orders=len(changes),
+        read_in_full=len(remotes),
         orders=len(orders),
         result=result,
         returns=returns_stored,
     )
 
 
+async def _due_stores(database: Database, settings: Settings) -> dict[int, bool]:
+    """Stores whose poll is due now, in one read: {store id: polled early}. A store is due
+    when its interval elapsed since its last poll started, or early (at most every
+    ``reconcile_quiet_seconds``) when an event of it failed or news came in since its last
+    poll and has been quiet that long since (a webhook lost in a busy spell is then found
+    once the spell ends)."""
+    now = datetime.now(UTC)
+    interval = timedelta(seconds=settings.reconcile_interval_seconds)
+    quiet = timedelta(seconds=settings.reconcile_quiet_seconds)
+    async with database.transaction() as session:
+        rows = await session.execute(
+            select(
+                StoreRow.id,
+                CheckpointRow.updated_at,
+                StoreQueueRow.reconcile_wanted,
+                StoreQueueRow.last_event_at,
+            )
+            .outerjoin(
+                CheckpointRow,
+                and_(CheckpointRow.store_id == StoreRow.id, CheckpointRow.name == RUN_CHECKPOINT),
+            )
+            .outerjoin(StoreQueueRow, StoreQueueRow.store_id == StoreRow.id)
+        )
+        found = rows.all()
+    due: dict[int, bool] = {}
+    for store_id, last_run, wanted, last_news in found:
+        ran = as_utc(last_run) if last_run is not None else None
+        news = as_utc(last_news) if last_news is not None else None
+        if ran is None or now - ran >= interval:
+            due[store_id] = False
+        elif now - ran >= quiet and (
+            wanted or (news is not None and news > ran and now - news >= quiet)
+        ):
+            due[store_id] = True
+    return due
+
+
+async def _clear_wanted(database: Database, store_id: int) -> None:
+    async with database.transaction() as session:
+        await session.execute(
+            update(StoreQueueRow)
+            .where(StoreQueueRow.store_id == store_id)
+            .values(reconcile_wanted=False)
+        )
+
+
 async def reconcile_due_stores(database: Database, settings: Settings) -> list[ReconcileSummary]:
-    """Poll every ready store whose interval elapsed (claimed, so several workers poll each
-    store once). A store that fails is logged and left for the next interval."""
+    """Poll every ready store whose interval elapsed, or sooner when it went quiet after
+    news or an event failed (``reconcile_quiet_seconds`` after its last poll at the
+    earliest); claimed, so several workers poll each store once. A store that fails is
+    logged and left for the next interval."""
+    due = await _due_stores(database, settings)
+    if not due:
+        return []
     async with database.stores() as stores:
-        listed = list(await stores.list())
         ready = []
-        for store in listed:
-            if is_ready(store, await stores.secrets(store.name)):
+        for store in await stores.list():
+            if store.id in due and is_ready(store, await stores.secrets(store.name)):
                 ready.append(store)
     summaries: list[ReconcileSummary] = []
     for store in ready:
-        if not await claim_reconcile_run(database, store.id, settings.reconcile_interval_seconds):
+        early = due[store.id]
+        seconds = settings.reconcile_quiet_seconds if early else settings.reconcile_interval_seconds
+        if not await claim_reconcile_run(database, store.id, seconds):
             continue
+        if early:
+            await _clear_wanted(database, store.id)
         try:
             summaries.append(await reconcile_store(database, settings, store.name))
         except Exception as exc:  # one store's trouble must not stop the others

@@ -10,6 +10,7 @@ callback URL, a deleted service) is repaired and each repair reported.
 
 from __future__ import annotations
 
+import secrets as token_source
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,10 +107,20 @@ def webhook_url(settings: Settings) -> str:
     return settings.public_url + WEBHOOK_PATH
 
 
-def callback_url(settings: Settings, store_name: str) -> str:
+CALLBACK_TOKEN = "callback_token"  # the key in the store's sealed secrets
+
+
+def callback_url(settings: Settings, store_name: str, token: str | None = None) -> str:
     """The fulfillment service's callback URL; Shopify appends ``/fulfillment_order_
-    notification``, ``/fetch_tracking_numbers`` and ``/fetch_stock`` to it."""
-    return f"{settings.public_url}/shopify/{store_name}"
+    notification``, ``/fetch_tracking_numbers`` and ``/fetch_stock`` to it. The token (a
+    random path segment, sealed with the store's secrets) is what keeps the two unsigned
+    ``fetch_*`` calls from answering anyone who guesses a store's name."""
+    base = f"{settings.public_url}/shopify/{store_name}"
+    return f"{base}/{token}" if token else base
+
+
+def new_callback_token() -> str:
+    return token_source.token_urlsafe(24)
 
 
 def topic_enum(topic: str) -> str:
@@ -146,14 +157,27 @@ class SetupReport:
         self.steps.append(SetupStep(item, target, result, detail))
 
 
-def _desired_service(settings: Settings, store_name: str) -> dict[str, Any]:
+def _desired_service(settings: Settings, store_name: str, token: str) -> dict[str, Any]:
     return {
         "name": SERVICE_NAME,
-        "callbackUrl": callback_url(settings, store_name),
+        "callbackUrl": callback_url(settings, store_name, token),
         "trackingSupport": True,
         "inventoryManagement": True,
         "requiresShippingMethod": True,
     }
+
+
+def _shown(desired: dict[str, Any]) -> str:
+    """The callback URL as printed: its token replaced (the token is a secret)."""
+    url = str(desired["callbackUrl"])
+    return url.rpartition("/")[0] + "/***"
+
+
+def _hide_tokens(text: str, *tokens: str | None) -> str:
+    for token in tokens:
+        if token:
+            text = text.replace(token, "***")
+    return text
 
 
 def _service_drift(service: dict[str, Any], desired: dict[str, Any]) -> list[str]:
@@ -188,9 +212,9 @@ async def _find_service(client: ShopifyClient, remembered: str | None) -> dict[s
 
 
 async def _converge_service(
-    client: ShopifyClient, store: Store, settings: Settings, report: SetupReport
+    client: ShopifyClient, store: Store, settings: Settings, report: SetupReport, token: str
 ) -> dict[str, Any]:
-    desired = _desired_service(settings, store.name)
+    desired = _desired_service(settings, store.name, token)
     remembered = store.settings.get("fulfillment_service_id")
     service = await _find_service(client, remembered)
     try:
@@ -200,16 +224,20 @@ async def _converge_service(
             if remembered:
                 report.add("fulfillment service", SERVICE_NAME, "repaired", "was deleted; created")
             else:
-                report.add("fulfillment service", SERVICE_NAME, "created", desired["callbackUrl"])
+                report.add("fulfillment service", SERVICE_NAME, "created", _shown(desired))
             return service
         drift = _service_drift(service, desired)
         if not drift:
-            report.add("fulfillment service", SERVICE_NAME, "unchanged", desired["callbackUrl"])
+            report.add("fulfillment service", SERVICE_NAME, "unchanged", _shown(desired))
             return service
         data = await client.execute(
             operation("FulfillmentServiceUpdate"), {"id": service["id"], **desired}
         )
-        report.add("fulfillment service", SERVICE_NAME, "repaired", "; ".join(drift))
+        base = callback_url(settings, store.name) + "/"
+        old = str(service.get("callbackUrl") or "")
+        old_token = old[len(base) :] if old.startswith(base) else None
+        shown_drift = _hide_tokens("; ".join(drift), old_token, token)
+        report.add("fulfillment service", SERVICE_NAME, "repaired", shown_drift)
         return data["fulfillmentServiceUpdate"]["fulfillmentService"]
     except UserErrors as exc:
         raise SetupError(
@@ -367,6 +395,7 @@ async def _verify(
     service_id: str | None,
     subscriptions: dict[str, str],
     skipped: frozenset[str] = frozenset(),
+    token: str = "",
     *,
     returns: bool = False,
 ) -> list[str]:
@@ -378,9 +407,10 @@ async def _verify(
         if service is None:
             problems.append("the fulfillment service cannot be read back")
         else:
+            desired = _desired_service(settings, store.name, token)
             problems += [
-                f"fulfillment service {d}"
-                for d in _service_drift(service, _desired_service(settings, store.name))
+                f"fulfillment service {_hide_tokens(d, token)}"
+                for d in _service_drift(service, desired)
             ]
     uri = webhook_url(settings)
     present = {s["id"]: s for s in await _subscriptions(client)}
@@ -393,8 +423,13 @@ async def _verify(
     return problems
 
 
-async def setup_store(settings: Settings, name: str) -> SetupReport:
-    """Register what the store's mode needs at Shopify, repair drift, verify, remember."""
+async def setup_store(
+    settings: Settings, name: str, *, rotate_callback_token: bool = False
+) -> SetupReport:
+    """Register what the store's mode needs at Shopify, repair drift, verify, remember.
+    A fulfillment service gets a callback token the first time (or a new one when
+    ``rotate_callback_token``); the old address stops answering at once, and the new one
+    is registered at Shopify in the same run."""
     database = Database.from_settings(settings)
     try:
         async with database.stores() as stores:
@@ -403,10 +438,21 @@ async def setup_store(settings: Settings, name: str) -> SetupReport:
         config = StoreConfig.of(store)
         report = SetupReport(store=name, mode=config.mode)
         topics_for(config.mode)  # an unknown mode fails before any call to Shopify
+        token = secrets.get(CALLBACK_TOKEN) or ""
+        if config.mode == FULFILLMENT_SERVICE and (rotate_callback_token or not token):
+            # Stored before Shopify is told, so the first call to the new address is known.
+            token = new_callback_token()
+            async with database.stores() as stores:
+                await stores.add_secrets(name, {CALLBACK_TOKEN: token})
+            report.add(
+                "callback token",
+                name,
+                "rotated" if rotate_callback_token and secrets.get(CALLBACK_TOKEN) else "created",
+            )
         async with store_client(database, settings, store, secrets) as client:
             service: dict[str, Any] | None = None
             if config.mode == FULFILLMENT_SERVICE:
-                service = await _converge_service(client, store, settings, report)
+                service = await _converge_service(client, store, settings, report, token)
             else:
                 await _check_locations(client, config.managed_locations)
             returns = bool(store.settings.get("returns"))
@@ -424,6 +470,7 @@ async def setup_store(settings: Settings, name: str) -> SetupReport:
                 service_id,
                 subscriptions,
                 skipped,
+                token,
                 returns=returns,
             )
         if problems:

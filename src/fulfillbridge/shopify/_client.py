@@ -43,6 +43,12 @@ from fulfillbridge.shopify._throttle import (
 from fulfillbridge.shopify.schema import API_VERSION
 
 LOGGER_NAME = "fulfillbridge.shopify"
+# Seconds a mutation waits for its answer unless told otherwise (at most ``timeout``).
+MUTATION_TIMEOUT = 10.0
+# Reads that are small by construction (ids and times only): a hung one is given up and
+# sent again sooner, since everything a pull answers waits for it.
+LISTING_TIMEOUT = 5.0
+LISTINGS = frozenset({"AssignedFulfillmentOrderChanges", "FulfillmentOrderChangesSince"})
 _USER_AGENT = "fulfillbridge (+https://github.com/fulfillbridge)"
 
 
@@ -80,7 +86,8 @@ class ShopifyClient:
         api_base_url: str | None = None,
         api_version: str = API_VERSION,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float = 15.0,
+        mutation_timeout: float | None = None,
         max_attempts: int = 5,
         max_retry_seconds: float = 60.0,
         bucket: ThrottleBucket | None = None,
@@ -98,6 +105,15 @@ class ShopifyClient:
             max_attempts=max_attempts, max_retry_seconds=max_retry_seconds
         )
         self.default_cost = default_cost
+        # Seconds to wait for an answer: a mutation's outcome is unknown until it comes, and
+        # every second waited holds the write (and what follows it) back; a read is sent
+        # again after a timeout, and what waits for it waits that long. An unknown
+        # mutation is verified within seconds (flows.outbox).
+        self.read_timeout = timeout
+        self.mutation_timeout = (
+            min(timeout, MUTATION_TIMEOUT) if mutation_timeout is None else mutation_timeout
+        )
+        self.listing_timeout = min(timeout, LISTING_TIMEOUT)
         self.last_cost: QueryCost | None = None
         self._costs: dict[str, int] = {}
         self._log = logger or logging.getLogger(LOGGER_NAME)
@@ -296,7 +312,12 @@ class ShopifyClient:
             headers: dict[str, str] = {}
             try:
                 headers = await self.credentials.auth_headers(self._http, self.base_url)
-                response = await self._http.post(self.endpoint, json=payload, headers=headers)
+                response = await self._http.post(
+                    self.endpoint,
+                    json=payload,
+                    headers=headers,
+                    timeout=self._timeout(op),
+                )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 cause, failure = exc, Failure.NOT_SENT
                 error = self._transport_error(exc, op.name, ConnectError)
@@ -354,6 +375,11 @@ class ShopifyClient:
                 raise error from cause
             if delay > 0:
                 await asyncio.sleep(delay)
+
+    def _timeout(self, op: Operation) -> float:
+        if op.is_mutation:
+            return self.mutation_timeout
+        return self.listing_timeout if op.name in LISTINGS else self.read_timeout
 
     @staticmethod
     def _classify(error: ShopifyError | None) -> Failure | None:

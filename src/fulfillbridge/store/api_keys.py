@@ -3,6 +3,11 @@
 A key reads ``fbk_<prefix>_<secret>``. The prefix (not secret) finds the row; the SHA-256
 of the whole key is what is stored and compared, in constant time. The plain key exists
 only in the value :func:`ApiKeyRepository.create` returns.
+
+The scope is a set of store ids (or every store), resolved to the stores' current names
+when a key is read: a store removed and another added under the same name is not in the
+old key's scope, and removing a store revokes the keys scoped to it
+(:func:`revoke_store_keys`), so a reused id cannot bring it back either.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.core.errors import ApiErrorCode, FulfillbridgeError
@@ -38,16 +43,18 @@ class ApiKey:
     id: int
     name: str
     prefix: str
-    stores: tuple[str, ...]  # ("*",) for every store
+    stores: tuple[str, ...]  # ("*",) for every store; else the current names of its stores
     created_at: datetime
     revoked_at: datetime | None
+    store_ids: tuple[int, ...] = ()
 
     @property
     def all_stores(self) -> bool:
         return ALL_STORES in self.stores
 
     def allowed(self) -> frozenset[str] | None:
-        """Store names the key may see, or None for every store."""
+        """Names of the stores the key may see (those of its store ids that still exist),
+        or None for every store."""
         return None if self.all_stores else frozenset(self.stores)
 
     def __repr__(self) -> str:  # never the hash
@@ -67,15 +74,34 @@ def _hash(plain: str) -> str:
     return hashlib.sha256(plain.encode()).hexdigest()
 
 
-def _to_key(row: ApiKeyRow) -> ApiKey:
+def _to_key(row: ApiKeyRow, names: dict[int, str]) -> ApiKey:
+    ids = tuple(int(i) for i in row.store_ids or ())
     return ApiKey(
         id=row.id,
         name=row.name,
         prefix=row.prefix,
-        stores=tuple(row.stores or ()),
+        stores=(ALL_STORES,)
+        if row.all_stores
+        else tuple(sorted(names[i] for i in ids if i in names)),
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        store_ids=ids,
     )
+
+
+async def revoke_store_keys(session: AsyncSession, store_id: int) -> int:
+    """Revoke every live key whose scope names the store (called as the store is removed);
+    returns how many."""
+    rows = await session.scalars(
+        select(ApiKeyRow).where(ApiKeyRow.revoked_at.is_(None), ApiKeyRow.all_stores.is_(False))
+    )
+    now = datetime.now(UTC)
+    revoked = [row.id for row in rows if store_id in (row.store_ids or ())]
+    if revoked:
+        await session.execute(
+            update(ApiKeyRow).where(ApiKeyRow.id.in_(revoked)).values(revoked_at=now)
+        )
+    return len(revoked)
 
 
 class ApiKeyRepository:
@@ -94,25 +120,33 @@ class ApiKeyRepository:
                 f"an API key named {name!r} already exists: revoke it or pick another"
             )
         scope = sorted(set(stores))
-        if scope and ALL_STORES not in scope:
-            known = set(await self._session.scalars(select(StoreRow.name)))
-            unknown = [s for s in scope if s not in known]
+        names = await self._names()
+        every = not scope or ALL_STORES in scope
+        ids: list[int] = []
+        if not every:
+            by_name = {n: i for i, n in names.items()}
+            unknown = [s for s in scope if s not in by_name]
             if unknown:
                 raise ApiKeyError(
                     f"no store named {', '.join(unknown)}: see `fulfillbridge store list`"
                 )
-        else:
-            scope = [ALL_STORES]
+            ids = sorted(by_name[s] for s in scope)
         prefix = "".join(secrets.choice("abcdefghijkmnopqrstuvwxyz23456789") for _ in range(12))
         plain = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-        row = ApiKeyRow(name=name, prefix=prefix, key_hash=_hash(plain), stores=scope)
+        row = ApiKeyRow(
+            name=name, prefix=prefix, key_hash=_hash(plain), store_ids=ids, all_stores=every
+        )
         self._session.add(row)
         await self._session.flush()
-        return CreatedKey(_to_key(row), plain)
+        return CreatedKey(_to_key(row, names), plain)
+
+    async def _names(self) -> dict[int, str]:
+        return {i: n for i, n in await self._session.execute(select(StoreRow.id, StoreRow.name))}
 
     async def list(self) -> list[ApiKey]:
         rows = await self._session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.name))
-        return [_to_key(row) for row in rows]
+        names = await self._names()
+        return [_to_key(row, names) for row in rows]
 
     async def revoke(self, name: str) -> ApiKey:
         row = await self._session.scalar(select(ApiKeyRow).where(ApiKeyRow.name == name))
@@ -121,7 +155,7 @@ class ApiKeyRepository:
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
             await self._session.flush()
-        return _to_key(row)
+        return _to_key(row, await self._names())
 
     async def authenticate(self, plain: str) -> ApiKey | None:
         """The live key ``plain`` is, or None (unknown, malformed or revoked)."""
@@ -137,4 +171,4 @@ class ApiKeyRepository:
             # Compare every candidate so timing does not tell which prefix exists.
             if hmac.compare_digest(row.key_hash, given) and row.revoked_at is None:
                 found = row
-        return _to_key(found) if found is not None else None
+        return _to_key(found, await self._names()) if found is not None else None

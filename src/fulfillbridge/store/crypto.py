@@ -7,6 +7,8 @@ during a rotation) or from a key file created on first run with 0600 permissions
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from fulfillbridge.config import ConfigError, Settings
+from fulfillbridge.store.db import private_dir
 
 
 class SecretBox:
@@ -31,8 +34,16 @@ class SecretBox:
                 "print(Fernet.generate_key().decode())'`"
             ) from None
 
+        # Keys for other purposes (the dashboard's CSRF tokens) derive from the newest key.
+        self._derive_from = keys[0]
+
     def __repr__(self) -> str:
         return "SecretBox(<keys hidden>)"
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for ``purpose``, derived from the newest secret key (HMAC-SHA256); it
+        changes when that key is rotated."""
+        return hmac.new(self._derive_from, b"derive:" + purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, secrets: dict[str, str]) -> str:
         return self._fernet.encrypt(json.dumps(secrets, sort_keys=True).encode()).decode()
@@ -63,7 +74,7 @@ def _key_from_file(path: Path) -> bytes:
                 f"key file {path} is readable by others (mode {mode:o}): run chmod 600 {path}"
             )
         return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # the home: readable by its owner only
     key = Fernet.generate_key()
     # O_EXCL: two processes starting at once must not both write a key.
     try:

@@ -6,7 +6,10 @@ Alembic's, run with a synchronous engine on the same database.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -49,12 +52,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _prepare_sqlite_dir(url: str) -> None:
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) readable by the owner only; an existing
+    directory is left as it is (it may be shared on purpose)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for created in missing:  # mkdir's mode is filtered by the umask: set it plainly
+        with contextlib.suppress(OSError):
+            created.chmod(0o700)
+
+
+def _sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        from pathlib import Path
+        return Path(parsed.database)
+    return None
 
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+def _prepare_sqlite_dir(url: str) -> None:
+    """The SQLite file's directory created private, and the file itself created 0600
+    before SQLite opens it (its -wal and -shm files take the database file's mode)."""
+    path = _sqlite_file(url)
+    if path is None:
+        return
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _private_files(path: Path) -> None:
+    """The database, WAL and shared-memory files readable by the owner only (files made by
+    an older version were 0644)."""
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(OSError):
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(0o600)
 
 
 def create_engine_for(url: str) -> AsyncEngine:
@@ -66,6 +98,9 @@ def create_engine_for(url: str) -> AsyncEngine:
         raise ConfigError(f"database driver missing: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        path = _sqlite_file(async_url)
+        if path is not None:
+            event.listen(engine.sync_engine, "connect", lambda *_: _private_files(path))
     return engine
 
 

@@ -1,11 +1,11 @@
 """Leases: a row held by one claimer for a while, across every process on the database.
 
-A lease lives in the table of the thing it guards (an outbox row, a store's push lock, a
-store's feed poll, a store's reconciliation poll), in a time column and, when the holder
-must prove it is still the holder, a holder column. ``Lease`` names those columns; the
-functions here read and write them, inside the caller's transaction, so a claim can go
-with the caller's own reads and writes (the outbox selects its due rows and claims them
-in one transaction). The time column records the lease one of two ways:
+A lease lives in the table of the thing it guards (an outbox row, a store's queues, a
+store's push lock, a store's feed poll, a store's reconciliation poll), in a time column
+and, when the holder must prove it is still the holder, a holder column. ``Lease`` names
+those columns; the functions here read and write them, inside the caller's transaction, so
+a claim can go with the caller's own reads and writes (the outbox selects its due rows and
+claims them in one transaction). The time column records the lease one of two ways:
 
 - ``until``: when the lease ends. The length is chosen at the claim; a holder that works
   longer renews it, and a holder that crashed stops renewing, so the lease runs out.
@@ -44,6 +44,7 @@ from fulfillbridge.store.models import (
     InventoryFeedRow,
     InventoryLockRow,
     OutboxRow,
+    StoreQueueRow,
     as_utc,
 )
 
@@ -188,6 +189,24 @@ async def release(
     return bool(released.rowcount == 1)  # type: ignore[attr-defined]
 
 
+async def renew_held(
+    session: AsyncSession, lease: Lease, worker: str, *, now: datetime, seconds: float
+) -> int:
+    """Extend every live lease of kind ``lease`` whose holder is one of ``worker``'s claims
+    (a holder made by ``new_holder(worker)``) to ``seconds`` from ``now``: the worker's
+    heartbeat. A lease already run out is left alone (another worker may own it now).
+    Returns how many were renewed."""
+    if lease.holder is None or lease.until is None:
+        raise ValueError(f"{lease.model.__tablename__} leases are not renewed by a heartbeat")
+    renewed = await session.execute(
+        update(lease.model)
+        .where(lease.holder.startswith(f"{worker[:119]}#", autoescape=True), lease.until > now)
+        .values({lease.until.key: now + timedelta(seconds=seconds)})
+        .execution_options(synchronize_session=False)
+    )
+    return int(renewed.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _insert(session: AsyncSession, model: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ON CONFLICT DO NOTHING in this session's dialect."""
     if session.get_bind().dialect.name == "postgresql":
@@ -200,6 +219,9 @@ def _insert(session: AsyncSession, model: Any) -> postgresql.Insert | sqlite.Ins
 # An outbox row being sent (``flows.outbox``): renewed at each step of the send, released
 # with the row's outcome; a worker that died mid-send loses it when it runs out.
 OUTBOX_SEND = Lease(until=OutboxRow.claimed_until, holder=OutboxRow.claimed_by)
+# One worker works a store's queues (inbox and outbox) at a time (``worker``), key
+# ``store_id``: renewed by the worker's heartbeat, released at the end of its round.
+STORE_QUEUE = Lease(until=StoreQueueRow.claimed_until, holder=StoreQueueRow.claimed_by)
 # One inventory push per store at a time (``flows.inventory.store_lock``), key ``store_id``.
 INVENTORY_PUSH = Lease(until=InventoryLockRow.claimed_until, holder=InventoryLockRow.claimed_by)
 # One worker polls a store's inventory feed per interval (``flows.inventory_feed``).
@@ -213,10 +235,12 @@ __all__ = [
     "INVENTORY_PUSH",
     "OUTBOX_SEND",
     "RECONCILE_POLL",
+    "STORE_QUEUE",
     "Lease",
     "claim",
     "is_free",
     "new_holder",
     "release",
     "renew",
+    "renew_held",
 ]

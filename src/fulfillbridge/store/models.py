@@ -201,7 +201,9 @@ class ApiKeyRow(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(128))
-    stores: Mapped[list] = mapped_column(JSON)  # store names, or ["*"]
+    # Scoped by store id: a store removed and another added under its name is not in scope.
+    store_ids: Mapped[list] = mapped_column(JSON)
+    all_stores: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -250,6 +252,10 @@ class ThrottleStateRow(Base):
     maximum: Mapped[float] = mapped_column(Float)
     restore_rate: Mapped[float] = mapped_column(Float)
     measured_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    # Points of requests sent and not answered yet, by every process: kept apart from the
+    # reading, which Shopify may have taken before they reached it.
+    reserved: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_at: Mapped[float] = mapped_column(Float, default=0.0)  # the last reservation
 
 
 class InventorySkuRow(Base):
@@ -410,3 +416,46 @@ class ReturnTransitionRow(Base):
     actor: Mapped[str] = mapped_column(String(128))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WorkerHeartbeatRow(Base):
+    """A worker process and its last sign of life (``fulfillbridge workers``). A worker
+    writes its row every few seconds while it runs and deletes it when it stops cleanly;
+    a row whose ``beat_at`` is old belongs to a worker that died (its claims ran out)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # The store whose queues the worker is working on now (its name), if any.
+    current_store: Mapped[str | None] = mapped_column(String(64))
+    # How many stores' queues it holds, and how many it has worked since it started.
+    stores_held: Mapped[int] = mapped_column(Integer, default=0)
+    rounds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoreQueueRow(Base):
+    """Per store, who works its queues (inbox and outbox) now, and how far the pulls of its
+    assigned fulfillment orders got: one worker at a time per store (the lease
+    ``store.leases.STORE_QUEUE``), and one pull answers every request ping received before
+    it started, whichever process received or handles them."""
+
+    __tablename__ = "store_queues"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When a worker last took the queues: the store waiting longest goes first.
+    worked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Every request ping (callback, request webhook) with an inbox id up to this one is
+    # answered by a pull of the assigned fulfillment orders already applied.
+    pulled_through: Mapped[int] = mapped_column(Integer, default=0)
+    # A reconciliation is wanted soon (a processing failure, the end of a busy spell).
+    reconcile_wanted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the newest inbox event the queue saw was received (the quiet period's start).
+    last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

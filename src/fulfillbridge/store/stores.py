@@ -18,6 +18,7 @@ from fulfillbridge.core.stores import (
     StoreNotFound,
     validate_store_name,
 )
+from fulfillbridge.store.api_keys import revoke_store_keys
 from fulfillbridge.store.crypto import SecretBox
 from fulfillbridge.store.models import StoreRow
 
@@ -110,7 +111,10 @@ class StoreRepository:
         return [_to_store(row) for row in rows]
 
     async def remove(self, name: str) -> None:
-        await self._row(name)
+        """Remove the store; the API keys scoped to it are revoked in the same transaction
+        (a store added later under the same name, or with a reused id, is not theirs)."""
+        row = await self._row(name)
+        await revoke_store_keys(self._session, row.id)
         await self._session.execute(delete(StoreRow).where(StoreRow.name == name))
 
     async def secrets(self, name: str) -> dict[str, str]:
@@ -123,6 +127,13 @@ class StoreRepository:
         merged = self._box.open(row.sealed_secrets) | changes
         row.sealed_secrets = self._box.seal(merged)
         row.token_expires_at = token_expires_at
+        await self._session.flush()
+
+    async def add_secrets(self, name: str, changes: dict[str, str]) -> None:
+        """Merge ``changes`` into the store's sealed secrets; the access token's expiry is
+        kept (unlike ``update_secrets``, which is for a new access token)."""
+        row = await self._row(name)
+        row.sealed_secrets = self._box.seal(self._box.open(row.sealed_secrets) | changes)
         await self._session.flush()
 
     async def record_check(

@@ -6,11 +6,18 @@ bucket on its own would let all of them spend the same free points at once and b
 THROTTLED. :class:`SharedThrottleBucket` keeps one estimate per store in ``throttle_state``:
 
 * ``acquire(cost)`` ages the stored reading by the restore rate, and when it covers
-  ``cost`` subtracts the cost (a reservation every other process sees) and returns;
-  otherwise it sleeps for the time the refill needs and looks again.
-* ``update(status, released=cost)`` gives the reservation back and takes the lower of the
-  resulting estimate and the server's reading: the reading is the truth for every request
-  Shopify has seen, the estimate still counts requests other processes have in flight.
+  ``cost`` plus the points every process has in flight (``reserved``), adds the cost to
+  ``reserved`` (a reservation every other process sees) and returns; otherwise it sleeps
+  for the time the refill needs and looks again.
+* ``update(status, released=cost)`` takes the reservation back out of ``reserved`` and
+  records the server's reading (the lower of it and the aged previous one). Reservations
+  stay apart from the reading because Shopify may have taken the reading before the
+  requests still in flight reached it: folding them into one number and then taking the
+  reading, as this module once did, forgot those requests, and a busy store was answered
+  THROTTLED although every process shared the estimate. A request that got no reading
+  back (a 5xx, a timeout) leaves the estimate as it was: its reservation is the ceiling
+  for a read never answered before, far more than it costs, and the next answer's
+  reading shows what Shopify charged.
 
 Each step is one short write transaction: the row is locked by a no-op UPDATE before it is
 read, so on SQLite the transaction holds the write lock from its start and on PostgreSQL the
@@ -44,6 +51,9 @@ PROBE_POLL_SECONDS = 0.05
 # capture), so a reading may be up to half a point high: keep a point in hand.
 SAFETY_MARGIN = 1.0
 PROBE_TIMEOUT_SECONDS = 30.0
+# No request stays in flight longer than this (the client's timeouts are shorter): points
+# reserved before it and never given back belong to a process that died mid-request.
+STALE_RESERVATION_SECONDS = 90.0
 
 
 def _aged(row: ThrottleStateRow, now: float) -> float:
@@ -55,8 +65,27 @@ def _aged(row: ThrottleStateRow, now: float) -> float:
 def _probe_marker(store_id: int, now: float) -> ThrottleStateRow:
     """A row saying "a request is learning this bucket" (size unknown: maximum 0)."""
     return ThrottleStateRow(
-        store_id=store_id, available=0.0, maximum=0.0, restore_rate=0.0, measured_at=now
+        store_id=store_id,
+        available=0.0,
+        maximum=0.0,
+        restore_rate=0.0,
+        measured_at=now,
+        reserved=0.0,
+        reserved_at=now,
     )
+
+
+def _in_flight(row: ThrottleStateRow, now: float) -> float:
+    """Points reserved by requests not answered yet (none once the newest reservation is
+    older than any request can be)."""
+    if now - (row.reserved_at or 0.0) > STALE_RESERVATION_SECONDS:
+        row.reserved = 0.0
+    return row.reserved or 0.0
+
+
+def _reserve(row: ThrottleStateRow, cost: float, now: float) -> None:
+    row.reserved = _in_flight(row, now) + cost
+    row.reserved_at = now
 
 
 class SharedThrottleBucket:
@@ -118,20 +147,22 @@ class SharedThrottleBucket:
             if row is None:
                 # Nobody knows this store's bucket yet: this request goes alone to learn it,
                 # the others wait for its reading (like LocalThrottleBucket's probe).
-                session.add(_probe_marker(self.store_id, now))
+                marker = _probe_marker(self.store_id, now)
+                _reserve(marker, cost, now)
+                session.add(marker)
                 await session.flush()
                 return None
             if row.maximum <= 0:
                 if force or now - row.measured_at > PROBE_TIMEOUT_SECONDS:
                     row.measured_at = now  # the probe never answered: probe again
+                    _reserve(row, cost, now)
                     return None
                 return PROBE_POLL_SECONDS
-            free = _aged(row, now) - SAFETY_MARGIN
+            free = _aged(row, now) - _in_flight(row, now) - SAFETY_MARGIN
             wanted = min(cost, row.maximum - SAFETY_MARGIN)
             if free >= wanted or force:
                 # Reserve: the next process sees the points as spent until the answer.
-                row.available = free + SAFETY_MARGIN - cost
-                row.measured_at = now
+                _reserve(row, cost, now)
                 return None
             rate = row.restore_rate
             return (wanted - free) / rate if rate > 0 else 1.0
@@ -152,6 +183,7 @@ class SharedThrottleBucket:
             if row is None:
                 row = _probe_marker(self.store_id, now)
                 session.add(row)
+            row.reserved = max(0.0, _in_flight(row, now) - released)
             if row.maximum <= 0:
                 # The probe's answer: the first real reading (or, without one, let the
                 # next request probe at once).
@@ -163,12 +195,11 @@ class SharedThrottleBucket:
                     row.restore_rate = status.restore_rate
                     row.measured_at = now
                 return
-            estimate = min(row.maximum, _aged(row, now) + released)
-            if status is not None:
-                row.maximum = status.maximum_available
-                row.restore_rate = status.restore_rate
-                estimate = min(estimate, status.currently_available)
-            row.available = estimate
+            if status is None:
+                return  # no reading (a 5xx, no answer): the next answer will tell
+            row.maximum = status.maximum_available
+            row.restore_rate = status.restore_rate
+            row.available = min(_aged(row, now), status.currently_available)
             row.measured_at = now
 
     async def estimate(self) -> float | None:
@@ -177,4 +208,5 @@ class SharedThrottleBucket:
             row = await session.get(ThrottleStateRow, self.store_id)
             if row is None or row.maximum <= 0:
                 return None
-            return _aged(row, self._clock())
+            now = self._clock()
+            return _aged(row, now) - _in_flight(row, now)

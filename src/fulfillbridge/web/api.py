@@ -445,10 +445,21 @@ IdempotencyKey = Annotated[
     ),
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": Problem,
+        "description": "The body could not be read: 'There was an error parsing the body' "
+        "(not JSON, or not UTF-8), JSON nested deeper than 64 levels, or a Content-Length "
+        "that is not a number.",
+    },
     401: {"model": Problem, "description": "Missing, invalid or revoked API key."},
     404: {"model": Problem, "description": "No such work (or not in this key's stores)."},
     409: {"model": Problem, "description": "The work's state does not allow this."},
-    422: {"description": "A field is invalid, or the Idempotency-Key was used differently."},
+    413: {"model": Problem, "description": "The body is larger than 8 MB."},
+    422: {
+        "description": "A field is invalid (FastAPI's validation errors), or the "
+        "Idempotency-Key was already used with a different request body: "
+        '`{"detail": "..."}` naming the key.'
+    },
 }
 
 

@@ -6,9 +6,10 @@ come back as 4xx with a message naming the problem; nothing here answers with a 
 
 from __future__ import annotations
 
+import hmac
 import html
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from fulfillbridge.config import ConfigError, Settings
 from fulfillbridge.core.stores import StoreError, StoreNotFound
 from fulfillbridge.flows import connect
 from fulfillbridge.shopify import OAuthError, ShopifyError
+from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.web import (
     api,
@@ -30,6 +32,12 @@ from fulfillbridge.web import (
     returns_routes,
     shopify_routes,
 )
+from fulfillbridge.web.headers import SecurityHeadersMiddleware
+from fulfillbridge.web.limits import BodyLimitMiddleware
+
+# One answer for every refused install callback: which shops or stores exist is not told
+# to whoever calls the public callback URL (the log has the reason).
+INSTALL_REFUSED = "the install could not be verified: open a fresh install link"
 
 log = logging.getLogger("fulfillbridge.web")
 
@@ -68,8 +76,24 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
-    async def metrics() -> Response:
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses={401: {"description": "metrics_token is set and was not sent as Bearer."}},
+    )
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; behind ``Authorization: Bearer <metrics_token>`` when the
+        setting is given."""
+        if settings.metrics_token is not None:
+            expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return Response(
+                    "metrics need Authorization: Bearer <metrics_token>",
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get(connect.OAUTH_CALLBACK_PATH, tags=["shopify"], response_class=HTMLResponse)
@@ -80,11 +104,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
             store = await connect.complete_install(settings, database, query)
         except StoreNotFound as exc:
             installs.labels("unknown_shop").inc()
-            return _problem(404, str(exc))
+            log.warning("oauth callback refused: %s", exc)
+            return _problem(400, INSTALL_REFUSED)
         except (OAuthError, StoreError) as exc:
             installs.labels("refused").inc()
             log.warning("oauth callback refused: %s", exc)
-            return _problem(400, str(exc))
+            return _problem(400, INSTALL_REFUSED)
         except (ShopifyError, ConfigError) as exc:
             installs.labels("failed").inc()
             log.warning("oauth callback failed: %s", exc)
@@ -97,6 +122,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         )
 
     errors.install(app)
+    # Added last = run first: headers go on every answer, the 413s of the limit included.
+    app.add_middleware(BodyLimitMiddleware, authenticate=_key_checker(database))
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(shopify_routes.router)
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
@@ -104,6 +132,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(deliveries_routes.router)
     app.include_router(dashboard.router)
     return app
+
+
+def _key_checker(database: Database) -> Callable[[str], Awaitable[bool]]:
+    async def live(key: str) -> bool:
+        async with database.transaction() as session:
+            return await ApiKeyRepository(session).authenticate(key) is not None
+
+    return live
 
 
 def _problem(status: int, message: str) -> JSONResponse:

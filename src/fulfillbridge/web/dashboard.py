@@ -18,7 +18,9 @@ from fulfillbridge.flows import overview as read_model
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.inventory import StoreInventoryStatus
+from fulfillbridge.web import csrf
 from fulfillbridge.web.api import MAX_ID
+from fulfillbridge.web.csrf import CSRF_FIELD
 from fulfillbridge.web.dependencies import AppDatabase
 from fulfillbridge.web.errors import http_status
 
@@ -51,6 +53,37 @@ async def _viewer(request: Request, database: Database) -> ApiKey | None:
         return None
     async with database.transaction() as session:
         return await ApiKeyRepository(session).authenticate(password)
+
+
+# The dashboard's pages load nothing from elsewhere and run no script.
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _session_id(viewer: ApiKey) -> str:
+    """What identifies a signed-in session: with HTTP Basic, the API key itself."""
+    return f"apikey:{viewer.id}:{viewer.prefix}"
+
+
+def _csrf_secret(database: Database) -> bytes:
+    return database.box.derive("dashboard-csrf")
+
+
+async def _forged(request: Request, database: Database, viewer: ApiKey) -> Response | None:
+    """A 403 for a cross-site or token-less form post, else None."""
+    reason = csrf.refusal(
+        request.headers,
+        await request.body(),
+        secret=_csrf_secret(database),
+        session_id=_session_id(viewer),
+        host=request.headers.get("host"),
+        public_url=request.app.state.settings.public_url,
+    )
+    if reason is None:
+        return None
+    return HTMLResponse(f"<p>{escape(reason)}</p><a href='/'>back</a>", 403)
 
 
 def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
@@ -121,7 +154,11 @@ def _work_rows(views: list[dict]) -> list[list[str]]:
     return rows
 
 
-def _delivery_rows(items: list[dict]) -> list[list[str]]:
+def _csrf_field(token: str) -> str:
+    return f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'
+
+
+def _delivery_rows(items: list[dict], csrf: str = "") -> list[list[str]]:
     return [
         [
             str(d["id"]),
@@ -133,7 +170,7 @@ def _delivery_rows(items: list[dict]) -> list[list[str]]:
             str(d["attempts"]),
             escape(d["last_error"] or ""),
             f'<form method="post" action="/dashboard/deliveries/{d["id"]}/redeliver">'
-            "<button>send again</button></form>",
+            f"{_csrf_field(csrf)}<button>send again</button></form>",
         ]
         for d in items
     ]
@@ -160,6 +197,7 @@ def render(
     due: list[dict] | None = None,
     deliveries_page: list[dict] | None = None,
     returns_page: list[dict] | None = None,
+    csrf: str = "",
 ) -> str:
     states = sorted({s for store in data.stores for s in store.states})
     store_rows = [
@@ -173,7 +211,7 @@ def render(
             escape(e.order_name),
             "<br>".join(escape(p) for p in e.problems),
             f'<form method="post" action="/dashboard/work/{e.work_id}/retry">'
-            "<button>retry</button></form>",
+            f"{_csrf_field(csrf)}<button>retry</button></form>",
         ]
         for e in data.exceptions
     ]
@@ -238,7 +276,7 @@ def render(
 {
         _table(
             ["id", "store", "event", "status", "attempts", "error", ""],
-            _delivery_rows(deliveries_page or []),
+            _delivery_rows(deliveries_page or [], csrf),
             "no deliveries yet",
         )
     }
@@ -272,7 +310,11 @@ async def dashboard(request: Request, database: AppDatabase) -> Response:
     coming_back = await returns.list_returns(
         database, stores=viewer.allowed(), states=["expected", "received"], limit=25
     )
-    return HTMLResponse(render(data, levels, due, sent, coming_back))
+    token = csrf.session_token(_csrf_secret(database), _session_id(viewer))
+    return HTMLResponse(
+        render(data, levels, due, sent, coming_back, csrf=token),
+        headers={"Content-Security-Policy": PAGE_POLICY},
+    )
 
 
 @router.post("/dashboard/deliveries/{delivery_id}/redeliver")
@@ -282,6 +324,8 @@ async def redeliver(
     viewer = await _viewer(request, database)
     if viewer is None:
         return _challenge()
+    if (forged := await _forged(request, database, viewer)) is not None:
+        return forged
     try:
         async with database.transaction() as session:
             await deliveries.redeliver(session, delivery_id, stores=viewer.allowed())
@@ -303,6 +347,8 @@ async def retry_exception(
     viewer = await _viewer(request, database)
     if viewer is None:
         return _challenge()
+    if (forged := await _forged(request, database, viewer)) is not None:
+        return forged
     try:
         await run_action(
             database,

@@ -8,10 +8,11 @@ Shopify's fulfillment-service ``fetch_stock`` callback is answered from the same
   a store the key does not cover are reported as rows of an unknown store.
 - ``GET /api/v1/inventory/status``: per store, last sync, levels in sync, pending, rejected,
   and the inventory feed's last fetch (its URL masked) when the store has one.
-- ``GET /shopify/{store}/fetch_stock?sku=...&shop=...``: ``{"SKU": quantity, ...}``.
+- ``GET /shopify/{store}/{token}/fetch_stock?sku=...&shop=...``: ``{"SKU": quantity, ...}``.
   Shopify's documentation describes no signature on this GET (only the POSTed notification
-  is signed), so, like ``fetch_tracking_numbers``, an unsigned request is answered, a
-  request carrying ``X-Shopify-Hmac-Sha256`` must verify, and ``shop`` must be the store's.
+  is signed), so, like ``fetch_tracking_numbers``, the callback token in the path is what
+  admits the caller; a request carrying ``X-Shopify-Hmac-Sha256`` must also verify, and
+  ``shop`` must be the store's.
 
 Routes are thin: they parse, call ``flows.inventory``, answer.
 """
@@ -28,8 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from fulfillbridge.core.inventory import RawRow
 from fulfillbridge.core.stores import StoreNotFound
 from fulfillbridge.flows import inventory
-from fulfillbridge.flows.intake import webhook_secrets
-from fulfillbridge.shopify import ShopifyError, verify_webhook
+from fulfillbridge.flows.intake import UNKNOWN_CALLBACK
+from fulfillbridge.shopify import ShopifyError
+from fulfillbridge.web import shopify_routes
 from fulfillbridge.web.api import ERRORS, Key, StrictQuery, zoned
 from fulfillbridge.web.dependencies import AppDatabase
 
@@ -87,7 +89,9 @@ class InventoryPutResult(BaseModel):
     "/api/v1/inventory",
     response_model=InventoryPutResult,
     responses={
+        400: ERRORS[400],
         401: ERRORS[401],
+        413: ERRORS[413],
         422: ERRORS[422],
         502: {"description": "Shopify failed; nothing is applied twice when sent again."},
     },
@@ -145,35 +149,26 @@ async def inventory_status(
     return {"stores": zoned([vars(s) for s in found])}
 
 
-def _refused(status: int, reason: str, store: str) -> JSONResponse:
-    log.warning("fetch_stock for %s refused: %s", store, reason)
-    return JSONResponse({"error": reason}, status_code=status)
-
-
 @router.get(
-    "/shopify/{store}/fetch_stock",
+    "/shopify/{store}/{token}/fetch_stock",
     tags=["shopify"],
     summary="Stock by SKU for Shopify",
     description="Shopify's fulfillment-service stock callback: `{SKU: quantity}` from the "
     "levels last pushed; a SKU with no count is left out.",
+    responses=shopify_routes.shopify_answers(400, 401, 404, 413),
 )
-async def fetch_stock(store: str, request: Request, database: AppDatabase) -> JSONResponse:
-    params = request.query_params
+async def fetch_stock(
+    store: str, token: str, request: Request, database: AppDatabase
+) -> JSONResponse:
+    verified = await shopify_routes.verified_fetch(request, store, token)
+    if isinstance(verified, JSONResponse):
+        return verified
     try:
         async with database.stores() as stores:
             found = await stores.get(store)
-            secrets = await stores.secrets(store)
-    except StoreNotFound:
-        return _refused(404, f"no store named {store!r}", store)
-    shop = params.get("shop")
-    if shop is not None and shop.strip().lower() != found.shop_domain:
-        return _refused(401, f"shop {shop} is not the shop of store {found.name}", store)
-    signature = request.headers.get("x-shopify-hmac-sha256")
-    if signature is not None and not verify_webhook(
-        await request.body(), signature, webhook_secrets(found.auth_kind, secrets)
-    ):
-        return _refused(401, "the X-Shopify-Hmac-Sha256 signature does not match", store)
-    sku = params.get("sku")
+    except StoreNotFound:  # removed a moment ago
+        return JSONResponse({"error": UNKNOWN_CALLBACK}, status_code=404)
+    sku = request.query_params.get("sku")
     stock = await inventory.fetch_stock(database, found, [sku] if sku else None)
     # A SKU we hold no count for is left out rather than answered as 0 (not guessed).
     return JSONResponse(stock)

@@ -1,0 +1,139 @@
+"""When an unknown outcome is checked: a mutation Shopify answered with a 5xx is verified
+about a second later (then two, four ...), not after a minute; one that got no answer and
+whose late arrival could double it still waits until Shopify is surely done with it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fulfillbridge.config import Settings
+from fulfillbridge.core import work as core
+from fulfillbridge.flows.outbox import send_due
+from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import as_utc
+from tests.flows.outbox_helpers import (
+    Admin,
+    ServiceSetup,
+    apply,
+    bridge_settings,
+    connect_store,
+    create_service,
+    new_work,
+    order_for_service,
+    outbox_rows,
+)
+
+
+@pytest.fixture
+def admin(sandbox_url: str) -> Iterator[Admin]:
+    client = Admin(sandbox_url)
+    yield client
+    client.faults({})
+    client.close()
+
+
+@pytest.fixture
+def settings(fb_home: Path) -> Settings:
+    # The production timings (only the stages are the test's).
+    return bridge_settings(fb_home, stages=["printing", "packing"])
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database.from_settings(settings)
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def store_id(database: Database, sandbox_url: str) -> int:
+    return await connect_store(database, sandbox_url)
+
+
+@pytest.fixture
+def service(admin: Admin) -> ServiceSetup:
+    return create_service(admin)
+
+
+def _executed(admin: Admin, operation: str) -> int:
+    return sum(
+        1
+        for r in admin.requests()
+        if r["operation"] == operation and r["status"] == 200 and not r["fault"]
+    )
+
+
+async def _send_under(admin: Admin, database: Database, settings: Settings, faults: dict) -> float:
+    """Send the next due row while Shopify fails every request as ``faults`` says; returns
+    in how many seconds the row is due again."""
+    admin.faults({"api": faults, "seed": 5})
+    try:
+        assert await send_due(database, settings, worker_id="w", limit=1) == 1
+    finally:
+        admin.faults({})
+    (row,) = [r for r in await outbox_rows(database) if r.status == "unknown"]
+    return (as_utc(row.next_attempt_at) - datetime.now(UTC)).total_seconds()
+
+
+async def _send_when_due(database: Database, settings: Settings, within: float) -> float:
+    """Send until nothing is unknown; returns how long that took."""
+    began = time.monotonic()
+    while any(r.status == "unknown" for r in await outbox_rows(database)):
+        assert time.monotonic() - began < within, "the unknown row was not verified in time"
+        await send_due(database, settings, worker_id="w2", limit=5)
+        await asyncio.sleep(0.1)
+    return time.monotonic() - began
+
+
+async def test_a_5xx_on_a_mutation_is_verified_within_seconds(
+    database, settings, store_id, admin, service
+) -> None:
+    remote = order_for_service(admin, service, (2,))
+    work_id = await new_work(database, store_id, remote)
+    await apply(database, work_id, core.accept, warehouse="main")
+
+    due_in = await _send_under(admin, database, settings, {"server_error": 1.0})
+    assert 0.5 < due_in <= settings.outbox_verify_first_seconds + 0.5
+    took = await _send_when_due(database, settings, within=5.0)
+    assert took < 3.0
+
+    (row,) = await outbox_rows(database, work_id)
+    assert (row.kind, row.status, row.attempts) == ("accept_request", "done", 2)
+    assert admin.fulfillment_order(remote.fo_id)["requestStatus"] == "ACCEPTED"
+    assert _executed(admin, "FulfillmentOrderAcceptRequest") == 1
+
+
+async def test_the_delay_grows_with_each_unknown_outcome(
+    database, settings, store_id, admin, service
+) -> None:
+    remote = order_for_service(admin, service, (1,))
+    work_id = await new_work(database, store_id, remote)
+    await apply(database, work_id, core.accept, warehouse="main")
+    delays = []
+    for _ in range(3):
+        delays.append(await _send_under(admin, database, settings, {"server_error": 1.0}))
+        await asyncio.sleep(max(0.0, delays[-1]) + 0.05)
+    assert [round(d) for d in delays] == [1, 2, 4]
+    await _send_when_due(database, settings, within=10.0)
+    assert _executed(admin, "FulfillmentOrderAcceptRequest") == 1
+
+
+async def test_a_hold_without_any_answer_waits_until_shopify_is_surely_done(
+    database, settings, store_id, admin, service
+) -> None:
+    remote = order_for_service(admin, service, (1,))
+    work_id = await new_work(database, store_id, remote)
+    await apply(database, work_id, core.accept, warehouse="main")
+    await send_due(database, settings, worker_id="w", limit=5)
+    await apply(database, work_id, core.hold, "INVENTORY_OUT_OF_STOCK")
+
+    # A dropped connection: the hold may still be placed later; placing it again now could
+    # make two. A 5xx answer, by contrast, says Shopify is done with the request.
+    due_in = await _send_under(admin, database, settings, {"drop": 1.0})
+    assert settings.unknown_settle_seconds - 2 < due_in <= settings.unknown_settle_seconds
