@@ -344,3 +344,15 @@ async def test_openapi_documents_the_return_routes(world: World) -> None:
         "/api/v1/returns/{return_id}/dispose",
         "/api/v1/returns/{return_id}/label",
     } <= set(paths)
+
+
+async def test_the_dashboard_lists_returns_on_their_way_with_their_age(
+    world: World, returned: int
+) -> None:
+    async with httpx.AsyncClient(base_url=world.url, auth=("ops", world.acme_key)) as browser:
+        page = (await browser.get("/")).text
+    section = page.split("Returns expected and received", 1)[1].split("<h2>", 1)[0]
+    assert "#1501-R1" in section and "expected" in section and " h<" in section
+    async with httpx.AsyncClient(base_url=world.url, auth=("ops", world.globex_key)) as other:
+        page = (await other.get("/")).text
+    assert "#1501-R1" not in page
