@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test fuzz lint format bench clean
+.PHONY: install demo test fuzz lint format bench clean sandbox-conformance
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests bench
 	$(VENV)/bin/ruff check --fix src tests bench
+
+# Replays every capture in tests/fixtures/captures against the sandbox; a table of matched and
+# compared points per capture; fails when any point differs (docs/sandbox.md).
+sandbox-conformance: $(STAMP)
+	$(VENV)/bin/python -m tests.sandbox.conformance
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(VENV)/bin/python $$script || exit 1; done

@@ -62,7 +62,10 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(returns_app, name="returns")
-app.command("workers")(workers_command)
+app.command(
+    "workers",
+    epilog=examples("fulfillbridge workers", "fulfillbridge workers --json --stale-after 30"),
+)(workers_command)
 
 
 T = TypeVar("T")
@@ -566,11 +569,28 @@ def serve(
 
 @app.command(
     "worker",
-    epilog=examples("fulfillbridge worker", "fulfillbridge worker --once"),
+    epilog=examples(
+        "fulfillbridge worker",
+        "fulfillbridge worker --once",
+        "fulfillbridge worker --metrics-port 9101",
+    ),
 )
 @command
 def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics on this port (GET /metrics): this worker's figures "
+            "and the database's backlog.",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface for --metrics-port (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
 ) -> None:
     """Run a worker alone: process inbound events, reconcile stores, send the outbox.
     Run as many as you like, on any machine that reaches the database."""
@@ -579,7 +599,9 @@ def worker_command(
 
     current = settings()
     setup_logging(current.log_level, current.log_format)
-    run(work_until_stopped(current, once=once))
+    run(
+        work_until_stopped(current, once=once, metrics_port=metrics_port, metrics_host=metrics_host)
+    )
 
 
 @app.command(

@@ -135,3 +135,22 @@ def test_levels_read_again() -> None:
     assert level_quantities(data, "on_hand") == {
         ("I1", "L1"): (4, datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
     }
+
+
+def test_levels_read_again_with_on_hand_time_null_as_shopify_answers() -> None:
+    # Shopify leaves on_hand's updatedAt null (capture inventory-quantity-contracts); the
+    # level's newest time stands in, so a change made in Shopify still reads as newer.
+    level = {
+        "location": {"id": "L1"},
+        "quantities": [
+            {"name": "available", "quantity": 9, "updatedAt": "2026-06-25T01:33:56Z"},
+            {"name": "on_hand", "quantity": 9, "updatedAt": None},
+        ],
+    }
+    data = {"nodes": [{"id": "I1", "inventoryLevels": {"nodes": [level]}}]}
+    assert level_quantities(data, "on_hand") == {
+        ("I1", "L1"): (9, datetime(2026, 6, 25, 1, 33, 56, tzinfo=UTC))
+    }
+    nothing = {**level, "quantities": [{**q, "updatedAt": None} for q in level["quantities"]]}
+    assert level_quantities({"nodes": [{"id": "I1", "inventoryLevels": {"nodes": [nothing]}}]},
+                           "on_hand") == {("I1", "L1"): (9, None)}  # fmt: skip

@@ -48,7 +48,7 @@ from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
 from fulfillbridge.core.returns import RETURN_DISPOSE
 from fulfillbridge.core.stores import Store
-from fulfillbridge.flows import notify
+from fulfillbridge.flows import notify, observe
 from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.return_writes import RETURN_KINDS
 from fulfillbridge.flows.shopify_writes import SENDERS
@@ -606,6 +606,7 @@ async def _finish(
             # Our lease ran out and another worker owns the row now: it verifies first.
             logger.warning("outbox row %s: lease lost before recording %s", job.id, status)
             return
+        await observe.write_finished(session, job, status, outcome.result)
         if job.kind == core.CREATE_FULFILLMENT and status in (DONE, FAILED):
             # The shipment shows what became of its fulfillment (flows.actions lists it).
             fulfillment_id = (outcome.result or {}).get("fulfillment_id")

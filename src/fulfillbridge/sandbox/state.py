@@ -43,6 +43,11 @@ class Location:
     # Set when the location belongs to a fulfillment service (id of that service).
     fulfillment_service_id: int | None = None
     created_at: str = ""
+    updated_at: str = ""
+    address2: str | None = None
+    phone: str | None = None
+    # When locationDeactivate last switched it off (None while active).
+    deactivated_at: str | None = None
 
 
 # Called with (topic, payload) when the shop raises a webhook-worthy event; the outbound

@@ -102,17 +102,23 @@ def level_quantities(
     data: Mapping[str, Any], name: str
 ) -> dict[tuple[str, str], tuple[int, datetime | None]]:
     """(item, location) -> (quantity, updatedAt) of the ``name`` quantity in an
-    ``InventoryLevelsReread`` answer."""
+    ``InventoryLevelsReread`` answer.
+
+    Shopify answers ``updatedAt: null`` for ``on_hand`` even right after it changed (the
+    recorded inventory-quantity-contracts capture), while ``available`` moves with it and
+    carries the time; so a null time is taken from the newest quantity of the level."""
     found: dict[tuple[str, str], tuple[int, datetime | None]] = {}
     for node in data.get("nodes") or []:
         if not node:
             continue
         for level in (node.get("inventoryLevels") or {}).get("nodes") or []:
-            for q in level.get("quantities") or []:
+            quantities = level.get("quantities") or []
+            times = [t for t in (_time(q.get("updatedAt")) for q in quantities) if t]
+            for q in quantities:
                 if q["name"] == name:
                     found[(node["id"], level["location"]["id"])] = (
                         q["quantity"],
-                        _time(q.get("updatedAt")),
+                        _time(q.get("updatedAt")) or max(times, default=None),
                     )
     return found
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fulfillbridge import metrics
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import (
     LevelRow,
@@ -348,6 +349,7 @@ async def push(
     report.rejected.sort(key=lambda r: r.line)
     report.accepted.sort(key=lambda a: a["line"])
     report.seconds = time.monotonic() - clock
+    metrics.count_rejected_rows(r.store if ours(r.store) else None for r in report.rejected)
     return report
 
 

@@ -23,9 +23,16 @@ also pass after creation before an operation is ``COMPLETED``, and ``paused`` ho
 background steps (tests use both to look at running operations). ``/__sandbox/reset`` stops
 running work (``stop_background_work``).
 
-Sandbox differences: the file is served by the sandbox at
-``/__sandbox/bulk/{shop domain}/{operation id}.jsonl`` (``bulk_routes``) and does not expire;
-``partialDataUrl`` is always null.
+A run that fails part-way (TIMEOUT after ``MAX_STEPS`` pages, INTERNAL_SERVER_ERROR,
+ACCESS_DENIED) keeps the rows of the pages it finished: ``url`` stays null and
+``partialDataUrl`` points at those rows (Shopify docs, BulkOperation.partialDataUrl: the
+partial or incomplete JSONL of a failed operation, null when there is no data). ``fail_after``
+makes the next runs fail with a given code once that many pages are done, so tests can see a
+part-way failure without a catalogue of 250,000 objects.
+
+Sandbox differences: the files are served by the sandbox at
+``/__sandbox/bulk/{shop domain}/{operation id}.jsonl`` and, for a failed run,
+``.../{operation id}.partial.jsonl`` (``bulk_routes``); they do not expire.
 """
 
 from __future__ import annotations
@@ -83,6 +90,7 @@ class BulkOperation:
     # Set when the steps are exhausted (sandbox clock), before run_seconds may have passed.
     work_done_ts: float | None = None
     cancel_requested: bool = False
+    steps_done: int = 0
     _steps: Steps | None = field(default=None, repr=False)
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     _file: bytes | None = field(default=None, repr=False)
@@ -92,6 +100,11 @@ class BulkOperation:
         return gid("BulkOperation", self.id)
 
     @property
+    def has_partial_data(self) -> bool:
+        """A failed run that read something before it failed."""
+        return self.status == "FAILED" and bool(self.rows)
+
+    @property
     def in_background(self) -> bool:
         """Whether a task on an event loop is still running this operation's work."""
         return self._task is not None and not self._task.done()
@@ -99,7 +112,7 @@ class BulkOperation:
     def jsonl(self) -> bytes:
         if self._file is None:
             data = "".join(json.dumps(row) + "\n" for row in self.rows).encode()
-            if self.status != "COMPLETED":
+            if self.status not in {"COMPLETED", "FAILED"}:
                 return data
             self._file = data  # final: kept for the reads and downloads that follow
         return self._file
@@ -115,6 +128,9 @@ class BulkOperations:
         self.run_seconds = 0.0
         # While True, background steps wait (tests hold a run part-way to look at it).
         self.paused = False
+        # (pages, BulkOperationErrorCode): runs fail with that code once that many pages
+        # are done (tests look at a part-way failure and its partialDataUrl).
+        self.fail_after: tuple[int, str] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def create(self, app_id: str, query: str) -> BulkOperation:
@@ -244,7 +260,10 @@ class BulkOperations:
             op._steps = None
             return False
         try:
+            if self.fail_after is not None and op.steps_done >= self.fail_after[0]:
+                raise StepFailed(self.fail_after[1])
             next(op._steps)
+            op.steps_done += 1
         except StopIteration:
             op._steps = None
             op.work_done_ts = self.shop.clock.time()
@@ -357,8 +376,21 @@ def bulk_routes(sandbox: Any) -> list[Any]:
         op = (
             part.get(int(raw_id)) if isinstance(part, BulkOperations) and raw_id.isdigit() else None
         )
-        if op is None or part is None or part.status(op) != "COMPLETED":
+        partial = request.path_params.get("kind") == "partial"
+        if op is None or part is None:
+            return JSONResponse({"error": "no such bulk operation result"}, status_code=404)
+        status = part.status(op)
+        ready = op.has_partial_data if partial else status == "COMPLETED"
+        if not ready:
             return JSONResponse({"error": "no such bulk operation result"}, status_code=404)
         return Response(op.jsonl(), media_type="application/jsonl")
 
-    return [Route("/__sandbox/bulk/{domain}/{op_id}.jsonl", bulk_file, methods=["GET"])]
+    async def partial_file(request: Request) -> Response:
+        request.path_params["kind"] = "partial"
+        return await bulk_file(request)
+
+    # The partial route first: "{op_id}.jsonl" would also match "<id>.partial.jsonl".
+    return [
+        Route("/__sandbox/bulk/{domain}/{op_id}.partial.jsonl", partial_file, methods=["GET"]),
+        Route("/__sandbox/bulk/{domain}/{op_id}.jsonl", bulk_file, methods=["GET"]),
+    ]

@@ -487,6 +487,22 @@ class Catalog:
         self._levels.pop((item_id, location_id), None)
         self._levels_by_item.get(item_id, {}).pop(location_id, None)
 
+    def relocate_levels(self, source_id: int, destination_id: int) -> None:
+        """Every level at ``source_id`` joins the item's level at ``destination_id`` (stocked
+        there first when it was not), all stored quantities added, and leaves the source
+        (locationDeactivate with a destination)."""
+        for level in self.levels_at_location(source_id):
+            target = self.activate(level.item_id, destination_id)
+            now = self.shop.clock.iso_now()
+            for name, value in level.stored.items():
+                if value:
+                    target.stored[name] += value
+                    target.updated[name] = now
+            target.updated["available"] = now
+            target.updated_at = now
+            self.deactivate(level.item_id, source_id)
+            self._emit_level(target)
+
     def quantity(self, item_id: int, location_id: int, name: str) -> int:
         level = self._levels.get((item_id, location_id))
         return level.quantity(name) if level else 0
@@ -532,6 +548,40 @@ class Catalog:
         level.updated_at = now
         changes = [QuantityChange(n, d, level.quantity(n), item_id, location_id) for n, d in moved]
         if emit and level.quantity("available") != before_available:
+            self._emit_level(level)
+        return changes
+
+    def move_quantity(
+        self, item_id: int, location_id: int, from_name: str, to_name: str, quantity: int
+    ) -> list[QuantityChange]:
+        """Move ``quantity`` units from state ``from_name`` to ``to_name`` at one level
+        (inventoryMoveQuantities). ``available`` is derived, so only the stored states move;
+        on_hand moves too when one side is ``incoming`` (not yet on hand) and the other is
+        not. Reports the two sides, then on_hand when it moved."""
+        level = self._require_level(item_id, location_id)
+        for name in (from_name, to_name):
+            if name not in QUANTITY_NAMES or name in {"on_hand", "committed"}:
+                raise CatalogError(f"quantity name {name!r} cannot be moved")
+        if quantity == 0 or from_name == to_name:
+            return []
+        before_available = level.quantity("available")
+        now = self.shop.clock.iso_now()
+        if from_name != "available":
+            level.stored[from_name] -= quantity
+        if to_name != "available":
+            level.stored[to_name] += quantity
+        on_hand_delta = (quantity if to_name != "incoming" else 0) - (
+            quantity if from_name != "incoming" else 0
+        )
+        level.stored["on_hand"] += on_hand_delta
+        moved = [(from_name, -quantity), (to_name, quantity)]
+        if on_hand_delta:
+            moved.append(("on_hand", on_hand_delta))
+        for name, _ in moved:
+            level.updated[name] = now
+        level.updated_at = now
+        changes = [QuantityChange(n, d, level.quantity(n), item_id, location_id) for n, d in moved]
+        if level.quantity("available") != before_available:
             self._emit_level(level)
         return changes
 

@@ -1,4 +1,4 @@
-"""Metafields on orders, products and variants, and metaobjects with their definitions
+"""Metafields on orders, products, variants and locations, and metaobjects with their definitions
 (pure Python, no GraphQL). Obtain the part as ``metafields_of(shop)``.
 
 Rules follow Shopify's documentation of ``metafieldsSet`` (at most 25 per call, applied all
@@ -56,7 +56,12 @@ KNOWN_TYPES = frozenset(
     }
 )
 _LIST_TYPES = frozenset(f"list.{t}" for t in KNOWN_TYPES - {"json", "money", "rich_text_field"})
-OWNER_KINDS = {"Order": "ORDER", "Product": "PRODUCT", "ProductVariant": "PRODUCTVARIANT"}
+OWNER_KINDS = {
+    "Order": "ORDER",
+    "Product": "PRODUCT",
+    "ProductVariant": "PRODUCTVARIANT",
+    "Location": "LOCATION",
+}
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _URL_SCHEMES = {"http", "https", "mailto", "sms", "tel"}
@@ -143,6 +148,10 @@ class Metafields:
     def of(self, owner_id: str) -> list[Metafield]:
         """The owner's metafields, oldest first."""
         return sorted(self.by_owner.get(owner_id, {}).values(), key=lambda m: m.id)
+
+    def drop_owner(self, owner_id: str) -> None:
+        """Forget every metafield of an owner that was deleted (they go with it)."""
+        self.by_owner.pop(owner_id, None)
 
     def get(self, owner_id: str, namespace: str, key: str) -> Metafield | None:
         return self.by_owner.get(owner_id, {}).get((namespace, key))

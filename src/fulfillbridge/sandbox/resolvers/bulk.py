@@ -79,7 +79,12 @@ def operation_node(ctx: Context, op: BulkOperation) -> dict[str, Any]:
         "rootObjectCount": str(op.root_object_count),
         "fileSize": str(len(op.jsonl())) if has_file else None,
         "url": f"{base}/__sandbox/bulk/{ctx.shop.domain}/{op.id}.jsonl" if has_file else None,
-        "partialDataUrl": None,
+        # Shopify docs: what a failed run read before it failed; null when nothing.
+        "partialDataUrl": (
+            f"{base}/__sandbox/bulk/{ctx.shop.domain}/{op.id}.partial.jsonl"
+            if status == "FAILED" and op.has_partial_data
+            else None
+        ),
         "query": op.query,
     }
 

@@ -305,7 +305,9 @@ def resolve_level_quantities(
                 f"{level.item_id}&name={name}",
                 "name": name,
                 "quantity": known[name],
-                "updatedAt": level.updated.get(name),
+                # Capture quantity-contracts (downstreamRead): on_hand reads null even after
+                # set, adjust and on_hand changes; the other names carry their last change.
+                "updatedAt": None if name == "on_hand" else level.updated.get(name),
             }
         )
     return out
@@ -342,7 +344,23 @@ def _fingerprint(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, default=str)
 
 
-def _idempotent(ctx: Context, name: str, payload: Any, apply: Any) -> dict[str, Any]:
+_MISMATCH = {
+    "field": None,
+    "message": "The same idempotency key cannot be used with different operation parameters.",
+    "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+}
+
+
+def run_idempotent(
+    ctx: Context,
+    name: str,
+    payload: Any,
+    apply: Callable[[], dict[str, Any]],
+    refused: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """``apply()`` once per ``@idempotent`` key of mutation ``name``: the same key and input
+    answer the stored result; the same key with other input answers ``refused(error)``;
+    no key at all is Shopify's top-level error."""
     key = idempotency_key(ctx)
     if key is None:
         raise TopLevelError(_MISSING_DIRECTIVE, "BAD_REQUEST")
@@ -351,21 +369,21 @@ def _idempotent(ctx: Context, name: str, payload: Any, apply: Any) -> dict[str, 
     seen = store.results.get((name, key))
     if seen is not None:
         if seen[0] != fingerprint:
-            return {
-                "inventoryAdjustmentGroup": None,
-                "userErrors": [
-                    {
-                        "field": None,
-                        "message": "The same idempotency key cannot be used with different "
-                        "operation parameters.",
-                        "code": "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
-                    }
-                ],
-            }
+            return refused(dict(_MISMATCH))
         return seen[1]
     result = apply()
     store.results[(name, key)] = (fingerprint, result)
     return result
+
+
+def _idempotent(ctx: Context, name: str, payload: Any, apply: Any) -> dict[str, Any]:
+    return run_idempotent(
+        ctx,
+        name,
+        payload,
+        apply,
+        lambda error: {"inventoryAdjustmentGroup": None, "userErrors": [error]},
+    )
 
 
 def _require_change_from(entries: list[dict[str, Any]], input_type: str) -> None:
@@ -581,6 +599,8 @@ def _check_and_apply(
     pairs: list[tuple[int, int] | None],
     check: _EntryCheck,
     change: _EntryChange,
+    *,
+    nothing_is_null: bool = False,
 ) -> dict[str, Any]:
     """Second pass, once every target exists: an entry whose item is not stocked at its
     location fails on that alone, the others get the mutation's own ``check``. With no
@@ -602,6 +622,10 @@ def _check_and_apply(
     for entry, pair in zip(entries, pairs, strict=True):
         assert pair is not None
         changes += change(entry, pair)
+    if nothing_is_null and not changes:
+        # Measured on Shopify: an inventoryAdjustQuantities whose every delta is 0 answers
+        # no group and no userErrors.
+        return {"inventoryAdjustmentGroup": None, "userErrors": []}
     return {
         "inventoryAdjustmentGroup": _group(
             shop, data["reason"], data.get("referenceDocumentUri"), changes
@@ -713,6 +737,7 @@ def _adjust_quantities(shop: ShopState, data: dict[str, Any]) -> dict[str, Any]:
         pairs,
         check,
         lambda entry, pair: catalog.adjust_quantity(*pair, name, entry["delta"]),
+        nothing_is_null=True,
     )
 
 
@@ -853,3 +878,184 @@ def load_inventory_item(ctx: Context, numeric_id: int) -> dict[str, Any] | None:
 def load_inventory_level(ctx: Context, numeric_id: int) -> dict[str, Any] | None:
     level = catalog_of(ctx.shop).level_by_id(numeric_id)
     return inventory_level_node(level) if level else None
+
+
+# ------------------------------------------------------------ inventoryMoveQuantities
+# Shopify's reference (inventoryMoveQuantities, InventoryMoveQuantitiesUserErrorCode): the
+# states a move may take from or give to, one location per change, a ledger document on
+# every side except ``available``, and its own upper bound. Messages are the documented
+# meanings of the codes; the unknown-id ones are captured (quantity-contracts capture).
+MOVABLE_NAMES = ("available", "damaged", "incoming", "quality_control", "reserved", "safety_stock")
+MAX_MOVE_QUANTITY = 2_000_000_000
+_MOVE_STALE_MESSAGE = "The changeFromQuantity argument no longer matches the persisted quantity."
+_SIDES = ("from", "to")
+
+
+@mutation("inventoryMoveQuantities", scopes=WRITE_INVENTORY)
+def resolve_inventory_move_quantities(
+    _parent: Any, ctx: Context, input: dict[str, Any]
+) -> dict[str, Any]:
+    entries = input.get("changes") or []
+    _check_size(entries)
+    for entry in entries:
+        _require_change_from([entry["from"], entry["to"]], "InventoryMoveQuantityTerminalInput")
+    return _idempotent(
+        ctx, "inventoryMoveQuantities", input, lambda: _move_quantities(ctx.shop, input)
+    )
+
+
+def _check_ledger(terminal: dict[str, Any], path: list[str]) -> dict[str, Any] | None:
+    ledger = terminal.get("ledgerDocumentUri")
+    where = [*path, "ledgerDocumentUri"]
+    if terminal["name"] == "available":
+        if ledger is not None:
+            return _error(
+                where,
+                "A ledger document URI is not allowed when adjusting available.",
+                "INVALID_AVAILABLE_DOCUMENT",
+            )
+        return None
+    if ledger is None:
+        return _error(
+            where,
+            "A ledger document URI is required except when adjusting available.",
+            "INVALID_QUANTITY_DOCUMENT",
+        )
+    if ledger.lower().startswith("gid://shopify/"):
+        return _error(
+            where,
+            "Internal (gid://shopify/) ledger documents are not allowed to be adjusted via API.",
+            "INTERNAL_LEDGER_DOCUMENT",
+        )
+    if not _is_uri(ledger):
+        return _error(where, "The specified ledger document is invalid.", "INVALID_LEDGER_DOCUMENT")
+    return None
+
+
+def _is_uri(value: str) -> bool:
+    scheme, sep, rest = value.partition("://")
+    return bool(sep and rest.strip() and scheme and scheme.replace("-", "").isalnum())
+
+
+def _move_entry_errors(shop: ShopState, entry: dict[str, Any], path: list[str]) -> list[Any]:
+    """Checks of one change that need no stock: ids, names, quantity, ledger documents."""
+    catalog = catalog_of(shop)
+    errors: list[dict[str, Any]] = []
+    item_id = parse_gid(entry["inventoryItemId"], "InventoryItem")
+    if item_id is None or catalog.inventory_item(item_id) is None:
+        errors.append(
+            _error(
+                [*path, "inventoryItemId"],
+                "The specified inventory item could not be found.",
+                "INVALID_INVENTORY_ITEM",
+            )
+        )
+    locations = []
+    for side in _SIDES:
+        location_id = parse_gid(entry[side]["locationId"], "Location")
+        locations.append(location_id)
+        if location_id is None or location_id not in shop.locations:
+            errors.append(
+                _error(
+                    [*path, side, "locationId"],
+                    "The specified location could not be found.",
+                    "INVALID_LOCATION",
+                )
+            )
+    if errors:
+        return errors
+    if locations[0] != locations[1]:
+        errors.append(
+            _error(
+                [*path, "to", "locationId"],
+                "The quantities can't be moved between different locations.",
+                "DIFFERENT_LOCATIONS",
+            )
+        )
+    for side in _SIDES:
+        if entry[side]["name"] not in MOVABLE_NAMES:
+            errors.append(
+                _error(
+                    [*path, side, "name"],
+                    "The specified quantity name is invalid.",
+                    "INVALID_QUANTITY_NAME",
+                )
+            )
+    if entry["from"]["name"] == entry["to"]["name"]:
+        errors.append(
+            _error(
+                [*path, "to", "name"],
+                "The quantity names for each change can't be the same.",
+                "SAME_QUANTITY_NAME",
+            )
+        )
+    quantity = entry["quantity"]
+    if quantity < 0:
+        errors.append(
+            _error(
+                [*path, "quantity"], "The quantity can't be negative.", "INVALID_QUANTITY_NEGATIVE"
+            )
+        )
+    elif quantity > MAX_MOVE_QUANTITY:
+        errors.append(
+            _error(
+                [*path, "quantity"],
+                "The quantity can't be higher than 2,000,000,000.",
+                "INVALID_QUANTITY_TOO_HIGH",
+            )
+        )
+    for side in _SIDES:
+        if entry[side]["name"] in MOVABLE_NAMES:
+            ledger_error = _check_ledger(entry[side], [*path, side])
+            if ledger_error:
+                errors.append(ledger_error)
+    return errors
+
+
+def _move_quantities(shop: ShopState, data: dict[str, Any]) -> dict[str, Any]:
+    catalog = catalog_of(shop)
+    entries = data.get("changes") or []
+    errors = _check_reason(data["reason"])
+    if not _is_uri(data["referenceDocumentUri"]):
+        errors.append(
+            _error(
+                ["input", "referenceDocumentUri"],
+                "The specified reference document is invalid.",
+                "INVALID_REFERENCE_DOCUMENT",
+            )
+        )
+    for i, entry in enumerate(entries):
+        errors += _move_entry_errors(shop, entry, ["input", "changes", str(i)])
+    if errors:
+        return _failed(errors)
+    targets: list[tuple[int, int]] = []
+    for i, entry in enumerate(entries):
+        path = ["input", "changes", str(i)]
+        item_id = parse_gid(entry["inventoryItemId"], "InventoryItem")
+        location_id = parse_gid(entry["from"]["locationId"], "Location")
+        assert item_id is not None and location_id is not None
+        targets.append((item_id, location_id))
+        not_stocked = _check_stocked(catalog, (item_id, location_id), [*path, "from"])
+        if not_stocked:
+            errors.append(not_stocked)
+            continue
+        for side in _SIDES:
+            current = catalog.quantity(item_id, location_id, entry[side]["name"])
+            errors += _check_stale(entry[side], current, [*path, side], _MOVE_STALE_MESSAGE)
+    if errors:
+        return _failed(errors)
+    changes: list[QuantityChange] = []
+    ledgers: list[dict[str, str | None]] = []
+    for entry, (item_id, location_id) in zip(entries, targets, strict=True):
+        moved = catalog.move_quantity(
+            item_id, location_id, entry["from"]["name"], entry["to"]["name"], entry["quantity"]
+        )
+        changes += moved
+        by_name = {entry[side]["name"]: entry[side].get("ledgerDocumentUri") for side in _SIDES}
+        ledgers += [{"ledger": by_name.get(c.name)} for c in moved]
+    if not changes:
+        return {"inventoryAdjustmentGroup": None, "userErrors": []}
+    group = _group(shop, data["reason"], data["referenceDocumentUri"], changes)
+    for line, ledger in zip(group["_changes"], ledgers, strict=True):
+        line["ledgerDocumentUri"] = ledger["ledger"]
+    return {"inventoryAdjustmentGroup": group, "userErrors": []}

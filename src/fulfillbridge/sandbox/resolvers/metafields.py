@@ -1,5 +1,5 @@
 """GraphQL resolvers of metafields and metaobjects: ``metafieldsSet``, ``metafield`` and
-``metafields`` on orders, products and variants, ``metaobjectDefinitionCreate``,
+``metafields`` on orders, products, variants and locations, ``metaobjectDefinitionCreate``,
 ``metaobjectCreate``, ``metaobjectDelete`` and ``Metafield.reference``."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fulfillbridge.sandbox.resolvers._common import page_args
 from fulfillbridge.sandbox.state import ShopState, parse_gid
 
 # Writing an owner's metafields needs write access to the owner (Shopify docs, metafieldsSet).
-WRITE_OWNERS = ("write_orders", "write_products")
+WRITE_OWNERS = ("write_orders", "write_products", "write_locations")
 READ_METAOBJECTS = ("read_metaobjects",)
 
 
@@ -38,6 +38,8 @@ def _owner_exists(shop: ShopState, owner_id: str) -> bool:
             continue
         if kind == "Order":
             return orders_of(shop).order(number) is not None
+        if kind == "Location":
+            return number in shop.locations
         if kind == "Product":
             return catalog.product(number) is not None
         return catalog.variant(number) is not None
@@ -201,6 +203,43 @@ def _errors(exc: MetaUserErrors, *, element_key: bool = False) -> list[dict[str,
             entry["elementKey"] = None
         out.append(entry)
     return out
+
+
+def set_owner_metafields(
+    ctx: Context, owner_id: str, inputs: list[dict[str, Any]], path: list[str]
+) -> list[dict[str, Any]]:
+    """The ``metafields`` input of a mutation that creates or edits their owner (locationAdd,
+    locationEdit): written all or nothing; returns the userErrors, their fields under
+    ``path`` (``["input", "metafields", "0", "value"]``). MetafieldInput leaves key and
+    value optional in the schema; a metafield without them is refused here."""
+    missing = [
+        {
+            "field": [*path, str(i), name],
+            "message": f"{name.title()} can't be blank.",
+            "code": "BLANK",
+        }
+        for i, entry in enumerate(inputs)
+        for name in ("key", "value")
+        if entry.get(name) is None
+    ]
+    if missing:
+        return missing
+    try:
+        metafields_of(ctx.shop).set_many(
+            [{**entry, "ownerId": owner_id} for entry in inputs],
+            lambda owner: _owner_exists(ctx.shop, owner),
+            _app_namespace(ctx),
+        )
+    except MetaUserErrors as exc:
+        return [
+            {
+                "field": [*path, *(e["field"] or [])[1:]],
+                "message": e["message"],
+                "code": e["code"],
+            }
+            for e in exc.errors
+        ]
+    return []
 
 
 @mutation("metafieldsSet", scopes=WRITE_OWNERS)

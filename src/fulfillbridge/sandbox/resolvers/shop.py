@@ -12,6 +12,12 @@ from typing import Any
 
 from graphql import GraphQLObjectType
 
+from fulfillbridge.sandbox.domain.locations import (
+    has_active_inventory,
+    has_pending_orders,
+    is_deactivatable,
+    is_deletable,
+)
 from fulfillbridge.sandbox.graphql import AccessDenied
 from fulfillbridge.sandbox.pagination import connection
 from fulfillbridge.sandbox.registry import (
@@ -100,31 +106,33 @@ def location_node(shop: ShopState, location: Location) -> dict[str, Any]:
         "legacyResourceId": str(location.id),
         "name": location.name,
         "isActive": location.is_active,
-        "activatable": not location.is_active,
-        "deactivatable": location.is_active,
-        "deactivatedAt": None if location.is_active else location.created_at,
-        "deletable": not location.is_active,
+        # Shopify's reference: activatable/deactivatable/deletable say whether the matching
+        # mutation would succeed now; a fulfillment service's location is its service's.
+        "activatable": not location.is_active and location.fulfillment_service_id is None,
+        "deactivatable": is_deactivatable(shop, location),
+        "deactivatedAt": location.deactivated_at,
+        "deletable": is_deletable(shop, location),
         "fulfillsOnlineOrders": location.fulfills_online_orders,
         "shipsInventory": location.ships_inventory,
         "isFulfillmentService": location.fulfillment_service_id is not None,
         "isPrimary": location.id == min(shop.locations, default=location.id),
-        "hasActiveInventory": False,
-        "hasUnfulfilledOrders": False,
+        "hasActiveInventory": has_active_inventory(shop, location.id),
+        "hasUnfulfilledOrders": has_pending_orders(shop, location.id),
         "addressVerified": True,
         "createdAt": location.created_at or shop.clock.iso_now(),
-        "updatedAt": location.created_at or shop.clock.iso_now(),
+        "updatedAt": location.updated_at or location.created_at or shop.clock.iso_now(),
         "localPickupSettingsV2": None,
         "suggestedAddresses": [],
         "address": {
             "address1": location.address1,
-            "address2": None,
+            "address2": location.address2,
             "city": location.city,
             "province": location.province_code,
             "provinceCode": location.province_code,
             "country": location.country_code,
             "countryCode": location.country_code,
             "zip": location.zip,
-            "phone": None,
+            "phone": location.phone,
             "latitude": None,
             "longitude": None,
             "formatted": [
