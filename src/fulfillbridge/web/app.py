@@ -31,6 +31,7 @@ from fulfillbridge.web import (
     errors,
     inventory_routes,
     operations,
+    returns_routes,
     shopify_routes,
 )
 from fulfillbridge.web.headers import SecurityHeadersMiddleware
@@ -131,6 +132,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(shopify_routes.router)
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
+    app.include_router(returns_routes.router)
     app.include_router(deliveries_routes.router)
     app.include_router(dashboard.router)
     operations.install(app)  # /readyz and the database's figures in /metrics
