@@ -612,11 +612,22 @@ class Chaos:
                     for sample in family.samples:
                         if sample.name in wanted:
                             totals[sample.name] += sample.value
-        bridge = (await self.http.get(f"{self.bridge_url}/metrics")).text
-        for family in text_string_to_metric_families(bridge):
-            for sample in family.samples:
-                if sample.name in ("fulfillbridge_outbox_backlog", "fulfillbridge_inbox_backlog"):
-                    totals[sample.name] += sample.value
+        # Late arrivals (a duplicated webhook sent later, a retried callback) can land just
+        # after the run settled: give the workers a moment to drain them, as monitoring
+        # would see a backlog come and go.
+        backlog_names = ("fulfillbridge_outbox_backlog", "fulfillbridge_inbox_backlog")
+        deadline = time.monotonic() + 30.0
+        while True:
+            backlog: Counter[str] = Counter()
+            bridge = (await self.http.get(f"{self.bridge_url}/metrics")).text
+            for family in text_string_to_metric_families(bridge):
+                for sample in family.samples:
+                    if sample.name in backlog_names:
+                        backlog[sample.name] += sample.value
+            if not any(backlog.values()) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1.0)
+        totals.update(backlog)
         self.report.metrics = dict(totals)
 
     # -- the whole run -------------------------------------------------------------------------

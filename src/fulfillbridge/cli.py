@@ -27,6 +27,7 @@ from fulfillbridge.commands.console import (
 )
 from fulfillbridge.commands.inventory import inventory_app
 from fulfillbridge.commands.orders import orders_app
+from fulfillbridge.commands.returns import returns_app
 from fulfillbridge.commands.sandbox import sandbox_app
 from fulfillbridge.commands.setup import (
     CONFIGURE_EXAMPLES,
@@ -61,6 +62,7 @@ store_app.command("setup", epilog=SETUP_EXAMPLES)(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(returns_app, name="returns")
 app.command(
     "workers",
     epilog=examples("fulfillbridge workers", "fulfillbridge workers --json --stale-after 30"),

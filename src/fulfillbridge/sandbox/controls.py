@@ -74,7 +74,8 @@ CONTROLS: tuple[tuple[str, str, str], ...] = (
         "act as the merchant: {action: create_orders | submit_fulfillment_request | "
         "submit_cancellation_request | cancel_order | hold_fulfillment_order | release_hold "
         "| move_fulfillment_order | split_fulfillment_order | edit_order | "
-        "update_shipping_address, ...}",
+        "update_shipping_address | request_return | approve_return | decline_return | "
+        "close_return, ...}",
     ),
     (
         "POST",

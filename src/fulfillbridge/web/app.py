@@ -33,6 +33,7 @@ from fulfillbridge.web import (
     inventory_routes,
     operations,
     paper_routes,
+    returns_routes,
     shopify_routes,
 )
 from fulfillbridge.web.headers import SecurityHeadersMiddleware
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(paper_routes.router)  # before api: /work/picklist.pdf is no work id
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
+    app.include_router(returns_routes.router)
     app.include_router(deliveries_routes.router)
     console.install(app)  # the operator's console at / and its static files
     docs_pages.install(app)

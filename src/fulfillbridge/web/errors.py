@@ -21,6 +21,7 @@ from fulfillbridge.core.errors import (
     IntakeErrorCode,
     InventoryErrorCode,
     OutboxErrorCode,
+    ReturnErrorCode,
     StoreErrorCode,
     WorkErrorCode,
 )
@@ -41,6 +42,9 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     InventoryErrorCode.STORE_BUSY: 422,
     InventoryErrorCode.FEED_URL_INVALID: 422,
     InventoryErrorCode.FEED_FAILED: 502,
+    ReturnErrorCode.NOT_FOUND: 404,
+    ReturnErrorCode.NOT_ALLOWED: 409,
+    ReturnErrorCode.INVALID: 422,
     IntakeErrorCode.MALFORMED: 400,
     IntakeErrorCode.UNAUTHENTICATED: 401,
     IntakeErrorCode.UNKNOWN_STORE: 404,

@@ -354,9 +354,14 @@ async def push(
 
 
 async def status(
-    database: Database, *, allowed_stores: frozenset[str] | None = None, store: str | None = None
+    database: Database,
+    *,
+    allowed_stores: frozenset[str] | None = None,
+    store: str | None = None,
+    skus: Sequence[str] = (),
 ) -> list[StoreInventoryStatus]:
-    """Per store: last sync, levels in sync, pending, rejected rows with reasons."""
+    """Per store: last sync, levels in sync, pending, rejected rows with reasons; and the
+    levels of ``skus``, when asked."""
     async with database.stores() as stores:
         listed = [
             s
@@ -371,6 +376,8 @@ async def status(
         repo = InventoryRepository(session)
         for s in listed:
             found = await repo.status(s.id, s.name)
+            if skus:
+                found = dataclasses.replace(found, levels=await repo.sku_levels(s.id, skus))
             feed = feed_of(s)
             if feed is not None:
                 polled = await repo.feed(s.id) or {}

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from fulfillbridge.core.work import WorkState
-from fulfillbridge.flows import actions, deliveries, inventory, paper
+from fulfillbridge.flows import actions, deliveries, inventory, paper, returns
 from fulfillbridge.flows import console as read
 from fulfillbridge.flows import overview as read_model
 from fulfillbridge.flows.work_commands import MOVABLE, SHIPPABLE
@@ -68,6 +68,9 @@ async def overview(request: Request, database: AppDatabase) -> Response:
         due += [actions.work_view(row, name) for row, name in held if row.fulfill_by is None]
         figures = await read.activity(session, stores=stores)
         health = await read.stores_health(session, stores=stores)
+    coming_back = await returns.list_returns(
+        database, stores=stores, states=["expected", "received"], limit=25
+    )
     labels = charts.hour_labels(figures.hours)
     graphs = {
         "orders": charts.grouped_bars(
@@ -97,6 +100,7 @@ async def overview(request: Request, database: AppDatabase) -> Response:
         due=due,
         graphs=graphs,
         health=health,
+        coming_back=coming_back,
     )
 
 
