@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.core.work import ACCEPT_REQUEST, CREATE_FULFILLMENT, WorkState
 from fulfillbridge.flows import store_signals
-from fulfillbridge.flows.setup import FULFILLMENT_SERVICE, topics_for
+from fulfillbridge.flows.setup import FULFILLMENT_SERVICE, TOPIC_SCOPES, topics_for
 from fulfillbridge.flows.work_queries import OPEN_WORK, store_names
+from fulfillbridge.shopify import has_scope
 from fulfillbridge.store.models import (
     CheckpointRow,
     InboxEventRow,
@@ -217,8 +218,9 @@ class StoreHealth:
         )
 
 
-def setup_drift(settings: dict[str, Any]) -> list[str]:
-    """What the store's remembered set-up lacks for its mode (``store setup`` repairs it)."""
+def setup_drift(settings: dict[str, Any], granted: Collection[str] = ()) -> list[str]:
+    """What the store's remembered set-up lacks for its mode (``store setup`` repairs it).
+    A topic whose scope was not granted is skipped by set-up on purpose, so not missing."""
     mode = settings.get("mode", FULFILLMENT_SERVICE)
     try:
         wanted = topics_for(mode)
@@ -228,7 +230,12 @@ def setup_drift(settings: dict[str, Any]) -> list[str]:
     subscribed = settings.get("webhook_subscriptions") or {}
     if not subscribed:
         return ["set-up never ran: run fulfillbridge store setup"]
-    missing = [topic for topic in wanted if topic not in subscribed]
+    missing = [
+        topic
+        for topic in wanted
+        if topic not in subscribed
+        and (topic not in TOPIC_SCOPES or has_scope(list(granted), TOPIC_SCOPES[topic]))
+    ]
     if missing:
         drift.append("webhooks not subscribed: " + ", ".join(missing))
     if mode == FULFILLMENT_SERVICE and not settings.get("fulfillment_service_id"):
@@ -325,7 +332,7 @@ async def stores_health(
                 ),
                 writes_pending=writes[row.id].get("pending", 0),
                 bucket=(bucket.available, bucket.maximum) if bucket else None,
-                setup_drift=setup_drift(row.settings or {}),
+                setup_drift=setup_drift(row.settings or {}, row.granted_scopes or []),
             )
         )
     return result
