@@ -29,6 +29,7 @@ from fulfillbridge.web import (
     deliveries_routes,
     errors,
     inventory_routes,
+    shipping_routes,
     shopify_routes,
 )
 from fulfillbridge.web.headers import SecurityHeadersMiddleware
@@ -128,6 +129,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
     app.include_router(deliveries_routes.router)
+    app.include_router(shipping_routes.router)
     app.include_router(dashboard.router)
     return app
 
