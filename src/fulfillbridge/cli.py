@@ -25,6 +25,7 @@ from fulfillbridge.commands.console import (
     print_json,
 )
 from fulfillbridge.commands.inventory import inventory_app
+from fulfillbridge.commands.labels import carrier_app, label_app
 from fulfillbridge.commands.orders import orders_app
 from fulfillbridge.commands.sandbox import sandbox_app
 from fulfillbridge.commands.setup import (
@@ -60,6 +61,8 @@ store_app.command("setup", epilog=SETUP_EXAMPLES)(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
+orders_app.add_typer(label_app, name="label")
+app.add_typer(carrier_app, name="carrier")
 app.command(
     "workers",
     epilog=examples("fulfillbridge workers", "fulfillbridge workers --json --stale-after 30"),

@@ -45,7 +45,7 @@ SHOPIFY_COMPANIES: dict[str, tuple[str, ...]] = {
     "CTT": ("ctt",),
     "Deutsche Post": ("deutschepost",),
     "DHL eCommerce": ("dhlecommerce", "dhlecom"),
-    "DHL Express": ("dhl", "dhlexpress", "mydhl"),
+    "DHL Express": ("dhlexpress", "mydhl"),  # plain "DHL" is ambiguous: left as given
     "DPD": ("dpd",),
     "DPD UK": ("dpduk",),
     "Evri": ("evri", "hermesuk"),
@@ -181,6 +181,8 @@ def by_company(
         lines: dict[str, int] = {}
         for package in mine:
             for line, units in (package.lines or {}).items():
+                if units <= 0:
+                    continue
                 lines[line] = lines.get(line, 0) + units
                 total[line] = total.get(line, 0) + units
         groups.append((lines, mine))

@@ -40,6 +40,7 @@ SHOPIFY_EVENT = {
     ParcelStatus.FAILURE: "FAILURE",
 }
 FINAL = frozenset({ParcelStatus.DELIVERED, ParcelStatus.FAILURE, ParcelStatus.VOIDED})
+_FINAL_EVENTS = frozenset({"DELIVERED", "FAILURE"})
 # What the operation may post itself (POST .../shipments/{id}/events), in Shopify's words.
 POSTABLE = frozenset(
     {"IN_TRANSIT", "OUT_FOR_DELIVERY", "ATTEMPTED_DELIVERY", "DELAYED", "DELIVERED", "FAILURE"}
@@ -98,6 +99,8 @@ def new_events(
     (``latest``: a late scan never makes the timeline go back), a scan that would repeat the
     Shopify status just sent (``last_status``: two departure scans are one IN_TRANSIT), and
     anything after a final status."""
+    if last_status in _FINAL_EVENTS:
+        return []
     recorded = set(known)
     out: list[ParcelEvent] = []
     for event in sorted(seen, key=lambda e: (e.happened_at, _RANK.get(e.status, 0))):
