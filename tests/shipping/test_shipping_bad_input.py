@@ -153,6 +153,20 @@ async def test_events_posted_by_the_operation(shop: Shop) -> None:
     work_id, _ = await shop.work((1,))
     base = f"/api/v1/work/{work_id}"
     async with shop.http() as http:
+        templates = "/api/v1/stores/demo/tracking-url-templates"
+        for body, status in [
+            ({"Acme Freight": "https://track.acme.test/"}, 422),
+            ({"Acme Freight": "javascript:{number}"}, 422),
+            (["not", "an", "object"], 422),
+        ]:
+            answer = await http.put(templates, json=body)
+            assert answer.status_code == status, (body, answer.text)
+        elsewhere = await http.put(
+            "/api/v1/stores/other/tracking-url-templates", json={"X": "https://x/{number}"}
+        )
+        assert elsewhere.status_code == 404
+        good = await http.put(templates, json={"acme freight": "https://track.acme.test/{number}"})
+        assert good.status_code == 200, good.text
         shipped = await http.post(
             f"{base}/shipments", json={"packages": [{"company": "Acme Freight", "number": "AF1"}]}
         )
@@ -199,7 +213,10 @@ async def test_events_posted_by_the_operation(shop: Shop) -> None:
     )["fulfillment"]
     assert [e["status"] for e in seen["events"]["nodes"]] == ["IN_TRANSIT", "DELIVERED"]
     assert seen["events"]["nodes"][0]["message"] == "left"
-    assert seen["trackingInfo"][0]["company"] == "Acme Freight"
+    assert seen["trackingInfo"][0] == {
+        "company": "Acme Freight",
+        "url": "https://track.acme.test/AF1",
+    }
 
 
 def test_the_twin_refuses_unknown_clients(twin) -> None:

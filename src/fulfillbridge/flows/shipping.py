@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,8 +27,10 @@ from fulfillbridge import carriers
 from fulfillbridge.config import Settings
 from fulfillbridge.core.carriers import (
     LABEL_CARRIERS,
+    TRACKING_URL_TEMPLATES,
     WEIGHT_LIMITS_GRAMS,
     ShippingError,
+    parse_url_templates,
     shopify_company,
 )
 from fulfillbridge.core.details import DeliveryKind
@@ -38,7 +41,13 @@ from fulfillbridge.flows import actions
 from fulfillbridge.flows.work_commands import SHIPPABLE, ActionResult, ShipLine
 from fulfillbridge.flows.work_queries import get_work
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import CarrierAccountRow, LabelRow, ShipmentRow, as_utc
+from fulfillbridge.store.models import (
+    CarrierAccountRow,
+    LabelRow,
+    ShipmentRow,
+    StoreRow,
+    as_utc,
+)
 from fulfillbridge.store.shipping import CarrierAccounts, label_by_key, labels_of
 from fulfillbridge.store.work import to_domain
 
@@ -150,6 +159,18 @@ async def list_accounts(database: Database) -> list[dict[str, Any]]:
         names = await actions.store_names(session)
         rows = await CarrierAccounts(session, database.box).listed()
         return [account_view(r, names.get(r.store_id) if r.store_id else None) for r in rows]
+
+
+async def set_tracking_url_templates(database: Database, store: str, raw: Any) -> dict[str, str]:
+    """Replace the store's tracking-URL templates (carrier -> URL with ``{number}``), used
+    for carriers Shopify does not recognise."""
+    templates = parse_url_templates(raw)
+    async with database.transaction() as session:
+        row = await session.scalar(select(StoreRow).where(StoreRow.name == store))
+        if row is None:
+            raise ShippingError(f"no store {store!r}", code=ShippingErrorCode.NOT_FOUND)
+        row.settings = {**(row.settings or {}), TRACKING_URL_TEMPLATES: templates}
+    return templates
 
 
 # --- what a package is ------------------------------------------------------------------------

@@ -172,6 +172,27 @@ async def get_accounts(request: Request, key: Key) -> Any:
     return [a for a in accounts if allowed is None or a["store"] is None or a["store"] in allowed]
 
 
+@router.put(
+    "/stores/{store}/tracking-url-templates",
+    responses=ERRORS,
+    summary="Set a store's tracking-URL templates",
+)
+async def put_templates(
+    request: Request,
+    key: Key,
+    store: Annotated[str, Path(min_length=1, max_length=64)],
+    body: dict[Annotated[str, Field(max_length=255)], Annotated[str, Field(max_length=1000)]],
+) -> Any:
+    """Links for carriers Shopify does not recognise: carrier name -> URL with `{number}`
+    where the tracking number goes. Replaces the store's templates."""
+    allowed = key.allowed()
+    if allowed is not None and store not in allowed:
+        raise HTTPException(404, f"no store {store!r}")
+    return {
+        "templates": await shipping.set_tracking_url_templates(app_database(request), store, body)
+    }
+
+
 @router.post(
     "/work/{work_id}/rates",
     responses=ERRORS,
