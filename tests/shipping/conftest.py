@@ -137,8 +137,14 @@ class Shop:
 
 
 @pytest.fixture
-async def shop(fb_home, sandbox_url, twin) -> AsyncIterator[Shop]:
-    settings = api_settings(fb_home)
+def shop_database_url() -> str | None:
+    """SQLite in the home (where the CLI finds it); a module may run on every engine."""
+    return None
+
+
+@pytest.fixture
+async def shop(fb_home, sandbox_url, twin, shop_database_url) -> AsyncIterator[Shop]:
+    settings = api_settings(fb_home, shop_database_url)
     database = Database.from_settings(settings)
     app = create_app(settings)
     admin = Admin(sandbox_url)

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from fulfillbridge.flows.tracking import poll_tracking
 from fulfillbridge.store.models import ShipmentRow
 from tests.shipping.conftest import ABROAD, Shop
+
+
+@pytest.fixture
+def shop_database_url(database_url: str) -> str:
+    """These run on SQLite and PostgreSQL."""
+    return database_url
+
 
 FULFILLMENT = """query($id: ID!) { fulfillment(id: $id) { id status
     trackingInfo(first: 10) { company number url }

@@ -247,6 +247,15 @@ class PackageIn(BaseModel):
     )
 
 
+class PackageOut(BaseModel):
+    # Extra keys kept: "lines" (line id -> units) appears only for packages that gave it.
+    model_config = ConfigDict(extra="allow")
+
+    company: str
+    number: str
+    url: str | None = None
+
+
 class ShipmentLineOut(BaseModel):
     line_id: str
     sku: str | None
@@ -257,7 +266,7 @@ class ShipmentOut(BaseModel):
     id: int
     work_id: int
     lines: list[ShipmentLineOut]
-    packages: list[PackageIn]
+    packages: list[PackageOut]
     status: str = Field(description="pending until the fulfillment exists in Shopify.")
     fulfillment_id: str | None = Field(description="Shopify Fulfillment gid, once created.")
     delivered_at: Zoned | None
