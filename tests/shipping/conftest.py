@@ -3,6 +3,7 @@ under uvicorn, and a work order for a real fulfillment order in the sandbox."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -51,9 +52,16 @@ ABROAD = core.Address(
 )
 
 
+# Each twin has its own client id: the carrier layer keeps OAuth tokens per server and
+# credentials for the process, and a later twin may get an earlier one's port.
+TWIN_SECRET = "twin-secret"
+
+
 @pytest.fixture
 def twin() -> Iterator[BackgroundServer]:
-    with BackgroundServer(ups_twin()) as running:
+    client_id = f"client-{secrets.token_hex(6)}"
+    with BackgroundServer(ups_twin(client_id=client_id, client_secret=TWIN_SECRET)) as running:
+        running.client_id = client_id  # type: ignore[attr-defined]
         yield running
 
 
@@ -159,7 +167,7 @@ async def shop(fb_home, sandbox_url, twin, shop_database_url) -> AsyncIterator[S
                     "name": "ups-main",
                     "carrier": "ups",
                     "store": STORE,
-                    "credentials": {"client_id": "twin-client", "client_secret": "twin-secret"},
+                    "credentials": {"client_id": twin.client_id, "client_secret": TWIN_SECRET},
                     "account_number": "A1B2C3",
                     "base_url": twin.url,
                     "ship_from": WAREHOUSE,

@@ -85,20 +85,23 @@ async def test_rate_buy_print_ship_and_follow_to_the_door(shop: Shop) -> None:
         assert [e["status"] for e in events] == ["IN_TRANSIT"]
         assert events[0]["estimatedDeliveryAt"] is not None
 
-        shop.scan(label["tracking_number"], "O")
-        shop.scan(label["tracking_number"], "D")
+        # Out for delivery, nobody home, out again the next day, delivered.
+        for kind in ("O", "X", "O", "D"):
+            shop.scan(label["tracking_number"], kind)
         assert await poll_later(shop, hours=40) == 1
         await shop.drain()
         events = fulfillment(shop, fulfillment_id)["events"]["nodes"]
-        assert [e["status"] for e in events] == ["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"]
-        assert (await http.get(base)).json()["state"] == "delivered"
-
-        listed = (await http.get(f"{base}/shipments/{shipment['id']}/events")).json()["events"]
-        assert [e["shopify_status"] for e in listed] == [
+        assert [e["status"] for e in events] == [
             "IN_TRANSIT",
+            "OUT_FOR_DELIVERY",
+            "ATTEMPTED_DELIVERY",
             "OUT_FOR_DELIVERY",
             "DELIVERED",
         ]
+        assert (await http.get(base)).json()["state"] == "delivered"
+
+        listed = (await http.get(f"{base}/shipments/{shipment['id']}/events")).json()["events"]
+        assert [e["shopify_status"] for e in listed] == [e["status"] for e in events]
 
     # The journey is over: the carrier is not asked again, and nothing is sent twice.
     async with shop.database.transaction() as session:
@@ -106,7 +109,7 @@ async def test_rate_buy_print_ship_and_follow_to_the_door(shop: Shop) -> None:
         assert row is not None and row.next_poll_at is None
     assert await poll_later(shop, hours=100) == 0
     await shop.drain()
-    assert len(fulfillment(shop, fulfillment_id)["events"]["nodes"]) == 3
+    assert len(fulfillment(shop, fulfillment_id)["events"]["nodes"]) == 5
     assert shop.twin_summary()["purchases"] == 1
 
 
@@ -205,3 +208,24 @@ async def test_a_shipment_with_two_carriers_is_two_fulfillments(shop: Shop) -> N
         companies[info[0]["company"]] = [i["number"] for i in info]
     # Names as Shopify spells them, one carrier per fulfillment.
     assert companies == {"UPS": [tracking], "FedEx": ["7946000001"]}
+
+
+async def test_a_parcel_returned_to_the_shipper_ends_in_failure(shop: Shop) -> None:
+    work_id, _ = await shop.work((1,))
+    base = f"/api/v1/work/{work_id}"
+    async with shop.http() as http:
+        label = (await http.post(f"{base}/labels", json={"package": "box"})).json()["label"]
+        shipped = await http.post(f"{base}/labels/ship", json={"labels": [label["id"]]})
+        shipment_id = shipped.json()["shipments"][0]["id"]
+        await shop.drain()
+        shop.scan(label["tracking_number"], "P")
+        shop.scan(label["tracking_number"], "RS")
+        assert await poll_later(shop) == 1
+        await shop.drain()
+        detail = (await http.get(base)).json()
+    events = fulfillment(shop, detail["shipments"][0]["fulfillment_id"])["events"]["nodes"]
+    assert [e["status"] for e in events] == ["IN_TRANSIT", "FAILURE"]
+    assert detail["state"] == "shipped"  # not delivered: an operator decides what follows
+    async with shop.database.transaction() as session:
+        row = await session.get(ShipmentRow, shipment_id)
+        assert row is not None and row.next_poll_at is None and row.tracking_status == "failure"

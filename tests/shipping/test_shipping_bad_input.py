@@ -192,6 +192,10 @@ async def test_events_posted_by_the_operation(shop: Shop) -> None:
             events, json={"status": "OUT_FOR_DELIVERY", "happened_at": "2026-11-30T10:00:00Z"}
         )
         assert older.status_code == 409 and "in order" in older.json()["detail"]
+        tried = await http.post(
+            events, json={"status": "ATTEMPTED_DELIVERY", "happened_at": "2026-12-01T16:00:00Z"}
+        )
+        assert tried.status_code == 201
         done = await http.post(
             events,
             json={
@@ -211,7 +215,11 @@ async def test_events_posted_by_the_operation(shop: Shop) -> None:
              events(first: 10) { nodes { status message happenedAt } } } }""",
         {"id": fulfillment_id},
     )["fulfillment"]
-    assert [e["status"] for e in seen["events"]["nodes"]] == ["IN_TRANSIT", "DELIVERED"]
+    assert [e["status"] for e in seen["events"]["nodes"]] == [
+        "IN_TRANSIT",
+        "ATTEMPTED_DELIVERY",
+        "DELIVERED",
+    ]
     assert seen["events"]["nodes"][0]["message"] == "left"
     assert seen["trackingInfo"][0] == {
         "company": "Acme Freight",

@@ -104,9 +104,7 @@ async def buy_label(account: Account, shipment: Shipment) -> Label:
 
     def call() -> Label:
         gateway = profile.gateway(account)
-        request = gateway.mapper.create_shipment_request(
-            _karrio.shipment_request(shipment, profile)
-        )
+        request = gateway.mapper.create_shipment_request(_karrio.shipment_request(shipment))
         profile.mark(request, shipment.reference)
         try:
             response = gateway.proxy.create_shipment(request)

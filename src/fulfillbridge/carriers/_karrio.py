@@ -5,6 +5,9 @@ Each carrier karrio supports differs in a few places this module cannot hide: ho
 gateway is pointed at a server of our choosing, how a purchase is marked with our
 reference and found again, how a lost label is fetched. Those live in the carrier's
 profile (``_ups.py``); everything else is shared here.
+
+OAuth tokens are kept in a karrio cache per carrier server for the process, so calls do
+not ask for a new token each time.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from karrio.core import models as km
+from karrio.core.utils.caching import Cache
 from loguru import logger
 
 from fulfillbridge.carriers._models import (
-    Account,
     CarrierError,
     Label,
     OutcomeUnknown,
@@ -36,6 +39,13 @@ from fulfillbridge.core.tracking import ParcelEvent, ParcelStatus
 logger.disable("karrio")
 
 T = TypeVar("T")
+_TOKENS: dict[str, Cache] = {}
+
+
+def token_cache(server: str) -> Cache:
+    """The token cache for one carrier server (karrio keys tokens by credentials only)."""
+    return _TOKENS.setdefault(server, Cache())
+
 
 # karrio's unified tracking statuses (TrackerStatus names) in our words.
 _STATUS = {
@@ -51,18 +61,6 @@ _STATUS = {
     "return_to_sender": ParcelStatus.FAILURE,
     "cancelled": ParcelStatus.VOIDED,
 }
-
-
-class Profile(Protocol):
-    """What differs per carrier."""
-
-    key: str
-
-    def gateway(self, account: Account) -> Any: ...
-
-    def mark(self, request: Any, reference: str) -> None: ...
-
-    def find(self, gateway: Any, reference: str) -> Label | None: ...
 
 
 def parcel_status(karrio_status: str | None, description: str = "") -> ParcelStatus:
@@ -132,7 +130,7 @@ def customs(shipment: Shipment) -> km.Customs | None:
     )
 
 
-def shipment_request(shipment: Shipment, profile: Profile) -> km.ShipmentRequest:
+def shipment_request(shipment: Shipment) -> km.ShipmentRequest:
     return km.ShipmentRequest(
         service=shipment.service,
         shipper=address(shipment.shipper),
@@ -143,10 +141,6 @@ def shipment_request(shipment: Shipment, profile: Profile) -> km.ShipmentRequest
         label_type=shipment.label_format,
         options={"paperless_trade": True} if customs(shipment) is not None else {},
     )
-
-
-def _errors(messages: list[Any]) -> list[Any]:
-    return [m for m in messages or [] if getattr(m, "level", "error") != "warning"]
 
 
 def refused(messages: list[Any], doing: str, carrier: str) -> CarrierError:

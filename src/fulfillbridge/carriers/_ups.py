@@ -20,7 +20,7 @@ import karrio.sdk as karrio
 from karrio.mappers.ups.settings import Settings as KarrioUpsSettings
 from karrio.schemas.ups import shipping_request as ups
 
-from fulfillbridge.carriers._karrio import decoded
+from fulfillbridge.carriers._karrio import decoded, token_cache
 from fulfillbridge.carriers._models import Account, Label
 
 
@@ -56,7 +56,7 @@ class Ups:
             test_mode=account.test_mode,
             base_url=account.base_url,
         )
-        return karrio.gateway["ups"].create(settings)
+        return karrio.gateway["ups"].create(settings, cache=token_cache(settings.server_url))
 
     def mark(self, request: Any, reference: str) -> None:
         """Put our reference on every package (UPS keeps it and tracks by it)."""

@@ -36,7 +36,7 @@ from fulfillbridge.core.carriers import (
 from fulfillbridge.core.details import DeliveryKind
 from fulfillbridge.core.errors import ShippingErrorCode
 from fulfillbridge.core.tracking import POLL_FIRST
-from fulfillbridge.core.work import Tracking, WorkOrder, WorkState
+from fulfillbridge.core.work import Tracking, WorkOrder
 from fulfillbridge.flows import actions
 from fulfillbridge.flows.work_commands import SHIPPABLE, ActionResult, ShipLine
 from fulfillbridge.flows.work_queries import get_work
@@ -672,7 +672,6 @@ async def ship_labels(
 __all__ = [
     "Bought",
     "LabelRequest",
-    "WorkState",
     "add_account",
     "buy_label",
     "get_label",
@@ -680,6 +679,7 @@ __all__ = [
     "list_accounts",
     "list_labels",
     "rates",
+    "set_tracking_url_templates",
     "ship_labels",
     "void_label",
 ]

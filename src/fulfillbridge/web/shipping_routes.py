@@ -4,7 +4,6 @@ Thin: each route checks its body and calls ``flows.shipping`` or ``flows.trackin
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -127,10 +126,6 @@ class EventIn(BaseModel):
     happened_at: AwareDatetime | None = None
     message: str = Field(default="", max_length=255)
     estimated_delivery_at: AwareDatetime | None = None
-
-
-def _stores(key: Any) -> Any:
-    return key.allowed()
 
 
 @router.post(
@@ -397,6 +392,3 @@ async def get_events(request: Request, key: Key, work_id: WorkId, shipment_id: S
             app_database(request), work_id, shipment_id, stores=key.allowed()
         )
     }
-
-
-__all__ = ["datetime", "router"]
