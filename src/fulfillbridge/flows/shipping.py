@@ -666,7 +666,11 @@ async def ship_labels(
         await session.flush()
         return result
 
-    return await actions.in_transaction(database, work)
+    try:
+        return await actions.in_transaction(database, work)
+    except IntegrityError:
+        # The same labels were shipped by a concurrent request just now: answer its shipment.
+        return await actions.in_transaction(database, work)
 
 
 __all__ = [
