@@ -27,6 +27,7 @@ from fulfillbridge.commands.console import (
 from fulfillbridge.commands.inventory import inventory_app
 from fulfillbridge.commands.labels import carrier_app, label_app
 from fulfillbridge.commands.orders import orders_app
+from fulfillbridge.commands.returns import returns_app
 from fulfillbridge.commands.sandbox import sandbox_app
 from fulfillbridge.commands.setup import (
     CONFIGURE_EXAMPLES,
@@ -61,6 +62,7 @@ store_app.command("setup", epilog=SETUP_EXAMPLES)(setup_command)
 app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(returns_app, name="returns")
 orders_app.add_typer(label_app, name="label")
 app.add_typer(carrier_app, name="carrier")
 app.command(
@@ -570,11 +572,28 @@ def serve(
 
 @app.command(
     "worker",
-    epilog=examples("fulfillbridge worker", "fulfillbridge worker --once"),
+    epilog=examples(
+        "fulfillbridge worker",
+        "fulfillbridge worker --once",
+        "fulfillbridge worker --metrics-port 9101",
+    ),
 )
 @command
 def worker_command(
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics on this port (GET /metrics): this worker's figures "
+            "and the database's backlog.",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface for --metrics-port (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
 ) -> None:
     """Run a worker alone: process inbound events, reconcile stores, send the outbox.
     Run as many as you like, on any machine that reaches the database."""
@@ -583,7 +602,9 @@ def worker_command(
 
     current = settings()
     setup_logging(current.log_level, current.log_format)
-    run(work_until_stopped(current, once=once))
+    run(
+        work_until_stopped(current, once=once, metrics_port=metrics_port, metrics_host=metrics_host)
+    )
 
 
 @app.command(

@@ -8,7 +8,10 @@
    production line takes accepted work through the stages and ships it with tracking
    (some in two packages, one after a hold); the merchant asks to cancel two orders, one
    early enough and one too late, and cancels another outright.
-4. A table of what Shopify ended up with; with ``--keep``, the URLs to look at, kept up
+4. A customer sends back one shipped order: the merchant approves the return, the bridge
+   makes return work of it, the operation receives the units and restocks them (Shopify's
+   stock goes up by as many).
+5. A table of what Shopify ended up with; with ``--keep``, the URLs to look at, kept up
    until Ctrl-C.
 
 Everything lives in a temporary home (SQLite file and key) removed at the end: a run leaves
@@ -32,12 +35,21 @@ from rich.table import Table
 from sqlalchemy import select
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core.returns import Disposition, DispositionDecision, Receipt, ReturnState
 from fulfillbridge.core.stores import AuthKind
 from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions, connect, setup
+from fulfillbridge.flows import returns as return_flows
+from fulfillbridge.flows.work_settings import work_setting_changes
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import OutboxRow, StoreRow, WorkOrderRow, WorkTransitionRow
+from fulfillbridge.store.models import (
+    OutboxRow,
+    ReturnWorkRow,
+    StoreRow,
+    WorkOrderRow,
+    WorkTransitionRow,
+)
 from fulfillbridge.web.app import create_app
 from fulfillbridge.worker import run_worker
 
@@ -306,6 +318,7 @@ async def run_demo(console: Console, *, orders: int = 12, keep: bool = False) ->
                 database = Database.from_settings(settings)
                 try:
                     await _run(settings, database, sandbox.url, console, orders)
+                    await _a_return(settings, database, sandbox.url, console)
                     await _report(settings, database, sandbox.url, console)
                     if keep:
                         await _keep_up(settings, database, sandbox.url, bridge.url, console)
@@ -361,7 +374,12 @@ async def _connect(settings: Settings, sandbox_url: str, console: Console) -> No
         f"API {report.api_version}, scopes "
         + ("complete" if report.ok else f"missing {', '.join(report.missing)}")
     )
-    await setup.configure_store(settings, DEMO_STORE, mode="fulfillment_service")
+    await setup.configure_store(
+        settings,
+        DEMO_STORE,
+        mode="fulfillment_service",
+        work_changes=work_setting_changes(returns=True),
+    )
     done = await setup.setup_store(settings, DEMO_STORE)
     console.print(f"set up as a fulfillment service: {len(done.steps)} steps")
 
@@ -421,6 +439,94 @@ async def _run(
         stop.set()
         await asyncio.gather(*workers, return_exceptions=True)
     console.print(f"done in {time.monotonic() - started:.1f} s")
+
+
+async def _wait_for(check: Any, seconds: float = 30.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.2)
+    return None
+
+
+async def _a_return(
+    settings: Settings, database: Database, sandbox_url: str, console: Console
+) -> None:
+    """A customer sends back a shipped order: requested in the shop, approved by the merchant,
+    received and restocked by the operation, the disposition reported to Shopify."""
+    async with database.transaction() as session:
+        shipped = await session.scalar(
+            select(WorkOrderRow)
+            .where(WorkOrderRow.state.in_([WorkState.SHIPPED.value, WorkState.DELIVERED.value]))
+            .order_by(WorkOrderRow.id)
+            .limit(1)
+        )
+    if shipped is None:
+        console.print("[yellow]no shipped order to return[/]")
+        return
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_worker(settings, stop=stop, database=database, worker_id="demo-returns")
+    )
+    try:
+        async with httpx.AsyncClient(base_url=sandbox_url, timeout=30) as http:
+            asked = await http.post(
+                f"/__sandbox/shops/{DEMO_SHOP}/merchant",
+                json={"action": "request_return", "order_id": shipped.order_remote_id},
+            )
+            asked.raise_for_status()
+            await _merchant(http, "approve_return", return_id=asked.json()["return"]["id"])
+
+        async def expected() -> ReturnWorkRow | None:
+            async with database.transaction() as session:
+                return await session.scalar(
+                    select(ReturnWorkRow).where(ReturnWorkRow.state == ReturnState.EXPECTED.value)
+                )
+
+        row = await _wait_for(expected)
+        if row is None:
+            console.print("[yellow]the return did not reach the bridge in time[/]")
+            return
+        lines = [(line["line_id"], int(line["expected"])) for line in row.lines]
+        await return_flows.act(
+            database,
+            settings,
+            row.id,
+            return_flows.Receive(tuple(Receipt(line, quantity) for line, quantity in lines)),
+            actor="demo",
+        )
+        await return_flows.act(
+            database,
+            settings,
+            row.id,
+            return_flows.Dispose(
+                tuple(
+                    DispositionDecision(line, Disposition.RESTOCKED, quantity)
+                    for line, quantity in lines
+                )
+            ),
+            actor="demo",
+        )
+
+        async def disposed() -> str | None:
+            async with database.transaction() as session:
+                status = await session.scalar(
+                    select(OutboxRow.status).where(OutboxRow.kind == "return_dispose").limit(1)
+                )
+            return status if status in ("done", "failed") else None
+
+        sent = await _wait_for(disposed) == "done"
+    finally:
+        stop.set()
+        await asyncio.gather(worker, return_exceptions=True)
+    units = sum(quantity for _line, quantity in lines)
+    console.print(
+        f"a customer returned {row.order_name} ({row.name}): {units} unit(s) received and "
+        + ("restocked in Shopify" if sent else "[yellow]not yet restocked in Shopify[/]"),
+        highlight=False,
+    )
 
 
 async def _report(

@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from functools import partial
+from wsgiref.simple_server import WSGIServer
 
 import uvicorn
+from prometheus_client import CollectorRegistry, start_http_server
 
+from fulfillbridge import metrics
 from fulfillbridge.config import Settings
 from fulfillbridge.store.database import Database
+from fulfillbridge.store.health import backlog_engine, read_backlog
 from fulfillbridge.web.app import create_app
 from fulfillbridge.worker import run_worker
 
@@ -24,10 +29,34 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def work_until_stopped(settings: Settings, *, once: bool = False) -> None:
+async def work_until_stopped(
+    settings: Settings,
+    *,
+    once: bool = False,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> None:
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    await run_worker(settings, stop=stop, once=once)
+    server = start_metrics_server(settings, metrics_host, metrics_port) if metrics_port else None
+    try:
+        await run_worker(settings, stop=stop, once=once)
+    finally:
+        metrics.WORKER_UP.set(0)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+def start_metrics_server(settings: Settings, host: str, port: int) -> WSGIServer:
+    """prometheus_client's HTTP server in a thread: this process's figures and the
+    database's backlog (the same as the HTTP app's /metrics shows)."""
+    registry = CollectorRegistry()
+    registry.register(metrics.ProcessMetrics())
+    engine = backlog_engine(settings.effective_database_url)
+    registry.register(metrics.BacklogCollector(partial(read_backlog, engine)))
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
 
 
 async def serve_forever(

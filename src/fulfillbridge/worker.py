@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from fulfillbridge import metrics
 from fulfillbridge.config import Settings
 from fulfillbridge.flows.deadlines import announce_deadlines
 from fulfillbridge.flows.housekeeping import housekeeping_due
@@ -336,6 +337,7 @@ async def run_worker(
         if once:
             await beat(db, settings, worker_id, state)
             await run_round(db, settings, worker_id=worker_id, sender=sender)
+            metrics.worker_round_done()
             return
         helpers = [
             asyncio.create_task(heartbeat(), name=f"{worker_id}-heartbeat"),
@@ -345,6 +347,7 @@ async def run_worker(
             report = await work_queues(
                 db, settings, worker_id=worker_id, sender=sender, state=state
             )
+            metrics.worker_round_done()
             if report.busy:
                 await asyncio.sleep(0)  # more may be waiting: go again at once
                 continue

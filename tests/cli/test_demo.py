@@ -30,6 +30,8 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert not home.exists() and list(tmp_path.iterdir()) == []
     assert "look at:" not in output and "demo --keep" in output
     assert "time ran out" not in output
+    # One shipped order comes back: received and restocked, reported to Shopify.
+    assert "received and restocked in Shopify" in output
     assert "rejected: shipping address is missing" in output
     assert "CANCELLATION_ACCEPTED" in output and "CANCELLATION_REJECTED" in output
     outcome = next(line for line in output.splitlines() if line.startswith("outcome:"))

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fulfillbridge import metrics
 from fulfillbridge.config import Settings
 from fulfillbridge.flows.outbox import OutboxPolicy, send_due
 from fulfillbridge.flows.reconcile import CHECKPOINT, read_checkpoint
@@ -496,6 +497,7 @@ async def fast_rounds(
     sender = partial(send_due, policy=FAST_OUTBOX)
     while not stop.is_set():
         report = await run_round(database, settings, worker_id=worker_id, sender=sender)
+        metrics.worker_round_done()
         if not report.busy:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)

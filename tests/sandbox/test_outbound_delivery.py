@@ -22,7 +22,7 @@ import pytest
 from fulfillbridge.sandbox.domain.catalog import Catalog
 from fulfillbridge.sandbox.domain.webhooks import WebhookRegistry
 from fulfillbridge.sandbox.faults import FaultSettings
-from fulfillbridge.sandbox.outbound import MAX_RETRIES, OutboundDispatcher
+from fulfillbridge.sandbox.outbound import CALLBACK_RETRY_DELAYS, MAX_RETRIES, OutboundDispatcher
 from fulfillbridge.sandbox.server import SandboxServer
 from fulfillbridge.sandbox.shops import DEFAULT_CLIENT_SECRET, Sandbox
 from fulfillbridge.sandbox.state import ShopState
@@ -388,3 +388,53 @@ async def test_events_before_start_are_delivered_after_start(receiver: Receiver)
     finally:
         await dispatcher.stop()
     assert len(receiver.at("/early")) == 1
+
+
+async def test_a_failed_callback_is_sent_again_until_it_is_answered(receiver: Receiver) -> None:
+    path = "/svc/fulfillment_order_notification"
+    receiver.status[path] = 503
+    sandbox = Sandbox()
+    shop = _shop(sandbox)
+    dispatcher = await _dispatcher(sandbox)
+    try:
+        shop.emit(
+            "__callback__",
+            {"kind": "FULFILLMENT_REQUEST", "callback_url": receiver.url + "/svc", "app_id": "1"},
+        )
+
+        async def failed_twice() -> None:
+            while len(receiver.at(path)) < 2:
+                await asyncio.sleep(0.001)
+
+        await asyncio.wait_for(failed_twice(), 5)
+        receiver.status[path] = 200  # the bridge is back
+        assert await dispatcher.idle(5)
+    finally:
+        await dispatcher.stop()
+    sent = receiver.at(path)
+    assert len(sent) >= 3
+    # Every attempt is the same signed ping.
+    assert {r["body"] for r in sent} == {b'{"kind": "FULFILLMENT_REQUEST"}'}
+    assert all(r["headers"]["X-Shopify-Hmac-Sha256"] == _signature(r["body"]) for r in sent)
+    [entry] = dispatcher.deliveries(shop.domain)
+    assert entry["status"] == "delivered" and entry["attempts"] == len(sent)
+
+
+async def test_a_callback_never_answered_gives_up_after_its_schedule(receiver: Receiver) -> None:
+    path = "/svc/fulfillment_order_notification"
+    receiver.status[path] = 500
+    sandbox = Sandbox()
+    shop = _shop(sandbox)
+    dispatcher = await _dispatcher(sandbox)
+    try:
+        shop.emit(
+            "__callback__",
+            {"kind": "CANCELLATION_REQUEST", "callback_url": receiver.url + "/svc", "app_id": "1"},
+        )
+        assert await dispatcher.idle(10)
+    finally:
+        await dispatcher.stop()
+    [entry] = dispatcher.deliveries(shop.domain)
+    assert entry["status"] == "failed"
+    assert entry["attempts"] == 1 + len(CALLBACK_RETRY_DELAYS) == len(receiver.at(path))
+    assert entry["subscription_deleted"] is False

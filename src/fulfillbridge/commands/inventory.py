@@ -131,22 +131,32 @@ def _print_report(report: inventory.PushReport) -> None:
             out.print(f"... and {len(report.rejected) - MAX_SHOWN_REJECTIONS} more (use --json)")
 
 
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else str(value)
+
+
 @inventory_app.command(
     "status",
     epilog=examples(
-        "fulfillbridge inventory status", "fulfillbridge inventory status --store acme --json"
+        "fulfillbridge inventory status",
+        "fulfillbridge inventory status --store acme --json",
+        "fulfillbridge inventory status --sku TEE-M",
     ),
 )
 @clear_errors
 def status_command(
     store: Annotated[str | None, typer.Option(help="Only this store.")] = None,
+    sku: Annotated[
+        list[str] | None,
+        typer.Option(help="Also show this SKU's levels (repeatable).", show_default=False),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per store: last sync, levels in sync, pending, rejected rows with reasons."""
 
     async def work(database: Database, _settings: Settings) -> list[Any]:
         try:
-            return await inventory.status(database, store=store)
+            return await inventory.status(database, store=store, skus=sku or ())
         except StoreNotFound:
             raise CommandFailed(
                 f"no store named {store!r}: see `fulfillbridge store list`"
@@ -179,6 +189,14 @@ def status_command(
             str(len(s.rejected_levels)),
         )
     out.print(table)
+    for s in found:
+        for level in s.levels or ():
+            out.print(
+                f"{s.store} {level['sku']} at {level['warehouse'] or '(store location)'}: "
+                f"{_count(level['known'])} in Shopify, {_count(level['wanted'])} asked for "
+                f"({level['status']})",
+                highlight=False,
+            )
     for s in found:
         if s.feed:
             out.print(_feed_line(s.store, s.feed), highlight=False, soft_wrap=True)

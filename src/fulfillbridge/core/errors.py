@@ -13,6 +13,7 @@ FulfillbridgeError (code, message)
 ├── InventoryInputError, FeedUrlError, InventorySyncError, StoreBusy, FeedError
 │                                    InventoryErrorCode
 ├── IntakeRefused, IntakeUnavailable IntakeErrorCode
+├── ReturnNotFound, ReturnError     ReturnErrorCode
 ├── ApiKeyError, IdempotencyKeyReused ApiErrorCode
 ├── CannotSend                       OutboxErrorCode
 ├── CommandError, CommandFailed      CommandErrorCode
@@ -66,6 +67,12 @@ class IntakeErrorCode(StrEnum):
     UNAVAILABLE = "intake_unavailable"  # not stored: the sender should deliver again
 
 
+class ReturnErrorCode(StrEnum):
+    NOT_FOUND = "return_not_found"
+    NOT_ALLOWED = "return_not_allowed"  # the return's state does not allow the command
+    INVALID = "return_invalid"  # a receipt or disposition that does not fit the return
+
+
 class ApiErrorCode(StrEnum):
     KEY_INVALID = "api_key_invalid"  # an API key request that cannot be carried out
     IDEMPOTENCY_KEY_REUSED = "api_idempotency_key_reused"  # same key, another request
@@ -92,6 +99,7 @@ ErrorCode: TypeAlias = (
     | StoreErrorCode
     | WorkErrorCode
     | InventoryErrorCode
+    | ReturnErrorCode
     | IntakeErrorCode
     | ApiErrorCode
     | OutboxErrorCode
@@ -103,6 +111,7 @@ ERROR_CODE_ENUMS: tuple[type[StrEnum], ...] = (
     StoreErrorCode,
     WorkErrorCode,
     InventoryErrorCode,
+    ReturnErrorCode,
     IntakeErrorCode,
     ApiErrorCode,
     OutboxErrorCode,

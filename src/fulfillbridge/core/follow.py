@@ -157,7 +157,10 @@ def new_work_kind(policy: Policy, remote: RemoteFulfillmentOrder, *, ours: bool)
         }:
             return "adopt"
         return None
-    if remote.status != RemoteStatus.OPEN:
+    # Work held in Shopify from the start (an exchange's new items wait for the returned
+    # ones: AWAITING_RETURN_ITEMS) is shown as work on hold, not hidden until released.
+    held = remote.status == RemoteStatus.ON_HOLD and bool(remote.foreign_holds)
+    if remote.status != RemoteStatus.OPEN and not held:
         return None
     if remote.payment is PaymentState.PAID or policy.allow_payment_pending:
         return "request"
@@ -195,6 +198,11 @@ def _new(remote: RemoteFulfillmentOrder, policy: Policy, kind: str) -> Decision:
                 work, ["the fulfillment order has more lines than were read: check it in Shopify"]
             )
     steps = [_step(outcome, ACTOR_BRIDGE, None, work)]
+    holds = remote.foreign_holds
+    if remote.status == RemoteStatus.ON_HOLD and holds and outcome.order.state in ACTIVE_STATES:
+        first = holds[0]
+        held = held_in_shopify(outcome.order, first.reason, first.held_by)
+        steps.append(Step(held, ACTOR_SHOPIFY, f"held: {first.describe()}", ON_HOLD))
     if kind == "adopt" and remote.cancellation_pending:
         answer = _answer(outcome.order, remote, policy)
         if answer is not None:

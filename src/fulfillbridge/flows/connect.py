@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from fulfillbridge.config import Settings
 from fulfillbridge.core.stores import AuthKind, Store, StoreError
 from fulfillbridge.core.work import Mode
+from fulfillbridge.metrics import ThrottleCountingTransport
 from fulfillbridge.shopify import (
     API_VERSION,
     AccessToken,
@@ -165,6 +166,7 @@ def store_client(
         credentials,
         api_base_url=store.base_url,
         bucket=SharedThrottleBucket(database, store.id),
+        transport=ThrottleCountingTransport(store.name),
     )
 
 

@@ -7,9 +7,12 @@ Each delivery is a JSON POST to the store's ``operation_webhook_url`` (``store c
      "work_order_id": 12, "fulfillment_order_id": "gid://...", "data": {<the work view>}}
 
 Events: ``new_work``, ``updated``, ``on_hold``, ``released``, ``cancellation_requested``,
-``cancelled``, ``deadline_approaching``, ``shipped``, ``ready_for_pickup``, ``scheduled``.
-``data`` is the whole work order as the API shows it (``flows.work_views.work_view``) at the
-time of the event, plus ``reason`` when a change in Shopify caused it.
+``cancelled``, ``deadline_approaching``, ``shipped``, ``ready_for_pickup``, ``scheduled``;
+for returns (``flows.returns``) ``return_expected``, ``return_received``, ``return_disposed``,
+``return_declined``, ``return_cancelled``, ``return_closed``, ``return_updated``, whose
+``data`` is the return as the API shows it. For work, ``data`` is the whole work order as
+the API shows it (``flows.work_views.work_view``) at the time of the event, plus ``reason``
+when a change in Shopify caused it.
 
 Signed by the Standard Webhooks convention, so receivers can verify with its libraries:
 ``webhook-id`` (the row's idempotency key, the same on every retry: drop repeats on it),

@@ -46,9 +46,11 @@ from sqlalchemy.orm import aliased
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
+from fulfillbridge.core.returns import RETURN_DISPOSE
 from fulfillbridge.core.stores import Store
-from fulfillbridge.flows import notify
+from fulfillbridge.flows import notify, observe
 from fulfillbridge.flows.connect import store_client
+from fulfillbridge.flows.return_writes import RETURN_KINDS
 from fulfillbridge.flows.shopify_writes import SENDERS
 from fulfillbridge.flows.write_jobs import CannotSend, WriteJob
 from fulfillbridge.shopify import (
@@ -68,6 +70,7 @@ from fulfillbridge.shopify import (
 from fulfillbridge.store import leases
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import OutboxRow, ShipmentRow, StoreRow, WorkOrderRow
+from fulfillbridge.store.returns import ReturnRepository
 from fulfillbridge.store.stores import StoreRepository
 
 logger = logging.getLogger("fulfillbridge.outbox")
@@ -486,6 +489,25 @@ async def _handle(
     await _finish(database, job, token, result, policy)
 
 
+async def _restocked(session: Any, job: WriteJob) -> None:
+    """Shopify restocked returned units: the levels the bridge knows go up with them (in
+    the transaction that records the write), so the next push does not undo the restock."""
+    repo = ReturnRepository(session)
+    for item in job.payload.get("items") or []:
+        if item.get("kind") != "restocked" or not item.get("inventory_item_id"):
+            continue
+        if not await repo.restocked(
+            job.store_id, item["inventory_item_id"], item["location_id"], int(item["quantity"])
+        ):
+            logger.info(
+                "outbox row %s: restocked %s x%s at %s, where the bridge holds no level",
+                job.id,
+                item.get("sku"),
+                item["quantity"],
+                item["location_id"],
+            )
+
+
 async def _release_unloadable(
     database: Database, row_id: int, token: str, policy: OutboxPolicy, exc: Exception
 ) -> None:
@@ -513,7 +535,7 @@ async def _send_to_shopify(
     sender = SENDERS.get(job.kind)
     if sender is None:
         return _Result(FAILED, f"no sender for outbox kind {job.kind!r}")
-    if not job.fulfillment_order_id:
+    if not job.fulfillment_order_id and job.kind not in RETURN_KINDS:
         return _Result(FAILED, f"outbox row {job.id} names no fulfillment order")
     retry_status = UNKNOWN if job.maybe_ran else PENDING
     try:
@@ -584,6 +606,7 @@ async def _finish(
             # Our lease ran out and another worker owns the row now: it verifies first.
             logger.warning("outbox row %s: lease lost before recording %s", job.id, status)
             return
+        await observe.write_finished(session, job, status, outcome.result)
         if job.kind == core.CREATE_FULFILLMENT and status in (DONE, FAILED):
             # The shipment shows what became of its fulfillment (flows.actions lists it).
             fulfillment_id = (outcome.result or {}).get("fulfillment_id")
@@ -596,6 +619,8 @@ async def _finish(
                 .values(**shipment)
                 .execution_options(synchronize_session=False)
             )
+        if job.kind == RETURN_DISPOSE and status == DONE:
+            await _restocked(session, job)
     log = logger.info if status in (DONE, SKIPPED) else logger.warning
     log(
         "outbox row %s %s -> %s (attempt %s)%s",

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core.work import FINAL_STATES, WorkState
+from fulfillbridge.flows import returns as return_flows
 from fulfillbridge.flows import seen
 from fulfillbridge.flows.apply import (
     APPLY_RETRIES,
@@ -300,6 +301,37 @@ async def _due_events(
 _FAILED_TRANSIENT = ApplyResult()  # marker: the event failed because Shopify did
 
 
+async def _follow_returns(
+    database: Database,
+    settings: Settings,
+    ctx: StoreContext,
+    client: ShopifyClient,
+    event: InboxEventRow,
+) -> str | None:
+    """A return webhook: read the returns it names from Shopify (outside any transaction),
+    then follow them in the transaction that claims the event. A store with returns off
+    (``store configure --returns``) is not read: its event is only marked processed."""
+    pulled = []
+    if return_flows.returns_enabled(ctx.store):
+        pulled = await return_flows.pull_for_event(client, event.payload or {})
+
+    async def run(session: AsyncSession) -> str | None:
+        claimed = await session.execute(
+            update(InboxEventRow)
+            .where(InboxEventRow.id == event.id, InboxEventRow.processed_at.is_(None))
+            .values(processed_at=utcnow(), last_error=None)
+        )
+        if claimed.rowcount != 1:
+            return None  # another worker processed it meanwhile
+        if not return_flows.returns_enabled(ctx.store):
+            return f"{event.topic}: returns are off for store {ctx.store.name}"
+        applied = await return_flows.apply_returns(session, settings, ctx.store, pulled)
+        return f"{event.topic}: {applied.note}"
+
+    note: str | None = await apply_with_retries(database, run)
+    return note
+
+
 async def process_event(
     database: Database, settings: Settings, event: InboxEventRow, clients: _Clients
 ) -> ApplyResult | None:
@@ -330,6 +362,12 @@ async def process_event(
 
     try:
         ctx, client = await clients.get(event.store_id)
+        if event.topic in return_flows.RETURN_TOPICS:
+            note = await _follow_returns(database, settings, ctx, client, event)
+            if note:
+                logger.info("inbox event %s: %s", event.id, note)
+            _memory(database).last_failure.pop(event.id, None)
+            return None
         if event.topic in CATALOGUE_TOPICS:
             # The SKU mapping, not work orders: refreshed from Shopify in its own
             # transaction (idempotent), then the event is claimed like any other.

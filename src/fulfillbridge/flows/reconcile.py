@@ -47,6 +47,7 @@ from fulfillbridge.flows.processing import (
     store_context,
 )
 from fulfillbridge.flows.pulls import pull_by_ids, with_metafields
+from fulfillbridge.flows.returns import reconcile_returns, returns_enabled
 from fulfillbridge.shopify import ShopifyClient, operation, run_bulk_query
 from fulfillbridge.shopify.mapping import (
     RemoteFulfillmentOrder,
@@ -82,6 +83,7 @@ class ReconcileSummary:
     orders: int = 0
     used_bulk: bool = False
     result: ApplyResult = field(default_factory=ApplyResult)
+    returns: int = 0  # returns stored (new or changed), for stores with returns on
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -290,6 +292,10 @@ async def reconcile_store(
         changed = await seen.changed_since_read(database, store.id, seen.stamps(changes))
         order_nodes = await read_all(client, "OrdersUpdatedSince", {"query": search}, ("orders",))
         remotes = await pull_by_ids(client, ctx, changed) if changed else []
+        returns_stored = 0
+        if returns_enabled(store):
+            applied = await reconcile_returns(database, client, settings, store, since=since)
+            returns_stored = applied.stored
     seen.remember_read(database, store.id, remotes)
     fo_times = [t for t in (parse_time(str(n.get("updatedAt") or "")) for n in changes) if t]
     orders = [to_remote_order(node) for node in order_nodes]
@@ -321,6 +327,7 @@ async def reconcile_store(
         read_in_full=len(remotes),
         orders=len(orders),
         result=result,
+        returns=returns_stored,
     )
 
 

@@ -27,6 +27,7 @@ from fulfillbridge.flows.configure import (
 )
 from fulfillbridge.flows.connect import store_client
 from fulfillbridge.shopify import ShopifyClient, UserErrors, has_scope, operation
+from fulfillbridge.shopify.returns import RETURN_TOPICS
 from fulfillbridge.store.database import Database
 
 WEBHOOK_PATH = "/webhooks/shopify"
@@ -65,6 +66,9 @@ _COMMON_TOPICS = (
 # the grant lacks it, set-up skips the topic and says so instead of failing: orders still
 # flow, and the mapping is still refreshed by `inventory map` and by pushes.
 TOPIC_SCOPES: dict[str, str] = {
+    # Returns (flows.returns), only for stores with returns on: a grant without
+    # read_returns skips them, and `store check` names the missing scope.
+    **{topic: "read_returns" for topic in RETURN_TOPICS},
     "products/create": "read_products",
     "products/update": "read_products",
     "products/delete": "read_products",
@@ -85,16 +89,18 @@ TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
-def topics_for(mode: str) -> tuple[str, ...]:
-    """The webhook topics a store in ``mode`` subscribes to."""
+def topics_for(mode: str, *, returns: bool = False) -> tuple[str, ...]:
+    """The webhook topics a store in ``mode`` subscribes to (with the return topics when
+    the store has returns on)."""
     try:
-        return TOPICS[mode]
+        topics = TOPICS[mode]
     except KeyError:
         raise SetupError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}") from None
+    return (*topics, *RETURN_TOPICS) if returns else topics
 
 
 def all_topics() -> frozenset[str]:
-    return frozenset(topic for topics in TOPICS.values() for topic in topics)
+    return frozenset(topic for topics in TOPICS.values() for topic in topics) | set(RETURN_TOPICS)
 
 
 def webhook_url(settings: Settings) -> str:
@@ -257,21 +263,27 @@ def _is_clean(subscription: dict[str, Any], uri: str) -> bool:
     )
 
 
-async def _granted_topics(client: ShopifyClient, mode: str, report: SetupReport) -> tuple[str, ...]:
+async def _granted_topics(
+    client: ShopifyClient, mode: str, report: SetupReport, *, returns: bool = False
+) -> tuple[str, ...]:
     """The mode's topics the app's grant allows; the others are reported as skipped."""
     data = await client.execute(operation("AccessScopes"))
     granted = [s["handle"] for s in data["currentAppInstallation"]["accessScopes"]]
     allowed = []
-    for topic in topics_for(mode):
+    for topic in topics_for(mode, returns=returns):
         scope = TOPIC_SCOPES.get(topic)
         if scope is None or has_scope(granted, scope):
             allowed.append(topic)
         else:
-            report.add("webhook", topic, "skipped", _skipped_detail(f"needs the {scope} scope"))
+            report.add(
+                "webhook", topic, "skipped", _skipped_detail(f"needs the {scope} scope", topic)
+            )
     return tuple(allowed)
 
 
-def _skipped_detail(why: str) -> str:
+def _skipped_detail(why: str, topic: str = "") -> str:
+    if topic in RETURN_TOPICS:
+        return f"{why}; returns are then found only by reconciliation"
     return f"{why}; the SKU mapping is then refreshed only by `inventory map` and pushes"
 
 
@@ -322,7 +334,9 @@ async def _converge_webhooks(
                     raise
                 # A catalogue topic Shopify refuses (e.g. a scope missing) costs only the
                 # mapping's freshness: reported, the rest of set-up goes on.
-                report.add("webhook", topic, "skipped", _skipped_detail(_user_errors_text(exc)))
+                report.add(
+                    "webhook", topic, "skipped", _skipped_detail(_user_errors_text(exc), topic)
+                )
                 wanted.remove(topic)
                 continue
             created = data["webhookSubscriptionCreate"]["webhookSubscription"]
@@ -341,7 +355,7 @@ async def _converge_webhooks(
             path = _topic_path(subscription["topic"])
             if subscription["topic"] in {topic_enum(t) for t in wanted}:
                 why = "duplicate"
-            elif path in topics_for(mode):
+            elif path in topics_for(mode, returns=bool(store.settings.get("returns"))):
                 why = "skipped: its scope is not granted"
             else:
                 why = "not needed in this mode"
@@ -382,6 +396,8 @@ async def _verify(
     subscriptions: dict[str, str],
     skipped: frozenset[str] = frozenset(),
     token: str = "",
+    *,
+    returns: bool = False,
 ) -> list[str]:
     """Read everything back; returns what is still wrong (empty when all is right)."""
     problems: list[str] = []
@@ -398,7 +414,7 @@ async def _verify(
             ]
     uri = webhook_url(settings)
     present = {s["id"]: s for s in await _subscriptions(client)}
-    for topic in topics_for(mode):
+    for topic in topics_for(mode, returns=returns):
         if topic in skipped:
             continue
         subscription = present.get(subscriptions.get(topic, ""))
@@ -439,14 +455,23 @@ async def setup_store(
                 service = await _converge_service(client, store, settings, report, token)
             else:
                 await _check_locations(client, config.managed_locations)
-            allowed = await _granted_topics(client, config.mode, report)
+            returns = bool(store.settings.get("returns"))
+            allowed = await _granted_topics(client, config.mode, report, returns=returns)
             subscriptions = await _converge_webhooks(
                 client, store, settings, config.mode, report, allowed
             )
-            skipped = frozenset(topics_for(config.mode)) - frozenset(subscriptions)
+            skipped = frozenset(topics_for(config.mode, returns=returns)) - frozenset(subscriptions)
             service_id = service["id"] if service else None
             problems = await _verify(
-                client, settings, store, config.mode, service_id, subscriptions, skipped, token
+                client,
+                settings,
+                store,
+                config.mode,
+                service_id,
+                subscriptions,
+                skipped,
+                token,
+                returns=returns,
             )
         if problems:
             raise SetupError("set-up could not be verified: " + "; ".join(problems))

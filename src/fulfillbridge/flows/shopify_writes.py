@@ -24,6 +24,8 @@ close                  status INCOMPLETE or requestStatus CLOSED
 move                   the fulfillment order (or a sibling holding its lines) is at the
                        new location
 =====================  ===================================================================
+
+The return writes (``return_dispose``, ``return_label``) are in ``flows.return_writes``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 from fulfillbridge.core import work as core
 from fulfillbridge.flows import fulfillment_writes as fulfillments
+from fulfillbridge.flows import return_writes
 from fulfillbridge.flows.write_jobs import CannotSend, Sender, WriteJob, gid
 from fulfillbridge.shopify import HOLD_REASONS, ShopifyClient, operation
 
@@ -343,6 +346,8 @@ SENDERS: dict[str, Sender] = {
         ),
         _never_observable,
     ),
+    # Returns (flows.return_writes): dispositions and return labels.
+    **return_writes.SENDERS,
 }
 
 SHOPIFY_KINDS = tuple(SENDERS)

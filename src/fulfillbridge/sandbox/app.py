@@ -286,13 +286,13 @@ class SandboxASGI:
             return
         query, variables, operation_name = parsed  # type: ignore[misc]
 
-        fault = self.sandbox.faults.draw_api_fault()
+        prepared = self.executor.prepare(query)
+        fault = self.sandbox.faults.draw_api_fault(mutation=_mutates(prepared, operation_name))
         bucket = shop.bucket(app.app_id)
         if fault is not None and await self._inflict(
             fault, send, shop, app, bucket, version_header
         ):
             return
-        prepared = self.executor.prepare(query)
         if prepared.errors is not None:
             self._log(shop, app, None, None, None, False, bucket, 200, fault)
             await send_json(send, 200, {"errors": prepared.errors}, version_header)
@@ -356,6 +356,10 @@ class SandboxASGI:
                 "throttleStatus": bucket.status(),
             }
         }
+        if fault == "lost":
+            # It ran (the shop has changed); the caller never learns how it went.
+            await self._lose_answer(send, shop, app, op_name, requested, actual, bucket)
+            return
         self._log(shop, app, op_name, requested, actual, False, bucket, 200, fault)
         await send_json(send, 200, payload, version_header)
 
@@ -385,6 +389,8 @@ class SandboxASGI:
         if fault == "slow":
             await asyncio.sleep(self.sandbox.faults.api.slow_seconds)
             return False
+        if fault == "lost":
+            return False  # runs first: see _lose_answer
         if fault == "server_error":
             self._log(shop, app, None, None, None, False, bucket, 500, fault)
             await send_json(send, 500, {"errors": "Internal Server Error"}, fault_header)
@@ -398,18 +404,27 @@ class SandboxASGI:
                 [*fault_header, (b"retry-after", b"1.0")],
             )
             return True
-        # drop: promise a body, send part of it, and end the exchange; uvicorn then closes the
-        # connection and the client sees a transport error (incomplete message).
         self._log(shop, app, None, None, None, False, bucket, 0, fault)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b'{"data":', "more_body": True})
+        await _cut_off(send)
         return True
+
+    async def _lose_answer(
+        self,
+        send: Send,
+        shop: SandboxShop,
+        app: SandboxApp,
+        op_name: str | None,
+        requested: int,
+        actual: int,
+        bucket: Any,
+    ) -> None:
+        """The "lost" fault, after the request ran: a dropped connection or a 502."""
+        if self.sandbox.faults.api.lost_as == "bad_gateway":
+            self._log(shop, app, op_name, requested, actual, False, bucket, 502, "lost")
+            await send_json(send, 502, {"errors": "Bad Gateway"}, [(b"x-sandbox-fault", b"lost")])
+            return
+        self._log(shop, app, op_name, requested, actual, False, bucket, 0, "lost")
+        await _cut_off(send)
 
     async def _too_large(self, send: Send, headers: list[tuple[bytes, bytes]]) -> None:
         await send_json(
@@ -444,6 +459,27 @@ class SandboxASGI:
                 fault=fault,
             )
         )
+
+
+async def _cut_off(send: Send) -> None:
+    """Promise a body, send part of it, and end the exchange; uvicorn then closes the
+    connection and the client sees a transport error (incomplete message)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b'{"data":', "more_body": True})
+
+
+def _mutates(prepared: PreparedDocument, operation_name: str | None) -> bool:
+    """Whether the request is a mutation (False when it does not even parse)."""
+    if prepared.errors is not None:
+        return False
+    operation = prepared.operation(operation_name)
+    return not isinstance(operation, dict) and is_mutation(operation)
 
 
 def throttled_body(requested: int, status: dict[str, Any]) -> dict[str, Any]:

@@ -74,7 +74,8 @@ CONTROLS: tuple[tuple[str, str, str], ...] = (
         "act as the merchant: {action: create_orders | submit_fulfillment_request | "
         "submit_cancellation_request | cancel_order | hold_fulfillment_order | release_hold "
         "| move_fulfillment_order | split_fulfillment_order | edit_order | "
-        "update_shipping_address, ...}",
+        "update_shipping_address | request_return | approve_return | decline_return | "
+        "close_return, ...}",
     ),
     (
         "POST",
@@ -155,6 +156,19 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return repr(value)
+
+
+def _public_state(part: Any) -> dict[str, Any]:
+    """A domain part without a ``dump()`` of its own (the orders: orders, fulfillment orders,
+    fulfillments, keyed by id): its public collections and plain values. The back-reference
+    to the shop and private bookkeeping are left out."""
+    found: dict[str, Any] = {}
+    for name, value in vars(part).items():
+        if name.startswith("_") or name == "shop":
+            continue
+        if isinstance(value, dict | list | tuple | str | int | float | bool) or value is None:
+            found[name] = _jsonable(value)
+    return found
 
 
 def build_controls_app(owner: SandboxASGI) -> Starlette:
@@ -268,7 +282,7 @@ def build_controls_app(owner: SandboxASGI) -> Starlette:
         parts: dict[str, Any] = {}
         for name, part in shop.state.parts.items():
             dump = getattr(part, "dump", None)
-            parts[name] = _jsonable(dump()) if callable(dump) else f"<{type(part).__name__}>"
+            parts[name] = _jsonable(dump()) if callable(dump) else _public_state(part)
         return JSONResponse(
             {
                 "shop": shop.public(),

@@ -4,11 +4,16 @@ JSON form (every key optional; ``{}`` clears all faults)::
 
     {"seed": 7,
      "api": {"server_error": 0.1, "throttle": 0.05, "slow": 0.1, "slow_seconds": 2.0,
-             "drop": 0.02},
+             "drop": 0.02, "lost": 0.05, "lost_as": "drop", "mutations_only": false},
      "webhooks": {"drop": 0.1, "duplicate": 0.1, "delay_seconds": 0.5, "reorder": 0.2}}
 
 Shares are probabilities in [0, 1]. API faults are drawn once per Admin API request, in the
-order drop, server error, throttle, slow (their shares add up; the sum may not exceed 1).
+order drop, server error, throttle, slow, lost (their shares add up; the sum may not exceed
+1). ``drop``, ``server_error`` and ``throttle`` end the request before it runs; ``lost`` runs
+it (a mutation changes the shop) and then loses the answer: the connection is dropped
+(``lost_as: "drop"``) or a 502 comes back (``lost_as: "bad_gateway"``), as when a proxy
+between the caller and Shopify fails after Shopify did the work. With ``mutations_only``,
+queries are never faulted (a test can aim at the writes).
 Webhook faults are read by the outbound dispatcher. One seeded ``random.Random`` makes runs
 repeatable.
 """
@@ -19,7 +24,8 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ApiFault = Literal["drop", "server_error", "throttle", "slow"]
+ApiFault = Literal["drop", "server_error", "throttle", "slow", "lost"]
+LostAs = Literal["drop", "bad_gateway"]
 
 
 class FaultSettingsError(ValueError):
@@ -49,24 +55,37 @@ class ApiFaults:
     slow: float = 0.0  # share answered only after ``slow_seconds``
     slow_seconds: float = 0.0
     drop: float = 0.0  # share whose connection is closed without an answer
+    lost: float = 0.0  # share run to the end whose answer is then lost
+    lost_as: LostAs = "drop"
+    mutations_only: bool = False  # fault mutations only, never queries
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ApiFaults:
         _no_unknown_keys("api", data, cls)
+        lost_as = data.get("lost_as", "drop")
+        if lost_as not in ("drop", "bad_gateway"):
+            raise FaultSettingsError('api.lost_as must be "drop" or "bad_gateway"')
+        mutations_only = data.get("mutations_only", False)
+        if not isinstance(mutations_only, bool):
+            raise FaultSettingsError("api.mutations_only must be true or false")
         faults = cls(
             server_error=_share("api", "server_error", data.get("server_error", 0.0)),
             throttle=_share("api", "throttle", data.get("throttle", 0.0)),
             slow=_share("api", "slow", data.get("slow", 0.0)),
             slow_seconds=_seconds("api", "slow_seconds", data.get("slow_seconds", 0.0)),
             drop=_share("api", "drop", data.get("drop", 0.0)),
+            lost=_share("api", "lost", data.get("lost", 0.0)),
+            lost_as=lost_as,
+            mutations_only=mutations_only,
         )
-        if faults.server_error + faults.throttle + faults.slow + faults.drop > 1.0 + 1e-9:
+        total = faults.server_error + faults.throttle + faults.slow + faults.drop + faults.lost
+        if total > 1.0 + 1e-9:
             raise FaultSettingsError("api shares add up to more than 1")
         return faults
 
     @property
     def active(self) -> bool:
-        return bool(self.server_error or self.throttle or self.slow or self.drop)
+        return bool(self.server_error or self.throttle or self.slow or self.drop or self.lost)
 
 
 @dataclass
@@ -124,10 +143,11 @@ class FaultSettings:
     def to_dict(self) -> dict[str, Any]:
         return {"seed": self.seed, "api": asdict(self.api), "webhooks": asdict(self.webhooks)}
 
-    def draw_api_fault(self) -> ApiFault | None:
-        """The fault (if any) to inflict on one API request."""
+    def draw_api_fault(self, *, mutation: bool = True) -> ApiFault | None:
+        """The fault (if any) to inflict on one API request (``mutation``: whether it is
+        one, for ``mutations_only``)."""
         api = self.api
-        if not api.active:
+        if not api.active or (api.mutations_only and not mutation):
             return None
         roll = self.rng.random()
         for name, share in (
@@ -135,6 +155,7 @@ class FaultSettings:
             ("server_error", api.server_error),
             ("throttle", api.throttle),
             ("slow", api.slow),
+            ("lost", api.lost),
         ):
             if roll < share:
                 return name  # type: ignore[return-value]

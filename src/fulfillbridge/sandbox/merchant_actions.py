@@ -23,6 +23,8 @@ and fulfillment-service callbacks follow). Served as ``POST
 - Changes after the order was placed (``sandbox.merchant_changes``): ``hold_fulfillment_order``,
   ``release_hold``, ``move_fulfillment_order``, ``split_fulfillment_order``, ``edit_order``,
   ``update_shipping_address``.
+- Returns (``sandbox.return_actions``): ``request_return`` (as the customer),
+  ``approve_return``, ``decline_return``, ``close_return``.
 
 Ids are global ids (``gid://shopify/FulfillmentOrder/1``) or plain integers. Malformed
 input raises ``MerchantActionError`` with status 400, unknown ids 404, and a request the
@@ -291,8 +293,9 @@ def all_actions() -> dict[str, Callable[[ShopState, dict[str, Any]], dict[str, A
     """``ACTIONS`` and the changes of ``merchant_changes`` (imported here: that module
     builds on this one's input helpers)."""
     from fulfillbridge.sandbox.merchant_changes import CHANGE_ACTIONS
+    from fulfillbridge.sandbox.return_actions import RETURN_ACTIONS
 
-    return {**ACTIONS, **CHANGE_ACTIONS}
+    return {**ACTIONS, **CHANGE_ACTIONS, **RETURN_ACTIONS}
 
 
 def run_merchant_action(shop: ShopState, body: Any) -> dict[str, Any]:

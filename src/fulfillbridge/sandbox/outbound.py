@@ -20,8 +20,14 @@ not follow the sandbox clock. When a delivery has failed its 8 retries (8 consec
 failures after the first attempt), a subscription made through the API is deleted.
 
 Fulfillment-service callbacks (topic ``"__callback__"``) POST ``{"kind": ...}`` to
-``<callback_url>/fulfillment_order_notification``, signed the same way, once (the sandbox
-does not retry callbacks; Shopify's retry policy for them is not documented).
+``<callback_url>/fulfillment_order_notification``, signed the same way. A failed callback is
+retried at growing intervals for about two days (``CALLBACK_RETRY_DELAYS``, times
+``backoff_factor``); there is no subscription to delete. Shopify's current reference does
+not state a retry policy for this callback; Shopify has described sending failed requests
+to fulfillment services again "in increasing time intervals up to 48 hours", and its staff
+say the callback may be debounced (one ping for many requests). The schedule is therefore an
+assumption (docs/shopify.md), and the bridge never relies on it: reconciliation finds
+requests whose ping was lost.
 
 The sandbox only talks to loopback hosts (127.0.0.1, localhost, ::1): a delivery to any
 other host is recorded as ``refused`` and never sent, and does not count as a failure.
@@ -70,6 +76,8 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 8
 # Seconds before retry n (1..8); 13,480 s ≈ 3.7 h in all.
 RETRY_DELAYS: tuple[float, ...] = (10, 30, 60, 180, 600, 1800, 3600, 7200)
+# Seconds before each retry of a failed fulfillment-service callback: about 46.6 h in all.
+CALLBACK_RETRY_DELAYS: tuple[float, ...] = (10, 60, 300, 1800, 3600, 10800, 21600, 43200, 86400)
 CONNECT_TIMEOUT = 1.0
 TOTAL_TIMEOUT = 5.0
 REORDER_HOLD_SECONDS = 0.5
@@ -331,7 +339,6 @@ class OutboundDispatcher:
                 "X-Shopify-Shop-Domain": state.domain,
             },
             triggered_at=at,
-            retries=False,
         )
 
     def _secret(self, state: ShopState, app_id: str) -> str | None:
@@ -406,7 +413,8 @@ class OutboundDispatcher:
 
     async def _retry(self, state: ShopState, delivery: Delivery) -> None:
         try:
-            for delay in RETRY_DELAYS[:MAX_RETRIES]:
+            callback = delivery.topic == CALLBACK_TOPIC
+            for delay in CALLBACK_RETRY_DELAYS if callback else RETRY_DELAYS[:MAX_RETRIES]:
                 await asyncio.sleep(delay * self.backoff_factor)
                 if self._states.get(state.domain, state) is not state:
                     delivery.status = "failed"

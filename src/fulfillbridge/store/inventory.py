@@ -111,6 +111,9 @@ class StoreInventoryStatus:
     last_rejections: list[dict[str, Any]]
     last_sync: dict[str, Any] | None
     feed: dict[str, Any] | None = None  # the store's feed, when it has one (flows adds it)
+    # The levels of the SKUs asked for (`inventory status --sku`): what the operation asked
+    # for and what Shopify holds, per warehouse.
+    levels: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -484,6 +487,24 @@ class InventoryRepository:
             "rejected": row.rejected,
             "error": row.error,
         }
+
+    async def sku_levels(self, store_id: int, skus: Sequence[str]) -> list[dict[str, Any]]:
+        rows = await self._session.scalars(
+            select(InventoryLevelRow)
+            .where(InventoryLevelRow.store_id == store_id, InventoryLevelRow.sku.in_(skus))
+            .order_by(InventoryLevelRow.sku, InventoryLevelRow.warehouse)
+        )
+        return [
+            {
+                "sku": row.sku,
+                "warehouse": row.warehouse,
+                "location_id": row.location_id,
+                "wanted": row.wanted,
+                "known": row.known,
+                "status": row.status,
+            }
+            for row in rows
+        ]
 
     async def status(self, store_id: int, store_name: str) -> StoreInventoryStatus:
         counts = dict(

@@ -191,7 +191,7 @@ class ShipmentRow(Base):
     status: Mapped[str] = mapped_column(String(32), default="pending")
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Following the parcel (migration 0010): the carrier's latest status, when to ask the
+    # Following the parcel (migration 0011): the carrier's latest status, when to ask the
     # carrier next (None: not polled: no label of ours, or the journey is over), and how
     # many answers in a row brought nothing new.
     tracking_status: Mapped[str | None] = mapped_column(String(32))
@@ -455,6 +455,52 @@ class InventoryFeedRow(Base):
     rows: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReturnWorkRow(Base):
+    """A return customers send back for work the operation shipped (see core.returns)."""
+
+    __tablename__ = "return_work"
+    __table_args__ = (UniqueConstraint("store_id", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    remote_id: Mapped[str] = mapped_column(String(255))  # Return gid
+    order_remote_id: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    order_name: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    lines: Mapped[list] = mapped_column(JSON)
+    tracking: Mapped[list] = mapped_column(JSON, default=list)
+    decline_reason: Mapped[str | None] = mapped_column(String(64))
+    decline_note: Mapped[str | None] = mapped_column(Text)
+    exchange_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the return became expected and when its first unit arrived: its age.
+    expected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ReturnTransitionRow(Base):
+    """Every change of a return's state or lines, with who did it and when."""
+
+    __tablename__ = "return_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("return_work.id", ondelete="CASCADE"), index=True
+    )
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class WorkerHeartbeatRow(Base):

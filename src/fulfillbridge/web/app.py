@@ -6,6 +6,7 @@ come back as 4xx with a message naming the problem; nothing here answers with a 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import html
 import logging
@@ -29,6 +30,8 @@ from fulfillbridge.web import (
     deliveries_routes,
     errors,
     inventory_routes,
+    operations,
+    returns_routes,
     shipping_routes,
     shopify_routes,
 )
@@ -94,7 +97,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        # The backlog collector reads the database synchronously: off the event loop.
+        body = await asyncio.to_thread(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get(connect.OAUTH_CALLBACK_PATH, tags=["shopify"], response_class=HTMLResponse)
     async def oauth_callback(request: Request) -> Response:
@@ -128,9 +133,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(shopify_routes.router)
     app.include_router(api.router)
     app.include_router(inventory_routes.router)
+    app.include_router(returns_routes.router)
     app.include_router(deliveries_routes.router)
     app.include_router(shipping_routes.router)
     app.include_router(dashboard.router)
+    operations.install(app)  # /readyz and the database's figures in /metrics
     return app
 
 

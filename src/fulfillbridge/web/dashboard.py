@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fulfillbridge.core.work import WorkState
-from fulfillbridge.flows import actions, deliveries, inventory
+from fulfillbridge.flows import actions, deliveries, inventory, returns
 from fulfillbridge.flows import overview as read_model
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
 from fulfillbridge.store.database import Database
@@ -176,11 +176,27 @@ def _delivery_rows(items: list[dict], csrf: str = "") -> list[list[str]]:
     ]
 
 
+def _return_rows(views: list[dict]) -> list[list[str]]:
+    return [
+        [
+            escape(v["store"]),
+            escape(v["name"]),
+            escape(v["order_name"]),
+            escape(v["state"]),
+            str(sum(line["expected"] for line in v["lines"])),
+            str(sum(line["received"] for line in v["lines"])),
+            "" if v["age_hours"] is None else escape(f"{v['age_hours']} h"),
+        ]
+        for v in views
+    ]
+
+
 def render(
     data: read_model.Overview,
     levels: list[StoreInventoryStatus] | None = None,
     due: list[dict] | None = None,
     deliveries_page: list[dict] | None = None,
+    returns_page: list[dict] | None = None,
     csrf: str = "",
 ) -> str:
     states = sorted({s for store in data.stores for s in store.states})
@@ -248,6 +264,14 @@ def render(
             "no inventory pushed yet",
         )
     }
+<h2>Returns expected and received</h2>
+{
+        _table(
+            ["store", "return", "order", "state", "units", "received", "age"],
+            _return_rows(returns_page or []),
+            "no returns on their way",
+        )
+    }
 <h2>Webhooks to the operation</h2>
 {
         _table(
@@ -283,9 +307,12 @@ async def dashboard(request: Request, database: AppDatabase) -> Response:
         due += [actions.work_view(row, name) for row, name in held if row.fulfill_by is None]
         sent, _ = await deliveries.list_deliveries(session, stores=viewer.allowed(), limit=15)
     levels = await inventory.status(database, allowed_stores=viewer.allowed())
+    coming_back = await returns.list_returns(
+        database, stores=viewer.allowed(), states=["expected", "received"], limit=25
+    )
     token = csrf.session_token(_csrf_secret(database), _session_id(viewer))
     return HTMLResponse(
-        render(data, levels, due, sent, csrf=token),
+        render(data, levels, due, sent, coming_back, csrf=token),
         headers={"Content-Security-Policy": PAGE_POLICY},
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fulfillbridge import metrics
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import (
     LevelRow,
@@ -348,13 +349,19 @@ async def push(
     report.rejected.sort(key=lambda r: r.line)
     report.accepted.sort(key=lambda a: a["line"])
     report.seconds = time.monotonic() - clock
+    metrics.count_rejected_rows(r.store if ours(r.store) else None for r in report.rejected)
     return report
 
 
 async def status(
-    database: Database, *, allowed_stores: frozenset[str] | None = None, store: str | None = None
+    database: Database,
+    *,
+    allowed_stores: frozenset[str] | None = None,
+    store: str | None = None,
+    skus: Sequence[str] = (),
 ) -> list[StoreInventoryStatus]:
-    """Per store: last sync, levels in sync, pending, rejected rows with reasons."""
+    """Per store: last sync, levels in sync, pending, rejected rows with reasons; and the
+    levels of ``skus``, when asked."""
     async with database.stores() as stores:
         listed = [
             s
@@ -369,6 +376,8 @@ async def status(
         repo = InventoryRepository(session)
         for s in listed:
             found = await repo.status(s.id, s.name)
+            if skus:
+                found = dataclasses.replace(found, levels=await repo.sku_levels(s.id, skus))
             feed = feed_of(s)
             if feed is not None:
                 polled = await repo.feed(s.id) or {}

@@ -73,6 +73,8 @@ _KNOWN_RESOURCES = (
     "locations",
     "refunds",
     "returns",
+    "reverse_deliveries",
+    "reverse_fulfillment_orders",
 )
 
 

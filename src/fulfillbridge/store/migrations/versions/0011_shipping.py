@@ -1,16 +1,16 @@
 """shipping: carrier accounts, labels bought per package, scans passed on as fulfillment
 events, and when each shipment's carrier is asked next
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
