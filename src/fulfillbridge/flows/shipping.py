@@ -429,7 +429,13 @@ async def buy_label(
                     code=ShippingErrorCode.CONFLICT,
                 ) from None
         else:
+            # A refused or unknown purchase tried again: the row describes this attempt.
             existing.status, existing.error, existing.created_at = "buying", None, moment
+            existing.account_id = account_row.id
+            existing.service = plan.shipment.service
+            existing.lines = plan.lines
+            existing.parcel = _parcel_json(plan.shipment.parcel)
+            existing.label_format = request.label_format
         label_id, reference = existing.id, existing.reference
     shipment = carriers.Shipment(
         shipper=plan.shipment.shipper,
