@@ -26,6 +26,7 @@ from fulfillbridge.commands.console import (
     print_json,
 )
 from fulfillbridge.commands.inventory import inventory_app
+from fulfillbridge.commands.labels import carrier_app, label_app
 from fulfillbridge.commands.orders import orders_app
 from fulfillbridge.commands.returns import returns_app
 from fulfillbridge.commands.sandbox import sandbox_app
@@ -63,6 +64,8 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(returns_app, name="returns")
+orders_app.add_typer(label_app, name="label")
+app.add_typer(carrier_app, name="carrier")
 app.command(
     "workers",
     epilog=examples("fulfillbridge workers", "fulfillbridge workers --json --stale-after 30"),

@@ -16,7 +16,8 @@ FulfillbridgeError (code, message)
 ├── ReturnNotFound, ReturnError     ReturnErrorCode
 ├── ApiKeyError, IdempotencyKeyReused ApiErrorCode
 ├── CannotSend                       OutboxErrorCode
-└── CommandError, CommandFailed      CommandErrorCode
+├── CommandError, CommandFailed      CommandErrorCode
+└── ShippingError, CarrierError      ShippingErrorCode
 ```
 
 Codes say what went wrong, never how to answer it: the web layer maps them to HTTP statuses
@@ -85,6 +86,14 @@ class CommandErrorCode(StrEnum):
     FAILED = "command_failed"  # a CLI command the user can correct
 
 
+class ShippingErrorCode(StrEnum):
+    INVALID = "shipping_invalid"  # input we can tell is wrong before asking a carrier
+    NOT_FOUND = "shipping_not_found"  # a carrier account or label that does not exist
+    REFUSED = "shipping_refused"  # the carrier refused (an address, a weight, a service)
+    CONFLICT = "shipping_conflict"  # bought already, voided already, or past voiding
+    UNAVAILABLE = "shipping_unavailable"  # the carrier could not be reached or failed
+
+
 ErrorCode: TypeAlias = (
     ConfigErrorCode
     | StoreErrorCode
@@ -95,6 +104,7 @@ ErrorCode: TypeAlias = (
     | ApiErrorCode
     | OutboxErrorCode
     | CommandErrorCode
+    | ShippingErrorCode
 )
 ERROR_CODE_ENUMS: tuple[type[StrEnum], ...] = (
     ConfigErrorCode,
@@ -106,6 +116,7 @@ ERROR_CODE_ENUMS: tuple[type[StrEnum], ...] = (
     ApiErrorCode,
     OutboxErrorCode,
     CommandErrorCode,
+    ShippingErrorCode,
 )
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from fulfillbridge.core.carriers import Package, by_company
 from fulfillbridge.core.details import HELD_BY_US, DeliveryKind, OrderDetails, Pairs
 from fulfillbridge.core.errors import FulfillbridgeError, WorkErrorCode
 
@@ -115,6 +116,15 @@ class Tracking:
     company: str
     number: str
     url: str | None = None
+    # Line id -> units in this package; needed when a shipment's packages go with several
+    # carriers (one Shopify fulfillment per carrier, see core.carriers.by_company).
+    lines: dict[str, int] | None = None
+
+    def shown(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"company": self.company, "number": self.number, "url": self.url}
+        if self.lines:
+            out["lines"] = dict(self.lines)
+        return out
 
 
 @dataclass(frozen=True)
@@ -366,15 +376,22 @@ def ship(
         lines=tuple(lines),
         state=WorkState.SHIPPED if complete else WorkState.PARTIALLY_SHIPPED,
     )
-    effect = Effect(
-        CREATE_FULFILLMENT,
-        {
-            "lines": {k: v for k, v in quantities.items() if v},
-            "tracking": [t.__dict__ for t in tracking],
-            "notify_customer": notify_customer,
-        },
+    # One fulfillment per carrier: Shopify's tracking input holds one company.
+    packages = [Package(t.company, t.number, t.url, t.lines) for t in tracking]
+    groups = by_company(packages, {k: v for k, v in quantities.items() if v})
+    by_number = {(t.company, t.number): t for t in tracking}
+    effects = tuple(
+        Effect(
+            CREATE_FULFILLMENT,
+            {
+                "lines": group_lines,
+                "tracking": [by_number[(p.company, p.number)].shown() for p in group],
+                "notify_customer": notify_customer,
+            },
+        )
+        for group_lines, group in groups
     )
-    return Outcome(shipped, (effect,))
+    return Outcome(shipped, effects)
 
 
 def deliver(order: WorkOrder) -> Outcome:

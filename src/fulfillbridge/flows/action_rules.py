@@ -65,13 +65,14 @@ def checked_packages(packages: Sequence[Tracking]) -> list[dict[str, Any]]:
             raise ActionError(f"{where}.number is empty", status=INVALID, field=where)
         if package.url and not package.url.startswith(("http://", "https://")):
             raise ActionError(f"{where}.url is not an http(s) URL", status=INVALID, field=where)
-        shown.append(
-            {
-                "company": package.company.strip(),
-                "number": package.number.strip(),
-                "url": package.url,
-            }
-        )
+        entry: dict[str, Any] = {
+            "company": package.company.strip(),
+            "number": package.number.strip(),
+            "url": package.url,
+        }
+        if package.lines:
+            entry["lines"] = dict(package.lines)
+        shown.append(entry)
     return shown
 
 

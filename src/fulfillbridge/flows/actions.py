@@ -26,6 +26,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
+from fulfillbridge.core.carriers import (
+    TRACKING_URL_TEMPLATES,
+    Package,
+    normalised,
+    parse_url_templates,
+)
 from fulfillbridge.core.routing import RoutingError
 from fulfillbridge.core.work import Effect, Outcome, Tracking, WorkState
 from fulfillbridge.flows import notify
@@ -178,7 +184,17 @@ async def apply(
             require(order, SHIPPABLE, "ship")
             packages = checked_packages(command.packages)
             quantities = resolve_quantities(order, command.lines)
-            tracking = [Tracking(p["company"], p["number"], p["url"]) for p in packages]
+            templates = parse_url_templates(store_row.settings.get(TRACKING_URL_TEMPLATES))
+            tracking = [
+                Tracking(p.company, p.number, p.url, dict(p.lines) if p.lines else None)
+                for p in normalised(
+                    [
+                        Package(p["company"], p["number"], p["url"], p.get("lines"))
+                        for p in packages
+                    ],
+                    templates,
+                )
+            ]
             outcome = core_call(
                 core.ship, order, quantities, tracking, notify_customer=command.notify_customer
             )
@@ -276,24 +292,30 @@ async def apply(
     # A row whose only change is a side table still gets a new version and updated_at, so
     # pagination by updated_since sees it and concurrent writers conflict.
     row.updated_at = datetime.now(UTC)
+    shipments: list[ShipmentRow] = []
     if isinstance(command, Ship):
-        fulfillment = next(q for q in queued if q.kind == core.CREATE_FULFILLMENT)
-        if command.dedupe_key:
-            # The derived key makes a second copy of this shipment a unique-key violation.
-            fulfillment.idempotency_key = command.dedupe_key
-        shipment = ShipmentRow(
-            work_order_id=row.id,
-            outbox_id=fulfillment.id,
-            lines=dict(fulfillment.payload["lines"]),
-            tracking=list(fulfillment.payload["tracking"]),
-        )
-        session.add(shipment)
+        # One shipment (and one Shopify fulfillment) per carrier in the command.
+        fulfillments = [q for q in queued if q.kind == core.CREATE_FULFILLMENT]
+        for position, fulfillment in enumerate(fulfillments):
+            if command.dedupe_key:
+                # The derived key makes a second copy of this shipment a unique-key violation.
+                suffix = f":{position}" if position else ""
+                fulfillment.idempotency_key = command.dedupe_key + suffix
+            each = ShipmentRow(
+                work_order_id=row.id,
+                outbox_id=fulfillment.id,
+                lines=dict(fulfillment.payload["lines"]),
+                tracking=list(fulfillment.payload["tracking"]),
+            )
+            session.add(each)
+            shipments.append(each)
         await session.flush()
+        shipment = shipments[0]
         announce(repo, settings, store_row.settings, row, store, notify.WORK_SHIPPED)
     elif isinstance(command, ReadyForPickup):
         announce(repo, settings, store_row.settings, row, store, notify.WORK_READY_FOR_PICKUP)
     await session.flush()
-    return ActionResult(row, store, queued, shipment)
+    return ActionResult(row, store, queued, shipment, shipments=shipments)
 
 
 def _action_name(command: Command) -> str:

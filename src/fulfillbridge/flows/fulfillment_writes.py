@@ -5,6 +5,7 @@ sends a row whose outcome is unknown again (the table in ``flows.shopify_writes`
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fulfillbridge.flows.write_jobs import CannotSend, WriteJob, gid
@@ -139,18 +140,45 @@ def _event_status(job: WriteJob) -> str:
     return str(job.payload.get("status") or "DELIVERED").upper()
 
 
+def _instant(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _existing_event(job: WriteJob, events: list[dict[str, Any]]) -> str | None:
+    """Our event among the fulfillment's: same status and, when the row names the time the
+    scan happened, that time (a parcel can be out for delivery on two days)."""
+    status = _event_status(job)
+    wanted = _instant(job.payload.get("happened_at"))
+    for event in events:
+        if event["status"] != status:
+            continue
+        if wanted is None or _instant(event.get("happenedAt")) == wanted:
+            return str(event["id"])
+    return None
+
+
 async def event_send(client: ShopifyClient, job: WriteJob) -> dict[str, Any]:
     # Each fulfillment is checked first, so a repeat never adds a second event.
     status = _event_status(job)
     events: dict[str, Any] = {}
     for fulfillment_id in _fulfillment_ids(job):
         state = await _fulfillment_state(client, fulfillment_id)
-        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
+        existing = _existing_event(job, state["events"]["nodes"])
         if existing:
-            events[fulfillment_id] = existing[0]["id"]
+            events[fulfillment_id] = existing
             continue
         event: dict[str, Any] = {"fulfillmentId": fulfillment_id, "status": status}
-        for key, name in (("happened_at", "happenedAt"), ("message", "message")):
+        for key, name in (
+            ("happened_at", "happenedAt"),
+            ("message", "message"),
+            ("estimated_delivery_at", "estimatedDeliveryAt"),
+        ):
             if job.payload.get(key):
                 event[name] = job.payload[key]
         data = await client.execute(
@@ -163,12 +191,11 @@ async def event_send(client: ShopifyClient, job: WriteJob) -> dict[str, Any]:
 
 
 async def event_verify(client: ShopifyClient, job: WriteJob) -> dict[str, Any] | None:
-    status = _event_status(job)
     events: dict[str, Any] = {}
     for fulfillment_id in _fulfillment_ids(job):
         state = await _fulfillment_state(client, fulfillment_id)
-        existing = [e for e in state["events"]["nodes"] if e["status"] == status]
+        existing = _existing_event(job, state["events"]["nodes"])
         if not existing:
             return None
-        events[fulfillment_id] = existing[0]["id"]
+        events[fulfillment_id] = existing
     return {"events": events}

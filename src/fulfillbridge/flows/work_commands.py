@@ -159,3 +159,5 @@ class ActionResult:
     shipment: ShipmentRow | None = None
     # False when a dedupe key showed the same command was applied before.
     applied: bool = True
+    # Every shipment a Ship made (one per carrier); ``shipment`` is the first.
+    shipments: list[ShipmentRow] = field(default_factory=list)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -189,6 +190,90 @@ class ShipmentRow(Base):
     remote_fulfillment_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32), default="pending")
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Following the parcel (migration 0011): the carrier's latest status, when to ask the
+    # carrier next (None: not polled: no label of ours, or the journey is over), and how
+    # many answers in a row brought nothing new.
+    tracking_status: Mapped[str | None] = mapped_column(String(32))
+    next_poll_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    quiet_polls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CarrierAccountRow(Base):
+    """An account at a carrier, for one store or (store_id None) for all; its credentials
+    sealed like a store's secrets."""
+
+    __tablename__ = "carrier_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), index=True
+    )
+    carrier: Mapped[str] = mapped_column(String(32))
+    account_number: Mapped[str] = mapped_column(String(64), default="")
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    test_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sealed_credentials: Mapped[str] = mapped_column(Text)
+    ship_from: Mapped[dict] = mapped_column(JSON)  # the address labels are sent from
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelRow(Base):
+    """One package's label. The row is written (status ``buying``) before the carrier is
+    asked, so a retried purchase finds it and looks the label up instead of buying twice."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("work_order_id", "package_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("carrier_accounts.id", ondelete="SET NULL")
+    )
+    package_key: Mapped[str] = mapped_column(String(128))  # the operation's name for the box
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # ours, kept by the carrier
+    status: Mapped[str] = mapped_column(String(16))  # buying|bought|failed|voided
+    service: Mapped[str] = mapped_column(String(64))
+    company: Mapped[str] = mapped_column(String(64))  # as Shopify names the carrier
+    lines: Mapped[dict] = mapped_column(JSON)  # line id -> units in this package
+    parcel: Mapped[dict] = mapped_column(JSON)  # weight and dimensions
+    label_format: Mapped[str] = mapped_column(String(8), default="PDF")
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    carrier_shipment_id: Mapped[str | None] = mapped_column(String(64))
+    label_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    customs_form: Mapped[bytes | None] = mapped_column(LargeBinary)
+    amount: Mapped[str | None] = mapped_column(String(32))
+    currency: Mapped[str | None] = mapped_column(String(8))
+    error: Mapped[str | None] = mapped_column(Text)
+    shipment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipments.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    bought_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TrackingEventRow(Base):
+    """A scan passed on to Shopify as a fulfillment event (once: the unique key), with the
+    outbox row that sends it."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (UniqueConstraint("shipment_id", "tracking_number", "status", "happened_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), index=True
+    )
+    tracking_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))  # core.tracking.ParcelStatus
+    happened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str] = mapped_column(Text, default="")
+    estimated_delivery_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(16))  # carrier | operation
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -238,6 +238,22 @@ class PackageIn(BaseModel):
     url: str | None = Field(
         None, max_length=2000, pattern=r"^https?://\S+$", description="Tracking page URL."
     )
+    lines: dict[Annotated[str, Field(max_length=255)], Annotated[int, Field(ge=1)]] | None = Field(
+        None,
+        max_length=250,
+        description="Line id -> units in this package. Needed when a shipment's packages "
+        "go with different carriers: Shopify takes one carrier per fulfillment, so each "
+        "carrier's packages become a fulfillment of their own.",
+    )
+
+
+class PackageOut(BaseModel):
+    # Extra keys kept: "lines" (line id -> units) appears only for packages that gave it.
+    model_config = ConfigDict(extra="allow")
+
+    company: str
+    number: str
+    url: str | None = None
 
 
 class ShipmentLineOut(BaseModel):
@@ -250,7 +266,7 @@ class ShipmentOut(BaseModel):
     id: int
     work_id: int
     lines: list[ShipmentLineOut]
-    packages: list[PackageIn]
+    packages: list[PackageOut]
     status: str = Field(description="pending until the fulfillment exists in Shopify.")
     fulfillment_id: str | None = Field(description="Shopify Fulfillment gid, once created.")
     delivered_at: Zoned | None
@@ -277,6 +293,10 @@ class QueuedWrite(BaseModel):
 class ActionResponse(BaseModel):
     work: WorkDetail
     shipment: ShipmentOut | None = None
+    shipments: list[ShipmentOut] = Field(
+        default_factory=list,
+        description="Every shipment recorded: one per carrier (the first is `shipment`).",
+    )
     queued: list[QueuedWrite] = Field(description="Writes to Shopify queued by this action.")
 
 
@@ -534,6 +554,10 @@ async def _act(
             shipment=ShipmentOut.model_validate(actions.shipment_view(result.shipment, result.row))
             if result.shipment is not None
             else None,
+            shipments=[
+                ShipmentOut.model_validate(actions.shipment_view(s, result.row))
+                for s in result.shipments
+            ],
             queued=[QueuedWrite(id=q.id, kind=q.kind) for q in result.queued],
         ).model_dump(mode="json")
         if idempotent is not None:
@@ -732,7 +756,7 @@ async def post_shipment(
             if body.lines
             else None
         )
-        packages = tuple(Tracking(p.company, p.number, p.url) for p in body.packages)
+        packages = tuple(Tracking(p.company, p.number, p.url, p.lines) for p in body.packages)
         return actions.Ship(lines, packages, body.notify_customer)
 
     return await _act(request, key, work_id, command, body=body, idempotency_key=idem, status=201)

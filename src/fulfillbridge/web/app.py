@@ -34,6 +34,7 @@ from fulfillbridge.web import (
     operations,
     paper_routes,
     returns_routes,
+    shipping_routes,
     shopify_routes,
 )
 from fulfillbridge.web.headers import SecurityHeadersMiddleware
@@ -140,6 +141,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(inventory_routes.router)
     app.include_router(returns_routes.router)
     app.include_router(deliveries_routes.router)
+    app.include_router(shipping_routes.router)
     console.install(app)  # the operator's console at / and its static files
     docs_pages.install(app)
     operations.install(app)  # /readyz and the database's figures in /metrics

@@ -22,6 +22,7 @@ from fulfillbridge.core.errors import (
     InventoryErrorCode,
     OutboxErrorCode,
     ReturnErrorCode,
+    ShippingErrorCode,
     StoreErrorCode,
     WorkErrorCode,
 )
@@ -54,6 +55,11 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ApiErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     OutboxErrorCode.CANNOT_SEND: 409,
     CommandErrorCode.FAILED: 400,
+    ShippingErrorCode.INVALID: 422,
+    ShippingErrorCode.NOT_FOUND: 404,
+    ShippingErrorCode.REFUSED: 422,
+    ShippingErrorCode.CONFLICT: 409,
+    ShippingErrorCode.UNAVAILABLE: 502,
 }
 
 

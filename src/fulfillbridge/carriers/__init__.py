@@ -1,0 +1,160 @@
+# ruff: noqa: E402  (karrio must be silenced before it is first imported)
+"""Carriers: rates, labels, voids and tracking through karrio, in the bridge's own values.
+
+Every call takes an :class:`Account` (credentials already opened) and runs karrio's
+blocking HTTP in a worker thread. A carrier's refusal is a :class:`CarrierError` with
+code ``REFUSED`` naming the carrier's reason; a carrier that cannot be reached is
+``UNAVAILABLE``; a purchase whose answer was lost is :class:`OutcomeUnknown`, and
+:func:`find_label` says whether it was bought after all (the carrier keeps our reference).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+
+# karrio logs requests and answers (credentials among them): never through us.
+logger.disable("karrio")
+
+import karrio.sdk as karrio
+from karrio.core import models as km
+
+from fulfillbridge.carriers import _karrio
+from fulfillbridge.carriers._models import (
+    Account,
+    CarrierError,
+    Item,
+    Label,
+    OutcomeUnknown,
+    Parcel,
+    Party,
+    Rate,
+    Shipment,
+    Tracking,
+)
+from fulfillbridge.carriers._ups import Ups
+from fulfillbridge.core.errors import ShippingErrorCode
+
+__all__ = [
+    "CARRIERS",
+    "Account",
+    "CarrierError",
+    "Item",
+    "Label",
+    "OutcomeUnknown",
+    "Parcel",
+    "Party",
+    "Rate",
+    "Shipment",
+    "Tracking",
+    "buy_label",
+    "find_label",
+    "rates",
+    "track",
+    "void_label",
+]
+
+CARRIERS = {"ups": Ups()}
+
+
+def _profile(account: Account) -> Ups:
+    profile = CARRIERS.get(account.carrier)
+    if profile is None:
+        raise CarrierError(
+            f"carrier {account.carrier!r} is not supported; supported: {', '.join(CARRIERS)}",
+            code=ShippingErrorCode.INVALID,
+        )
+    return profile
+
+
+def _errors(messages: Any) -> list[Any]:
+    return [m for m in messages or [] if getattr(m, "level", "error") == "error"]
+
+
+async def rates(account: Account, shipment: Shipment) -> list[Rate]:
+    """What each service would cost for ``shipment`` (its ``service`` is ignored)."""
+    profile = _profile(account)
+
+    def call() -> list[Rate]:
+        gateway = profile.gateway(account)
+        request = km.RateRequest(
+            shipper=_karrio.address(shipment.shipper),
+            recipient=_karrio.address(shipment.recipient),
+            parcels=[_karrio.parcel(shipment)],
+            customs=_karrio.customs(shipment),
+            reference=shipment.reference,
+        )
+        details, messages = karrio.Rating.fetch(request).from_(gateway).parse()
+        if not details and _errors(messages):
+            raise _karrio.refused(_errors(messages), "rate the parcel", profile.key)
+        return _karrio.rates_of(details, profile.services)
+
+    return await _karrio.in_thread(call)
+
+
+async def buy_label(account: Account, shipment: Shipment) -> Label:
+    """Buy one label. A lost answer raises :class:`OutcomeUnknown`: call
+    :func:`find_label` with the same reference before buying again."""
+    profile = _profile(account)
+    if not shipment.service:
+        raise CarrierError("a label needs a service", code=ShippingErrorCode.INVALID)
+    if not shipment.reference:
+        raise CarrierError("a label needs our reference", code=ShippingErrorCode.INVALID)
+
+    def call() -> Label:
+        gateway = profile.gateway(account)
+        request = gateway.mapper.create_shipment_request(_karrio.shipment_request(shipment))
+        profile.mark(request, shipment.reference)
+        try:
+            response = gateway.proxy.create_shipment(request)
+        except OSError as exc:
+            raise OutcomeUnknown(f"no answer from the carrier after the purchase: {exc}") from exc
+        _karrio.decoded(response.value)  # an unreadable answer: the outcome is unknown
+        details, messages = gateway.mapper.parse_shipment_response(response)
+        if details is None:
+            raise _karrio.refused(_errors(messages) or list(messages), "buy the label", profile.key)
+        return _karrio.label_of(details, shipment.label_format)
+
+    return await _karrio.in_thread(call)
+
+
+async def find_label(account: Account, reference: str) -> Label | None:
+    """The label bought with our ``reference``, if the carrier has one (not voided)."""
+    profile = _profile(account)
+    return await _karrio.in_thread(lambda: profile.find(profile.gateway(account), reference))
+
+
+async def void_label(account: Account, shipment_id: str) -> None:
+    profile = _profile(account)
+
+    def call() -> None:
+        gateway = profile.gateway(account)
+        request = km.ShipmentCancelRequest(shipment_identifier=shipment_id)
+        confirmation, messages = karrio.Shipment.cancel(request).from_(gateway).parse()
+        if confirmation is None or not confirmation.success:
+            problems = _errors(messages)
+            if problems:
+                error = _karrio.refused(problems, "void the label", profile.key)
+                error.code = ShippingErrorCode.CONFLICT
+                raise error
+            raise CarrierError(f"{profile.key.upper()} did not confirm the void")
+
+    await _karrio.in_thread(call)
+
+
+async def track(account: Account, tracking_number: str) -> Tracking:
+    profile = _profile(account)
+
+    def call() -> Tracking:
+        gateway = profile.gateway(account)
+        request = km.TrackingRequest(tracking_numbers=[tracking_number])
+        details, messages = karrio.Tracking.fetch(request).from_(gateway).parse()
+        if not details:
+            problems = _errors(messages)
+            if problems:
+                raise _karrio.refused(problems, "track the parcel", profile.key)
+            raise CarrierError(f"no tracking for {tracking_number}")
+        return _karrio.tracking_of(details[0])
+
+    return await _karrio.in_thread(call)

@@ -1,0 +1,91 @@
+"""`fulfillbridge orders label ...` and `fulfillbridge carrier ...` on the same database as
+the API, against the UPS twin."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fulfillbridge.cli import app
+from tests.shipping.conftest import WAREHOUSE, Shop
+
+
+async def cli(*args: str) -> tuple[int, str]:
+    # The CLI runs its own event loop: give it a thread of its own.
+    result = await asyncio.to_thread(CliRunner().invoke, app, list(args))
+    return result.exit_code, result.output
+
+
+async def test_labels_from_the_command_line(shop: Shop, tmp_path: Path) -> None:
+    work_id, _ = await shop.work((1,))
+    ref = str(work_id)
+    code, shown = await cli("carrier", "list", "--json")
+    assert code == 0 and json.loads(shown)[0]["name"] == "ups-main"
+
+    code, shown = await cli("orders", "label", "rates", ref, "--json")
+    assert code == 0, shown
+    assert "ups_ground" in {r["service"] for r in json.loads(shown)}
+
+    code, shown = await cli("orders", "label", "buy", ref, "-p", "box-1", "--json")
+    assert code == 0, shown
+    label = json.loads(shown)["label"]
+    code, again = await cli("orders", "label", "buy", ref, "-p", "box-1")
+    assert code == 0 and "already bought" in again
+    assert shop.twin_summary()["purchases"] == 1
+
+    target = tmp_path / "label.pdf"
+    code, shown = await cli("orders", "label", "print", ref, str(label["id"]), "--out", str(target))
+    assert code == 0, shown
+    assert target.read_bytes().startswith(b"%PDF")
+
+    code, shown = await cli("orders", "label", "void", ref, str(label["id"]))
+    assert code == 0 and "voided" in shown
+
+    bought = json.loads((await cli("orders", "label", "buy", ref, "-p", "box-2", "--json"))[1])
+    code, shown = await cli("orders", "label", "ship", ref, str(bought["label"]["id"]), "--json")
+    assert code == 0, shown
+    (shipment_id,) = json.loads(shown)["shipments"]
+    code, shown = await cli(
+        "orders", "label", "event", ref, str(shipment_id), "IN_TRANSIT", "--at", "2026-12-01T10:00Z"
+    )
+    assert code == 0 and "recorded" in shown
+
+
+async def test_broken_command_lines_get_one_line(shop: Shop, tmp_path: Path) -> None:
+    work_id, _ = await shop.work((1,))
+    ref = str(work_id)
+    cases = [
+        (("orders", "label", "buy", ref, "--line", "MUG"), "must be SKU=units"),
+        (("orders", "label", "buy", ref, "--dims", "10x20"), "LxWxH"),
+        (("orders", "label", "buy", ref, "--format", "PNG"), "PDF or ZPL"),
+        (("orders", "label", "buy", ref, "--service", "ups_rocket"), "ups_rocket"),
+        (("orders", "label", "buy", "99999"), "no work order for #99999"),
+        (("orders", "label", "print", ref, "42"), "no label 42"),
+        (("orders", "label", "void", ref, "42"), "no label 42"),
+        (("orders", "label", "event", ref, "1", "TELEPORTED"), "TELEPORTED"),
+        (("orders", "label", "event", ref, "1", "DELIVERED", "--at", "noon"), "ISO 8601"),
+    ]
+    for args, words in cases:
+        code, shown = await cli(*args)
+        assert code == 1, (args, shown)
+        assert words in shown and "Traceback" not in shown, (args, shown)
+
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text('{"client_id": "x"}')
+    address = tmp_path / "from.json"
+    address.write_text(json.dumps(WAREHOUSE))
+    code, shown = await cli(
+        "carrier", "add", "other", "--carrier", "ups",
+        "--credentials", str(secrets), "--ship-from", str(address),
+    )  # fmt: skip
+    assert code == 1 and "client_secret" in shown
+    secrets.write_text("not json")
+    code, shown = await cli(
+        "carrier", "add", "other", "--carrier", "ups",
+        "--credentials", str(secrets), "--ship-from", str(address),
+    )  # fmt: skip
+    assert code == 1 and "is not JSON" in shown
+    assert shop.twin_summary()["purchases"] == 0
