@@ -6,7 +6,8 @@ Shapes follow Shiprocket's published API collection: a bearer token from ``/auth
 assignment answering ``awb_assign_status`` with ``response.data``, pickup requests, labels
 as a ``label_url`` to a PDF, cancellation of shipments by AWB, tracking by AWB
 (``tracking_data`` with ``shipment_track_activities`` and Shiprocket's status codes) and the
-tracking webhook (posted with the account's token in ``x-api-key``). Refusals: a 422 with a
+tracking webhook (posted with the account's token in ``x-api-key``); an order is updated
+(``/orders/update/adhoc``) until its AWB is assigned. Refusals: a 422 with a
 per-field ``errors`` map for invalid input (a pincode that is not six digits, a missing
 phone), no courier for a pincode it does not serve, a parcel heavier than the courier
 takes, and a cancellation once the courier has picked the parcel up. Where the published
@@ -283,6 +284,45 @@ def create_app(*, email: str = "api@twin.example", password: str = "twin-passwor
                 "awb_code": None,
                 "courier_company_id": None,
                 "courier_name": None,
+            }
+        )
+
+    async def update_order(request: Request) -> Response:
+        if not authorised(request):
+            return unauthenticated()
+        body = await json_body(request)
+        if not isinstance(body, dict):
+            return _invalid({"order": ["The request body must be a JSON object."]})
+        order = next(
+            (
+                o
+                for o in state.orders.values()
+                if o.channel_order_id == str(body.get("order_id")) and not o.cancelled
+            ),
+            None,
+        )
+        if order is None:
+            return JSONResponse({"message": "Order Id does not exists", "status_code": 400}, 400)
+        if order.awb:
+            return JSONResponse(
+                {"message": "Order cannot be updated once an AWB is assigned", "status_code": 400},
+                400,
+            )
+        pincode = str(body.get("billing_pincode") or order.pincode)
+        if not PINCODE.match(pincode):
+            return _invalid({"billing_pincode": ["The billing pincode must be 6 digits."]})
+        try:
+            order.weight_kg = float(body.get("weight") or order.weight_kg)
+        except (TypeError, ValueError):
+            return _invalid({"weight": ["The weight must be a number."]})
+        order.pincode = pincode
+        order.city = str(body.get("billing_city") or order.city)
+        return JSONResponse(
+            {
+                "order_id": order.id,
+                "shipment_id": order.shipment_id,
+                "status": "NEW",
+                "status_code": 1,
             }
         )
 
@@ -619,6 +659,7 @@ def create_app(*, email: str = "api@twin.example", password: str = "twin-passwor
         Route(f"{api}/auth/login", login, methods=["POST"]),
         Route(f"{api}/courier/serviceability/", serviceability, methods=["GET"]),
         Route(f"{api}/orders/create/adhoc", create_order, methods=["POST"]),
+        Route(f"{api}/orders/update/adhoc", update_order, methods=["POST"]),
         Route(f"{api}/orders", list_orders, methods=["GET"]),
         Route(f"{api}/courier/assign/awb", assign_awb, methods=["POST"]),
         Route(f"{api}/courier/generate/pickup", pickup, methods=["POST"]),

@@ -5,8 +5,9 @@ A label at Shiprocket is four calls: an adhoc order carrying our reference as it
 ``order_id``, an AWB assigned to the order's shipment (the step that is charged), a pickup
 request, and the label (a link to a PDF). Shiprocket has no idempotency key and a second
 adhoc order with the same ``order_id`` is a second order, so a purchase first looks for an
-order with our reference and continues it; a purchase whose answer was lost is found the
-same way (:meth:`Shiprocket.find_label`). Tokens come from ``/auth/login`` with the API
+order with our reference and continues it (updated to this try's parcel when an earlier try
+was refused before its AWB); a purchase whose answer was lost is found the same way
+(:meth:`Shiprocket.find_label`). Tokens come from ``/auth/login`` with the API
 user's email and password and are kept per server and user for nine of their ten days.
 """
 
@@ -338,22 +339,19 @@ class Shiprocket:
         match = _SERVICE.match(shipment.service)
         async with _http.client(self._server(account)) as http:
             order = await self._find_order(http, account, shipment.reference)
-            if order is None:
-                body = self._order(shipment)
-                body["pickup_location"] = account.account_number or "Primary"
-                status, answer = await self._call(
-                    http, account, "POST", "/orders/create/adhoc", json=body
+            done = ((order or {}).get("shipments") or [{}])[0]
+            if order is not None and done.get("awb"):  # bought before: only the label is missing
+                return await self._label(
+                    http, account, int(done["id"]), str(done["awb"]), done.get("courier")
                 )
-                if status != 200 or not answer.get("shipment_id"):
-                    raise _refused("take the order", answer)
-                shipment_id = int(answer["shipment_id"])
-            else:
-                shipment_id = int((order.get("shipments") or [{}])[0].get("id") or 0)
-                done = (order.get("shipments") or [{}])[0]
-                if done.get("awb"):  # bought before: only the label is missing
-                    return await self._label(
-                        http, account, shipment_id, str(done["awb"]), done.get("courier")
-                    )
+            # A new order, or the one an earlier refused try left, updated to this parcel.
+            body = self._order(shipment)
+            body["pickup_location"] = account.account_number or "Primary"
+            path = "/orders/create/adhoc" if order is None else "/orders/update/adhoc"
+            status, answer = await self._call(http, account, "POST", path, json=body)
+            if status != 200 or not answer.get("shipment_id"):
+                raise _refused("take the order", answer)
+            shipment_id = int(answer["shipment_id"])
             wanted: dict[str, Any] = {"shipment_id": shipment_id}
             if match:
                 wanted["courier_id"] = int(match.group(1))
