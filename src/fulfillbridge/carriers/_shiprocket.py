@@ -46,9 +46,9 @@ _SERVICE = re.compile(r"^sr_(\d{1,9})$")
 # as read, and anything not here is UNKNOWN (not passed on).
 _STATUS = {
     1: ParcelStatus.LABEL_CREATED,  # AWB assigned
-    3: ParcelStatus.LABEL_CREATED,  # pickup generated
+    3: ParcelStatus.LABEL_CREATED,  # pickup requested
     4: ParcelStatus.LABEL_CREATED,  # pickup queued
-    5: ParcelStatus.LABEL_CREATED,  # manifest generated
+    5: ParcelStatus.LABEL_CREATED,  # manifest made
     19: ParcelStatus.LABEL_CREATED,  # out for pickup
     42: ParcelStatus.PICKED_UP,
     6: ParcelStatus.IN_TRANSIT,  # shipped
