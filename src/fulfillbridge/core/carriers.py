@@ -29,7 +29,8 @@ class ShippingError(FulfillbridgeError):
 # compared without case, spaces, dots, dashes or underscores.
 SHOPIFY_COMPANIES: dict[str, tuple[str, ...]] = {
     "4PX": ("4px",),
-    # Shopify lists these for shops in India (the Indian aggregators' couriers).
+    # Shopify lists these for shops in India (the Indian aggregators' couriers); unconfirmed
+    # against the current reference, see docs/shipping.md.
     "Bluedart": ("bluedart", "bluedartexpress"),
     "Delhivery": ("delhivery",),
     "DTDC": ("dtdc",),
