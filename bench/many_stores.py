@@ -92,8 +92,17 @@ class Run:
             "FULFILLBRIDGE_LOG_LEVEL": "WARNING",
         }
         self.processes = flow.Processes(workdir, env)
+        self.profile: Path | None = args.profile
         self.sandbox: httpx.AsyncClient | None = None
         self.db: flow.BridgeDb | None = None
+
+    def start_process(self, name: str, args: list[str]) -> None:
+        """Start a child, under cProfile when ``--profile`` names a directory (the profile is
+        written when the process stops cleanly at the end of the run)."""
+        if self.profile is not None:
+            out = self.profile / f"w{self.workers}-{name}.prof"
+            args = ["-m", "cProfile", "-o", str(out), *args]
+        self.processes.start(name, args)
 
     def settings(self) -> Any:
         from fulfillbridge.config import Settings
@@ -105,7 +114,7 @@ class Run:
 
     async def start(self) -> None:
         start_by = time.monotonic() + 60
-        self.processes.start(
+        self.start_process(
             "sandbox", ["-m", "fulfillbridge.sandbox.server", "--port", str(self.sandbox_port)]
         )
         await flow._wait_http(
@@ -139,7 +148,7 @@ class Run:
             )
             await configure.configure_store(settings, f"s{index:03d}", mode="fulfillment_service")
         serve = ["-m", "fulfillbridge.cli", "serve", "--port", str(self.bridge_port)]
-        self.processes.start("bridge", [*serve, "--host", "127.0.0.1", "--no-worker"])
+        self.start_process("bridge", [*serve, "--host", "127.0.0.1", "--no-worker"])
         await flow._wait_http(f"{self.bridge_url}/healthz", self.processes, start_by, what="bridge")
         await self._set_up_stores()
         for index in range(self.args.stores):
@@ -154,7 +163,7 @@ class Run:
             )
             flow._expect(seeded, 200, f"seeding {shop}")
         for number in range(1, self.workers + 1):
-            self.processes.start(f"worker-{number}", ["-m", "fulfillbridge.cli", "worker"])
+            self.start_process(f"worker-{number}", ["-m", "fulfillbridge.cli", "worker"])
         self.db = flow.BridgeDb(self.database_url)
 
     async def _set_up_stores(self) -> None:
@@ -373,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=20, help="orders per store in the burst")
     parser.add_argument("--workers", default="1,2,4", help="worker process counts to compare")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per run")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="directory for a cProfile file per process and run (w<N>-<process>.prof)",
+    )
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a postgresql:// URL")
