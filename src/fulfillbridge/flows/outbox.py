@@ -273,8 +273,13 @@ async def skip(database: Database, outbox_id: int, reason: str) -> None:
 
 
 # ================================================================= claiming
+# One alias for every claim: the statement is the same each time, so SQLAlchemy compiles it
+# once and finds it in its cache afterwards.
+_EARLIER = aliased(OutboxRow, name="earlier")
+
+
 def _due_condition(now: datetime) -> Any:
-    earlier = aliased(OutboxRow)
+    earlier = _EARLIER
     blocked = exists().where(
         earlier.work_order_id == OutboxRow.work_order_id,
         earlier.target == OutboxRow.target,
@@ -482,7 +487,11 @@ async def _handle(
         return
     job, store, secrets = loaded
     unanswered_until: datetime | None = None
-    if not await _renew(database, job, token, policy, attempts=job.attempts + 1):
+    # A write to Shopify counts its attempt when it is marked sending (one transaction
+    # fewer per row); ``_finish`` records the count whatever happened.
+    if job.target == OPERATION and not await _renew(
+        database, job, token, policy, attempts=job.attempts + 1
+    ):
         return
     job.attempts += 1
     try:
@@ -507,6 +516,7 @@ async def _handle(
                 attempt_until = now + timedelta(seconds=policy.unsettled_after(job.kind))
                 values: dict[str, Any] = {
                     "status": SENDING,
+                    "attempts": job.attempts,
                     "next_attempt_at": now + timedelta(seconds=settle),
                 }
                 if attempt_until > now:
