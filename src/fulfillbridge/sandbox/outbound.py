@@ -194,6 +194,10 @@ class OutboundDispatcher:
             follow_redirects=False,
             transport=self._transport,
             trust_env=False,
+            # Every shop delivers on its own connection at once: keep them all open (with
+            # httpx's default of 20 kept, most deliveries of a many-shop run opened a new
+            # connection and closed it again).
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
         )
         for shop in list(getattr(self.sandbox, "all_shops", lambda: [])()):
             self.attach(shop)
