@@ -4,17 +4,24 @@ One sandbox process serves ``--stores`` shops (50 by default), each connected to
 as a fulfillment service whose merchant submits fulfillment requests automatically. The
 bridge's app (``fulfillbridge serve --no-worker``) and N ``fulfillbridge worker`` processes
 share one PostgreSQL database (a fresh one per run, on the server ``--database-url`` names).
-After a warm-up order per store, every shop gets ``--orders`` orders in one merchant call,
-all shops at once, and the run lasts until every fulfillment request is accepted at Shopify.
+After a warm-up order per store come two phases. Paced: one order at a time, each at the
+next store in turn, ``--paced-rate`` per second for ``--paced-seconds`` (a steady rate the
+system keeps up with): its request -> accepted p50/p99 is the latency an order sees when
+nothing is queued. Burst: every shop gets ``--orders`` orders in one merchant call, all
+shops at once, until every fulfillment request is accepted at Shopify: its orders/s is the
+throughput, and its p99 is close to the burst's whole length (the last of 1,000 orders made
+at once waits for the others).
 
 Printed per run (one run per count in ``--workers``, default 1,2,4), with ratios against the
 first: orders/s (orders / seconds from the first merchant call to the last acceptance), CPU
 seconds per order of the bridge's processes (app and workers; the sandbox's apart), Shopify
 points per order (actual cost, every shop's request log), THROTTLED answers, and request ->
-accepted p50/p99. Every fulfillment order is then checked: one work order, accepted once.
+accepted p50/p99 of the burst and of the paced phase. Every fulfillment order is then
+checked: one work order, accepted once. ``--profile DIR`` runs every process under cProfile.
 
 Usage: ``python bench/many_stores.py --database-url postgresql://user@127.0.0.1:5432/db
-[--stores 50] [--orders 20] [--workers 1,2,4] [--time-limit 300]``. Exit status 0 when
+[--stores 50] [--orders 20] [--workers 1,2,4] [--paced-rate 4] [--paced-seconds 30]
+[--time-limit 300] [--profile DIR]``. Exit status 0 when
 every run finished with nothing lost or doubled, 1 otherwise.
 """
 
