@@ -274,8 +274,8 @@ async def work_stores(
                     {*waiting, bell, halt}, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:
-                for helper in (bell, halt):
-                    helper.cancel()
+                for waiter in (bell, halt):
+                    waiter.cancel()
             for turn in [t for t in done if t in turns]:
                 await _end_turn(database, turns.pop(turn), holder, state)
                 with contextlib.suppress(Exception):  # _work_store logs its own failures
