@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     worker_outbox_concurrency: int = Field(4, ge=1, le=32)
     # A mutation whose outcome is unknown is checked in Shopify after 1 s, 2 s, 4 s ... at
     # most this long apart; one that got no answer at all and whose late arrival could
-    # double it (a fulfillment, a hold, a delivery event) waits unknown_settle_seconds,
-    # longer than Shopify keeps a request running.
+    # double it (a partial fulfillment that could fit twice, a delivery event, a tracking
+    # change: core.resend) is not sent again before unknown_settle_seconds, longer than
+    # Shopify keeps a request running.
     outbox_verify_first_seconds: float = Field(1.0, gt=0, le=60)
     outbox_verify_max_seconds: float = Field(30.0, gt=0, le=600)
     unknown_settle_seconds: float = Field(60.0, ge=0, le=600)
