@@ -498,7 +498,14 @@ class Chaos:
 
     async def phase_faults(self) -> None:
         await self.faults(
-            api={"server_error": 0.15, "throttle": 0.15, "drop": 0.1, "lost": 0.15},
+            api={
+                "server_error": 0.15,
+                "throttle": 0.15,
+                "drop": 0.1,
+                "lost": 0.15,
+                # A short run meets every kind at least once, whatever the draws give.
+                "first": ["drop", "server_error", "throttle", "lost"],
+            },
             webhooks={"drop": 0.2, "duplicate": 0.2, "reorder": 0.2},
         )
         fos = await self.create_orders(self.options.orders)

@@ -280,7 +280,9 @@ async def work_stores(
                 await _end_turn(database, turns.pop(turn), holder, state)
                 with contextlib.suppress(Exception):  # _work_store logs its own failures
                     turn.result()
-                metrics.worker_round_done()
+            # The loop's pulse for monitoring: it wakes at least every poll interval, so an
+            # idle worker is seen alive too.
+            metrics.worker_round_done()
     finally:
         for turn in turns:
             turn.cancel()
