@@ -35,9 +35,9 @@ from fulfillbridge.core.carriers import (
 )
 from fulfillbridge.core.details import DeliveryKind
 from fulfillbridge.core.errors import ShippingErrorCode
-from fulfillbridge.core.tracking import POLL_FIRST
 from fulfillbridge.core.work import Tracking, WorkOrder
 from fulfillbridge.flows import actions
+from fulfillbridge.flows.tracking import poll_schedule
 from fulfillbridge.flows.work_commands import SHIPPABLE, ActionResult, ShipLine
 from fulfillbridge.flows.work_queries import get_work
 from fulfillbridge.store.database import Database
@@ -663,7 +663,7 @@ async def ship_labels(
         by_number = {
             p["number"]: shipment for shipment in result.shipments for p in shipment.tracking
         }
-        first_poll = datetime.now(UTC) + POLL_FIRST
+        first_poll = datetime.now(UTC) + poll_schedule(settings).first
         for label in labels:
             shipment = by_number.get(label.tracking_number or "")
             if shipment is not None:
