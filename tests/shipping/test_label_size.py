@@ -103,3 +103,19 @@ async def test_a_label_found_again_after_a_lost_answer_is_small_too(shop: Shop) 
     (page,) = pypdf.PdfReader(io.BytesIO(pdf), strict=True).pages
     (image,) = page.images
     assert image.image.size == (1200, 1800)
+
+
+def test_a_transparent_label_image_prints_on_white_paper() -> None:
+    from PIL import Image, ImageDraw
+
+    from fulfillbridge.carriers._label_pdf import label_pdf
+
+    landscape = Image.new("RGBA", (1200, 800), (0, 0, 0, 0))  # transparent: black beneath
+    ImageDraw.Draw(landscape).rectangle((100, 100, 199, 699), fill=(0, 0, 0, 255))
+    png = io.BytesIO()
+    landscape.save(png, format="PNG")
+    (page,) = pypdf.PdfReader(io.BytesIO(label_pdf(png.getvalue())), strict=True).pages
+    picture = page.images[0].image.convert("L")
+    assert picture.size == (1200, 1800)  # turned upright, 300 dpi on 4x6 in
+    assert picture.getpixel((0, 0)) == 255  # paper, not the black under the transparency
+    assert picture.getpixel((600, 225)) == 0  # the bar, turned clockwise with the page

@@ -30,6 +30,10 @@ def _pixels(image: Image.Image) -> tuple[Image.Image, str]:
     of it is a grey (labels are black and white), else RGB."""
     if image.mode in ("1", "L"):
         return image.convert("L"), "/DeviceGray"
+    if image.mode in ("LA", "PA", "RGBA"):
+        # Transparent parts are paper: printed white, not whatever colour lies beneath.
+        paper = Image.new("RGBA", image.size, "white")
+        image = Image.alpha_composite(paper, image.convert("RGBA"))
     if image.mode == "P":
         palette = image.convert("RGB").getcolors(maxcolors=256) or []
         if all(r == g == b for _count, (r, g, b) in palette):
