@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote, urlencode
 
 import httpx
 import pytest
@@ -18,65 +17,8 @@ from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.api_keys import ApiKeyRepository
 from fulfillbridge.store.models import InventoryLevelRow, WorkOrderRow
 from tests.api.seeding import add_key, add_store, add_work
+from tests.console.client import flash, signed_in
 from tests.console.seeding import add_personalised_work
-
-
-def _token(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found is not None, page.text
-    return found.group(1)
-
-
-def _flash(answer: httpx.Response) -> str:
-    """The one-line result a form post leaves for the next page."""
-    cookie = answer.cookies.get("fb_flash")
-    assert cookie is not None, (answer.status_code, answer.text)
-    return unquote(cookie)
-
-
-class Console:
-    def __init__(self, http: httpx.AsyncClient, origin: str) -> None:
-        self.http = http
-        self.origin = origin
-        self.csrf = ""
-        self.page = "/"
-
-    async def __aenter__(self) -> httpx.AsyncClient:
-        return self.http
-
-    async def __aexit__(self, *exc) -> None:
-        await self.http.aclose()
-
-    async def get(self, path: str, **kwargs) -> httpx.Response:
-        answer = await self.http.get(path, **kwargs)
-        self.page = path  # the page the next form is posted from
-        if 'name="csrf_token"' in answer.text:
-            self.csrf = _token(answer)
-        return answer
-
-    async def post(self, path: str, data: dict | list | None = None) -> httpx.Response:
-        fields = list(data.items()) if isinstance(data, dict) else list(data or [])
-        return await self.http.post(
-            path,
-            content=urlencode([("csrf_token", self.csrf), *fields]),
-            headers={
-                "Origin": self.origin,
-                "Referer": self.origin + self.page,
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-            follow_redirects=False,
-        )
-
-
-async def _signed_in(server: BackgroundServer, key: str) -> Console:
-    http = httpx.AsyncClient(base_url=server.url, timeout=20)
-    answer = await http.post(
-        "/signin", data={"key": key, "next": "/"}, headers={"Origin": server.url}
-    )
-    assert answer.status_code == 303, answer.text
-    console = Console(http, server.url)
-    await console.get("/")
-    return console
 
 
 async def test_sign_in_sets_a_strict_session_that_ends_with_its_key(server, database) -> None:
@@ -138,13 +80,13 @@ async def test_the_session_cookie_is_secure_behind_https(settings, database) -> 
 
 async def test_sign_out_needs_the_token_and_ends_the_session(server, database) -> None:
     key = await add_key(database, "ops")
-    console = await _signed_in(server, key)
+    console = await signed_in(server.url, key)
     async with console:
         forged = await console.http.post("/signout", headers={"Origin": server.url})
         assert forged.status_code == 403
         out = await console.post("/signout")
         assert out.status_code == 303 and out.headers["location"] == "/signin"
-        assert "signed out" in _flash(out)
+        assert "signed out" in flash(out)
         assert (await console.http.get("/")).status_code == 303
 
 
@@ -165,7 +107,7 @@ async def test_work_list_filters_search_and_pages(server, database) -> None:
         row = await session.get(WorkOrderRow, late)
         row.fulfill_by = datetime.now(UTC) - timedelta(hours=2)
     key = await add_key(database, "acme-only", ["acme"])
-    console = await _signed_in(server, key)
+    console = await signed_in(server.url, key)
     async with console:
 
         async def orders(**params) -> list[str]:
@@ -209,7 +151,7 @@ async def test_every_action_is_a_form_with_its_result_shown(server, database) ->
     cancelled = await add_work(database, acme, "acme", order_name="#7104")
     key = await add_key(database, "ops")
     api = {"Authorization": f"Bearer {key}"}
-    console = await _signed_in(server, key)
+    console = await signed_in(server.url, key)
     async with console as http:
 
         async def state(work_id: int) -> dict:
@@ -225,28 +167,28 @@ async def test_every_action_is_a_form_with_its_result_shown(server, database) ->
         answer = await console.post(f"/console/work/{work}/stage", {"stage": "printing"})
         assert answer.status_code == 303
         assert answer.headers["location"] == f"/console/work/{work}"
-        assert "#7101: stage reported; now in_progress" in _flash(answer)
+        assert "#7101: stage reported; now in_progress" in flash(answer)
         assert (await state(work))["stage"] == "printing"
         shown = await console.get(f"/console/work/{work}")
         assert "stage reported" in shown.text  # the flash, shown once
         assert "stage reported" not in (await console.get(f"/console/work/{work}")).text
 
         refused = await console.post(f"/console/work/{work}/stage", {"stage": "gluing"})
-        assert "error|stage: unknown stage 'gluing'" in _flash(refused)
+        assert "error|stage: unknown stage 'gluing'" in flash(refused)
 
         answer = await console.post(
             f"/console/work/{work}/hold", {"reason": "AWAITING_PAYMENT", "notes": "card"}
         )
-        assert "put on hold; now on_hold" in _flash(answer)
+        assert "put on hold; now on_hold" in flash(answer)
         page = await console.get(f"/console/work/{work}")
         assert "AWAITING_PAYMENT" in page.text and "held by fulfillbridge" in page.text
         answer = await console.post(f"/console/work/{work}/release")
-        assert "hold released; now in_progress" in _flash(answer)
+        assert "hold released; now in_progress" in flash(answer)
 
         bad_qty = await console.post(f"/console/work/{work}/ship", [(f"qty:{line_ids[0]}", "two")])
-        assert "error|ship: quantity 'two' is not a whole number" in _flash(bad_qty)
+        assert "error|ship: quantity 'two' is not a whole number" in flash(bad_qty)
         none = await console.post(f"/console/work/{work}/ship", [(f"qty:{line_ids[0]}", "0")])
-        assert "nothing to ship" in _flash(none)
+        assert "nothing to ship" in flash(none)
         answer = await console.post(
             f"/console/work/{work}/ship",
             [
@@ -258,7 +200,7 @@ async def test_every_action_is_a_form_with_its_result_shown(server, database) ->
                 ("notify", "1"),
             ],
         )
-        assert "shipment recorded; now shipped" in _flash(answer)
+        assert "shipment recorded; now shipped" in flash(answer)
         view = await state(work)
         assert view["shipments"][0]["packages"][0]["number"] == "1Z999AA10123456784"
         page = await console.get(f"/console/work/{work}")
@@ -271,26 +213,26 @@ async def test_every_action_is_a_form_with_its_result_shown(server, database) ->
             f"/console/work/{work}/tracking",
             {"shipment_id": str(shipment), "company": "DHL", "number": "JD0001"},
         )
-        assert "tracking replaced" in _flash(answer)
+        assert "tracking replaced" in flash(answer)
         assert (await state(work))["shipments"][0]["packages"][0]["company"] == "DHL"
         answer = await console.post(f"/console/work/{work}/delivered")
-        assert "marked delivered; now delivered" in _flash(answer)
+        assert "marked delivered; now delivered" in flash(answer)
 
         answer = await console.post(
             f"/console/work/{broken}/fix",
             {"ship:address1": "1 Main St", "ship:city": "Ottawa", "ship:country_code": "CA"},
         )
-        assert "corrected and validated again; now accepted" in _flash(answer)
+        assert "corrected and validated again; now accepted" in flash(answer)
 
         answer = await console.post(f"/console/work/{other}/move", {"warehouse": "east"})
-        assert "moved" in _flash(answer)
+        assert "moved" in flash(answer)
         assert (await state(other))["warehouse"] == "east"
         answer = await console.post(f"/console/work/{other}/give-up", {"reason": "out of ink"})
-        assert "given up" in _flash(answer)
+        assert "given up" in flash(answer)
         no_reason = await console.post(f"/console/work/{cancelled}/cancel", {"reason": ""})
-        assert _flash(no_reason).startswith("error|cancel:")
+        assert flash(no_reason).startswith("error|cancel:")
         answer = await console.post(f"/console/work/{cancelled}/cancel", {"reason": "duplicate"})
-        assert "cancelled (given up)" in _flash(answer)
+        assert "cancelled (given up)" in flash(answer)
 
         unknown = await console.post(f"/console/work/{work}/explode")
         assert unknown.status_code == 404 and "unknown action" in unknown.text
@@ -309,23 +251,23 @@ async def test_bulk_actions_on_a_selection(server, database) -> None:
     second = await add_work(database, acme, "acme", order_name="#7202")
     shipped = await add_work(database, acme, "acme", order_name="#7203", state=WorkState.SHIPPED)
     key = await add_key(database, "ops")
-    console = await _signed_in(server, key)
+    console = await signed_in(server.url, key)
     async with console:
         await console.get("/console/work")
         answer = await console.post(
             "/console/work/bulk",
             [("ids", str(first)), ("ids", str(second)), ("do", "stage"), ("stage", "printing")],
         )
-        assert "ok|stage printing: 2 done (#7201, #7202)" in _flash(answer)
+        assert "ok|stage printing: 2 done (#7201, #7202)" in flash(answer)
         partly = await console.post(
             "/console/work/bulk",
             [("ids", str(shipped)), ("ids", "x"), ("do", "stage"), ("stage", "packing")],
         )
-        message = _flash(partly)
+        message = flash(partly)
         assert message.startswith("error|stage packing: 0 done; refused:")
         assert "'x' is not a work id" in message
         nothing = await console.post("/console/work/bulk", {"do": "stage"})
-        assert "select at least one order" in _flash(nothing)
+        assert "select at least one order" in flash(nothing)
         pdf = await console.post(
             "/console/work/bulk", [("ids", str(first)), ("ids", str(second)), ("do", "picklist")]
         )
@@ -357,7 +299,7 @@ async def test_exceptions_stores_inventory_and_deliveries_pages(server, database
                 )
             )  # fmt: skip
     key = await add_key(database, "ops")
-    console = await _signed_in(server, key)
+    console = await signed_in(server.url, key)
     async with console as http:
         # A forged webhook naming the store is counted for it.
         forged = await http.post(
@@ -392,12 +334,12 @@ async def test_exceptions_stores_inventory_and_deliveries_pages(server, database
         shipped = await console.post(
             f"/console/work/{work}/ship", [*quantities, ("company", "UPS"), ("number", "1")]
         )
-        assert "shipment recorded" in _flash(shipped)
+        assert "shipment recorded" in flash(shipped)
         listed = await console.get("/console/deliveries")
         ids = re.findall(r'action="/console/deliveries/(\d+)/redeliver"', listed.text)
         assert ids and "<td>shipped</td>" in listed.text
         again = await console.post(f"/console/deliveries/{ids[0]}/redeliver")
-        assert f"delivery {ids[0]} queued to send again" in _flash(again)
+        assert f"delivery {ids[0]} queued to send again" in flash(again)
         missing = await console.post("/console/deliveries/999999/redeliver")
         assert missing.status_code == 404
         bad = await console.get("/console/deliveries", params={"status": "lost"})

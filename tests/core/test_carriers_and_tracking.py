@@ -159,3 +159,56 @@ def test_a_shorter_schedule_keeps_the_same_shape() -> None:
     assert next_poll(T0, 1, schedule=quick) == T0 + timedelta(seconds=4)
     assert next_poll(T0, 9, schedule=quick) == T0 + timedelta(seconds=5)
     assert next_poll(T0, 9, out_for_delivery=True, schedule=quick) == T0 + timedelta(seconds=1)
+
+
+def test_an_aggregators_courier_goes_to_shopify_under_shopifys_name() -> None:
+    from fulfillbridge.core.carriers import courier_company
+
+    assert courier_company("Delhivery Surface") == "Delhivery"
+    assert courier_company("Ecom Express Surface 2kg") == "Ecom Express"
+    assert courier_company("Xpressbees Surface 10kg") == "Xpressbees"
+    assert courier_company("Blue Dart Air") == "Bluedart"
+    assert courier_company("India Post-Business Parcel Surface Prepaid") == "India Post"
+    assert courier_company("DTDC") == "DTDC"
+    # Not on Shopify's list: as the aggregator named it; short names never match a prefix.
+    assert courier_company("Shadowfax Surface") == "Shadowfax Surface"
+    assert courier_company("UPSurface Local") == "UPSurface Local"
+    assert courier_company("  ") == ""
+
+
+def test_the_aggregators_status_codes_in_our_words() -> None:
+    from fulfillbridge.carriers import _clickpost, _http, _shiprocket
+    from fulfillbridge.core.tracking import ParcelStatus as S
+
+    assert [_shiprocket.parcel_status(c) for c in ("42", 18, 17, 21, 7, 9, "NA", None)] == [
+        S.PICKED_UP, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.ATTEMPTED_DELIVERY, S.DELIVERED,
+        S.FAILURE, S.UNKNOWN, S.UNKNOWN,
+    ]  # fmt: skip
+    assert [_clickpost.parcel_status(c) for c in (1, 4, 5, 6, 9, 8, 12, 18, 10)] == [
+        S.LABEL_CREATED, S.PICKED_UP, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.ATTEMPTED_DELIVERY,
+        S.DELIVERED, S.FAILURE, S.DELAYED, S.VOIDED,
+    ]  # fmt: skip
+    # Zoneless times are Indian Standard Time; ISO times keep their zone.
+    assert _http.local_time("2022-07-19 11:37:00").isoformat() == "2022-07-19T06:07:00+00:00"
+    assert _http.local_time("2017-08-02T13:23:02Z").isoformat() == "2017-08-02T13:23:02+00:00"
+    assert _http.local_time("23 05 2023 11:43:52").isoformat() == "2023-05-23T06:13:52+00:00"
+    assert _http.local_time("soon") is None
+
+
+def test_broken_webhook_bodies_name_the_problem() -> None:
+    from fulfillbridge import carriers
+
+    for carrier, body, words in [
+        ("shiprocket", [], "JSON object"),
+        ("shiprocket", {"scans": []}, "no awb"),
+        ("shiprocket", {"awb": "1", "scans": [1]}, "list of objects"),
+        ("clickpost", {"waybill": "W", "timestamp": "x"}, "clickpost_status_code"),
+        ("clickpost", {"waybill": "W", "clickpost_status_code": 5, "timestamp": "x"}, "not a time"),
+        ("ups", {}, "no tracking webhooks"),
+    ]:
+        try:
+            carriers.webhook_events(carrier, body)
+        except carriers.CarrierError as exc:
+            assert words in exc.message, (carrier, body, exc.message)
+        else:
+            raise AssertionError(f"{carrier} {body} was accepted")

@@ -99,6 +99,8 @@ class Shop:
         address: core.Address = CUSTOMER,
         customs: bool = True,
         service: str | None = "ups_ground",
+        carrier: str = "UPS",
+        currency: str = "USD",
     ) -> tuple[int, list[str]]:
         """A work order (accepted) for a real fulfillment order in the sandbox, whose lines
         carry weights and customs data as the bridge copies them from Shopify."""
@@ -126,8 +128,8 @@ class Shop:
             lines=lines,
             shipping_address=address,
             details=replace(
-                OrderDetails(currency="USD"),
-                delivery=Delivery(carrier="UPS", carrier_service=service),
+                OrderDetails(currency=currency),
+                delivery=Delivery(carrier=carrier, carrier_service=service),
             ),
         )
         async with self.database.transaction() as session:
@@ -179,3 +181,7 @@ async def shop(fb_home, sandbox_url, twin, shop_database_url) -> AsyncIterator[S
     await database.close()
     if getattr(app.state, "database", None) is not None:
         await app.state.database.close()
+
+
+# The Indian aggregators' twins and a bridge with an account at each (tests/shipping/india.py).
+from tests.shipping.india import india, twins  # noqa: E402, F401

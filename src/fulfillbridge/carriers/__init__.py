@@ -1,5 +1,7 @@
 # ruff: noqa: E402  (karrio must be silenced before it is first imported)
-"""Carriers: rates, labels, voids and tracking through karrio, in the bridge's own values.
+"""Carriers: rates, labels, voids and tracking, in the bridge's own values: through karrio
+for the carriers it covers (UPS), through adapters of our own for the Indian aggregators it
+does not (Shiprocket, Clickpost; httpx, async).
 
 Every call takes an :class:`Account` (credentials already opened) and runs karrio's
 blocking HTTP in a worker thread. A carrier's refusal is a :class:`CarrierError` with
@@ -21,7 +23,8 @@ logger.disable("karrio")
 import karrio.sdk as karrio
 from karrio.core import models as km
 
-from fulfillbridge.carriers import _karrio
+from fulfillbridge.carriers import _clickpost, _karrio, _shiprocket
+from fulfillbridge.carriers._clickpost import Clickpost
 from fulfillbridge.carriers._label_pdf import label_pdf
 from fulfillbridge.carriers._models import (
     Account,
@@ -35,11 +38,14 @@ from fulfillbridge.carriers._models import (
     Shipment,
     Tracking,
 )
+from fulfillbridge.carriers._shiprocket import Shiprocket
 from fulfillbridge.carriers._ups import Ups
 from fulfillbridge.core.errors import ShippingErrorCode
+from fulfillbridge.core.tracking import ParcelEvent
 
 __all__ = [
     "CARRIERS",
+    "WEBHOOK_HEADERS",
     "Account",
     "CarrierError",
     "Item",
@@ -55,12 +61,20 @@ __all__ = [
     "rates",
     "track",
     "void_label",
+    "webhook_events",
 ]
 
-CARRIERS = {"ups": Ups()}
+Adapter = Shiprocket | Clickpost  # our own, async; the rest go through karrio
+CARRIERS: dict[str, Ups | Adapter] = {
+    "ups": Ups(),
+    "shiprocket": Shiprocket(),
+    "clickpost": Clickpost(),
+}
+# Carriers that push tracking to a webhook, with the header carrying the account's token.
+WEBHOOK_HEADERS = {"shiprocket": "x-api-key", "clickpost": "webhook_key"}
 
 
-def _profile(account: Account) -> Ups:
+def _profile(account: Account) -> Ups | Adapter:
     profile = CARRIERS.get(account.carrier)
     if profile is None:
         raise CarrierError(
@@ -77,6 +91,8 @@ def _errors(messages: Any) -> list[Any]:
 async def rates(account: Account, shipment: Shipment) -> list[Rate]:
     """What each service would cost for ``shipment`` (its ``service`` is ignored)."""
     profile = _profile(account)
+    if not isinstance(profile, Ups):
+        return await profile.rates(account, shipment)
 
     def call() -> list[Rate]:
         gateway = profile.gateway(account)
@@ -103,6 +119,8 @@ async def buy_label(account: Account, shipment: Shipment) -> Label:
         raise CarrierError("a label needs a service", code=ShippingErrorCode.INVALID)
     if not shipment.reference:
         raise CarrierError("a label needs our reference", code=ShippingErrorCode.INVALID)
+    if not isinstance(profile, Ups):
+        return await profile.buy_label(account, shipment)
 
     def call() -> Label:
         gateway = profile.gateway(account)
@@ -128,11 +146,18 @@ async def buy_label(account: Account, shipment: Shipment) -> Label:
 async def find_label(account: Account, reference: str) -> Label | None:
     """The label bought with our ``reference``, if the carrier has one (not voided)."""
     profile = _profile(account)
-    return await _karrio.in_thread(lambda: profile.find(profile.gateway(account), reference))
+    if not isinstance(profile, Ups):
+        return await profile.find_label(account, reference)
+    ups = profile
+    return await _karrio.in_thread(lambda: ups.find(ups.gateway(account), reference))
 
 
-async def void_label(account: Account, shipment_id: str) -> None:
+async def void_label(account: Account, shipment_id: str, *, tracking_number: str = "") -> None:
+    """Void (cancel) a bought label; ``shipment_id`` is the label's, as the purchase gave it."""
     profile = _profile(account)
+    if not isinstance(profile, Ups):
+        await profile.void_label(account, shipment_id, tracking_number or shipment_id)
+        return
 
     def call() -> None:
         gateway = profile.gateway(account)
@@ -149,8 +174,14 @@ async def void_label(account: Account, shipment_id: str) -> None:
     await _karrio.in_thread(call)
 
 
-async def track(account: Account, tracking_number: str) -> Tracking:
+async def track(
+    account: Account, tracking_number: str, *, shipment_id: str | None = None
+) -> Tracking:
     profile = _profile(account)
+    if isinstance(profile, Clickpost):
+        return await profile.track(account, tracking_number, shipment_id)
+    if isinstance(profile, Shiprocket):
+        return await profile.track(account, tracking_number)
 
     def call() -> Tracking:
         gateway = profile.gateway(account)
@@ -164,3 +195,15 @@ async def track(account: Account, tracking_number: str) -> Tracking:
         return _karrio.tracking_of(details[0])
 
     return await _karrio.in_thread(call)
+
+
+def webhook_events(carrier: str, body: object) -> list[ParcelEvent]:
+    """The scans a carrier's tracking webhook reports (its body, parsed JSON). A body that
+    is not the carrier's shape is a :class:`CarrierError` with code ``INVALID``."""
+    if carrier == "shiprocket":
+        return _shiprocket.webhook_events(body)
+    if carrier == "clickpost":
+        return _clickpost.webhook_events(body)
+    raise CarrierError(
+        f"carrier {carrier!r} sends no tracking webhooks", code=ShippingErrorCode.INVALID
+    )

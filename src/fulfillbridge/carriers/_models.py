@@ -125,6 +125,9 @@ class Label:
     customs_form: bytes | None = None
     amount: str | None = None
     currency: str | None = None
+    # The courier that carries the parcel, when the carrier is an aggregator that assigns
+    # one (Shiprocket: "Delhivery Surface"); None: the carrier itself.
+    company: str | None = None
 
 
 @dataclass(frozen=True)

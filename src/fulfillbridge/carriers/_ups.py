@@ -48,6 +48,14 @@ class Ups:
         "ups_worldwide_saver": "UPS Worldwide Saver",
     }
     credential_names = ("client_id", "client_secret")
+    label_formats = ("PDF", "ZPL")
+    default_service: str | None = None
+
+    def accepts(self, service: str) -> bool:
+        return service in self.services
+
+    def tracking_url(self, number: str) -> str | None:
+        return None  # Shopify links UPS numbers itself
 
     def gateway(self, account: Account) -> Any:
         settings = _Settings(

@@ -88,7 +88,9 @@ def _request(
     )
 
 
-ServiceOpt = Annotated[str | None, typer.Option(help="Service, e.g. ups_ground.")]
+ServiceOpt = Annotated[
+    str | None, typer.Option(help="Service, e.g. ups_ground, sr_43 (Shiprocket), cp_4 (Clickpost).")
+]
 AccountOpt = Annotated[str | None, typer.Option(help="Carrier account name.")]
 WeightOpt = Annotated[float | None, typer.Option("--weight", help="Package weight in grams.")]
 DimsOpt = Annotated[str | None, typer.Option("--dims", help="LxWxH in cm, e.g. 30x20x10.")]
@@ -272,16 +274,24 @@ def event_command(
     "add",
     epilog=examples(
         "fulfillbridge carrier add ups-main --carrier ups --store acme "
-        "--credentials credentials.json --ship-from warehouse.json"
+        "--credentials credentials.json --ship-from warehouse.json",
+        "fulfillbridge carrier add parcels-in --carrier shiprocket --account-number Primary "
+        "--credentials shiprocket.json --ship-from mumbai.json",
     ),
 )
 def carrier_add_command(
     name: Annotated[str, typer.Argument(help="A name for the account.")],
-    carrier: Annotated[str, typer.Option(help="The carrier: ups.")],
+    carrier: Annotated[str, typer.Option(help="The carrier: ups, shiprocket or clickpost.")],
     credentials: Annotated[Path, typer.Option(help="JSON file of the API credentials.")],
     ship_from: Annotated[Path, typer.Option("--ship-from", help="JSON file of the address.")],
     store: Annotated[str | None, typer.Option(help="The store it serves; none: all.")] = None,
-    account_number: Annotated[str, typer.Option(help="The carrier account number.")] = "",
+    account_number: Annotated[
+        str,
+        typer.Option(
+            help="The carrier account number (Shiprocket: the pickup location's name; "
+            "Clickpost: the courier account code, if several)."
+        ),
+    ] = "",
     base_url: Annotated[str | None, typer.Option(help="The carrier API's address.")] = None,
     test_mode: Annotated[bool, typer.Option(help="Use the carrier's test server.")] = False,
 ) -> None:

@@ -29,6 +29,19 @@ class ShippingError(FulfillbridgeError):
 # compared without case, spaces, dots, dashes or underscores.
 SHOPIFY_COMPANIES: dict[str, tuple[str, ...]] = {
     "4PX": ("4px",),
+    # Shopify lists these for shops in India (the Indian aggregators' couriers); unconfirmed
+    # against the current reference, see docs/shipping.md.
+    "Bluedart": ("bluedart", "bluedartexpress"),
+    "Delhivery": ("delhivery",),
+    "DTDC": ("dtdc",),
+    "Ecom Express": ("ecomexpress", "ecom"),
+    "Ekart": ("ekart", "ekartlogistics"),
+    "India Post": ("indiapost", "speedpost"),
+    "Professional Couriers": ("professionalcouriers", "theprofessionalcouriers", "tpc"),
+    "Shree Maruti Courier": ("shreemaruticourier", "shreemaruti"),
+    "Shree Nandan Courier": ("shreenandancourier", "shreenandan"),
+    "Shree Tirupati Courier": ("shreetirupaticourier", "shreetirupati"),
+    "Xpressbees": ("xpressbees",),
     "Amazon": ("amazon",),
     "An Post": ("anpost",),
     "APC": ("apc",),
@@ -67,8 +80,9 @@ _BY_KEY = {alias: name for name, aliases in SHOPIFY_COMPANIES.items() for alias 
 # The store setting holding its tracking-URL templates (carrier -> URL with {number}).
 TRACKING_URL_TEMPLATES = "tracking_url_templates"
 
-# Carriers whose labels the bridge can buy (through the carrier layer), by the Shopify name.
-LABEL_CARRIERS = {"UPS": "ups"}
+# Carriers whose labels the bridge can buy (through the carrier layer), by the Shopify name
+# (the aggregators by their own: Shopify lists their couriers, not them).
+LABEL_CARRIERS = {"UPS": "ups", "Shiprocket": "shiprocket", "Clickpost": "clickpost"}
 # The heaviest package each carrier takes, in grams (UPS: 150 lb).
 WEIGHT_LIMITS_GRAMS = {"UPS": 68_038}
 
@@ -81,6 +95,20 @@ def shopify_company(name: str) -> str | None:
     """The name Shopify recognises for ``name`` ("fedex" -> "FedEx"), or None when Shopify
     does not know the carrier."""
     return _BY_KEY.get(_key(name))
+
+
+def courier_company(name: str) -> str:
+    """The company to send for a courier an aggregator named ("Delhivery Surface 2kg" ->
+    "Delhivery"): Shopify's name when the courier's name starts with one Shopify knows
+    (aggregators add the service to the courier's name), else the name as given."""
+    key = _key(name)
+    if not key:
+        return name.strip()
+    exact = _BY_KEY.get(key)
+    if exact is not None:
+        return exact
+    prefixes = [alias for alias in _BY_KEY if len(alias) >= 4 and key.startswith(alias)]
+    return _BY_KEY[max(prefixes, key=len)] if prefixes else name.strip()
 
 
 def company_name(name: str) -> str:

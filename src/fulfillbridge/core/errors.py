@@ -92,6 +92,7 @@ class ShippingErrorCode(StrEnum):
     REFUSED = "shipping_refused"  # the carrier refused (an address, a weight, a service)
     CONFLICT = "shipping_conflict"  # bought already, voided already, or past voiding
     UNAVAILABLE = "shipping_unavailable"  # the carrier could not be reached or failed
+    UNAUTHORIZED = "shipping_unauthorized"  # a carrier webhook without the account's token
 
 
 ErrorCode: TypeAlias = (

@@ -30,14 +30,15 @@ from fulfillbridge.core.carriers import (
     TRACKING_URL_TEMPLATES,
     WEIGHT_LIMITS_GRAMS,
     ShippingError,
+    courier_company,
     parse_url_templates,
     shopify_company,
+    tracking_url,
 )
 from fulfillbridge.core.details import DeliveryKind
 from fulfillbridge.core.errors import ShippingErrorCode
 from fulfillbridge.core.work import Tracking, WorkOrder
 from fulfillbridge.flows import actions
-from fulfillbridge.flows.tracking import poll_schedule
 from fulfillbridge.flows.work_commands import SHIPPABLE, ActionResult, ShipLine
 from fulfillbridge.flows.work_queries import get_work
 from fulfillbridge.store.database import Database
@@ -46,12 +47,16 @@ from fulfillbridge.store.models import (
     LabelRow,
     ShipmentRow,
     StoreRow,
+    WorkOrderRow,
     as_utc,
 )
 from fulfillbridge.store.shipping import CarrierAccounts, label_by_key, labels_of
 from fulfillbridge.store.work import to_domain
 
 IN_FLIGHT = timedelta(seconds=90)
+# The credential holding the token a carrier's tracking webhooks carry (Shiprocket,
+# Clickpost); without it the account's webhook endpoint refuses everything.
+WEBHOOK_TOKEN = "webhook_token"
 SHIP_FROM_KEYS = (
     "name",
     "company",
@@ -113,6 +118,14 @@ async def add_account(
     missing = [n for n in profile.credential_names if not str(credentials.get(n) or "").strip()]
     if missing:
         raise ShippingError(f"{key} credentials need: {', '.join(missing)}")
+    allowed = set(profile.credential_names) | (
+        {WEBHOOK_TOKEN} if key in carriers.WEBHOOK_HEADERS else set()
+    )
+    extra = sorted(set(credentials) - allowed)
+    if extra:
+        raise ShippingError(
+            f"{key} credentials take only {', '.join(sorted(allowed))}; not {', '.join(extra)}"
+        )
     unknown = set(ship_from) - set(SHIP_FROM_KEYS)
     if unknown:
         raise ShippingError(f"ship_from has unknown keys: {', '.join(sorted(unknown))}")
@@ -286,14 +299,18 @@ async def _account(
 
 
 def _service(order: WorkOrder, account: CarrierAccountRow, asked: str | None) -> str:
-    services = carriers.CARRIERS[account.carrier].services
-    service = (asked or order.details.delivery.carrier_service or "").strip()
+    profile = carriers.CARRIERS[account.carrier]
+    services = profile.services
+    ruled = order.details.delivery.carrier_service
+    if ruled and not profile.accepts(ruled.strip()):
+        ruled = None  # the rules chose a service of another carrier
+    service = (asked or ruled or profile.default_service or "").strip()
     if not service:
         raise ShippingError(
             f"no service given and the store's shipping rules chose none; one of "
             f"{', '.join(services)}"
         )
-    if service not in services:
+    if not profile.accepts(service):
         raise ShippingError(f"service {service!r} is not one of {', '.join(services)}")
     return service
 
@@ -338,6 +355,12 @@ async def _plan(
     if request.label_format not in ("PDF", "ZPL"):
         raise ShippingError("label_format must be PDF or ZPL")
     account_row, account = await _account(session, database, order, row.store_id, request.account)
+    formats = carriers.CARRIERS[account_row.carrier].label_formats
+    if request.label_format not in formats:
+        raise ShippingError(
+            f"{account_row.carrier} makes labels as {' or '.join(formats)} only, not "
+            f"{request.label_format}"
+        )
     recipient = _recipient(order)
     shipper = _party(account_row.ship_from)
     international = shipper.country_code.upper() != recipient.country_code.upper()
@@ -467,6 +490,8 @@ async def buy_label(
         bought.label_format = label.label_format
         bought.customs_form = label.customs_form
         bought.amount, bought.currency = label.amount, label.currency
+        if label.company:  # an aggregator's courier: the parcel goes to Shopify under it
+            bought.company = courier_company(label.company)[:64]
         bought.bought_at = datetime.now(UTC)
         bought.error = None
         await session.flush()
@@ -599,7 +624,8 @@ async def void_label(
             test_mode=account_row.test_mode,
         )
         shipment_id = label.carrier_shipment_id or label.tracking_number or ""
-    await carriers.void_label(account, shipment_id)
+        tracking_number = label.tracking_number or ""
+    await carriers.void_label(account, shipment_id, tracking_number=tracking_number)
     async with database.transaction() as session:
         label = await _label(session, work_id, label_id)
         label.status, label.voided_at = "voided", datetime.now(UTC)
@@ -607,6 +633,23 @@ async def void_label(
 
 
 # --- shipping what was labelled ---------------------------------------------------------------
+
+
+async def _tracking_page(session: AsyncSession, label: LabelRow) -> str | None:
+    """The aggregator's tracking page for a courier Shopify does not link itself (Shopify
+    links the couriers it lists; a store's own template for the courier comes first)."""
+    if shopify_company(label.company) is not None or not label.tracking_number:
+        return None
+    account = await session.get(CarrierAccountRow, label.account_id) if label.account_id else None
+    profile = carriers.CARRIERS.get(account.carrier) if account is not None else None
+    if profile is None:
+        return None
+    work = await session.get(WorkOrderRow, label.work_order_id)
+    store = await session.get(StoreRow, work.store_id) if work is not None else None
+    templates = (store.settings or {}).get(TRACKING_URL_TEMPLATES) if store is not None else None
+    if tracking_url(label.company, label.tracking_number, templates):
+        return None  # the store's template is applied when the shipment is recorded
+    return profile.tracking_url(label.tracking_number)
 
 
 async def ship_labels(
@@ -649,13 +692,15 @@ async def ship_labels(
         for label in labels:
             for line, count in label.lines.items():
                 units[line] = units.get(line, 0) + int(count)
-        packages = tuple(
-            Tracking(label.company, label.tracking_number or "", None, dict(label.lines))
-            for label in labels
-        )
+        packages = []
+        for label in labels:
+            page = await _tracking_page(session, label)
+            packages.append(
+                Tracking(label.company, label.tracking_number or "", page, dict(label.lines))
+            )
         command = actions.Ship(
             tuple(ShipLine(quantity=q, line_id=line) for line, q in units.items()),
-            packages,
+            tuple(packages),
             notify_customer,
             dedupe_key=f"labels:{work_id}:{','.join(str(i) for i in sorted(label_ids))}",
         )
@@ -663,7 +708,7 @@ async def ship_labels(
         by_number = {
             p["number"]: shipment for shipment in result.shipments for p in shipment.tracking
         }
-        first_poll = datetime.now(UTC) + poll_schedule(settings).first
+        first_poll = datetime.now(UTC) + timedelta(seconds=settings.tracking_poll_first_seconds)
         for label in labels:
             shipment = by_number.get(label.tracking_number or "")
             if shipment is not None:

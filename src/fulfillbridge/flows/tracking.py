@@ -9,6 +9,8 @@ shipment is.
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from fulfillbridge.core.tracking import (
     status_from_shopify,
 )
 from fulfillbridge.core.work import Effect, Outcome, WorkState
+from fulfillbridge.flows.shipping import WEBHOOK_TOKEN
 from fulfillbridge.flows.work_queries import get_work, store_names
 from fulfillbridge.flows.work_views import shipments_of
 from fulfillbridge.store.database import Database
@@ -52,6 +55,12 @@ logger = logging.getLogger(__name__)
 POLL_BATCH = 20
 # A posted event may be stamped a little ahead of our clock (the operation's clock), no more.
 _SKEW = timedelta(minutes=5)
+
+
+class WebhookRefused(ShippingError):
+    """A carrier webhook whose token does not match: answered 401."""
+
+    default_code = ShippingErrorCode.UNAUTHORIZED
 
 
 @dataclass
@@ -274,7 +283,7 @@ async def _poll_one(
             await session.scalars(select(LabelRow).where(LabelRow.shipment_id == shipment_id))
         )
         accounts = CarrierAccounts(session, database.box)
-        asks: list[tuple[str, carriers.Account]] = []
+        asks: list[tuple[str, str | None, carriers.Account]] = []
         for label in label_rows:
             if not label.tracking_number or label.account_id is None:
                 continue
@@ -284,6 +293,7 @@ async def _poll_one(
             asks.append(
                 (
                     label.tracking_number,
+                    label.carrier_shipment_id,
                     carriers.Account(
                         carrier=account_row.carrier,
                         credentials=accounts.credentials(account_row),
@@ -296,9 +306,11 @@ async def _poll_one(
         quiet = shipment.quiet_polls
     seen: list[ParcelEvent] = []
     failed = False
-    for number, account in asks:
+    for number, carrier_shipment, account in asks:
         try:
-            seen.extend((await carriers.track(account, number)).events)
+            seen.extend(
+                (await carriers.track(account, number, shipment_id=carrier_shipment)).events
+            )
         except carriers.CarrierError as exc:
             logger.warning("tracking %s: %s", number, exc.message)
             failed = True
@@ -339,3 +351,68 @@ def _shipment_view(seen: list[ParcelEvent], packages: int) -> list[ParcelEvent]:
     if len(numbers) >= packages:
         return seen
     return [e for e in seen if e.status not in FINAL]
+
+
+# --- tracking webhooks ------------------------------------------------------------------------
+
+
+async def carrier_webhook(
+    database: Database, account_name: str, token: str | None, raw: bytes
+) -> dict[str, object]:
+    """A carrier's tracking webhook for one of our accounts: its token checked against the
+    account's ``webhook_token`` (in constant time), its scans passed on exactly as a poll's
+    would be, in one transaction per shipment before the carrier gets its answer."""
+    async with database.transaction() as session:
+        account = await session.scalar(
+            select(CarrierAccountRow).where(CarrierAccountRow.name == account_name)
+        )
+        expected = (
+            CarrierAccounts(session, database.box).credentials(account).get(WEBHOOK_TOKEN)
+            if account is not None and account.carrier in carriers.WEBHOOK_HEADERS
+            else None
+        )
+        # An unknown account, one without a token, and a wrong token get the same answer.
+        if not expected or not token or not hmac.compare_digest(expected, token):
+            raise WebhookRefused("the webhook's token does not match this carrier account")
+        assert account is not None
+        account_id, carrier = account.id, account.carrier
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise ShippingError("the webhook body is not JSON") from None
+    try:
+        seen = carriers.webhook_events(carrier, body)
+    except carriers.CarrierError as exc:
+        raise ShippingError(exc.message) from None
+    by_number: dict[str, list[ParcelEvent]] = {}
+    for event in seen:
+        by_number.setdefault(event.tracking_number, []).append(event)
+    passed = 0
+    matched = 0
+    for number, events in by_number.items():
+        async with database.transaction() as session:
+            label = await session.scalar(
+                select(LabelRow).where(
+                    LabelRow.account_id == account_id,
+                    LabelRow.tracking_number == number,
+                    LabelRow.shipment_id.is_not(None),
+                )
+            )
+            if label is None or label.shipment_id is None:
+                continue  # not a parcel we shipped (or not reported to Shopify yet)
+            matched += 1
+            shipment = await session.get(ShipmentRow, label.shipment_id)
+            row = await session.get(WorkOrderRow, label.work_order_id)
+            if shipment is None or row is None:
+                continue
+            store = (await store_names(session))[row.store_id]
+            recorded = await record(
+                session, row, store, shipment, events, source="carrier", actor="carrier"
+            )
+            passed += len(recorded.events)
+            status = ParcelStatus(shipment.tracking_status) if shipment.tracking_status else None
+            if status is not None and status in FINAL:
+                shipment.next_poll_at = None
+    if passed:
+        database.ring()
+    return {"parcels": len(by_number), "matched": matched, "events": passed}

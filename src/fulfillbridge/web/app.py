@@ -142,6 +142,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(returns_routes.router)
     app.include_router(deliveries_routes.router)
     app.include_router(shipping_routes.router)
+    app.include_router(shipping_routes.carrier_hooks)
     console.install(app)  # the operator's console at / and its static files
     docs_pages.install(app)
     operations.install(app)  # /readyz and the database's figures in /metrics

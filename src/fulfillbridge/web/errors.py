@@ -60,6 +60,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ShippingErrorCode.REFUSED: 422,
     ShippingErrorCode.CONFLICT: 409,
     ShippingErrorCode.UNAVAILABLE: 502,
+    ShippingErrorCode.UNAUTHORIZED: 401,
 }
 
 

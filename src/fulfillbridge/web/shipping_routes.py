@@ -19,6 +19,8 @@ from fulfillbridge.web.api import ERRORS, MAX_ID, Key, ShipmentId, StrictQuery, 
 from fulfillbridge.web.dependencies import app_database
 
 router = APIRouter(prefix="/api/v1", tags=["shipping"])
+# What carriers call: their tracking webhooks, admitted by the account's token.
+carrier_hooks = APIRouter(tags=["shipping"])
 
 LabelId = Annotated[int, Path(ge=1, le=MAX_ID, description="The label's id.")]
 Text = Annotated[str, Field(max_length=255)]
@@ -43,10 +45,14 @@ class AccountIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64)
-    carrier: str = Field(min_length=1, max_length=32, description="The carrier: `ups`.")
+    carrier: str = Field(
+        min_length=1, max_length=32, description="The carrier: `ups`, `shiprocket` or `clickpost`."
+    )
     credentials: dict[Text, Text] = Field(
-        description="The carrier's API credentials (UPS: client_id, client_secret); stored "
-        "encrypted, never shown again.",
+        description="The carrier's API credentials (UPS: client_id, client_secret; "
+        "Shiprocket: email, password; Clickpost: username, key; the aggregators also take "
+        "webhook_token, the token their tracking webhooks carry); stored encrypted, never "
+        "shown again.",
         max_length=10,
     )
     account_number: Text = ""
@@ -392,3 +398,20 @@ async def get_events(request: Request, key: Key, work_id: WorkId, shipment_id: S
             app_database(request), work_id, shipment_id, stores=key.allowed()
         )
     }
+
+
+@carrier_hooks.post(
+    "/webhooks/carriers/{account}",
+    responses={401: {"description": "The token is missing or wrong."}, 422: {}},
+    summary="A carrier's tracking webhook",
+)
+async def post_carrier_webhook(
+    request: Request, account: Annotated[str, Path(min_length=1, max_length=64)]
+) -> Any:
+    """Where Shiprocket (header `x-api-key`) and Clickpost (header `webhook_key`) post
+    tracking updates for the carrier account named in the path. The header must carry the
+    account's `webhook_token`; the scans then go to Shopify exactly as polled ones do."""
+    token = request.headers.get("x-api-key") or request.headers.get("webhook_key")
+    return await tracking.carrier_webhook(
+        app_database(request), account, token, await request.body()
+    )

@@ -1,7 +1,8 @@
 """The operator's console: server-rendered pages (Jinja2 templates in ``web/templates``,
 the stylesheet and one small script in ``web/static``, nothing from elsewhere). ``/`` is
-its entry. ``pages`` reads, ``forms`` acts through ``flows.actions``, ``auth`` signs
-people in, ``charts`` draws SVG."""
+its entry. ``pages`` reads, ``forms`` acts through ``flows.actions``, ``labels`` buys,
+prints and ships labels through ``flows.shipping``, ``auth`` signs people in, ``charts``
+draws SVG."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from fulfillbridge.web.console import forms, pages
+from fulfillbridge.web.console import forms, labels, pages
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages.router)
+# Before forms: its /console/work/{id}/{action} would otherwise take the label posts.
+router.include_router(labels.router)
 router.include_router(forms.router)
 
 

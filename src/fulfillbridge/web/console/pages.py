@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from fulfillbridge.core.work import WorkState
-from fulfillbridge.flows import actions, deliveries, inventory, paper, returns
+from fulfillbridge.flows import actions, deliveries, inventory, paper, returns, shipping, tracking
 from fulfillbridge.flows import console as read
 from fulfillbridge.flows import overview as read_model
 from fulfillbridge.flows.work_commands import MOVABLE, SHIPPABLE
@@ -232,6 +232,13 @@ async def work_page(
     for shipment in view["shipments"]:
         for package in shipment["packages"]:
             package["link"] = _safe_url(package.get("url"))
+        shipment["events"] = await tracking.list_events(
+            database, work_id, shipment["id"], stores=viewer.stores
+        )
+    labels = await shipping.list_labels(database, work_id, stores=viewer.stores)
+    accounts = [
+        a for a in await shipping.list_accounts(database) if a["store"] in (None, view["store"])
+    ]
     return render.page(
         request,
         "work.html",
@@ -244,6 +251,9 @@ async def work_page(
         warehouses=[w.name for w in settings.warehouses],
         hold_reasons=actions.HOLD_REASONS,
         address_fields=ADDRESS_FIELDS,
+        labels=labels,
+        accounts=accounts,
+        line_names={line["line_id"]: line["sku"] or line["title"] for line in view["lines"]},
     )
 
 

@@ -29,10 +29,11 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def when(moment: datetime | None, empty: str = "never") -> Markup:
+def when(moment: datetime | str | None, empty: str = "never") -> Markup:
+    """A time (or an ISO 8601 text, as the flows' JSON-ready views give it) for people."""
     if moment is None:
         return Markup(escape(empty))
-    at = _as_utc(moment)
+    at = _as_utc(datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
     return Markup('<time datetime="{}">{}</time>').format(
         at.isoformat(timespec="seconds"), at.strftime("%Y-%m-%d %H:%M UTC")
     )
@@ -67,6 +68,22 @@ def query(base: dict[str, Any], **changes: Any) -> str:
     return urlencode({k: v for k, v in merged.items() if v not in (None, "", False)})
 
 
+def readable(detail: dict[str, Any], names: dict[str, str]) -> str:
+    """A transition's details in words: counts of lines by SKU (``names``: line id to
+    what a person knows the line by) rather than raw ids."""
+    parts = []
+    for key in sorted(detail):
+        value = detail[key]
+        if isinstance(value, dict):
+            shown = ", ".join(f"{n} \u00d7 {names.get(str(k), k)}" for k, n in value.items())
+        elif isinstance(value, list | tuple):
+            shown = ", ".join(str(item) for item in value)
+        else:
+            shown = str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return "; ".join(parts)
+
+
 _environment = Environment(
     loader=PackageLoader("fulfillbridge.web", "templates"),
     autoescape=select_autoescape(["html"]),
@@ -74,7 +91,7 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_environment.filters.update(when=when, age=age, duration=duration, since=since)
+_environment.filters.update(when=when, age=age, duration=duration, since=since, readable=readable)
 _environment.globals.update(query=query, version=__version__)
 
 
