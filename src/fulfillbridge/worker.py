@@ -44,7 +44,7 @@ from fulfillbridge.flows.inventory_feed import poll_feeds
 from fulfillbridge.flows.outbox import send_due
 from fulfillbridge.flows.processing import process_inbox
 from fulfillbridge.flows.reconcile import reconcile_due_stores
-from fulfillbridge.flows.tracking import poll_tracking
+from fulfillbridge.flows.tracking import poll_schedule, poll_tracking
 from fulfillbridge.store import leases, queues
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import StoreRow
@@ -354,7 +354,7 @@ async def run_periodic(database: Database, settings: Settings) -> RoundReport:
     except Exception:
         logger.exception("housekeeping failed; trying again later")
     try:
-        await poll_tracking(database)
+        await poll_tracking(database, schedule=poll_schedule(settings))
     except Exception:
         logger.exception("tracking parcels failed; trying again next round")
     return report

@@ -12,6 +12,7 @@ code ``REFUSED`` naming the carrier's reason; a carrier that cannot be reached i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from loguru import logger
@@ -24,6 +25,7 @@ from karrio.core import models as km
 
 from fulfillbridge.carriers import _clickpost, _karrio, _shiprocket
 from fulfillbridge.carriers._clickpost import Clickpost
+from fulfillbridge.carriers._label_pdf import label_pdf
 from fulfillbridge.carriers._models import (
     Account,
     CarrierError,
@@ -128,11 +130,15 @@ async def buy_label(account: Account, shipment: Shipment) -> Label:
             response = gateway.proxy.create_shipment(request)
         except OSError as exc:
             raise OutcomeUnknown(f"no answer from the carrier after the purchase: {exc}") from exc
-        _karrio.decoded(response.value)  # an unreadable answer: the outcome is unknown
+        answer = _karrio.decoded(response.value)  # unreadable: the outcome is unknown
         details, messages = gateway.mapper.parse_shipment_response(response)
         if details is None:
             raise _karrio.refused(_errors(messages) or list(messages), "buy the label", profile.key)
-        return _karrio.label_of(details, shipment.label_format)
+        label = _karrio.label_of(details, shipment.label_format)
+        # karrio's PDF of the carrier's image is megabytes of hexadecimal text; the same
+        # page from the same image, compressed, is a few tens of KB.
+        image = profile.label_image(answer) if label.label_format == "PDF" else None
+        return replace(label, label=label_pdf(image)) if image is not None else label
 
     return await _karrio.in_thread(call)
 
