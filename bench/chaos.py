@@ -99,6 +99,8 @@ class Report:
     stuck: dict[str, str] = field(default_factory=dict)
     request_to_accepted: list[float] = field(default_factory=list)
     shipment_to_fulfillment: list[float] = field(default_factory=list)
+    # The same latencies by the phase each order was made in: {phase: (accepted, fulfilled)}.
+    by_phase: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     kills: list[str] = field(default_factory=list)
     slow: list[str] = field(default_factory=list)  # phases that outlasted their wait
     faults: Counter[str] = field(default_factory=Counter)
@@ -123,10 +125,13 @@ class Report:
         for label, found in (("lost", self.lost), ("doubled", self.doubled), ("stuck", self.stuck)):
             lines += [f"  {label}: {fo} ({why})" for fo, why in sorted(found.items())]
         lines.append(f"{'latency (s)':<26}{'n':>5}{'p50':>9}{'p95':>9}{'max':>9}")
-        for label, values in (
+        rows = [
             ("request -> accepted", self.request_to_accepted),
             ("shipment -> fulfillment", self.shipment_to_fulfillment),
-        ):
+        ]
+        for phase, (accepted, fulfilled) in self.by_phase.items():
+            rows += [(f"  {phase}: accepted", accepted), (f"  {phase}: fulfilled", fulfilled)]
+        for label, values in rows:
             if values:
                 lines.append(
                     f"{label:<26}{len(values):>5}{_percentile(values, 0.5):>9.2f}"
@@ -179,6 +184,8 @@ class Chaos:
         self.http = httpx.AsyncClient(timeout=30, trust_env=False)
         self.api: httpx.AsyncClient | None = None
         self.asked_at: dict[str, float] = {}  # fulfillment order -> when its order was made
+        self.phase = "start"  # the phase now running, for each order's latencies
+        self.phase_of: dict[str, str] = {}  # fulfillment order -> the phase it was made in
         self.shipped_at: dict[str, float] = {}  # fulfillment order -> when it was shipped
         self.database_url: str | None = None
         self._pg_admin: str | None = None
@@ -394,6 +401,7 @@ class Chaos:
     # -- the merchant and the operation --------------------------------------------------------
 
     async def create_orders(self, count: int) -> list[str]:
+        """``count`` orders made by the merchant, each noted with the phase it belongs to."""
         began = time.time()
         made = await self.control(
             f"/__sandbox/shops/{SHOP}/merchant",
@@ -402,6 +410,7 @@ class Chaos:
         fos = list(made["service_fulfillment_order_ids"])
         for fo in fos:
             self.asked_at[fo] = began
+            self.phase_of[fo] = self.phase
         self.report.created += fos
         return fos
 
@@ -459,6 +468,9 @@ class Chaos:
         await self.faults()
 
     async def phase_kills(self) -> None:
+        """Crashes only: the workers killed mid-write, then every order of the phase carried
+        through before any fault begins, so its latencies are a crash run's alone."""
+        self.phase = "kills"
         first = await self.create_orders(2)
         await self.until(lambda: len(self.accepted(first)) == len(first), "first acceptances", 60)
 
@@ -472,6 +484,10 @@ class Chaos:
                 await self.ship(fo)
 
         await self.kill_mid_write(FULFIL, shipments)
+        await self.through(
+            [fo for fo in self.report.created if self.phase_of.get(fo) == "kills"],
+            "orders through the kills",
+        )
 
     def fulfilled(self, fos: list[str]) -> list[str]:
         done = {
@@ -497,6 +513,7 @@ class Chaos:
             self.report.slow.append(f"{what}: {done}/{len(shipped)} fulfilled")
 
     async def phase_faults(self) -> None:
+        self.phase = "faults"
         await self.faults(
             api={
                 "server_error": 0.15,
@@ -524,6 +541,7 @@ class Chaos:
         )
 
     async def phase_blackout(self) -> None:
+        self.phase = "blackout"
         await self.faults(webhooks={"duplicate": 0.3, "reorder": 0.3})
         assert self.serve is not None
         await self.serve.kill()
@@ -596,10 +614,13 @@ class Chaos:
                 report.lost[fo] = "never accepted at Shopify"
             else:
                 report.lost[fo] = "shipped but never fulfilled at Shopify"
+            accepted, fulfilled = report.by_phase.setdefault(self.phase_of.get(fo, "?"), ([], []))
             if (ACCEPT, fo) in done and fo in self.asked_at:
                 report.request_to_accepted.append(done[(ACCEPT, fo)] - self.asked_at[fo])
+                accepted.append(report.request_to_accepted[-1])
             if (FULFIL, fo) in done and fo in self.shipped_at:
                 report.shipment_to_fulfillment.append(done[(FULFIL, fo)] - self.shipped_at[fo])
+                fulfilled.append(report.shipment_to_fulfillment[-1])
         log = (await self.http.get(f"{self.sandbox_url}/__sandbox/shops/{SHOP}/requests")).json()
         report.faults = Counter(e["fault"] for e in log["requests"] if e.get("fault"))
         await self.scrape()

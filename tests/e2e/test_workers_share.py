@@ -20,6 +20,16 @@ LATER = 6
 READS_PER_PULL = 2
 
 
+async def _inbox_done(bridge: Bridge) -> bool:
+    """Every event taken in is processed: no pull is still half-way through its listings
+    (a request can be accepted from its webhook while a ping's pull is still reading)."""
+    async with bridge.database.transaction() as session:
+        waiting = await session.scalar(
+            select(func.count()).where(InboxEventRow.processed_at.is_(None))
+        )
+    return not waiting
+
+
 async def _pings(bridge: Bridge) -> int:
     async with bridge.database.transaction() as session:
         return int(
@@ -66,6 +76,7 @@ async def test_two_worker_processes_answer_a_burst_of_pings_with_one_or_two_pull
         for fo_id in fo_ids:
             await bridge.wait_state(fo_id, "accepted", timeout=40)
         await bridge.wait_sent(timeout=30)
+        await eventually(lambda: _inbox_done(bridge), timeout=30, what="the inbox to be worked")
         log = await merchant.requests()
         # No worker ran before: every listing from that second on is theirs.
         first_burst = _pull_reads(log, before, same_second=True)
@@ -77,6 +88,7 @@ async def test_two_worker_processes_answer_a_burst_of_pings_with_one_or_two_pull
         for order in later:
             await bridge.wait_state(order["fulfillment_orders"][0]["id"], "accepted", timeout=40)
         await bridge.wait_sent(timeout=30)
+        await eventually(lambda: _inbox_done(bridge), timeout=30, what="the inbox to be worked")
         await asyncio.sleep(1.0)  # pings still on their way would show up here
         # Strictly later seconds: an upper bound is asserted, so missing some is safe.
         later_pulls = _pull_reads(await merchant.requests(), between, same_second=False)
