@@ -141,7 +141,7 @@ def test_ship_with_lines_and_several_packages(run, seeded) -> None:
         "--url",
         "https://ups.example/1Z2",
         "--line",
-        "MUG-RED:1",
+        "MUG-RED=1",
     )
     assert result.exit_code == 0, result.output
     assert "#1001 (work" in result.output and "shipped MUG-RED x 1" in result.output
@@ -165,7 +165,11 @@ def test_ship_refusals_write_nothing(run, seeded) -> None:
         "orders", "ship", str(work_id), "--carrier", "UPS", "--tracking", "1", "--line", "MUG"
     )
     assert bad_line.exit_code == 2
-    assert "SKU:QUANTITY" in bad_line.output
+    assert "SKU:QUANTITY or SKU=QUANTITY" in " ".join(bad_line.output.split())
+    zero = run(
+        "orders", "ship", str(work_id), "--carrier", "UPS", "--tracking", "1", "--line", "MUG=0"
+    )
+    assert zero.exit_code == 2
     urls = run(
         "orders",
         "ship",
@@ -246,8 +250,8 @@ def test_import_tracking_applies_good_rows_reports_bad_ones_and_reimports_nothin
 
 def test_import_tracking_file_problems(run, seeded, tmp_path) -> None:
     missing = run("orders", "import-tracking", str(tmp_path / "nope.csv"))
-    assert missing.exit_code == 1
-    assert "no such file" in missing.output
+    assert missing.exit_code == 2
+    assert "nope.csv" in missing.output and "does not exist" in missing.output
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("order,tracking\n#1001,1Z\n", encoding="utf-8")
     result = run("orders", "import-tracking", str(wrong))
@@ -257,6 +261,13 @@ def test_import_tracking_file_problems(run, seeded, tmp_path) -> None:
     everything = run("orders", "import-tracking", str(clean))
     assert everything.exit_code == 0, everything.output
     assert "1 row(s) shipped" in everything.output
+    # Every row rejected: nothing was done, so it is a failure (1), not "done in part" (3).
+    refused = _write_csv(tmp_path / "bad.csv", [["acme", "#4040", "", "", "UPS", "1Z8", ""]])
+    nothing = run("orders", "import-tracking", str(refused))
+    assert nothing.exit_code == 1, nothing.output
+    assert "0 row(s) shipped, 0 already imported, 1 with errors" in nothing.output
+    as_json = run("orders", "import-tracking", str(refused), "--json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["rejected"] == 1
     shown = json.loads(run("orders", "show", str(seeded["a1001"]), "--json").stdout)
     assert shown["state"] == "shipped"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -34,6 +35,14 @@ async def test_labels_from_the_command_line(shop: Shop, tmp_path: Path) -> None:
     label = json.loads(shown)["label"]
     code, again = await cli("orders", "label", "buy", ref, "-p", "box-1")
     assert code == 0 and "already bought" in again
+    # The hint names the order, quoted for a shell ('#' would start a comment), and works
+    # as printed once a shell has split it.
+    hint = shlex.split(" ".join(again.split()).split("`")[1])
+    assert hint[:4] == ["fulfillbridge", "orders", "label", "print"]
+    assert hint[4].startswith("#") and f"'{hint[4]}'" in again
+    assert hint[5] == str(label["id"])
+    code, shown = await cli(*hint[1:], "--out", str(tmp_path / "hinted.pdf"))
+    assert code == 0, shown
     assert shop.twin_summary()["purchases"] == 1
 
     target = tmp_path / "label.pdf"
@@ -57,16 +66,25 @@ async def test_labels_from_the_command_line(shop: Shop, tmp_path: Path) -> None:
 async def test_broken_command_lines_get_one_line(shop: Shop, tmp_path: Path) -> None:
     work_id, _ = await shop.work((1,))
     ref = str(work_id)
-    cases = [
+    usage = [  # what the user typed is wrong: exit 2
         (("orders", "label", "buy", ref, "--line", "MUG"), "must be SKU=units"),
+        (("orders", "label", "buy", ref, "--line", "X:0"), "must be SKU=units"),
         (("orders", "label", "buy", ref, "--dims", "10x20"), "LxWxH"),
         (("orders", "label", "buy", ref, "--format", "PNG"), "PDF or ZPL"),
-        (("orders", "label", "buy", ref, "--service", "ups_rocket"), "ups_rocket"),
-        (("orders", "label", "buy", "99999"), "no work order for #99999"),
-        (("orders", "label", "print", ref, "42"), "no label 42"),
-        (("orders", "label", "void", ref, "42"), "no label 42"),
         (("orders", "label", "event", ref, "1", "TELEPORTED"), "TELEPORTED"),
         (("orders", "label", "event", ref, "1", "DELIVERED", "--at", "noon"), "ISO 8601"),
+        (("orders", "label", "rates", ref, "--dims", "30x20"), "LxWxH"),
+    ]
+    for args, words in usage:
+        code, shown = await cli(*args)
+        assert code == 2, (args, shown)
+        assert words in shown and "Traceback" not in shown, (args, shown)
+    cases = [  # well formed, but refused: exit 1
+        (("orders", "label", "buy", ref, "--line", "X:1"), "X"),
+        (("orders", "label", "buy", ref, "--service", "ups_rocket"), "ups_rocket"),
+        (("orders", "label", "buy", "99999"), "no work order 99999 and no order #99999"),
+        (("orders", "label", "print", ref, "42"), "no label 42"),
+        (("orders", "label", "void", ref, "42"), "no label 42"),
     ]
     for args, words in cases:
         code, shown = await cli(*args)
@@ -87,5 +105,10 @@ async def test_broken_command_lines_get_one_line(shop: Shop, tmp_path: Path) -> 
         "carrier", "add", "other", "--carrier", "ups",
         "--credentials", str(secrets), "--ship-from", str(address),
     )  # fmt: skip
-    assert code == 1 and "is not JSON" in shown
+    assert code == 2 and "is not JSON" in shown
+    code, shown = await cli(
+        "carrier", "add", "other", "--carrier", "ups",
+        "--credentials", str(tmp_path / "nope.json"), "--ship-from", str(address),
+    )  # fmt: skip
+    assert code == 2 and "nope.json" in shown and "does not exist" in shown
     assert shop.twin_summary()["purchases"] == 0

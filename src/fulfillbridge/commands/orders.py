@@ -824,7 +824,13 @@ def _row_problem(row: dict[str, str]) -> str | None:
 @clear_errors
 def import_tracking_command(
     file: Annotated[
-        Path, typer.Argument(help="CSV: store, order, sku, quantity, carrier, tracking, url.")
+        Path,
+        typer.Argument(
+            help="CSV: store, order, sku, quantity, carrier, tracking, url.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ],
     notify: Annotated[bool, typer.Option(help="Let Shopify email the customers.")] = True,
     as_json: JsonOption = False,
@@ -832,7 +838,8 @@ def import_tracking_command(
     """Apply shipments from a CSV file, one row per package line. Rows with the same store,
     order and tracking number are one package. Bad rows are reported by line number and the
     good ones applied; importing the same file again applies nothing twice. The order column
-    is read like ORDER elsewhere ('#1001', 1001, work:7). Exit 3 when some rows were
+    is read like ORDER elsewhere ('#1001', 1001, work:7; a bare number that is both an order
+    name and another order's work id is rejected as ambiguous). Exit 3 when some rows were
     rejected, 1 when all were."""
     packages, results = _group(file)
 

@@ -95,6 +95,8 @@ def configure_command(
             help="File of known SKUs (one per line, or CSV with a 'sku' column); orders "
             "with other SKUs become exceptions.",
             show_default=False,
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
     no_catalogue: Annotated[
@@ -149,6 +151,8 @@ def configure_command(
             '"service": "Express Saver"}], "default": {"carrier": "DHL"}}; first match wins. '
             "Conditions: delivery (shipping, pickup, local), service_code, name_contains.",
             show_default=False,
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
     no_shipping_rules: Annotated[
