@@ -11,6 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fulfillbridge.cli import app
+from fulfillbridge.core import work as core
 from tests.shipping.conftest import WAREHOUSE, Shop
 
 
@@ -112,3 +113,33 @@ async def test_broken_command_lines_get_one_line(shop: Shop, tmp_path: Path) -> 
     )  # fmt: skip
     assert code == 2 and "nope.json" in shown and "does not exist" in shown
     assert shop.twin_summary()["purchases"] == 0
+
+
+CANADA = core.Address(
+    name="Lee Tremblay",
+    address1="100 Queen St W",
+    city="Toronto",
+    province_code="ON",
+    zip="M5H 2N2",
+    country_code="CA",
+)
+
+
+async def test_every_service_rates_offer_can_be_bought(shop: Shop) -> None:
+    work_id, _ = await shop.work((1,), address=CANADA, service=None)
+    ref = f"work:{work_id}"
+    code, shown = await cli("orders", "label", "rates", ref, "--json")
+    assert code == 0, shown
+    offered = json.loads(shown)
+    services = [rate["service"] for rate in offered]
+    # UPS Worldwide Express (code 07) among them, under the name buy takes.
+    assert "ups_worldwide_express" in services and len(services) == len(set(services))
+    for rate in offered:
+        assert rate["name"].startswith("UPS ") and rate["name"] != rate["service"], rate
+    for n, service in enumerate(services):
+        code, bought = await cli(
+            "orders", "label", "buy", ref, "-p", f"box-{n}", "--service", service, "--json"
+        )
+        assert code == 0, (service, bought)
+        assert json.loads(bought)["label"]["service"] == service
+    assert shop.twin_summary()["purchases"] == len(services)

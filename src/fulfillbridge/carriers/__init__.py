@@ -12,6 +12,7 @@ code ``REFUSED`` naming the carrier's reason; a carrier that cannot be reached i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from loguru import logger
@@ -104,7 +105,13 @@ async def rates(account: Account, shipment: Shipment) -> list[Rate]:
         details, messages = karrio.Rating.fetch(request).from_(gateway).parse()
         if not details and _errors(messages):
             raise _karrio.refused(_errors(messages), "rate the parcel", profile.key)
-        return _karrio.rates_of(details, profile.services)
+        offered = []
+        for rate in _karrio.rates_of(details, profile.services):
+            # Only services a label can be bought with, each under our name for it.
+            name = profile.canonical(rate.service)
+            if name is not None:
+                offered.append(replace(rate, service=name, name=profile.services[name]))
+        return offered
 
     return await _karrio.in_thread(call)
 
