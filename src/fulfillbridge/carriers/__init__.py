@@ -38,7 +38,7 @@ from fulfillbridge.carriers._models import (
     Tracking,
 )
 from fulfillbridge.carriers._shiprocket import Shiprocket
-from fulfillbridge.carriers._ups import Ups
+from fulfillbridge.carriers._ups import Ups, charge_of
 from fulfillbridge.core.errors import ShippingErrorCode
 from fulfillbridge.core.tracking import ParcelEvent
 
@@ -135,11 +135,15 @@ async def buy_label(account: Account, shipment: Shipment) -> Label:
             response = gateway.proxy.create_shipment(request)
         except OSError as exc:
             raise OutcomeUnknown(f"no answer from the carrier after the purchase: {exc}") from exc
-        _karrio.decoded(response.value)  # an unreadable answer: the outcome is unknown
+        answer = _karrio.decoded(response.value)  # unreadable: the outcome is unknown
         details, messages = gateway.mapper.parse_shipment_response(response)
         if details is None:
             raise _karrio.refused(_errors(messages) or list(messages), "buy the label", profile.key)
-        return _karrio.label_of(details, shipment.label_format)
+        label = _karrio.label_of(details, shipment.label_format)
+        if label.amount is None:
+            amount, currency = charge_of(answer)
+            label = replace(label, amount=amount, currency=currency or label.currency)
+        return label
 
     return await _karrio.in_thread(call)
 

@@ -25,6 +25,24 @@ from fulfillbridge.carriers._karrio import decoded, token_cache
 from fulfillbridge.carriers._models import Account, Label
 
 
+def charge_of(answer: Any) -> tuple[str | None, str | None]:
+    """What UPS charged for a shipment, from its Shipping API answer: the account's
+    negotiated total when UPS gives one (what is billed), else the published total.
+    (karrio fills no rate from a shipment answer, so the label would have no cost.)"""
+    results = ((answer or {}).get("ShipmentResponse") or {}).get("ShipmentResults") or {}
+    negotiated = (results.get("NegotiatedRateCharges") or {}).get("TotalCharge") or {}
+    published = (results.get("ShipmentCharges") or {}).get("TotalCharges") or {}
+    for charge in (negotiated, published):
+        value = charge.get("MonetaryValue") if isinstance(charge, dict) else None
+        try:
+            amount = f"{float(value):.2f}" if value not in (None, "") else None
+        except (TypeError, ValueError):
+            amount = None
+        if amount is not None:
+            return amount, str(charge.get("CurrencyCode") or "") or None
+    return None, None
+
+
 @attr.s(auto_attribs=True)
 class _Settings(KarrioUpsSettings):
     base_url: str | None = None
