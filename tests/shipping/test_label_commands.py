@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -62,6 +63,14 @@ async def test_labels_from_the_command_line(shop: Shop, tmp_path: Path) -> None:
         "orders", "label", "event", ref, str(shipment_id), "IN_TRANSIT", "--at", "2026-12-01T10:00Z"
     )
     assert code == 0 and "recorded" in shown
+    # In `orders show` the scan is an event on the shipped order, not a shipped -> shipped
+    # change; the ship-to line names the province.
+    code, shown = await cli("orders", "show", ref)
+    assert code == 0, shown
+    rows = [" ".join(r.replace("│", " ").split()) for r in shown.splitlines()]
+    assert not [r for r in rows if re.search(r"\d shipped shipped", r)], shown
+    assert [r for r in rows if "(still shipped) tracking IN_TRANSIT" in r], shown
+    assert "ship to: Ann Smith, 5 Elm St, Austin, TX, 78701, US" in shown
 
 
 async def test_broken_command_lines_get_one_line(shop: Shop, tmp_path: Path) -> None:

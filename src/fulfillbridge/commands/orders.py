@@ -342,7 +342,8 @@ def _print_view(view: dict[str, Any]) -> None:
     _print_details(view)
     address = view["shipping_address"] or {}
     if address:
-        parts = [address.get(k, "") for k in ("name", "address1", "city", "zip", "country_code")]
+        keys = ("name", "address1", "address2", "city", "province_code", "zip", "country_code")
+        parts = [address.get(k) or "" for k in keys]
         out.print("ship to: " + ", ".join(p for p in parts if p), highlight=False)
     lines = Table(
         "sku",
@@ -379,13 +380,19 @@ def _print_view(view: dict[str, Any]) -> None:
                 shipment["status"],
             )
         out.print(shipments)
-    history = Table("at", "from", "to", "stage", "by", title="transitions")
+    history = Table("at", "from", "to", "stage", "event", "by", title="transitions")
     for t in view["transitions"]:
+        detail = t["detail"] or {}
+        # A row that left the state as it was (a tracking scan, a second package) is an
+        # event, not a change; a new stage is a change of its own.
+        same = t["from_state"] == t["to_state"] and detail.get("action") != "stage"
+        event = " ".join([str(detail.get("action") or ""), *map(str, detail.get("statuses") or [])])
         history.add_row(
             t["at"].strftime("%Y-%m-%d %H:%M:%S"),
-            t["from_state"] or "",
-            t["to_state"],
+            "" if same else t["from_state"] or "",
+            f"(still {t['to_state']})" if same else t["to_state"],
             t["stage"] or "",
+            event.strip() if same else "",
             t["actor"],
         )
     out.print(history)
