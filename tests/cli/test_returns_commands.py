@@ -154,8 +154,12 @@ def test_receive_dispose_and_label(run, returned: int) -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (("receive", "1", "TEE-M=3"), "expects 2 more unit(s), not 3"),
+        (("receive", "1", "TEE-M=3"), "expects 2 more unit(s); this receipt asks for 3"),
         (("receive", "1", "HAT=1"), "has no line HAT"),
+        (
+            ("receive", "1", "MUG=1", "MUG=1:damaged"),
+            "expects 1 more unit(s); this receipt asks for 2 (1 good, 1 damaged)",
+        ),
         (("receive", "1", "TEE-M"), "is not LINE=QUANTITY or LINE:QUANTITY"),
         (("receive", "1", "TEE-M=two"), "is not LINE=QUANTITY or LINE:QUANTITY"),
         (("dispose", "1", "--missing", "MUG=1:x"), "is not LINE=QUANTITY or LINE:QUANTITY"),
