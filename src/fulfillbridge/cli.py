@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -598,6 +599,59 @@ def sandbox_serve(
     from fulfillbridge.sandbox.server import serve
 
     serve(host=host, port=port, shops_file=shops)
+
+
+TWINS = ("ups", "shiprocket", "clickpost")
+
+
+@sandbox_app.command(
+    "carrier-twin",
+    epilog=examples(
+        "fulfillbridge sandbox carrier-twin ups --port 8766",
+        "fulfillbridge sandbox carrier-twin shiprocket --port 8767",
+    ),
+)
+@command
+def sandbox_carrier_twin(
+    carrier: Annotated[str, typer.Argument(help="Which carrier: ups, shiprocket or clickpost.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8766,
+) -> None:
+    """Run a local carrier (a twin of its API) on its own, for trying labels without an
+    account at the carrier. Its credentials are local-only; `GET /__twin/` lists its test
+    controls. It prints the `fulfillbridge carrier add` line that uses it."""
+    import uvicorn
+
+    from fulfillbridge.carrier_twins import clickpost, shiprocket, ups
+
+    factories: dict[str, Any] = {
+        "ups": ups.create_app,
+        "shiprocket": shiprocket.create_app,
+        "clickpost": clickpost.create_app,
+    }
+    if carrier not in factories:
+        raise typer.BadParameter(
+            f"{carrier!r} is not one of {', '.join(TWINS)}", param_hint="CARRIER"
+        )
+    factory = factories[carrier]
+    # The twin's local credentials are its factory's defaults (named as the carrier names
+    # them), so what is printed is what it accepts.
+    credentials = {
+        name: str(parameter.default)
+        for name, parameter in inspect.signature(factory).parameters.items()
+    }
+    twin = factory()
+    url = f"http://{host}:{port}"
+    out.print(f"{carrier} twin at {url} (controls: {url}/__twin/)", highlight=False)
+    out.print(
+        f"connect it: write {json.dumps(credentials)} to credentials.json and a ship-from "
+        "address (docs/shipping.md) to warehouse.json, then\n"
+        f"  fulfillbridge carrier add {carrier}-twin --carrier {carrier} "
+        f"--credentials credentials.json --ship-from warehouse.json --base-url {url}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    uvicorn.run(twin, host=host, port=port, log_level="info")
 
 
 def _port_mismatch(current: Settings, port: int | None) -> str | None:
