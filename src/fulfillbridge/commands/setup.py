@@ -342,8 +342,10 @@ def setup_command(
     verify. Safe to run again: what is right is left alone. First checks that the bridge
     answers at public_url, the address Shopify is given; if not, nothing is changed."""
     settings = load_settings()
-    # Checked first: set-up gives Shopify public_url for every webhook and the callback, so
-    # with nothing answering there it would move working registrations to a dead address.
+    asyncio.run(setup_flow.stored_store(settings, name))  # an unknown store is named first
+    # Checked before any registration: set-up gives Shopify public_url for every webhook and
+    # the callback, so with nothing answering there it would move working registrations to
+    # a dead address.
     problem = verify_public_url(settings) if verify_url else None
     if problem:
         if as_json:
