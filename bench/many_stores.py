@@ -4,17 +4,24 @@ One sandbox process serves ``--stores`` shops (50 by default), each connected to
 as a fulfillment service whose merchant submits fulfillment requests automatically. The
 bridge's app (``fulfillbridge serve --no-worker``) and N ``fulfillbridge worker`` processes
 share one PostgreSQL database (a fresh one per run, on the server ``--database-url`` names).
-After a warm-up order per store, every shop gets ``--orders`` orders in one merchant call,
-all shops at once, and the run lasts until every fulfillment request is accepted at Shopify.
+After a warm-up order per store come two phases. Paced: one order at a time, each at the
+next store in turn, ``--paced-rate`` per second for ``--paced-seconds`` (a steady rate the
+system keeps up with): its request -> accepted p50/p99 is the latency an order sees when
+nothing is queued. Burst: every shop gets ``--orders`` orders in one merchant call, all
+shops at once, until every fulfillment request is accepted at Shopify: its orders/s is the
+throughput, and its p99 is close to the burst's whole length (the last of 1,000 orders made
+at once waits for the others).
 
 Printed per run (one run per count in ``--workers``, default 1,2,4), with ratios against the
 first: orders/s (orders / seconds from the first merchant call to the last acceptance), CPU
 seconds per order of the bridge's processes (app and workers; the sandbox's apart), Shopify
 points per order (actual cost, every shop's request log), THROTTLED answers, and request ->
-accepted p50/p99. Every fulfillment order is then checked: one work order, accepted once.
+accepted p50/p99 of the burst and of the paced phase. Every fulfillment order is then
+checked: one work order, accepted once. ``--profile DIR`` runs every process under cProfile.
 
 Usage: ``python bench/many_stores.py --database-url postgresql://user@127.0.0.1:5432/db
-[--stores 50] [--orders 20] [--workers 1,2,4] [--time-limit 300]``. Exit status 0 when
+[--stores 50] [--orders 20] [--workers 1,2,4] [--paced-rate 4] [--paced-seconds 30]
+[--time-limit 300] [--profile DIR]``. Exit status 0 when
 every run finished with nothing lost or doubled, 1 otherwise.
 """
 
@@ -60,6 +67,9 @@ class Result:
     calls: int = 0
     throttled: int = 0
     stages: dict[str, float] = field(default_factory=dict)
+    # The paced phase: one order at a time across the stores at a steady rate.
+    paced: list[float] = field(default_factory=list)
+    paced_rate: float | None = None  # orders per second actually made
 
     @property
     def orders_per_second(self) -> float | None:
@@ -92,8 +102,17 @@ class Run:
             "FULFILLBRIDGE_LOG_LEVEL": "WARNING",
         }
         self.processes = flow.Processes(workdir, env)
+        self.profile: Path | None = args.profile
         self.sandbox: httpx.AsyncClient | None = None
         self.db: flow.BridgeDb | None = None
+
+    def start_process(self, name: str, args: list[str]) -> None:
+        """Start a child, under cProfile when ``--profile`` names a directory (the profile is
+        written when the process stops cleanly at the end of the run)."""
+        if self.profile is not None:
+            out = self.profile / f"w{self.workers}-{name}.prof"
+            args = ["-m", "cProfile", "-o", str(out), *args]
+        self.processes.start(name, args)
 
     def settings(self) -> Any:
         from fulfillbridge.config import Settings
@@ -105,7 +124,7 @@ class Run:
 
     async def start(self) -> None:
         start_by = time.monotonic() + 60
-        self.processes.start(
+        self.start_process(
             "sandbox", ["-m", "fulfillbridge.sandbox.server", "--port", str(self.sandbox_port)]
         )
         await flow._wait_http(
@@ -139,7 +158,7 @@ class Run:
             )
             await configure.configure_store(settings, f"s{index:03d}", mode="fulfillment_service")
         serve = ["-m", "fulfillbridge.cli", "serve", "--port", str(self.bridge_port)]
-        self.processes.start("bridge", [*serve, "--host", "127.0.0.1", "--no-worker"])
+        self.start_process("bridge", [*serve, "--host", "127.0.0.1", "--no-worker"])
         await flow._wait_http(f"{self.bridge_url}/healthz", self.processes, start_by, what="bridge")
         await self._set_up_stores()
         for index in range(self.args.stores):
@@ -154,7 +173,7 @@ class Run:
             )
             flow._expect(seeded, 200, f"seeding {shop}")
         for number in range(1, self.workers + 1):
-            self.processes.start(f"worker-{number}", ["-m", "fulfillbridge.cli", "worker"])
+            self.start_process(f"worker-{number}", ["-m", "fulfillbridge.cli", "worker"])
         self.db = flow.BridgeDb(self.database_url)
 
     async def _set_up_stores(self) -> None:
@@ -235,6 +254,9 @@ class Run:
             warm |= dict.fromkeys(made, began)
         await self.all_accepted(warm, "warm-up requests")
         await asyncio.sleep(3.0)  # the warm-up's echoes die down
+        if self.args.paced_seconds > 0:
+            await self.paced_phase(shops, result)
+            await asyncio.sleep(3.0)
         seen_log = len(await self.request_logs())
         cpu_before, sandbox_before = (
             self.bridge_cpu(),
@@ -258,6 +280,22 @@ class Run:
         result.throttled = sum(1 for e in log if e["throttled"] and not e.get("fault"))
         result.problems = self.verify(set(started) | set(warm))
         result.stages = self.stages(min(started.values()))
+
+    async def paced_phase(self, shops: list[str], result: Result) -> None:
+        """Orders made one at a time, each at the next store in turn, at ``--paced-rate``
+        per second for ``--paced-seconds``: latency when the system keeps up."""
+        rate, count = self.args.paced_rate, int(self.args.paced_rate * self.args.paced_seconds)
+        began = time.monotonic()
+
+        async def one(index: int) -> tuple[float, list[tuple[str, str]]]:
+            await asyncio.sleep(max(0.0, began + index / rate - time.monotonic()))
+            return await self.create_orders(shops[index % len(shops)], 1)
+
+        made = await asyncio.gather(*(one(i) for i in range(count)))
+        result.paced_rate = count / max(1e-9, time.monotonic() - began)
+        started = {fo: at for at, fos in made for fo in fos}
+        done = await self.all_accepted(started, "paced requests")
+        result.paced = [done[fo] - started[fo] for fo in started]
 
     def stages(self, since: float) -> dict[str, float]:
         """Median seconds of each step for the burst: the callback's arrival after the
@@ -336,16 +374,19 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     print(f"{args.stores} stores x {args.orders} orders, PostgreSQL, {os.cpu_count()} CPUs")
     print(f"{'workers':>7} {'orders/s':>9} {'':>6} {'CPU s/order':>12} {'':>6} "
           f"{'points/order':>13} {'':>6} {'THROTTLED':>10} {'p50':>7} {'p99':>7}"
-          "  checks")  # fmt: skip
+          f" {'paced p50':>9} {'p99':>7}  checks")  # fmt: skip
     for r in results:
         p50 = flow._percentile(r.latencies, 0.5) if r.latencies else None
         p99 = flow._percentile(r.latencies, 0.99) if r.latencies else None
+        paced50 = flow._percentile(r.paced, 0.5) if r.paced else None
+        paced99 = flow._percentile(r.paced, 0.99) if r.paced else None
         print(f"{r.workers:7d} {_num(r.orders_per_second, '.1f', 9)} "
               f"{_ratio(r.orders_per_second, base.orders_per_second)} "
               f"{_num(r.cpu_per_order, '.4f', 12)} {_ratio(r.cpu_per_order, base.cpu_per_order)} "
               f"{_num(r.points_per_order, '.1f', 13)} "
               f"{_ratio(r.points_per_order, base.points_per_order)} {r.throttled:10d} "
-              f"{_num(p50, '.2f', 6)}s {_num(p99, '.2f', 6)}s  "
+              f"{_num(p50, '.2f', 6)}s {_num(p99, '.2f', 6)}s "
+              f"{_num(paced50, '.2f', 8)}s {_num(paced99, '.2f', 6)}s  "
               f"{'ok' if not r.problems else '; '.join(r.problems[:3])}")  # fmt: skip
         if r.stages:
             print(" " * 8 + "medians: " + ", ".join(f"{k} {v:.2f}s" for k, v in r.stages.items()))
@@ -354,7 +395,10 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
           + ", ".join(f"{r.sandbox_cpu / r.orders * 1000:.1f} ms" for r in results
                       if r.sandbox_cpu is not None)
           + " per order); points: actual cost over every shop's calls during the burst;"
-          " p50/p99: request -> accepted.")  # fmt: skip
+          " p50/p99: request -> accepted in the burst; paced: request -> accepted with "
+          + ", ".join(f"{r.paced_rate:.1f}" for r in results if r.paced_rate)
+          + " orders/s made one at a time across the stores (the rate the system keeps up"
+          " with), before the burst.")  # fmt: skip
 
 
 async def main_async(args: argparse.Namespace, counts: list[int]) -> int:
@@ -373,6 +417,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=20, help="orders per store in the burst")
     parser.add_argument("--workers", default="1,2,4", help="worker process counts to compare")
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per run")
+    parser.add_argument("--paced-rate", type=float, default=4.0, help="orders/s of the paced phase")
+    parser.add_argument(
+        "--paced-seconds",
+        type=float,
+        default=30.0,
+        help="length of the paced phase before the burst (0: none)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="directory for a cProfile file per process and run (w<N>-<process>.prof)",
+    )
     args = parser.parse_args(argv)
     if not args.database_url.startswith("postgresql"):
         parser.error("--database-url must be a postgresql:// URL")
@@ -384,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers must be numbers separated by commas, got {args.workers!r}")
     if not counts or not all(1 <= n <= 16 for n in counts):
         parser.error("--workers: each count must be in [1, 16]")
+    if not (0.1 <= args.paced_rate <= 100 and 0 <= args.paced_seconds <= 600):
+        parser.error("--paced-rate must be in [0.1, 100], --paced-seconds in [0, 600]")
     if not 30 <= args.time_limit <= 1800:
         parser.error("--time-limit must be in [30, 1800] seconds")
     with flow._clean_environment():

@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     worker_outbox_concurrency: int = Field(4, ge=1, le=32)
     # A mutation whose outcome is unknown is checked in Shopify after 1 s, 2 s, 4 s ... at
     # most this long apart; one that got no answer at all and whose late arrival could
-    # double it (a fulfillment, a hold, a delivery event) waits unknown_settle_seconds,
-    # longer than Shopify keeps a request running.
+    # double it (a partial fulfillment that could fit twice, a delivery event, a tracking
+    # change: core.resend) is not sent again before unknown_settle_seconds, longer than
+    # Shopify keeps a request running.
     outbox_verify_first_seconds: float = Field(1.0, gt=0, le=60)
     outbox_verify_max_seconds: float = Field(30.0, gt=0, le=600)
     unknown_settle_seconds: float = Field(60.0, ge=0, le=600)
@@ -112,6 +113,13 @@ class Settings(BaseSettings):
     # 4 hours (before September 2024: 19 times over 48 hours); 72 hours covers both, with
     # room for clock differences, so a genuine retry is never refused.
     webhook_max_age_hours: float = Field(72.0, ge=5, le=24 * 30)
+    # Asking carriers where a labelled parcel is (docs/shipping.md, "Tracking to the door"):
+    # first this long after shipping (and at this pace while out for delivery), then every
+    # tracking_poll_seconds, backing off to tracking_poll_max_seconds while nothing changes.
+    # Real carriers need no more; the demo shortens them to seconds.
+    tracking_poll_first_seconds: float = Field(1800.0, gt=0, le=86400)
+    tracking_poll_seconds: float = Field(7200.0, gt=0, le=86400)
+    tracking_poll_max_seconds: float = Field(43200.0, gt=0, le=7 * 86400)
 
     @field_validator("public_url")
     @classmethod
@@ -126,6 +134,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"cancel_cutoff_stage {self.cancel_cutoff_stage!r} is not one of the stages "
                 f"{self.stages}"
+            )
+        if self.tracking_poll_max_seconds < self.tracking_poll_seconds:
+            raise ValueError(
+                f"tracking_poll_max_seconds ({self.tracking_poll_max_seconds}) must be at least "
+                f"tracking_poll_seconds ({self.tracking_poll_seconds})"
             )
         names = [w.name for w in self.warehouses]
         if len(set(names)) != len(names):

@@ -8,6 +8,10 @@
    production line takes accepted work through the stages and ships it with tracking
    (some in two packages, one after a hold); the merchant asks to cancel two orders, one
    early enough and one too late, and cancels another outright.
+   One order ships with a label bought from a local UPS (``carrier_twins.ups``, started
+   beside the sandbox) through the carrier layer; the local UPS then scans the parcel
+   along, and the worker's tracking poll (its pace shortened to seconds in the demo's
+   settings) passes each step on to Shopify until the parcel is delivered.
 4. A customer sends back one shipped order: the merchant approves the return, the bridge
    makes return work of it, the operation receives the units and restocks them (Shopify's
    stock goes up by as many).
@@ -34,19 +38,25 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from fulfillbridge.carrier_twins import ups as ups_twin
 from fulfillbridge.config import Settings
+from fulfillbridge.core.errors import FulfillbridgeError
 from fulfillbridge.core.returns import Disposition, DispositionDecision, Receipt, ReturnState
 from fulfillbridge.core.stores import AuthKind
+from fulfillbridge.core.tracking import SHOPIFY_EVENT, ParcelStatus
 from fulfillbridge.core.work import Tracking, WorkState
-from fulfillbridge.flows import actions, connect, setup
+from fulfillbridge.flows import actions, connect, setup, shipping
 from fulfillbridge.flows import returns as return_flows
 from fulfillbridge.flows.work_settings import work_setting_changes
 from fulfillbridge.serving import BackgroundServer
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import (
+    LabelRow,
     OutboxRow,
     ReturnWorkRow,
+    ShipmentRow,
     StoreRow,
+    TrackingEventRow,
     WorkOrderRow,
     WorkTransitionRow,
 )
@@ -59,7 +69,24 @@ DEMO_SHOP = "demo-shop.myshopify.com"
 DEMO_TOKEN = "shpat_sandbox"
 DEMO_WEBHOOK_SECRET = "sandbox-client-secret"
 DEMO_TIMEOUT = 120.0  # seconds; the run normally takes a few
+# The local UPS's default credentials (carrier_twins/ups.py); they open nothing real.
+TWIN_CREDENTIALS = {"client_id": "twin-client", "client_secret": "twin-secret"}
+DEMO_WAREHOUSE = {
+    "name": "Shipping desk",
+    "company": "Demo Print Works",
+    "address1": "100 Factory Rd",
+    "city": "Louisville",
+    "province_code": "KY",
+    "zip": "40201",
+    "country_code": "US",
+}
+LABEL_PACKAGE = "box-1"
+# The labelled parcel's journey at the local UPS, one step per tracking poll: picked up and
+# on its way (one IN_TRANSIT event for both scans), out for delivery, delivered.
+PARCEL_STEPS: tuple[tuple[str, ...], ...] = (("P", "I"), ("O",), ("D",))
 
+_FULFILLMENT = """query DemoFulfillment($id: ID!) { fulfillment(id: $id) {
+  trackingInfo(first: 5) { company number } events(first: 20) { nodes { status } } } }"""
 _SUMMARY = """query DemoSummary { orders(first: 100, sortKey: CREATED_AT) { nodes {
   name cancelledAt displayFulfillmentStatus
   fulfillmentOrders(first: 10) { nodes { status requestStatus
@@ -82,6 +109,10 @@ class _Line:
     cancel_asked: set[int] = field(default_factory=set)
     held_by_merchant: set[int] = field(default_factory=set)
     released_by_merchant: set[int] = field(default_factory=set)
+    labelled: int | None = None  # the work order shipped with a bought label
+    label: LabelRow | None = None
+    label_problem: str | None = None
+    parcel_steps: int = 0  # steps of PARCEL_STEPS the local UPS has scanned
 
 
 async def _production_line(
@@ -109,6 +140,10 @@ async def _production_line(
                 plan = line.plan.setdefault(
                     row.id, "ship" if made_to_order else plans[len(line.plan) % len(plans)]
                 )
+                if plan == "ship" and not made_to_order and line.labelled is None:
+                    # The first plain order ships with a label bought from the carrier.
+                    line.labelled = row.id
+                    line.plan[row.id] = plan = "label"
                 await _step(database, settings, http, row, plan, stages, line)
             await asyncio.sleep(0.1)
 
@@ -235,12 +270,96 @@ async def _step(
         first = lines[0]
         await act(actions.Ship((actions.ShipLine(1, line_id=first["line_id"]),), (tracking,)))
         return
+    if plan == "label" and await _ship_with_label(database, settings, row, line):
+        return
     if plan != "two_packages":
         await act(actions.Ship(None, (tracking,)))
     elif row.state == WorkState.PARTIALLY_SHIPPED.value:
         await act(actions.Ship(None, (Tracking("UPS", f"1Z{row.id:08d}B", None),)))
     else:  # one unit: one shipment in two boxes
         await act(actions.Ship(None, (tracking, Tracking("UPS", f"1Z{row.id:08d}B", None))))
+
+
+async def _ship_with_label(
+    database: Database, settings: Settings, row: WorkOrderRow, line: _Line
+) -> bool:
+    """Buy the package's label from the local UPS and report the shipment with its tracking
+    number. False (and the problem kept for the report) when the carrier refused."""
+    if line.label_problem is not None:
+        return False
+    abroad = (row.shipping_address or {}).get("country_code") != DEMO_WAREHOUSE["country_code"]
+    try:
+        bought = await shipping.buy_label(
+            database,
+            row.id,
+            shipping.LabelRequest(
+                package=LABEL_PACKAGE, service="ups_standard" if abroad else "ups_ground"
+            ),
+            actor="production-line",
+        )
+        await shipping.ship_labels(
+            database, settings, row.id, [bought.label.id], actor="production-line"
+        )
+    except FulfillbridgeError as exc:
+        line.label_problem = exc.message
+        line.labelled = None  # ships with a tracking number of its own instead
+        return False
+    line.label = bought.label
+    return True
+
+
+async def _carrier(database: Database, twin_url: str, line: _Line, stop: asyncio.Event) -> None:
+    """The local UPS moves the labelled parcel along, one step each time the worker has
+    passed the step before on to Shopify."""
+    async with httpx.AsyncClient(base_url=twin_url, timeout=10) as http:
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+            label = line.label
+            if label is None or line.parcel_steps >= len(PARCEL_STEPS):
+                continue
+            if len(await _parcel_events(database, label.id)) < line.parcel_steps:
+                continue
+            for kind in PARCEL_STEPS[line.parcel_steps]:
+                scanned = await http.post(
+                    f"/__twin/packages/{label.tracking_number}/scan", json={"type": kind}
+                )
+                scanned.raise_for_status()
+            line.parcel_steps += 1
+
+
+async def _parcel_events(database: Database, label_id: int) -> list[str]:
+    """The events (Shopify's statuses) the worker passed on for the labelled parcel."""
+    async with database.transaction() as session:
+        statuses = await session.scalars(
+            select(TrackingEventRow.status)
+            .join(LabelRow, LabelRow.shipment_id == TrackingEventRow.shipment_id)
+            .where(LabelRow.id == label_id)
+            .order_by(TrackingEventRow.id)
+        )
+        return [SHOPIFY_EVENT.get(ParcelStatus(status), status) for status in statuses]
+
+
+async def _parcel_delivered(database: Database, line: _Line) -> bool:
+    """No labelled parcel to wait for, or its work order is delivered."""
+    if line.labelled is None:
+        return True
+    async with database.transaction() as session:
+        state = await session.scalar(
+            select(WorkOrderRow.state).where(WorkOrderRow.id == line.labelled)
+        )
+    return state == WorkState.DELIVERED.value
+
+
+async def _labelled_fulfillment(database: Database, line: _Line) -> str | None:
+    """The Shopify fulfillment that carries the bought label's tracking number."""
+    if line.label is None:
+        return None
+    async with database.transaction() as session:
+        return await session.scalar(
+            select(ShipmentRow.remote_fulfillment_id)
+            .join(LabelRow, LabelRow.shipment_id == ShipmentRow.id)
+            .where(LabelRow.id == line.label.id)
+        )
 
 
 def _made_to_order(row: WorkOrderRow) -> str:
@@ -298,6 +417,11 @@ def demo_settings(home: Path, public_url: str) -> Settings:
         secret_key=None,
         public_url=public_url,
         operation_webhook_url=None,
+        # The local UPS scans the parcel within seconds: ask it at that pace, not a real
+        # carrier's half hour.
+        tracking_poll_first_seconds=0.5,
+        tracking_poll_seconds=0.5,
+        tracking_poll_max_seconds=1.0,
     )
 
 
@@ -310,16 +434,20 @@ async def run_demo(console: Console, *, orders: int = 12, keep: bool = False) ->
     with tempfile.TemporaryDirectory(prefix="fulfillbridge-demo-") as home:
         settings = demo_settings(Path(home), f"http://127.0.0.1:{port}")
         console.print("[bold]fulfillbridge demo[/] (in a temporary home, removed at the end)")
-        with SandboxServer() as sandbox:
+        with SandboxServer() as sandbox, BackgroundServer(ups_twin.create_app()) as twin:
             bridge = BackgroundServer(create_app(settings), port=port)
             with bridge:
-                console.print(f"sandbox Shopify at {sandbox.url}; bridge at {bridge.url}")
+                console.print(
+                    f"sandbox Shopify at {sandbox.url}; local UPS at {twin.url}; "
+                    f"bridge at {bridge.url}"
+                )
                 await _connect(settings, sandbox.url, console)
                 database = Database.from_settings(settings)
                 try:
-                    await _run(settings, database, sandbox.url, console, orders)
+                    await _carrier_account(database, twin.url, console)
+                    line = await _run(settings, database, sandbox.url, twin.url, console, orders)
                     await _a_return(settings, database, sandbox.url, console)
-                    await _report(settings, database, sandbox.url, console)
+                    await _report(settings, database, sandbox.url, console, line)
                     if keep:
                         await _keep_up(settings, database, sandbox.url, bridge.url, console)
                     else:
@@ -384,9 +512,28 @@ async def _connect(settings: Settings, sandbox_url: str, console: Console) -> No
     console.print(f"set up as a fulfillment service: {len(done.steps)} steps")
 
 
+async def _carrier_account(database: Database, twin_url: str, console: Console) -> None:
+    """One UPS account for every store, pointed at the local UPS."""
+    await shipping.add_account(
+        database,
+        name="ups-demo",
+        carrier="ups",
+        credentials=TWIN_CREDENTIALS,
+        ship_from=DEMO_WAREHOUSE,
+        account_number="DEMO01",
+        base_url=twin_url,
+    )
+    console.print("carrier account [bold]ups-demo[/] (every store) buys labels at the local UPS")
+
+
 async def _run(
-    settings: Settings, database: Database, sandbox_url: str, console: Console, orders: int
-) -> None:
+    settings: Settings,
+    database: Database,
+    sandbox_url: str,
+    twin_url: str,
+    console: Console,
+    orders: int,
+) -> _Line:
     async with httpx.AsyncClient(base_url=sandbox_url, timeout=30) as http:
         (
             await http.post(
@@ -422,6 +569,7 @@ async def _run(
     workers = [
         asyncio.create_task(run_worker(settings, stop=stop, database=database, worker_id="demo")),
         asyncio.create_task(_production_line(database, settings, sandbox_url, line, stop)),
+        asyncio.create_task(_carrier(database, twin_url, line, stop)),
     ]
     started = time.monotonic()
     try:
@@ -431,7 +579,11 @@ async def _run(
                 for task in workers:
                     if task.done() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
-                if line.plan and await _settled(database):
+                if (
+                    line.plan
+                    and await _settled(database)
+                    and await _parcel_delivered(database, line)
+                ):
                     break
             else:
                 console.print("[yellow]the demo's time ran out before all work settled[/]")
@@ -439,6 +591,34 @@ async def _run(
         stop.set()
         await asyncio.gather(*workers, return_exceptions=True)
     console.print(f"done in {time.monotonic() - started:.1f} s")
+    await _tell_label(database, line, console)
+    return line
+
+
+async def _tell_label(database: Database, line: _Line, console: Console) -> None:
+    if line.label_problem is not None:
+        console.print(
+            f"[yellow]no label bought: {line.label_problem}[/] (shipped with a tracking "
+            "number of its own instead)",
+            highlight=False,
+        )
+    label = line.label
+    if label is None:
+        return
+    async with database.transaction() as session:
+        order = await session.scalar(
+            select(WorkOrderRow.order_name).where(WorkOrderRow.id == label.work_order_id)
+        )
+    events = await _parcel_events(database, label.id)
+    console.print(
+        f"{order} shipped with a {label.company} label bought at the local UPS: "
+        f"{label.tracking_number}, {label.service}, "
+        f"{len(label.label_data or b'') / 1024:.1f} KB {label.label_format}; the worker "
+        f"followed the parcel and sent {len(events)} events to Shopify "
+        f"({', '.join(events) or 'none'})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 async def _wait_for(check: Any, seconds: float = 30.0) -> Any:
@@ -530,15 +710,25 @@ async def _a_return(
 
 
 async def _report(
-    settings: Settings, database: Database, sandbox_url: str, console: Console
+    settings: Settings, database: Database, sandbox_url: str, console: Console, line: _Line
 ) -> None:
     async with database.stores() as stores:
         store = await stores.get(DEMO_STORE)
         secrets = await stores.secrets(DEMO_STORE)
     from fulfillbridge.shopify import Operation
 
+    labelled = await _labelled_fulfillment(database, line)
     async with connect.store_client(database, settings, store, secrets) as client:
         data = await client.execute(Operation.from_document(_SUMMARY))
+        # The label's fulfillment as Shopify has it: its tracking and the events it got.
+        label_events: dict[str, list[str]] = {}
+        if labelled is not None:
+            shown = await client.execute(Operation.from_document(_FULFILLMENT), {"id": labelled})
+            fulfillment = shown["fulfillment"] or {}
+            for info in fulfillment.get("trackingInfo") or []:
+                label_events[str(info["number"])] = [
+                    e["status"] for e in fulfillment["events"]["nodes"]
+                ]
     async with database.transaction() as session:
         work_rows = list(await session.scalars(select(WorkOrderRow)))
         problems = {
@@ -576,6 +766,11 @@ async def _report(
         for fo in order["fulfillmentOrders"]["nodes"]:
             tracking = ", ".join(
                 f"{t['company']} {t['number']}"
+                + (
+                    f" (label bought; Shopify events: {', '.join(label_events[t['number']])})"
+                    if t["number"] in label_events
+                    else ""
+                )
                 for f in fo["fulfillments"]["nodes"]
                 for t in f["trackingInfo"]
             )

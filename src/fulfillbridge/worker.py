@@ -4,12 +4,14 @@ schedule, poll feeds, announce deadlines, keep house.
 ``run_worker(settings)`` loops until ``stop`` is set (or once, with ``once=True``). Any
 number of workers, in any number of processes, may share one database:
 
-* **Queues.** Each round a worker takes the queues of up to ``worker_stores`` stores with
-  due work (``store.queues``: one worker per store at a time, the store waiting longest
-  first), and works them all at once: per store, its inbox events one after the other
-  (``flows.processing``; one pull of the assigned fulfillment orders answers every request
-  ping before it) beside its outbox rows, ``worker_outbox_concurrency`` at a time
-  (``flows.outbox``). A hung request to one store holds back only that store.
+* **Queues.** A worker holds the queues of up to ``worker_stores`` stores with due work at
+  once (``store.queues``: one worker per store at a time, the store waiting longest first);
+  each store is given back when its turn ends and another taken in its place
+  (``work_stores``; ``work_queues`` is one set of turns, for ``once``). Per store, its inbox
+  events one after the other (``flows.processing``; one pull of the assigned fulfillment
+  orders answers every request ping before it) beside its outbox rows,
+  ``worker_outbox_concurrency`` at a time (``flows.outbox``). A hung request to one store
+  holds back only that store.
 * **Heartbeat.** Every ``worker_heartbeat_seconds`` the worker writes its row in
   ``worker_heartbeats`` and renews every claim it holds; a worker that dies stops renewing,
   and its claims are free ``worker_lease_seconds`` later.
@@ -32,6 +34,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from fulfillbridge import metrics
 from fulfillbridge.config import Settings
@@ -41,7 +44,7 @@ from fulfillbridge.flows.inventory_feed import poll_feeds
 from fulfillbridge.flows.outbox import send_due
 from fulfillbridge.flows.processing import process_inbox
 from fulfillbridge.flows.reconcile import reconcile_due_stores
-from fulfillbridge.flows.tracking import poll_tracking
+from fulfillbridge.flows.tracking import poll_schedule, poll_tracking
 from fulfillbridge.store import leases, queues
 from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import StoreRow
@@ -101,12 +104,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _claim_stores(database: Database, settings: Settings, holder: str) -> dict[int, str]:
-    """Take the queues of up to ``worker_stores`` stores with due work: {id: name}."""
+async def _claim_stores(
+    database: Database, settings: Settings, holder: str, limit: int | None = None
+) -> dict[int, str]:
+    """Take the queues of up to ``limit`` (``worker_stores``) stores with due work: {id: name}."""
     now = _now()
     taken: dict[int, str] = {}
+    wanted_count = settings.worker_stores if limit is None else limit
     async with database.transaction() as session:
-        wanted = await queues.stores_with_work(session, now=now, limit=settings.worker_stores)
+        wanted = await queues.stores_with_work(session, now=now, limit=wanted_count)
     for store_id in wanted:
         async with database.transaction() as session:
             if await queues.claim_store(
@@ -221,6 +227,84 @@ async def work_queues(
     return report
 
 
+async def work_stores(
+    database: Database,
+    settings: Settings,
+    *,
+    worker_id: str,
+    sender: Sender | None,
+    state: WorkerState,
+    stop: asyncio.Event,
+) -> None:
+    """Work stores' queues until ``stop``: up to ``worker_stores`` at once, each given back
+    the moment its turn ends and another store with due work taken in its place, so a store
+    with much to do never keeps the others' turns waiting (``work_queues`` takes a set of
+    stores and waits for the slowest before it takes more)."""
+    holder = leases.new_holder(worker_id)
+    turns: dict[asyncio.Task[tuple[int, int]], int] = {}
+    keeper = asyncio.create_task(_keep_alive(database, settings, worker_id, state))
+    try:
+        while not stop.is_set():
+            free = settings.worker_stores - len(turns)
+            if free > 0:
+                try:
+                    taken = await _claim_stores(database, settings, holder, limit=free)
+                except Exception:
+                    logger.exception("finding stores with work failed; trying again")
+                    taken = {}
+                for store_id, name in taken.items():
+                    state.current[store_id] = name
+                    turn = asyncio.create_task(
+                        _work_store(
+                            database, settings, store_id, worker_id=worker_id, sender=sender
+                        )
+                    )
+                    turns[turn] = store_id
+            waiting: set[asyncio.Future[Any]] = set(turns)
+            # With a free place, look for more work when rung, after the poll interval or
+            # when a turn ends; with none, only when a turn ends.
+            bell = asyncio.ensure_future(
+                database.wait_for_work(settings.worker_poll_seconds)
+                if len(turns) < settings.worker_stores
+                else stop.wait()
+            )
+            halt = asyncio.ensure_future(stop.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {*waiting, bell, halt}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for waiter in (bell, halt):
+                    waiter.cancel()
+            for turn in [t for t in done if t in turns]:
+                await _end_turn(database, turns.pop(turn), holder, state)
+                with contextlib.suppress(Exception):  # _work_store logs its own failures
+                    turn.result()
+            # The loop's pulse for monitoring: it wakes at least every poll interval, so an
+            # idle worker is seen alive too.
+            metrics.worker_round_done()
+    finally:
+        for turn in turns:
+            turn.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*turns, return_exceptions=True)
+        for store_id in list(turns.values()):
+            await _end_turn(database, store_id, holder, state)
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+
+
+async def _end_turn(database: Database, store_id: int, holder: str, state: WorkerState) -> None:
+    try:
+        async with database.transaction() as session:
+            await queues.release_store(session, store_id, holder)
+    except Exception:  # the lease runs out on its own
+        logger.warning("giving back store %s failed", store_id, exc_info=True)
+    state.current.pop(store_id, None)
+    state.rounds += 1
+
+
 async def _keep_alive(
     database: Database, settings: Settings, worker_id: str, state: WorkerState | None
 ) -> None:
@@ -270,7 +354,7 @@ async def run_periodic(database: Database, settings: Settings) -> RoundReport:
     except Exception:
         logger.exception("housekeeping failed; trying again later")
     try:
-        await poll_tracking(database)
+        await poll_tracking(database, schedule=poll_schedule(settings))
     except Exception:
         logger.exception("tracking parcels failed; trying again next round")
     return report
@@ -284,19 +368,6 @@ async def run_round(
     periodic = await run_periodic(database, settings)
     report.reconciled, report.feeds = periodic.reconciled, periodic.feeds
     return report
-
-
-async def _idle(database: Database, stop: asyncio.Event, seconds: float) -> None:
-    """Sleep until the poll interval ends, work is rung in, or ``stop`` is set."""
-    stopping = asyncio.ensure_future(stop.wait())
-    ringing = asyncio.ensure_future(database.wait_for_work(seconds))
-    try:
-        await asyncio.wait({stopping, ringing}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (stopping, ringing):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(stopping, ringing, return_exceptions=True)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
@@ -343,15 +414,7 @@ async def run_worker(
             asyncio.create_task(heartbeat(), name=f"{worker_id}-heartbeat"),
             asyncio.create_task(periodic(), name=f"{worker_id}-periodic"),
         ]
-        while not stop.is_set():
-            report = await work_queues(
-                db, settings, worker_id=worker_id, sender=sender, state=state
-            )
-            metrics.worker_round_done()
-            if report.busy:
-                await asyncio.sleep(0)  # more may be waiting: go again at once
-                continue
-            await _idle(db, stop, settings.worker_poll_seconds)
+        await work_stores(db, settings, worker_id=worker_id, sender=sender, state=state, stop=stop)
     finally:
         stop.set()
         for task in helpers:

@@ -114,3 +114,44 @@ async def test_overlong_key_is_refused(world) -> None:
         )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+async def test_a_repeated_hold_is_replayed_and_held_once(world) -> None:
+    work_id = await add_work(world.database, world.acme_id, "acme")
+    url = f"/api/v1/work/{work_id}/hold"
+    body = {"reason": "OTHER", "notes": "waiting for the customer's artwork"}
+    async with world.client() as http:
+        first = await http.post(url, json=body, headers={"Idempotency-Key": "hold-1"})
+        assert first.status_code == 200, first.text
+        second = await http.post(url, json=body, headers={"Idempotency-Key": "hold-1"})
+        changed = await http.post(
+            url, json={**body, "notes": "another reason"}, headers={"Idempotency-Key": "hold-1"}
+        )
+    assert second.status_code == 200 and second.headers["idempotent-replayed"] == "true"
+    assert second.json() == first.json() and first.json()["work"]["state"] == "on_hold"
+    assert changed.status_code == 422 and "hold-1" in changed.json()["detail"]
+    assert [k for k, _ in await outbox(world.database, work_id)] == ["hold"]
+    assert await _records(world) == 1
+
+
+async def test_every_route_taking_the_key_checks_it_the_same_way(world) -> None:
+    async with world.client() as http:
+        paths = (await http.get("/openapi.json")).json()["paths"]
+        taking = sorted(
+            path
+            for path, operations in paths.items()
+            if any(
+                p["name"] == "Idempotency-Key"
+                for p in operations.get("post", {}).get("parameters", [])
+            )
+        )
+        # The work actions and the returns' actions all take it.
+        assert "/api/v1/work/{work_id}/hold" in taking
+        assert "/api/v1/returns/{return_id}/dispose" in taking
+        assert len(taking) >= 15
+        for path in taking:
+            url = path.format(work_id=1, return_id=1, shipment_id=1)
+            response = await http.post(url, json={}, headers={"Idempotency-Key": "x" * 256})
+            assert response.status_code == 422, (path, response.text)
+            locations = [error["loc"] for error in response.json()["detail"]]
+            assert ["header", "Idempotency-Key"] in locations, (path, locations)

@@ -77,6 +77,23 @@ def test_invalid_value_and_unknown_key(cli, fb_home, monkeypatch) -> None:
     assert result.exit_code == 1 and "colour" in result.output
 
 
+def test_tracking_poll_settings_must_make_sense(cli, monkeypatch) -> None:
+    monkeypatch.setenv("FULFILLBRIDGE_TRACKING_POLL_SECONDS", "600")
+    monkeypatch.setenv("FULFILLBRIDGE_TRACKING_POLL_MAX_SECONDS", "60")
+    result = cli("config", "show", "--json")
+    assert result.exit_code == 1
+    assert "tracking_poll_max_seconds (60.0) must be at least tracking_poll_seconds" in (
+        result.output
+    )
+    monkeypatch.setenv("FULFILLBRIDGE_TRACKING_POLL_MAX_SECONDS", "600")
+    monkeypatch.setenv("FULFILLBRIDGE_TRACKING_POLL_FIRST_SECONDS", "0")
+    result = cli("config", "show", "--json")
+    assert result.exit_code == 1 and "tracking_poll_first_seconds" in result.output
+    monkeypatch.setenv("FULFILLBRIDGE_TRACKING_POLL_FIRST_SECONDS", "5")
+    shown = json.loads(cli("config", "show", "--json").output)
+    assert shown["tracking_poll_first_seconds"] == 5.0 and shown["tracking_poll_seconds"] == 600
+
+
 def test_missing_explicit_config_file(cli, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("FULFILLBRIDGE_CONFIG_FILE", str(tmp_path / "nope.toml"))
     result = cli("config", "show")

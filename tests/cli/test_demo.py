@@ -3,7 +3,9 @@ worker and the simulated production line; the closing table shows Shopify's stat
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +50,31 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert "CLOSED" in output.splitlines()[held]
     cell = " ".join(" ".join(output.splitlines()[held : held + 4]).replace("│", " ").split())
     assert "High risk of fraud" in cell and "released, then shipped" in cell
+    # One order shipped with a label bought from the local UPS, followed to the door.
+    assert "local UPS at http://127.0.0.1:" in output
+    told = re.search(
+        r"^(#\d+) shipped with a UPS label bought at the local UPS: (1Z\w+), ups_\w+, "
+        r"([\d.]+) KB PDF; the worker followed the parcel and sent 3 events to Shopify "
+        r"\(IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED\)$",
+        output,
+        re.MULTILINE,
+    )
+    assert told is not None, output
+    order, number, kilobytes = told.groups()
+    assert float(kilobytes) < 64  # a compact PDF, not megabytes
+    # The closing table shows what Shopify has for it: the carrier, the number, the events.
+    rows = output.splitlines()
+    first = next(i for i, row in enumerate(rows) if row.startswith(f"│ {order} ") and number in row)
+    below = itertools.takewhile(lambda row: row.startswith("│       │"), rows[first + 1 :])
+    cells = [rows[first], *below]
+    tracking = " ".join(" ".join(row.split("│")[5] for row in cells).split())
+    assert tracking == (
+        f"UPS {number} (label bought; Shopify events: IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED)"
+    )
+
+
+FULFILLMENT = """query($id: ID!) { fulfillment(id: $id) { trackingInfo(first: 5) { company number }
+    events(first: 20) { nodes { status happenedAt } } } }"""
 
 
 def test_demo_keep_keeps_its_links_up_until_interrupted(tmp_path: Path) -> None:
@@ -79,8 +106,40 @@ def test_demo_keep_keeps_its_links_up_until_interrupted(tmp_path: Path) -> None:
         key = re.search(r"password (fbk_[^\s),]+)", links).group(1)
         assert httpx.get(f"{bridge}/healthz").status_code == 200
         assert httpx.get(controls).status_code == 200
-        listed = httpx.get(f"{bridge}/api/v1/work", headers={"Authorization": f"Bearer {key}"})
+        api = httpx.Client(base_url=f"{bridge}/api/v1", headers={"Authorization": f"Bearer {key}"})
+        listed = api.get("/work")
         assert listed.status_code == 200 and len(listed.json()["items"]) >= 3
+        # The label bought at the local UPS, read back from the bridge ...
+        labelled = [
+            (work["id"], label)
+            for work in listed.json()["items"]
+            for label in api.get(f"/work/{work['id']}/labels").json()["labels"]
+        ]
+        ((work_id, label),) = labelled
+        assert label["status"] == "bought" and label["company"] == "UPS"
+        pdf = api.get(f"/work/{work_id}/labels/{label['id']}.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert len(pdf.content) < 64 * 1024
+        detail = api.get(f"/work/{work_id}").json()
+        assert detail["state"] == "delivered"
+        (shipment,) = detail["shipments"]
+        # ... and from the sandbox's Shopify over its HTTP API, as a merchant's admin sees it:
+        # the fulfillment carries the label's tracking number and every event the worker sent.
+        sandbox = controls.removesuffix("/__sandbox/")
+        answer = httpx.post(
+            f"{sandbox}/admin/api/2026-07/graphql.json",
+            headers={"X-Shopify-Access-Token": "shpat_sandbox"},
+            json={"query": FULFILLMENT, "variables": {"id": shipment["fulfillment_id"]}},
+        )
+        assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+        fulfillment = answer.json()["data"]["fulfillment"]
+        assert fulfillment["trackingInfo"] == [
+            {"company": "UPS", "number": label["tracking_number"]}
+        ]
+        events = fulfillment["events"]["nodes"]
+        assert [e["status"] for e in events] == ["IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED"]
+        assert all(e["happenedAt"] for e in events)
+        api.close()
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     finally:

@@ -20,6 +20,7 @@ from fulfillbridge.core.carriers import (
 from fulfillbridge.core.tracking import (
     ParcelEvent,
     ParcelStatus,
+    PollSchedule,
     TrackingInputError,
     new_events,
     next_poll,
@@ -148,6 +149,16 @@ def test_polling_backs_off_and_watches_the_last_mile() -> None:
     assert next_poll(T0, 1) == T0 + timedelta(hours=4)
     assert next_poll(T0, 9) == T0 + timedelta(hours=12)
     assert next_poll(T0, 5, out_for_delivery=True) == T0 + timedelta(minutes=30)
+
+
+def test_a_shorter_schedule_keeps_the_same_shape() -> None:
+    quick = PollSchedule(
+        first=timedelta(seconds=1), steady=timedelta(seconds=2), most=timedelta(seconds=5)
+    )
+    assert next_poll(T0, 0, schedule=quick) == T0 + timedelta(seconds=2)
+    assert next_poll(T0, 1, schedule=quick) == T0 + timedelta(seconds=4)
+    assert next_poll(T0, 9, schedule=quick) == T0 + timedelta(seconds=5)
+    assert next_poll(T0, 9, out_for_delivery=True, schedule=quick) == T0 + timedelta(seconds=1)
 
 
 def test_an_aggregators_courier_goes_to_shopify_under_shopifys_name() -> None:

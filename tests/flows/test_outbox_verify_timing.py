@@ -1,6 +1,7 @@
 """When an unknown outcome is checked: a mutation Shopify answered with a 5xx is verified
-about a second later (then two, four ...), not after a minute; one that got no answer and
-whose late arrival could double it still waits until Shopify is surely done with it."""
+about a second later (then two, four ...), not after a minute; so is one that got no answer
+when a late copy would be refused (a hold with its handle); one whose late arrival could
+double it still waits until Shopify is surely done with it."""
 
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ async def test_the_delay_grows_with_each_unknown_outcome(
     assert _executed(admin, "FulfillmentOrderAcceptRequest") == 1
 
 
-async def test_a_hold_without_any_answer_waits_until_shopify_is_surely_done(
+async def test_a_hold_without_any_answer_is_verified_within_seconds(
     database, settings, store_id, admin, service
 ) -> None:
     remote = order_for_service(admin, service, (1,))
@@ -133,7 +134,34 @@ async def test_a_hold_without_any_answer_waits_until_shopify_is_surely_done(
     await send_due(database, settings, worker_id="w", limit=5)
     await apply(database, work_id, core.hold, "INVENTORY_OUT_OF_STOCK")
 
-    # A dropped connection: the hold may still be placed later; placing it again now could
-    # make two. A 5xx answer, by contrast, says Shopify is done with the request.
+    # A dropped connection: the hold may still be placed later, but a late copy carries the
+    # same handle and Shopify refuses it, so the hold is checked (and sent again) at once.
     due_in = await _send_under(admin, database, settings, {"drop": 1.0})
-    assert settings.unknown_settle_seconds - 2 < due_in <= settings.unknown_settle_seconds
+    assert 0.5 < due_in <= settings.outbox_verify_first_seconds + 0.5
+    await _send_when_due(database, settings, within=5.0)
+    fo = admin.fulfillment_order(remote.fo_id)
+    assert fo["status"] == "ON_HOLD" and len(fo["fulfillmentHolds"]) == 1
+
+
+async def test_a_partial_fulfillment_that_could_fit_twice_waits_the_settle_time(
+    database, settings, store_id, admin, service
+) -> None:
+    remote = order_for_service(admin, service, (3,))
+    (line,) = remote.lines
+    work_id = await new_work(database, store_id, remote)
+    await apply(database, work_id, core.accept, warehouse="main")
+    await send_due(database, settings, worker_id="w", limit=5)
+    await apply(database, work_id, core.ship, {line["id"]: 1}, [core.Tracking("UPS", "S1")])
+
+    sent_at = datetime.now(UTC)
+    due_in = await _send_under(admin, database, settings, {"drop": 1.0})
+    assert 0.5 < due_in <= settings.outbox_verify_first_seconds + 0.5
+    await asyncio.sleep(due_in + 0.05)
+    # Shopify shows no fulfillment yet, and 1 of 3 units could be fulfilled twice: the
+    # resend waits until the dropped request can surely no longer land.
+    assert await send_due(database, settings, worker_id="w2", limit=1) == 1
+    (_, row) = await outbox_rows(database, work_id)
+    assert row.status == "unknown" and row.attempts == 1
+    wait = (as_utc(row.next_attempt_at) - sent_at).total_seconds()
+    assert settings.unknown_settle_seconds - 1 < wait <= settings.unknown_settle_seconds + 1
+    assert admin.fulfillment_order(remote.fo_id)["fulfillments"]["nodes"] == []

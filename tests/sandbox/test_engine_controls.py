@@ -142,3 +142,22 @@ def test_seed_calls_the_seed_module_or_says_it_is_missing(sandbox_server: Sandbo
         assert "fulfillbridge.sandbox.seed" in response.json()["error"]
     else:
         assert response.status_code in (200, 400), response.text
+
+
+def test_first_faults_come_in_order_before_any_draw(sandbox_server: SandboxServer) -> None:
+    base = sandbox_server.url
+    httpx.post(
+        f"{base}/__sandbox/faults", json={"api": {"first": ["throttle", "server_error"]}}
+    ).raise_for_status()
+    statuses = [
+        httpx.post(base + GRAPHQL, json={"query": "{ shop { name } }"}, headers=TOKEN).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [429, 500, 200, 200]
+    for bad, said in (
+        ({"first": ["explode"]}, "api.first must be a list of"),
+        ({"first": "drop"}, "api.first must be a list of"),
+        ({"first": ["slow"]}, "give api.slow_seconds"),
+    ):
+        answer = httpx.post(f"{base}/__sandbox/faults", json={"api": bad})
+        assert answer.status_code == 400 and said in answer.json()["error"], answer.text

@@ -3,8 +3,10 @@ ship to the sandbox Shopify, and follow the parcel to the door as fulfillment ev
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
+import pypdf
 import pytest
 from sqlalchemy import select
 
@@ -63,7 +65,8 @@ async def test_rate_buy_print_ship_and_follow_to_the_door(shop: Shop) -> None:
 
         pdf = await http.get(f"{base}/labels/{label['id']}.pdf")
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-        assert pdf.content.startswith(b"%PDF") and b"/MediaBox [ 0 0 288.0 432.0 ]" in pdf.content
+        (page,) = pypdf.PdfReader(io.BytesIO(pdf.content), strict=True).pages
+        assert (float(page.mediabox.width), float(page.mediabox.height)) == (288, 432)  # 4x6 in
 
         shipped = await http.post(f"{base}/labels/ship", json={"labels": [label["id"]]})
         assert shipped.status_code == 201, shipped.text

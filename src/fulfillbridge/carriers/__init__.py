@@ -25,6 +25,7 @@ from karrio.core import models as km
 
 from fulfillbridge.carriers import _clickpost, _karrio, _shiprocket
 from fulfillbridge.carriers._clickpost import Clickpost
+from fulfillbridge.carriers._label_pdf import label_pdf
 from fulfillbridge.carriers._models import (
     Account,
     CarrierError,
@@ -143,7 +144,10 @@ async def buy_label(account: Account, shipment: Shipment) -> Label:
         if label.amount is None:
             amount, currency = charge_of(answer)
             label = replace(label, amount=amount, currency=currency or label.currency)
-        return label
+        # karrio's PDF of the carrier's image is megabytes of hexadecimal text; the same
+        # page from the same image, compressed, is a few tens of KB.
+        image = profile.label_image(answer) if label.label_format == "PDF" else None
+        return replace(label, label=label_pdf(image)) if image is not None else label
 
     return await _karrio.in_thread(call)
 

@@ -22,6 +22,7 @@ from karrio.providers.ups.units import ServiceCode
 from karrio.schemas.ups import shipping_request as ups
 
 from fulfillbridge.carriers._karrio import decoded, token_cache
+from fulfillbridge.carriers._label_pdf import label_pdf
 from fulfillbridge.carriers._models import Account, Label
 
 
@@ -113,6 +114,20 @@ class Ups:
         for package in packages:
             package.ReferenceNumber = ups.ReferenceNumberType(Code="02", Value=reference[:35])
 
+    def label_image(self, answer: Any) -> bytes | None:
+        """The label image UPS sent for a one-package shipment (a GIF), or None when it
+        sent a printer language (ZPL) or several packages (karrio's PDF is kept then)."""
+        results = ((answer or {}).get("ShipmentResponse") or {}).get("ShipmentResults") or {}
+        packages = results.get("PackageResults") or []
+        packages = packages if isinstance(packages, list) else [packages]
+        if len(packages) != 1:
+            return None
+        label = packages[0].get("ShippingLabel") or {}
+        kind = str((label.get("ImageFormat") or {}).get("Code") or "").upper()
+        if kind not in ("GIF", "PNG") or not label.get("GraphicImage"):
+            return None
+        return base64.b64decode(str(label["GraphicImage"]))
+
     def find(self, gateway: Any, reference: str) -> Label | None:
         server = gateway.settings.server_url
         token = gateway.proxy.get_token()
@@ -141,13 +156,7 @@ class Ups:
         image = (result.get("LabelResults") or {}).get("LabelImage") or {}
         fmt = str((image.get("LabelImageFormat") or {}).get("Code") or "GIF").upper()
         raw = str(image.get("GraphicImage") or "")
-        label = (
-            base64.b64decode(raw)
-            if fmt == "ZPL"
-            else base64.b64decode(
-                lib.image_to_pdf(raw, rotate=-90, resize=dict(height=1800, width=1200))
-            )
-        )
+        label = base64.b64decode(raw) if fmt == "ZPL" else label_pdf(base64.b64decode(raw))
         return Label(
             tracking_number=number,
             shipment_id=str(result.get("ShipmentIdentificationNumber") or number),

@@ -142,10 +142,30 @@ POLL_MAX = timedelta(hours=12)
 POLL_GIVE_UP = timedelta(days=60)
 
 
-def next_poll(now: datetime, quiet_polls: int, *, out_for_delivery: bool = False) -> datetime:
+@dataclass(frozen=True)
+class PollSchedule:
+    """How often a carrier is asked about a parcel: ``first`` after shipping and while the
+    parcel is out for delivery, ``steady`` while news comes, doubling up to ``most`` while
+    it does not. The defaults suit real carriers; settings may shorten them (the demo)."""
+
+    first: timedelta = POLL_FIRST
+    steady: timedelta = POLL_STEADY
+    most: timedelta = POLL_MAX
+
+
+DEFAULT_POLLS = PollSchedule()
+
+
+def next_poll(
+    now: datetime,
+    quiet_polls: int,
+    *,
+    out_for_delivery: bool = False,
+    schedule: PollSchedule = DEFAULT_POLLS,
+) -> datetime:
     """When to ask the carrier again after ``quiet_polls`` answers in a row that brought
-    nothing new (or failed). A parcel out for delivery is asked every half hour."""
+    nothing new (or failed). A parcel out for delivery is asked at the ``first`` pace."""
     if out_for_delivery:
-        return now + POLL_FIRST
-    delay = POLL_STEADY * (2 ** min(quiet_polls, 4)) if quiet_polls else POLL_STEADY
-    return now + min(delay, POLL_MAX)
+        return now + schedule.first
+    delay = schedule.steady * (2 ** min(quiet_polls, 4)) if quiet_polls else schedule.steady
+    return now + min(delay, schedule.most)

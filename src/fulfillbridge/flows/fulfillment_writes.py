@@ -70,6 +70,8 @@ async def fulfillment_verify(client: ShopifyClient, job: WriteJob) -> dict[str, 
     if fo is None:
         raise CannotSend(f"Shopify has no fulfillment order {job.fulfillment_order_id}")
     order_line_of = {n["id"]: n["lineItem"]["id"] for n in fo["lineItems"]["nodes"]}
+    # Kept for the outbox's decision whether a resend could fulfil twice (core.resend).
+    job.remaining = {n["id"]: int(n["remainingQuantity"]) for n in fo["lineItems"]["nodes"]}
     wanted: dict[str, int] = {}
     for foli, quantity in _wanted_lines(job).items():
         line = order_line_of.get(foli)

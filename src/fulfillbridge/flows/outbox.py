@@ -17,13 +17,17 @@ exactly once, in order per work order, within the store's rate limit.
   connection) leaves the row ``unknown``. Before such a row (or a ``sending`` row whose
   worker died) is sent again, its sender reads Shopify's state and marks it done when the
   write already took effect. The read comes 1 s, 2 s, 4 s ... after the attempt when
-  Shopify answered (a 5xx: it is done with the request) or when a late arrival of the first
-  request would be refused or harmless (``REPEATABLE``: answering a request, closing);
-  otherwise (a fulfillment, a hold, a tracking change sent without any answer) it waits
-  ``unknown_settle_seconds`` so a request still running at Shopify has finished. The same
-  holds for a row whose worker died while sending it. A ``userErrors`` answer is checked
-  the same way ("already accepted" means done); otherwise the row fails with Shopify's
-  message.
+  Shopify answered (a 5xx: it is done with the request) or when the write may be sent again
+  before an earlier attempt still running at Shopify has finished (``core.resend``: a late
+  arrival would be refused or harmless, as for answering a request, a hold with its handle,
+  or a fulfillment the read shows cannot fit twice). Otherwise (a partial fulfillment that
+  could fit twice, a tracking change, a delivery event sent without any answer) the resend
+  waits until ``unknown_settle_seconds`` after the last unanswered attempt (kept in the
+  row's ``result`` as ``unsettled_until``), so a request still running at Shopify has
+  finished; a release of our hold waits the same for the hold's attempts. The same holds
+  for a row whose worker died while sending it. A ``userErrors`` answer is checked the same
+  way ("already accepted", a duplicate hold handle, too many units after our own
+  fulfillment landed all mean done); otherwise the row fails with Shopify's message.
 * **Retries.** Transport trouble and throttling are retried with jittered exponential
   backoff, at most ``max_attempts`` times; then the row is ``failed`` and stays visible to
   operators (``requeue`` and ``skip`` act on it).
@@ -45,6 +49,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from fulfillbridge.config import Settings
+from fulfillbridge.core import resend
 from fulfillbridge.core import work as core
 from fulfillbridge.core.returns import RETURN_DISPOSE
 from fulfillbridge.core.stores import Store
@@ -52,7 +57,7 @@ from fulfillbridge.flows import notify, observe
 from fulfillbridge.flows.connect import store_client
 from fulfillbridge.flows.return_writes import RETURN_KINDS
 from fulfillbridge.flows.shopify_writes import SENDERS
-from fulfillbridge.flows.write_jobs import CannotSend, WriteJob
+from fulfillbridge.flows.write_jobs import CannotSend, WriteJob, gid
 from fulfillbridge.shopify import (
     GraphQLErrors,
     HTTPStatusError,
@@ -92,24 +97,6 @@ _INFORMATIONAL = frozenset({core.REPORT_PROGRESS, core.FULFILLMENT_EVENT})
 SHOPIFY, OPERATION = "shopify", "operation"
 
 
-# Writes whose late arrival at Shopify, after we verified and sent them again, is refused
-# or repeats something harmless: a request answered twice, a close, a progress report, a
-# pickup notice. Any other write (a fulfillment, a hold, its release, a tracking change, a
-# delivery event, a move) that got no answer at all waits until Shopify is surely done with
-# the first request (``unknown_settle_seconds``) before it is verified.
-REPEATABLE = frozenset(
-    {
-        core.ACCEPT_REQUEST,
-        core.REJECT_REQUEST,
-        core.ACCEPT_CANCELLATION,
-        core.REJECT_CANCELLATION,
-        core.CLOSE,
-        core.REPORT_PROGRESS,
-        core.PREPARED_FOR_PICKUP,
-    }
-)
-
-
 @dataclass(frozen=True)
 class OutboxPolicy:
     """Timing of the sender. The defaults suit production (``from_settings``); tests
@@ -123,8 +110,8 @@ class OutboxPolicy:
     # An unknown outcome is verified after 1 s, 2 s, 4 s ... at most verify_max apart.
     verify_first_seconds: float = 1.0
     verify_max_seconds: float = 30.0
-    # Before verifying a write that got no answer and is not REPEATABLE: longer than Shopify
-    # keeps a request running.
+    # Before sending again a write that got no answer and whose late arrival could double
+    # it (core.resend): longer than Shopify keeps a request running.
     unknown_settle_seconds: float = 60.0
     # Per-request timeout of the Shopify client (None: the client's defaults).
     request_timeout: float | None = None
@@ -153,11 +140,17 @@ class OutboxPolicy:
 
     def settle(self, kind: str, *, answered: bool) -> float:
         """The least wait before verifying a write of ``kind`` whose outcome is unknown:
-        none when Shopify answered (a 5xx: it is done with the request) or a late arrival
-        is harmless, else ``unknown_settle_seconds``."""
-        if answered or kind in REPEATABLE:
+        none when Shopify answered (a 5xx: it is done with the request) or when the write
+        may then be sent again early (``core.resend.verify_early``), else
+        ``unknown_settle_seconds``."""
+        if answered or resend.verify_early(kind):
             return 0.0
         return self.unknown_settle_seconds
+
+    def unsettled_after(self, kind: str) -> float:
+        """How long an attempt of ``kind`` that gets no answer may still land at Shopify
+        and matter: none for writes whose late arrival is always harmless."""
+        return 0.0 if kind in resend.REPEATABLE else self.unknown_settle_seconds
 
 
 @dataclass(frozen=True)
@@ -170,6 +163,9 @@ class _Result:
     # For an unknown outcome: whether Shopify answered at all (a 5xx) or not (a timeout, a
     # dropped connection: the request may still be running there).
     answered: bool = False
+    # Not sent: an earlier attempt may still land and a resend could double the write; try
+    # again at this time (the attempt is not counted).
+    wait_until: datetime | None = None
 
 
 def _refused_for_hold(exc: UserErrors) -> bool:
@@ -277,8 +273,13 @@ async def skip(database: Database, outbox_id: int, reason: str) -> None:
 
 
 # ================================================================= claiming
+# One alias for every claim: the statement is the same each time, so SQLAlchemy compiles it
+# once and finds it in its cache afterwards.
+_EARLIER = aliased(OutboxRow, name="earlier")
+
+
 def _due_condition(now: datetime) -> Any:
-    earlier = aliased(OutboxRow)
+    earlier = _EARLIER
     blocked = exists().where(
         earlier.work_order_id == OutboxRow.work_order_id,
         earlier.target == OutboxRow.target,
@@ -375,15 +376,49 @@ async def _load(database: Database, row_id: int, token: str) -> tuple[WriteJob, 
             or (work.remote_id if work else None),
             store_name=store_row.name,
             operation_url=(store_row.settings or {}).get("operation_webhook_url"),
+            unsettled_until=_unsettled_until(row.result),
         )
         if row.target == SHOPIFY and work is not None:
             job.known_fulfillments = await _known_fulfillments(session, work.id, row.id)
             if row.kind in (core.UPDATE_TRACKING, core.FULFILLMENT_EVENT):
                 job.fulfillment_ids = await _target_fulfillments(session, work.id, payload)
+            if row.kind in resend.UNDONE_BY:
+                job.undo_after = await _undone_settles(
+                    session, work.id, row.id, resend.UNDONE_BY[row.kind]
+                )
         stores = StoreRepository(session, database.box)
         store = await stores.get(store_row.name)
         secrets = await stores.secrets(store_row.name) if row.target == SHOPIFY else {}
         return job, store, secrets
+
+
+def _unsettled_until(result: dict[str, Any] | None) -> datetime | None:
+    value = (result or {}).get("unsettled_until")
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _later(first: datetime | None, second: datetime | None) -> datetime | None:
+    return max((t for t in (first, second) if t is not None), default=None)
+
+
+async def _undone_settles(session: Any, work_id: int, own_id: int, kind: str) -> datetime | None:
+    """When every earlier attempt of the earlier rows of ``kind`` that this row undoes is
+    surely over (a hold sent again early may still land late: releasing it before would let
+    the late copy hold the order again)."""
+    results = await session.scalars(
+        select(OutboxRow.result).where(
+            OutboxRow.work_order_id == work_id,
+            OutboxRow.kind == kind,
+            OutboxRow.id < own_id,
+        )
+    )
+    latest: datetime | None = None
+    for result in results:
+        latest = _later(latest, _unsettled_until(result))
+    return latest
 
 
 async def _known_fulfillments(session: Any, work_id: int, own_id: int) -> set[str]:
@@ -451,7 +486,12 @@ async def _handle(
     if loaded is None:
         return
     job, store, secrets = loaded
-    if not await _renew(database, job, token, policy, attempts=job.attempts + 1):
+    unanswered_until: datetime | None = None
+    # A write to Shopify counts its attempt when it is marked sending (one transaction
+    # fewer per row); ``_finish`` records the count whatever happened.
+    if job.target == OPERATION and not await _renew(
+        database, job, token, policy, attempts=job.attempts + 1
+    ):
         return
     job.attempts += 1
     try:
@@ -468,17 +508,22 @@ async def _handle(
                 clients[store.id] = client
 
             async def mark_sending() -> bool:
-                # Should this worker die now, the row is verified after the lease and,
-                # when a late arrival could double it, after the settle time.
+                # Should this worker die now, the row is verified after the lease (and,
+                # when it may not be sent again early, after the settle time); until
+                # ``unsettled_until`` this attempt may still land at Shopify.
+                now = _now()
                 settle = policy.settle(job.kind, answered=False)
-                return await _renew(
-                    database,
-                    job,
-                    token,
-                    policy,
-                    status=SENDING,
-                    next_attempt_at=_now() + timedelta(seconds=settle),
-                )
+                attempt_until = now + timedelta(seconds=policy.unsettled_after(job.kind))
+                values: dict[str, Any] = {
+                    "status": SENDING,
+                    "attempts": job.attempts,
+                    "next_attempt_at": now + timedelta(seconds=settle),
+                }
+                if attempt_until > now:
+                    nonlocal unanswered_until
+                    unanswered_until = _later(job.unsettled_until, attempt_until)
+                    values["result"] = _with_unsettled(None, unanswered_until)
+                return await _renew(database, job, token, policy, **values)
 
             result = await _send_to_shopify(client, job, mark_sending)
     except Exception as exc:
@@ -486,7 +531,18 @@ async def _handle(
         # Whatever happened, the mutation may have gone out: verify before sending again.
         status = UNKNOWN if job.target == SHOPIFY else PENDING
         result = _Result(status, f"unexpected {type(exc).__name__}: {exc}")
+    if result.status == UNKNOWN and not result.answered:
+        # This attempt got no answer: it may still land until ``unanswered_until``.
+        job.unsettled_until = _later(job.unsettled_until, unanswered_until)
     await _finish(database, job, token, result, policy)
+
+
+def _with_unsettled(result: dict[str, Any] | None, until: datetime | None) -> dict[str, Any] | None:
+    """``result`` with ``unsettled_until`` (kept in the row's result: a release reads it
+    from a done hold, a resend from its own row)."""
+    if until is None:
+        return result
+    return {**(result or {}), "unsettled_until": until.isoformat()}
 
 
 async def _restocked(session: Any, job: WriteJob) -> None:
@@ -539,10 +595,29 @@ async def _send_to_shopify(
         return _Result(FAILED, f"outbox row {job.id} names no fulfillment order")
     retry_status = UNKNOWN if job.maybe_ran else PENDING
     try:
+        if job.undo_after is not None and job.undo_after > _now():
+            return _Result(
+                retry_status,
+                "waiting until the write this one undoes can no longer land late",
+                wait_until=job.undo_after,
+            )
         if job.maybe_ran:
             found = await sender.verify(client, job)
             if found is not None:
                 return _Result(DONE, result={**found, "verified": True})
+            if (
+                job.unsettled_until is not None
+                and job.unsettled_until > _now()
+                and not resend.may_resend_now(
+                    job.kind, requested=_requested_lines(job), remaining=job.remaining
+                )
+            ):
+                return _Result(
+                    UNKNOWN,
+                    "not at Shopify yet; an earlier attempt may still land, so the resend "
+                    "waits until it surely cannot",
+                    wait_until=job.unsettled_until,
+                )
         if not await mark_sending():
             return _Result(retry_status, "lost the claim before sending")
         try:
@@ -572,13 +647,22 @@ async def _send_to_shopify(
         return _Result(retry_status, str(exc))
 
 
+def _requested_lines(job: WriteJob) -> dict[str, int]:
+    lines = job.payload.get("lines") or {}
+    return {gid("FulfillmentOrderLineItem", k): int(v) for k, v in lines.items()}
+
+
 async def _finish(
     database: Database, job: WriteJob, token: str, outcome: _Result, policy: OutboxPolicy
 ) -> None:
     now = _now()
     status, error = outcome.status, outcome.error
     next_at = now
-    if outcome.held:
+    attempts = job.attempts
+    if outcome.wait_until is not None:
+        # Not sent this time: the attempt does not count.
+        next_at, attempts = outcome.wait_until, job.attempts - 1
+    elif outcome.held:
         next_at = now + timedelta(seconds=policy.max_delay)
     elif status in (PENDING, UNKNOWN):
         if job.attempts >= policy.max_attempts:
@@ -594,9 +678,15 @@ async def _finish(
                     policy.settle(job.kind, answered=outcome.answered),
                 )
             next_at = now + timedelta(seconds=delay)
-    values: dict[str, Any] = {"status": status, "last_error": error, "next_attempt_at": next_at}
-    if outcome.result is not None:
-        values["result"] = outcome.result
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error,
+        "next_attempt_at": next_at,
+        "attempts": attempts,
+    }
+    result = _with_unsettled(outcome.result, job.unsettled_until)
+    if result is not None:
+        values["result"] = result
     if status in (DONE, SKIPPED):
         values["done_at"] = now
     async with database.transaction() as session:

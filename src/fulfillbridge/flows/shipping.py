@@ -37,7 +37,6 @@ from fulfillbridge.core.carriers import (
 )
 from fulfillbridge.core.details import DeliveryKind
 from fulfillbridge.core.errors import ShippingErrorCode
-from fulfillbridge.core.tracking import POLL_FIRST
 from fulfillbridge.core.work import Tracking, WorkOrder
 from fulfillbridge.flows import actions
 from fulfillbridge.flows.work_commands import SHIPPABLE, ActionResult, ShipLine
@@ -709,7 +708,7 @@ async def ship_labels(
         by_number = {
             p["number"]: shipment for shipment in result.shipments for p in shipment.tracking
         }
-        first_poll = datetime.now(UTC) + POLL_FIRST
+        first_poll = datetime.now(UTC) + timedelta(seconds=settings.tracking_poll_first_seconds)
         for label in labels:
             shipment = by_number.get(label.tracking_number or "")
             if shipment is not None:

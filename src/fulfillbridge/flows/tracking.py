@@ -20,13 +20,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge import carriers
+from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
 from fulfillbridge.core.carriers import ShippingError
 from fulfillbridge.core.errors import ShippingErrorCode
 from fulfillbridge.core.tracking import (
+    DEFAULT_POLLS,
     FINAL,
     ParcelEvent,
     ParcelStatus,
+    PollSchedule,
     new_events,
     next_poll,
     status_from_shopify,
@@ -237,32 +240,49 @@ async def list_events(
         return [event_view(e) for e in await events_of(session, shipment_id)]
 
 
+def poll_schedule(settings: Settings) -> PollSchedule:
+    """The carrier polling pace the settings ask for."""
+    return PollSchedule(
+        first=timedelta(seconds=settings.tracking_poll_first_seconds),
+        steady=timedelta(seconds=settings.tracking_poll_seconds),
+        most=timedelta(seconds=settings.tracking_poll_max_seconds),
+    )
+
+
 async def poll_tracking(
-    database: Database, *, now: datetime | None = None, limit: int = POLL_BATCH
+    database: Database,
+    *,
+    now: datetime | None = None,
+    limit: int = POLL_BATCH,
+    schedule: PollSchedule = DEFAULT_POLLS,
 ) -> int:
     """Ask the carrier about shipments whose next poll is due; returns how many were
-    asked. The worker runs it beside its other periodic work."""
+    asked. The worker runs it beside its other periodic work, at its settings' pace."""
     moment = now or datetime.now(UTC)
     async with database.transaction() as session:
         due = await due_shipments(session, moment, limit)
     asked = 0
     for shipment_id in due:
         try:
-            if await _poll_one(database, shipment_id, moment):
+            if await _poll_one(database, shipment_id, moment, schedule):
                 asked += 1
         except Exception:
             logger.exception("tracking shipment %s failed; asking again later", shipment_id)
     return asked
 
 
-async def _poll_one(database: Database, shipment_id: int, now: datetime) -> bool:
+async def _poll_one(
+    database: Database, shipment_id: int, now: datetime, schedule: PollSchedule
+) -> bool:
     async with database.transaction() as session:
         shipment = await session.get(ShipmentRow, shipment_id)
         if shipment is None or shipment.next_poll_at is None:
             return False
         seen_at = shipment.next_poll_at
         # Claimed by moving the next poll on; a crash here means the next try is later.
-        if not await claim_poll(session, shipment_id, seen_at, next_poll(now, 0)):
+        if not await claim_poll(
+            session, shipment_id, seen_at, next_poll(now, 0, schedule=schedule)
+        ):
             return False
         label_rows = list(
             await session.scalars(select(LabelRow).where(LabelRow.shipment_id == shipment_id))
@@ -319,6 +339,7 @@ async def _poll_one(database: Database, shipment_id: int, now: datetime) -> bool
                 now,
                 shipment.quiet_polls,
                 out_for_delivery=status is ParcelStatus.OUT_FOR_DELIVERY,
+                schedule=schedule,
             )
     if recorded.events:
         database.ring()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fulfillbridge.core.errors import FulfillbridgeError, OutboxErrorCode
@@ -41,6 +42,12 @@ class WriteJob:
     known_fulfillments: set[str] = field(default_factory=set)
     # Fulfillment ids the row acts on (tracking updates, events), resolved from shipments.
     fulfillment_ids: list[str] = field(default_factory=list)
+    # Until when an earlier attempt that got no answer may still land at Shopify.
+    unsettled_until: datetime | None = None
+    # A write that undoes an earlier one of ours (a release after a hold) waits until this.
+    undo_after: datetime | None = None
+    # Units left per fulfillment-order line, as the last verification read them.
+    remaining: dict[str, int] | None = None
 
     @property
     def maybe_ran(self) -> bool:

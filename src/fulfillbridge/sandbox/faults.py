@@ -4,7 +4,8 @@ JSON form (every key optional; ``{}`` clears all faults)::
 
     {"seed": 7,
      "api": {"server_error": 0.1, "throttle": 0.05, "slow": 0.1, "slow_seconds": 2.0,
-             "drop": 0.02, "lost": 0.05, "lost_as": "drop", "mutations_only": false},
+             "drop": 0.02, "lost": 0.05, "lost_as": "drop", "mutations_only": false,
+             "first": ["drop", "server_error"]},
      "webhooks": {"drop": 0.1, "duplicate": 0.1, "delay_seconds": 0.5, "reorder": 0.2}}
 
 Shares are probabilities in [0, 1]. API faults are drawn once per Admin API request, in the
@@ -13,7 +14,9 @@ order drop, server error, throttle, slow, lost (their shares add up; the sum may
 it (a mutation changes the shop) and then loses the answer: the connection is dropped
 (``lost_as: "drop"``) or a 502 comes back (``lost_as: "bad_gateway"``), as when a proxy
 between the caller and Shopify fails after Shopify did the work. With ``mutations_only``,
-queries are never faulted (a test can aim at the writes).
+queries are never faulted (a test can aim at the writes). ``first`` lists faults inflicted,
+in that order, on the next requests eligible for a fault before any draw, so a short run is
+sure to meet each kind at least once.
 Webhook faults are read by the outbound dispatcher. One seeded ``random.Random`` makes runs
 repeatable.
 """
@@ -58,6 +61,7 @@ class ApiFaults:
     lost: float = 0.0  # share run to the end whose answer is then lost
     lost_as: LostAs = "drop"
     mutations_only: bool = False  # fault mutations only, never queries
+    first: list[ApiFault] = field(default_factory=list)  # inflicted in order before any draw
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ApiFaults:
@@ -68,6 +72,10 @@ class ApiFaults:
         mutations_only = data.get("mutations_only", False)
         if not isinstance(mutations_only, bool):
             raise FaultSettingsError("api.mutations_only must be true or false")
+        first = data.get("first", [])
+        kinds = ("drop", "server_error", "throttle", "slow", "lost")
+        if not isinstance(first, list) or not all(kind in kinds for kind in first):
+            raise FaultSettingsError(f"api.first must be a list of: {', '.join(kinds)}")
         faults = cls(
             server_error=_share("api", "server_error", data.get("server_error", 0.0)),
             throttle=_share("api", "throttle", data.get("throttle", 0.0)),
@@ -77,7 +85,10 @@ class ApiFaults:
             lost=_share("api", "lost", data.get("lost", 0.0)),
             lost_as=lost_as,
             mutations_only=mutations_only,
+            first=list(first),
         )
+        if faults.first and "slow" in faults.first and not faults.slow_seconds:
+            raise FaultSettingsError("api.first names slow: give api.slow_seconds")
         total = faults.server_error + faults.throttle + faults.slow + faults.drop + faults.lost
         if total > 1.0 + 1e-9:
             raise FaultSettingsError("api shares add up to more than 1")
@@ -85,7 +96,9 @@ class ApiFaults:
 
     @property
     def active(self) -> bool:
-        return bool(self.server_error or self.throttle or self.slow or self.drop or self.lost)
+        return bool(
+            self.server_error or self.throttle or self.slow or self.drop or self.lost or self.first
+        )
 
 
 @dataclass
@@ -149,6 +162,8 @@ class FaultSettings:
         api = self.api
         if not api.active or (api.mutations_only and not mutation):
             return None
+        if api.first:
+            return api.first.pop(0)
         roll = self.rng.random()
         for name, share in (
             ("drop", api.drop),

@@ -35,12 +35,14 @@ other host is recorded as ``refused`` and never sent, and does not count as a fa
 Webhook faults come from the engine's fault settings (``sandbox.faults.webhooks``), drawn
 once per delivery: ``drop`` (never sent, logged as ``dropped``), ``duplicate`` (sent twice
 with the same webhook id), ``delay_seconds`` (wait before the first attempt) and
-``reorder`` (held back until the shop's next delivery has been attempted, at most
+``reorder`` (held back until the shop's next delivery of the same kind, webhook or
+callback, has been attempted, at most
 ``REORDER_HOLD_SECONDS``).
 
-Everything runs on the event loop that called ``start()`` (one worker task per shop for
-first attempts, one task per retry schedule). ``emit`` may come from any thread: events are
-handed to the loop with ``call_soon_threadsafe`` and ``emit`` returns at once.
+Everything runs on the event loop that called ``start()`` (one worker task per shop for the
+first attempts of webhooks and one for callbacks, one task per retry schedule). ``emit``
+may come from any thread: events are handed to the loop with ``call_soon_threadsafe`` and
+``emit`` returns at once.
 """
 
 from __future__ import annotations
@@ -194,6 +196,10 @@ class OutboundDispatcher:
             follow_redirects=False,
             transport=self._transport,
             trust_env=False,
+            # Every shop delivers on its own connection at once: keep them all open (with
+            # httpx's default of 20 kept, most deliveries of a many-shop run opened a new
+            # connection and closed it again).
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
         )
         for shop in list(getattr(self.sandbox, "all_shops", lambda: [])()):
             self.attach(shop)
@@ -351,10 +357,14 @@ class OutboundDispatcher:
     def _enqueue(self, state: ShopState, delivery: Delivery) -> None:
         log = self._log.setdefault(state.domain, deque(maxlen=LOG_LIMIT))
         log.append(delivery)
-        queue = self._queues.get(state.domain)
+        # Callbacks go on a lane of their own: Shopify calls a fulfillment service apart
+        # from the shop's webhooks, so a ping never waits behind a backlog of webhooks.
+        kind = "callbacks" if delivery.topic == CALLBACK_TOPIC else "webhooks"
+        lane = f"{state.domain} {kind}"
+        queue = self._queues.get(lane)
         if queue is None:
-            queue = self._queues[state.domain] = asyncio.Queue()
-            self._workers[state.domain] = asyncio.ensure_future(self._worker(state, queue))
+            queue = self._queues[lane] = asyncio.Queue()
+            self._workers[lane] = asyncio.ensure_future(self._worker(state, queue))
         self._begin()
         queue.put_nowait(delivery)
 

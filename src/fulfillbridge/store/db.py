@@ -89,11 +89,25 @@ def _private_files(path: Path) -> None:
                 candidate.chmod(0o600)
 
 
+# A worker works several stores at once, each with its inbox, outbox rows and throttle
+# bucket in their own transactions: with SQLAlchemy's default pool (5, and 10 connections
+# opened and closed again beyond it) most transactions of a busy worker paid for a new
+# PostgreSQL connection. Sized for worker_stores x (inbox + outbox concurrency + bucket).
+POSTGRES_POOL_SIZE = 20
+POSTGRES_MAX_OVERFLOW = 10
+
+
+def _pool_options(async_url: str) -> dict[str, int]:
+    if async_url.startswith("postgresql"):
+        return {"pool_size": POSTGRES_POOL_SIZE, "max_overflow": POSTGRES_MAX_OVERFLOW}
+    return {}
+
+
 def create_engine_for(url: str) -> AsyncEngine:
     async_url = normalize_url(url, asynchronous=True)
     _prepare_sqlite_dir(async_url)
     try:
-        engine = create_async_engine(async_url, pool_pre_ping=True)
+        engine = create_async_engine(async_url, pool_pre_ping=True, **_pool_options(async_url))
     except NoSuchModuleError as exc:
         raise ConfigError(f"database driver missing: {exc}") from None
     if engine.dialect.name == "sqlite":

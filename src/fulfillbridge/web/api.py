@@ -14,27 +14,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillbridge.core.work import Tracking, WorkState
 from fulfillbridge.flows import actions
 from fulfillbridge.flows.work_views import work_detail
 from fulfillbridge.store.api_keys import ApiKey, ApiKeyRepository
-from fulfillbridge.store.idempotency import IdempotencyRepository, IdempotentRequest, StoredAnswer
 from fulfillbridge.web.dependencies import app_database
+from fulfillbridge.web.idempotency import IdempotencyKey, answer_once
 
 router = APIRouter(prefix="/api/v1", tags=["work"])
 
@@ -454,16 +452,6 @@ async def _api_key(
 Key = Annotated[ApiKey, Depends(_api_key)]
 WorkId = Annotated[int, Path(ge=1, le=MAX_ID, description="The work order's id.")]
 ShipmentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The shipment's id.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Makes the request safe to repeat: the same key and body replay the "
-        "first answer; the same key with another body is refused (422).",
-    ),
-]
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "model": Problem,
@@ -509,14 +497,6 @@ async def _detail(session: AsyncSession, row: Any, store: str) -> dict[str, Any]
     return WorkDetail.model_validate(view).model_dump(mode="json")
 
 
-def _request_hash(request: Request, body: BaseModel | None) -> str:
-    content = body.model_dump(mode="json") if body is not None else {}
-    canonical = json.dumps(
-        {"method": request.method, "path": request.url.path, "body": content}, sort_keys=True
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 async def _act(
     request: Request,
     key: ApiKey,
@@ -531,20 +511,8 @@ async def _act(
     and the stored answer are written in the same transaction."""
     database = app_database(request)
     settings = request.app.state.settings
-    idempotent = (
-        IdempotentRequest(
-            key.id, idempotency_key, request.method, request.url.path, _request_hash(request, body)
-        )
-        if idempotency_key is not None
-        else None
-    )
 
-    async def work(session: AsyncSession) -> tuple[int, Any, bool]:
-        answers = IdempotencyRepository(session)
-        if idempotent is not None:
-            stored = await answers.replay(idempotent)
-            if stored is not None:
-                return stored.status_code, stored.response, True
+    async def apply(session: AsyncSession) -> tuple[int, Any]:
         row, store = await actions.get_work(session, work_id, stores=key.allowed())
         result = await actions.apply(
             session, settings, row, store, command(), actor=f"api:{key.name}"
@@ -560,20 +528,16 @@ async def _act(
             ],
             queued=[QueuedWrite(id=q.id, kind=q.kind) for q in result.queued],
         ).model_dump(mode="json")
-        if idempotent is not None:
-            await answers.remember(idempotent, StoredAnswer(status, payload))
-        return status, payload, False
+        return status, payload
 
-    for attempt in range(2):
-        try:
-            code, payload, replayed = await actions.in_transaction(database, work)
-            break
-        except IntegrityError:
-            # Another request with the same Idempotency-Key committed first: replay it.
-            if attempt or idempotency_key is None:
-                raise HTTPException(409, "a concurrent request conflicted; try again") from None
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(payload, status_code=code, headers=headers)
+    return await answer_once(
+        request,
+        key,
+        idempotency_key,
+        body,
+        apply,
+        in_transaction=lambda attempt: actions.in_transaction(database, attempt),
+    )
 
 
 # --- endpoints -------------------------------------------------------------------------------

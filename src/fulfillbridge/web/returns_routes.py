@@ -10,8 +10,8 @@ becomes of it, attach the return label the operation bought.
   "label_url"}``; sent to Shopify through the outbox.
 
 ``line`` is the line's id or its SKU. Same API keys, store scoping and ``Idempotency-Key``
-as the rest of ``/api/v1`` (``web.api``): the command and the answer kept for a replay are
-written in one transaction. Routes are thin: they parse, call ``flows.returns``, answer.
+as the rest of ``/api/v1`` (``web.idempotency``): the command and the answer kept for a
+replay are written in one transaction. Routes are thin: they parse, call ``flows.returns``, answer.
 """
 
 from __future__ import annotations
@@ -36,17 +36,9 @@ from fulfillbridge.core.returns import (
 )
 from fulfillbridge.flows import returns
 from fulfillbridge.store.api_keys import ApiKey
-from fulfillbridge.store.idempotency import IdempotencyRepository, IdempotentRequest, StoredAnswer
-from fulfillbridge.web.api import (
-    ERRORS,
-    MAX_ID,
-    IdempotencyKey,
-    Key,
-    Problem,
-    StrictQuery,
-    _request_hash,
-)
+from fulfillbridge.web.api import ERRORS, MAX_ID, Key, Problem, StrictQuery
 from fulfillbridge.web.dependencies import app_database
+from fulfillbridge.web.idempotency import Attempt, IdempotencyKey, answer_once
 
 router = APIRouter(prefix="/api/v1", tags=["returns"])
 ReturnId = Annotated[int, Path(ge=1, le=MAX_ID, description="The return's id.")]
@@ -153,44 +145,34 @@ async def _act(
 ) -> JSONResponse:
     database = app_database(request)
     settings = request.app.state.settings
-    idempotent = (
-        IdempotentRequest(
-            key.id, idempotency_key, request.method, request.url.path, _request_hash(request, body)
-        )
-        if idempotency_key is not None
-        else None
-    )
 
-    async def run(session: AsyncSession) -> tuple[int, Any, bool]:
-        answers = IdempotencyRepository(session)
-        if idempotent is not None:
-            stored = await answers.replay(idempotent)
-            if stored is not None:
-                return stored.status_code, stored.response, True
+    async def apply(session: AsyncSession) -> tuple[int, Any]:
         result = await returns.apply_command(
             session, settings, return_id, command, actor=f"api:{key.name}", stores=key.allowed()
         )
-        payload = {
+        return 200, {
             "return": result.view,
             "queued": [{"id": row_id, "kind": kind} for row_id, kind in result.queued],
         }
-        if idempotent is not None:
-            await answers.remember(idempotent, StoredAnswer(200, payload))
-        return 200, payload, False
 
-    for attempt in range(2):
-        try:
-            async with database.transaction() as session:
-                code, payload, replayed = await run(session)
-            database.ring()
-            break
-        except (IntegrityError, StaleDataError):
-            # Another request (the same Idempotency-Key, or a change to the same return)
-            # committed first: the second try replays it or applies to fresh data.
-            if attempt:
-                raise HTTPException(409, "a concurrent request conflicted; try again") from None
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(payload, status_code=code, headers=headers)
+    async def in_transaction(attempt: Attempt) -> tuple[int, Any, bool]:
+        async with database.transaction() as session:
+            answer = await attempt(session)
+        database.ring()
+        return answer
+
+    # Another request (the same Idempotency-Key, or a change to the same return) may commit
+    # first: the second try replays it or applies to fresh data.
+    return await answer_once(
+        request,
+        key,
+        idempotency_key,
+        body,
+        apply,
+        in_transaction=in_transaction,
+        conflicts=(IntegrityError, StaleDataError),
+        retry_without_key=True,
+    )
 
 
 @router.post(
