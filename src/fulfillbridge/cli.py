@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -367,6 +368,91 @@ def store_list(
 
 
 @store_app.command(
+    "update",
+    epilog=examples(
+        "fulfillbridge store update acme --token -",
+        "fulfillbridge store update acme --client-secret -",
+        "fulfillbridge store update acme --token - --webhook-secret -",
+        "fulfillbridge store update sandbox --api-url http://127.0.0.1:8765",
+    ),
+)
+@command
+def store_update(
+    name: Annotated[str, typer.Argument(help="The store's name.")],
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FULFILLBRIDGE_STORE_TOKEN",
+            help="The custom app's new Admin API access token ('-' reads it from standard input).",
+            show_default=False,
+        ),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FULFILLBRIDGE_STORE_CLIENT_SECRET",
+            help="The app's new client secret ('-' reads it from standard input); webhooks "
+            "signed with the previous one stay accepted.",
+            show_default=False,
+        ),
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FULFILLBRIDGE_STORE_WEBHOOK_SECRET",
+            help="The secret webhooks are signed with (a custom app's API secret key; '-' "
+            "reads it from standard input); the previous one stays accepted.",
+            show_default=False,
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            help="New base URL of the Admin API, e.g. the sandbox's http://127.0.0.1:8765.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Replace a store's credentials or API address in place, keeping its work and history
+    (rotating a token or a secret). The shop is reached with the new values and its scopes
+    audited before anything is written; a failure changes nothing. Secrets are stored
+    encrypted and never printed."""
+    from fulfillbridge.flows import connect
+
+    token = _read_secret(token, "token")
+    client_secret = _read_secret(client_secret, "client secret")
+    webhook_secret = _read_secret(webhook_secret, "webhook secret")
+    report = run(
+        connect.update_store(
+            settings(),
+            name,
+            token=token,
+            client_secret=client_secret,
+            webhook_secret=webhook_secret,
+            api_url=api_url,
+        )
+    )
+    changed = [
+        what
+        for what, value in (
+            ("token", token),
+            ("client secret", client_secret),
+            ("webhook secret", webhook_secret),
+            ("api url", api_url),
+        )
+        if value is not None
+    ]
+    if as_json:
+        print_json({"store": name, "updated": changed, "check": _check_json(report)})
+        if not report.ok:
+            raise typer.Exit(EXIT_PARTIAL)
+        return
+    out.print(f"updated store [bold]{name}[/]: {', '.join(changed)}", highlight=False)
+    _print_check(report)
+
+
+@store_app.command(
     "remove",
     epilog=examples("fulfillbridge store remove acme", "fulfillbridge store remove acme --yes"),
 )
@@ -513,6 +599,59 @@ def sandbox_serve(
     from fulfillbridge.sandbox.server import serve
 
     serve(host=host, port=port, shops_file=shops)
+
+
+TWINS = ("ups", "shiprocket", "clickpost")
+
+
+@sandbox_app.command(
+    "carrier-twin",
+    epilog=examples(
+        "fulfillbridge sandbox carrier-twin ups --port 8766",
+        "fulfillbridge sandbox carrier-twin shiprocket --port 8767",
+    ),
+)
+@command
+def sandbox_carrier_twin(
+    carrier: Annotated[str, typer.Argument(help="Which carrier: ups, shiprocket or clickpost.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8766,
+) -> None:
+    """Run a local carrier (a twin of its API) on its own, for trying labels without an
+    account at the carrier. Its credentials are local-only; `GET /__twin/` lists its test
+    controls. It prints the `fulfillbridge carrier add` line that uses it."""
+    import uvicorn
+
+    from fulfillbridge.carrier_twins import clickpost, shiprocket, ups
+
+    factories: dict[str, Any] = {
+        "ups": ups.create_app,
+        "shiprocket": shiprocket.create_app,
+        "clickpost": clickpost.create_app,
+    }
+    if carrier not in factories:
+        raise typer.BadParameter(
+            f"{carrier!r} is not one of {', '.join(TWINS)}", param_hint="CARRIER"
+        )
+    factory = factories[carrier]
+    # The twin's local credentials are its factory's defaults (named as the carrier names
+    # them), so what is printed is what it accepts.
+    credentials = {
+        name: str(parameter.default)
+        for name, parameter in inspect.signature(factory).parameters.items()
+    }
+    twin = factory()
+    url = f"http://{host}:{port}"
+    out.print(f"{carrier} twin at {url} (controls: {url}/__twin/)", highlight=False)
+    out.print(
+        f"connect it: write {json.dumps(credentials)} to credentials.json and a ship-from "
+        "address (docs/shipping.md) to warehouse.json, then\n"
+        f"  fulfillbridge carrier add {carrier}-twin --carrier {carrier} "
+        f"--credentials credentials.json --ship-from warehouse.json --base-url {url}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    uvicorn.run(twin, host=host, port=port, log_level="info")
 
 
 def _port_mismatch(current: Settings, port: int | None) -> str | None:

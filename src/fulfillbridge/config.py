@@ -182,7 +182,21 @@ class Settings(BaseSettings):
             if isinstance(shown[name], str) and "://" in shown[name]:
                 shown[name] = mask_url(shown[name])
         shown["database_url"] = mask_url(self.effective_database_url)
+        shown["secret_key"] = self.secret_key_source()
         return shown
+
+    def secret_key_source(self) -> str:
+        """Where the key that seals stored secrets comes from, never the key itself."""
+        if self.secret_key is None:
+            state = "exists" if self.key_file.exists() else "created on first use"
+            return f"key file {self.key_file} ({state})"
+        count = len([k for k in self.secret_key.get_secret_value().split(",") if k.strip()])
+        where = (
+            "environment FULFILLBRIDGE_SECRET_KEY"
+            if os.environ.get("FULFILLBRIDGE_SECRET_KEY")
+            else f"config file {config_file_path() or 'settings'}"
+        )
+        return f"******** ({count} key(s), from {where})"
 
 
 def mask_url(url: str) -> str:

@@ -167,7 +167,11 @@ async def test_receive_counts_units_once_per_idempotency_key(world: World, retur
 @pytest.mark.parametrize(
     ("body", "status", "fragment"),
     [
-        ({"lines": [{"line": "TEE-M", "quantity": 3}]}, 422, "expects 2 more unit(s), not 3"),
+        (
+            {"lines": [{"line": "TEE-M", "quantity": 3}]},
+            422,
+            "expects 2 more unit(s); this receipt asks for 3",
+        ),
         ({"lines": [{"line": "HAT", "quantity": 1}]}, 422, "has no line HAT"),
         ({"lines": [{"line": "TEE-M", "quantity": 0}]}, 422, "greater than or equal to 1"),
         ({"lines": []}, 422, "at least 1"),

@@ -42,9 +42,9 @@ async def test_a_pick_list_groups_by_warehouse_and_sku(world: World) -> None:
     east, main = text.split("Warehouse east")[1].split("Warehouse main")
     flat = " ".join(main.split())
     # In main: 2 engraved mugs of #5001 and 3 of #5003 picked together (5), and the tee.
-    assert "MUG-ENGRAVED Engraved mug / Blue 5 #5001 x2, #5003 x3" in flat
-    assert "TEE-L T-shirt / L 1 #5001 x1" in flat
-    assert "MUG-ENGRAVED Engraved mug / Blue 2 #5002 x2" in " ".join(east.split())
+    assert "MUG-ENGRAVED Engraved mug - Blue 5 #5001 x2, #5003 x3" in flat
+    assert "TEE-L T-shirt - L 1 #5001 x1" in flat
+    assert "MUG-ENGRAVED Engraved mug - Blue 2 #5002 x2" in " ".join(east.split())
     assert "#5001" not in east
     # Each SKU's barcode reads back as the SKU (east first, then main).
     drawn = pypdf.PdfReader(io.BytesIO(answer.content)).pages[0].get_contents().get_data()
@@ -65,6 +65,7 @@ async def test_a_packing_slip_shows_personalisation_gift_message_and_note(world:
     assert "Engraving: Zoë & Max <3" in text
     assert "_recipe" not in text  # a storefront app's own property is not for the packer
     assert "Colour: Blue" in text
+    assert "Engraved mug - Blue" in text and "Blue / Blue" not in " ".join(text.split())
     assert "Gift message" in text and "Happy birthday, Ada!" in text
     assert "Leave with the neighbour" in text
     # The order's barcode reads back as the order name.

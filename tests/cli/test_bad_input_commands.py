@@ -86,13 +86,10 @@ def demo_store(cli, sandbox_url: str, fb_home: Path) -> dict[str, list[tuple]]:
         ),
         (["--mode", "order_management"], ["needs the merchant locations", "--location"]),
         (["--inventory-quantity", "lots"], ["unknown inventory quantity 'lots'", "on_hand"]),
-        (["--catalogue", "{missing}"], ["catalogue file", "does not exist"]),
         (["--catalogue", "{binary}"], ["catalogue file", "cannot be read"]),
         (["--catalogue", "{spaced}"], ["line 2: SKU 'MUG RED' has spaces"]),
         (["--catalogue", "{empty}"], ["holds no SKU"]),
-        (["--catalogue", "{directory}"], ["catalogue file", "cannot be read"]),
         (["--catalogue", "{spaced}", "--no-catalogue"], ["not both"]),
-        (["--shipping-rules", "{missing}"], ["shipping rules file", "does not exist"]),
         (["--shipping-rules", "{binary}"], ["shipping rules file", "cannot be read"]),
         (["--shipping-rules", "{spaced}"], ["shipping rules file", "is not JSON"]),
         (["--shipping-rules", "{no_carrier}"], ["rule 1 names no carrier"]),
@@ -131,6 +128,20 @@ def test_store_configure_refuses_bad_options_and_writes_nothing(
     args = [value.format(**{k: str(v) for k, v in files.items()}) for value in options]
     result = cli("store", "configure", "demo", *args)
     _one_clear_line(result, *words)
+    assert _database_rows(fb_home) == demo_store
+
+
+@pytest.mark.parametrize("option", ["--catalogue", "--shipping-rules"])
+def test_store_configure_with_a_file_that_is_not_there_is_a_usage_error(
+    cli, demo_store, fb_home: Path, tmp_path: Path, option: str
+) -> None:
+    # The file is the user's own argument: a wrong name is a wrong command line (exit 2).
+    missing = cli("store", "configure", "demo", option, str(tmp_path / "missing.txt"))
+    _usage_error(missing, option)
+    assert "does not exist" in missing.output
+    directory = cli("store", "configure", "demo", option, str(tmp_path))
+    _usage_error(directory, option)
+    assert "is a directory" in directory.output
     assert _database_rows(fb_home) == demo_store
 
 
@@ -245,12 +256,15 @@ def test_inventory_status_names_an_unknown_store(cli, fb_home: Path) -> None:
 def test_inventory_push_names_a_missing_binary_or_directory_file(
     cli, demo_store, fb_home: Path, tmp_path: Path
 ) -> None:
+    # A file name the user typed that does not exist, or a directory: a usage error (2).
     missing = cli("inventory", "push", str(tmp_path / "levels.csv"), "--store", "demo")
-    _one_clear_line(missing, "No such file or directory", "levels.csv")
+    assert missing.exit_code == 2 and "levels.csv" in missing.output
+    assert "does not exist" in missing.output
     binary = tmp_path / "levels.bin"
     binary.write_bytes(b"\xff\xfe\x00\x01store,sku\n")
     _one_clear_line(cli("inventory", "push", str(binary)), "levels.bin is not UTF-8 text")
-    _one_clear_line(cli("inventory", "push", str(tmp_path)), "Is a directory")
+    directory = cli("inventory", "push", str(tmp_path))
+    assert directory.exit_code == 2 and "is a directory" in directory.output
     header_only = tmp_path / "empty.csv"
     header_only.write_text("")
     empty = cli("inventory", "push", str(header_only), "--store", "demo")

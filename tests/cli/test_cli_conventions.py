@@ -83,9 +83,12 @@ def test_every_command_has_examples_exit_codes_and_no_bool_metavar(cli) -> None:
         assert shown.exit_code == 0, (words, shown.output)
         assert "Examples:" in shown.output, words
         assert "$ fulfillbridge " + " ".join(words) in shown.output, words
-        assert "Exit codes: 0 done; 1 error; 2 wrong command line; 3 done in part" in (
-            " ".join(shown.output.split())
-        ), words
+        flat = " ".join(shown.output.split())
+        assert "Exit codes: 0 done; 1 error (nothing done" in flat, words
+        assert "2 wrong command line (bad value, missing file); 3 done in part" in flat, words
+        if " ORDER" in shown.output:
+            # Every command that takes an order says how to name a work id unambiguously.
+            assert "work:7" in flat and "ambiguous" in flat, words
         assert "<bool>" not in shown.output, words
     assert "Exit codes" in cli("--help").output
 
@@ -241,9 +244,14 @@ def test_store_setup_checks_the_bridge_answers_at_public_url(
     configured = cli("store", "configure", "demo", "--mode", "fulfillment_service", "--json")
     assert configured.exit_code == 0, configured.output
     assert json.loads(configured.stdout)["settings"]["mode"] == "fulfillment_service"
+    log = f"{sandbox_url}/__sandbox/shops/{DEFAULT_SHOP_DOMAIN}/requests"
+    before = httpx.get(log, timeout=10).json()["requests"]
     nobody = cli("store", "setup", "demo")
     assert nobody.exit_code == 1
     assert f"nothing answers at http://127.0.0.1:{port}/healthz" in nobody.output
+    assert "nothing was changed" in " ".join(nobody.output.split())
+    # Checked before any registration: Shopify was not called at all.
+    assert httpx.get(log, timeout=10).json()["requests"] == before
     skipped = cli("store", "setup", "demo", "--no-verify-url", "--json")
     assert skipped.exit_code == 0 and json.loads(skipped.stdout)["public_url_answers"] is None
 
@@ -252,6 +260,16 @@ def test_store_setup_checks_the_bridge_answers_at_public_url(
     assert answered.exit_code == 0, answered.output
     body = json.loads(answered.stdout)
     assert body["public_url_answers"] is True and body["changed"] is False
+
+    # A public_url the bridge does not answer at moves nothing that was registered.
+    monkeypatch.setenv("FULFILLBRIDGE_PUBLIC_URL", f"http://127.0.0.1:{_free_port()}")
+    before = httpx.get(log, timeout=10).json()["requests"]
+    wrong = cli("store", "setup", "demo", "--json")
+    assert wrong.exit_code == 1
+    wrong_body = json.loads(wrong.stdout)
+    assert wrong_body["public_url_answers"] is False and wrong_body["changed"] is False
+    assert wrong_body["steps"] == [] and "nothing answers" in wrong_body["problem"]
+    assert httpx.get(log, timeout=10).json()["requests"] == before
 
 
 # --- the sandbox helpers -------------------------------------------------------------------

@@ -11,10 +11,21 @@ def test_config_show_masks_secrets(cli, monkeypatch) -> None:
     result = cli("config", "show", "--json")
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
-    assert shown["secret_key"] == "********"
+    assert shown["secret_key"] == "******** (1 key(s), from environment FULFILLBRIDGE_SECRET_KEY)"
     assert "hunter2" not in result.output
     assert "c2VjcmV0" not in result.output
     assert shown["database_url"] == "postgresql://fb:***@db.local/fb"
+
+
+def test_config_show_says_where_the_secret_key_comes_from(cli, fb_home, monkeypatch) -> None:
+    monkeypatch.delenv("FULFILLBRIDGE_SECRET_KEY", raising=False)
+    shown = json.loads(cli("config", "show", "--json").output)
+    key_file = fb_home / "secret.key"
+    assert shown["secret_key"] == f"key file {key_file} (created on first use)"
+    fb_home.mkdir(parents=True, exist_ok=True)
+    key_file.write_text("not shown")
+    table = cli("config", "show")
+    assert "secret.key (exists)" in table.output and "not shown" not in table.output
 
 
 def test_config_show_masks_every_url_setting(cli, monkeypatch) -> None:

@@ -141,7 +141,7 @@ def test_ship_with_lines_and_several_packages(run, seeded) -> None:
         "--url",
         "https://ups.example/1Z2",
         "--line",
-        "MUG-RED:1",
+        "MUG-RED=1",
     )
     assert result.exit_code == 0, result.output
     assert "#1001 (work" in result.output and "shipped MUG-RED x 1" in result.output
@@ -165,7 +165,11 @@ def test_ship_refusals_write_nothing(run, seeded) -> None:
         "orders", "ship", str(work_id), "--carrier", "UPS", "--tracking", "1", "--line", "MUG"
     )
     assert bad_line.exit_code == 2
-    assert "SKU:QUANTITY" in bad_line.output
+    assert "SKU:QUANTITY or SKU=QUANTITY" in " ".join(bad_line.output.split())
+    zero = run(
+        "orders", "ship", str(work_id), "--carrier", "UPS", "--tracking", "1", "--line", "MUG=0"
+    )
+    assert zero.exit_code == 2
     urls = run(
         "orders",
         "ship",
@@ -246,8 +250,8 @@ def test_import_tracking_applies_good_rows_reports_bad_ones_and_reimports_nothin
 
 def test_import_tracking_file_problems(run, seeded, tmp_path) -> None:
     missing = run("orders", "import-tracking", str(tmp_path / "nope.csv"))
-    assert missing.exit_code == 1
-    assert "no such file" in missing.output
+    assert missing.exit_code == 2
+    assert "nope.csv" in missing.output and "does not exist" in missing.output
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("order,tracking\n#1001,1Z\n", encoding="utf-8")
     result = run("orders", "import-tracking", str(wrong))
@@ -257,6 +261,13 @@ def test_import_tracking_file_problems(run, seeded, tmp_path) -> None:
     everything = run("orders", "import-tracking", str(clean))
     assert everything.exit_code == 0, everything.output
     assert "1 row(s) shipped" in everything.output
+    # Every row rejected: nothing was done, so it is a failure (1), not "done in part" (3).
+    refused = _write_csv(tmp_path / "bad.csv", [["acme", "#4040", "", "", "UPS", "1Z8", ""]])
+    nothing = run("orders", "import-tracking", str(refused))
+    assert nothing.exit_code == 1, nothing.output
+    assert "0 row(s) shipped, 0 already imported, 1 with errors" in nothing.output
+    as_json = run("orders", "import-tracking", str(refused), "--json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["rejected"] == 1
     shown = json.loads(run("orders", "show", str(seeded["a1001"]), "--json").stdout)
     assert shown["state"] == "shipped"
 
@@ -364,3 +375,58 @@ def test_deadline_listing_and_pickup_refusals(run, seeded) -> None:
     assert not_pickup.exit_code == 1 and "is not a pickup order" in not_pickup.output
     unknown = run("orders", "ready-for-pickup", "#9999", "--store", "acme")
     assert unknown.exit_code == 1 and "#9999" in unknown.output
+
+
+@pytest.fixture
+def clashing(run):
+    """Work ids that reach order numbers: work 2 is #1002, and an order named #2 exists."""
+
+    async def seed(database):
+        acme = await add_store(database, "acme")
+        ids = {}
+        for name in ("#1001", "#1002", "#2"):
+            ids[name] = await add_work(database, acme, "acme", order_name=name)
+        return ids
+
+    return _db(seed)
+
+
+def test_bare_number_that_is_both_a_work_id_and_an_order_is_refused(
+    run, clashing, tmp_path
+) -> None:
+    assert clashing["#1002"] == 2 and clashing["#2"] == 3
+    ambiguous = run("orders", "show", "2")
+    assert ambiguous.exit_code == 2, ambiguous.output
+    text = " ".join(ambiguous.output.split())
+    assert "2 is ambiguous: work 2 is order #1002, and there is also order #2 (work 3)" in text
+    assert "'#2'" in text and "work:2" in text
+    shipped = run("orders", "ship", "2", "--carrier", "UPS", "--tracking", "1Z1")
+    assert shipped.exit_code == 2
+    assert _db(lambda db: outbox(db, 2)) == [] and _db(lambda db: outbox(db, 3)) == []
+    by_name = json.loads(run("orders", "show", "#2", "--json").stdout)
+    assert by_name["id"] == 3
+    by_id = json.loads(run("orders", "show", "work:2", "--json").stdout)
+    assert by_id["order_name"] == "#1002"
+    # One match only: used, and the output names the order.
+    only_name = run("orders", "show", "1001")
+    assert only_name.exit_code == 0 and "#1001 (work 1" in only_name.output
+    only_id = run("orders", "show", "3")
+    assert only_id.exit_code == 0 and "#2 (work 3" in only_id.output
+    neither = run("orders", "show", "77")
+    assert neither.exit_code == 1 and "no work order 77 and no order #77" in neither.output
+    bad = run("orders", "show", "work:two")
+    assert bad.exit_code == 2 and "work:N" in bad.output
+
+    path = _write_csv(
+        tmp_path / "rows.csv",
+        [
+            ["acme", "2", "", "", "UPS", "1Z2", ""],
+            ["acme", "1001", "", "", "UPS", "1Z1001", ""],
+        ],
+    )
+    imported = run("orders", "import-tracking", str(path))
+    assert imported.exit_code == 3, imported.output
+    assert "2 is ambiguous" in imported.output
+    assert "1 row(s) shipped, 0 already imported, 1 with errors" in imported.output
+    assert [kind for kind, _ in _db(lambda db: outbox(db, 1))] == ["create_fulfillment"]
+    assert _db(lambda db: outbox(db, 2)) == [] and _db(lambda db: outbox(db, 3)) == []

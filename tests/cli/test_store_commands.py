@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -305,3 +306,114 @@ def test_fulfillment_service_store_is_not_told_it_lacks_merchant_scopes(cli, san
     checked = cli("store", "check", "svc")
     assert checked.exit_code == 3
     assert "write_merchant_managed_fulfillment_orders" in checked.output
+
+
+def _sealed(home: Path, name: str) -> tuple:
+    with sqlite3.connect(home / "fulfillbridge.db") as conn:
+        return conn.execute(
+            "SELECT id, sealed_secrets, api_base_url FROM stores WHERE name = ?", (name,)
+        ).fetchone()
+
+
+def _secrets(name: str) -> dict[str, str]:
+    import asyncio
+
+    from fulfillbridge.config import load_settings
+    from fulfillbridge.store.database import Database
+
+    async def read() -> dict[str, str]:
+        database = Database.from_settings(load_settings())
+        try:
+            async with database.stores() as stores:
+                return await stores.secrets(name)
+        finally:
+            await database.close()
+
+    return asyncio.run(read())
+
+
+def test_update_replaces_credentials_in_place_after_checking_them(
+    cli, sandbox_url, fb_home
+) -> None:
+    shop = "rotate.myshopify.com"
+    apps = [
+        {"access_token": "shpat_old", "client_id": "rot-a", "client_secret": "rot-a-secret"},
+        {"access_token": "shpat_new", "client_id": "rot-b", "client_secret": "rot-b-secret"},
+        {
+            "access_token": "shpat_narrow",
+            "client_id": "rot-c",
+            "client_secret": "rot-c-secret",
+            "scopes": ["read_orders", "read_locations"],
+        },
+    ]
+    base = add_shop(sandbox_url, shop, apps=apps)
+    added = cli(
+        "store", "add", "rot", "--shop", shop, "--token", "shpat_old",
+        "--webhook-secret", "whsec-old", "--api-url", base,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    before = _sealed(fb_home, "rot")
+
+    refusals = [
+        (("--token", "shpat_wrong"), "401"),
+        # Another shop's credentials: refused, whatever they are worth.
+        (("--token", "shpat_sandbox", "--api-url", sandbox_url), f"not {shop}"),
+        (("--api-url", "http://127.0.0.1:9"), "127.0.0.1:9"),
+        (("--api-url", "ftp://x"), "is not an http(s) URL"),
+        (("--client-secret", "s"), "give --token"),
+        (("--token", " "), "the token is empty"),
+        ((), "nothing to update"),
+    ]
+    for options, words in refusals:
+        result = cli("store", "update", "rot", *options)
+        assert result.exit_code == 1, (options, result.output)
+        assert words in result.output and "Traceback" not in result.output, (options, result.output)
+        assert "shpat_wrong" not in result.output
+        assert _sealed(fb_home, "rot") == before, options
+    unknown = cli("store", "update", "nope", "--token", "x")
+    assert unknown.exit_code == 1 and "no store named 'nope'" in unknown.output
+
+    rotated = cli(
+        "store", "update", "rot", "--token", "-", "--webhook-secret", "-",
+        input="shpat_new\nwhsec-new\n",
+    )  # fmt: skip
+    assert rotated.exit_code == 0, rotated.output
+    assert "updated store rot: token, webhook secret" in rotated.output
+    assert "shpat_new" not in rotated.output and "whsec-new" not in rotated.output
+    raw = (fb_home / "fulfillbridge.db").read_bytes()
+    assert b"shpat_new" not in raw and b"whsec-new" not in raw
+    after = _sealed(fb_home, "rot")
+    assert after[0] == before[0] and after[2] == before[2]  # the same store, kept in place
+    secrets = _secrets("rot")
+    assert secrets["access_token"] == "shpat_new"
+    # Webhooks Shopify signed with the old secret before the rotation are still accepted.
+    assert (secrets["webhook_secret"], secrets["previous_webhook_secret"]) == (
+        "whsec-new",
+        "whsec-old",
+    )
+    assert cli("store", "check", "rot").exit_code == 0
+
+    # A token with scopes missing is stored, like `store add`, and the audit says so (3).
+    narrow = cli("store", "update", "rot", "--token", "shpat_narrow")
+    assert narrow.exit_code == 3, narrow.output
+    assert "missing" in narrow.output and "write_fulfillments" in narrow.output
+
+
+def test_update_of_a_client_credentials_store(cli, sandbox_url, fb_home) -> None:
+    added = cli(
+        "store", "add", "cc", "--shop", FULL, "--client-id", "sandbox-client-id",
+        "--client-secret", "sandbox-client-secret", "--api-url", sandbox_url,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    before = _sealed(fb_home, "cc")
+    token = cli("store", "update", "cc", "--token", "shpat_x")
+    assert token.exit_code == 1 and "give --client-secret" in token.output
+    wrong = cli("store", "update", "cc", "--client-secret", "not-the-secret")
+    assert wrong.exit_code == 1 and "not-the-secret" not in wrong.output
+    assert _sealed(fb_home, "cc") == before
+    elsewhere = f"{sandbox_url}/shops/{FULL}"
+    moved = cli("store", "update", "cc", "--api-url", f"{elsewhere}/", "--json")
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout)["updated"] == ["api url"]
+    assert _sealed(fb_home, "cc")[2] == elsewhere
+    assert cli("store", "check", "cc").exit_code == 0

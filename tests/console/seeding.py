@@ -36,7 +36,7 @@ async def add_personalised_work(
                 line_id=f"gid://shopify/FulfillmentOrderLineItem/{n}1",
                 sku="MUG-ENGRAVED",
                 quantity=2,
-                title="Engraved mug",
+                title="Engraved mug - Blue",  # intake's title names the variant
                 variant_title="Blue",
                 options=(("Colour", "Blue"),),
                 image_url="https://cdn.example.test/mug.png",
@@ -46,7 +46,7 @@ async def add_personalised_work(
                 line_id=f"gid://shopify/FulfillmentOrderLineItem/{n}2",
                 sku="TEE-L",
                 quantity=1,
-                title="T-shirt",
+                title="T-shirt - L",
                 variant_title="L",
             ),
         ),

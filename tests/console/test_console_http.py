@@ -159,6 +159,9 @@ async def test_every_action_is_a_form_with_its_result_shown(server, database) ->
 
         page = await console.get(f"/console/work/{work}")
         assert "Engraving" in page.text and "For Ada, with love" in page.text
+        # The variant is named once: intake's title already holds it.
+        assert "<b>Engraved mug - Blue</b>" in page.text and "Blue / Blue" not in page.text
+        assert "- Blue</b> / Blue" not in page.text
         assert 'src="https://cdn.example.test/mug.png"' in page.text  # the thumbnail
         assert "Happy birthday, Ada!" in page.text
         line_ids = re.findall(r'name="qty:([^"]+)"', page.text)

@@ -46,8 +46,19 @@ def _work(state: ReturnState = ReturnState.EXPECTED, **line_changes: object) -> 
 
 RECEIPTS_REFUSED = [
     # (receipts, work line changes, message fragment, code)
-    ([Receipt("rl-1", 4)], {}, "expects 3 more unit(s), not 4", ReturnErrorCode.INVALID),
-    ([Receipt("rl-1", 2), Receipt("rl-1", 2)], {}, "expects 1 more", ReturnErrorCode.INVALID),
+    (
+        [Receipt("rl-1", 4)],
+        {},
+        "expects 3 more unit(s); this receipt asks for 4",
+        ReturnErrorCode.INVALID,
+    ),
+    # A line named twice is told the whole call against what it expects, not the remainder.
+    (
+        [Receipt("rl-1", 2), Receipt("rl-1", 2, "damaged")],
+        {},
+        "expects 3 more unit(s); this receipt asks for 4 (2 good, 2 damaged)",
+        ReturnErrorCode.INVALID,
+    ),
     ([Receipt("rl-1", 1)], {"received": 3}, "expects 0 more", ReturnErrorCode.INVALID),
     (
         [Receipt("rl-1", 1)],

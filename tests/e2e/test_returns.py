@@ -149,6 +149,8 @@ async def test_request_approve_receive_restock_and_a_missing_line(
                     first["sku"]: 2,
                     second["sku"]: 1,
                 }
+                # The sandbox's merchant gives only the older returnReason (UNWANTED).
+                assert {line["reason"] for line in waiting["lines"]} == {"Unwanted"}
                 await merchant.control(
                     MERCHANT, {"action": "approve_return", "return_id": return_id}
                 )

@@ -68,6 +68,12 @@ def test_push_file_with_bad_rows_then_status(
     assert [a["result"] for a in report["accepted"]] == ["unchanged", "unchanged"]
     assert [r["line"] for r in report["rejected"]] == [3, 4, 5]
 
+    # Every row rejected: nothing was done, so 1, not "done in part".
+    hopeless = tmp_path / "hopeless.csv"
+    hopeless.write_text("store,sku,warehouse,quantity\nnobody,MUG,main,1\n")
+    refused = run("inventory", "push", str(hopeless))
+    assert refused.exit_code == 1, refused.output
+
     status = run("inventory", "status")
     assert status.exit_code == 0, status.output
     assert "acme" in status.output and "rows rejected by the last sync" in status.output
@@ -95,4 +101,8 @@ def test_map_and_malformed_csv(
     result = run("inventory", "push", str(bad))
     assert result.exit_code == 1
     assert "header must name the columns" in result.output
+    # A file the user named that does not exist is a wrong command line: exit 2.
+    absent = run("inventory", "push", str(tmp_path / "nofile.csv"))
+    assert absent.exit_code == 2
+    assert "nofile.csv" in absent.output and "does not exist" in absent.output
     assert run("inventory", "map", "nobody").exit_code == 1

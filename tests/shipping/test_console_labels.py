@@ -91,6 +91,10 @@ async def test_buy_print_and_ship_a_label_from_the_work_page(shop: Shop) -> None
         await shop.drain()
         page = await console.get(page_path)
         assert "Shopify IN_TRANSIT" in page.text
+        # The scan is in the timeline as an event, not as a change from shipped to shipped.
+        timeline = page.text.split("<h2>Timeline</h2>")[1].split("</ol>")[0]
+        assert "tracking, still shipped" in timeline and "statuses: IN_TRANSIT" in timeline
+        assert "shipped &rarr; shipped" not in timeline
         assert [e["status"] for e in fulfillment(shop, fulfillment_id)["events"]["nodes"]] == [
             "IN_TRANSIT"
         ]

@@ -55,6 +55,13 @@ async def test_rate_buy_print_ship_and_follow_to_the_door(shop: Shop) -> None:
         assert label["status"] == "bought" and label["service"] == "ups_ground"
         assert label["tracking_number"].startswith("1Z") and label["customs_form"] is False
         assert label["parcel"]["weight_grams"] == 2 * 400 + 500  # from the lines' weights
+        # The cost UPS charged is recorded, and is what the rate said for the same parcel.
+        ground = services["ups_ground"]
+        assert (label["amount"], label["currency"]) == (ground["amount"], ground["currency"])
+        listed = (await http.get(f"{base}/labels")).json()["labels"]
+        assert [(x["amount"], x["currency"]) for x in listed] == [
+            (ground["amount"], ground["currency"])
+        ]
 
         pdf = await http.get(f"{base}/labels/{label['id']}.pdf")
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"

@@ -106,6 +106,22 @@ def test_a_return_maps_to_lines_with_sku_reason_and_dispositions() -> None:
     assert remote.exchange_items == 1
 
 
+def test_a_reason_given_only_as_the_older_enum_is_read_too() -> None:
+    node = _return_node()
+    item = node["returnLineItems"]["nodes"][0]
+    item.update(returnReasonDefinition=None, returnReason="SIZE_TOO_SMALL", returnReasonNote="")
+    assert remote_return(node).lines[0].reason == "Size too small"
+    item.update(returnReason="UNWANTED", returnReasonNote="changed my mind")
+    assert remote_return(node).lines[0].reason == "Unwanted: changed my mind"
+    item.update(returnReason="UNKNOWN", returnReasonNote="")
+    assert remote_return(node).lines[0].reason == ""
+    # The definition wins when both are given.
+    item.update(
+        returnReason="OTHER", returnReasonDefinition={"handle": "too-big", "name": "Too big"}
+    )
+    assert remote_return(node).lines[0].reason == "Too big"
+
+
 def test_shopify_statuses_map_to_ours() -> None:
     for shopify, ours in [
         ("REQUESTED", RemoteReturnStatus.REQUESTED),

@@ -409,6 +409,9 @@ def test_webhook_secrets_never_include_the_access_token() -> None:
     app_store = {"client_secret": "cs", "previous_webhook_secret": "old"}
     assert webhook_secrets(AuthKind.CLIENT_CREDENTIALS, app_store) == ("cs", "old")
     assert webhook_secrets(AuthKind.OAUTH, {"client_secret": "cs", "access_token": "t"}) == ("cs",)
+    # After `store update --client-secret`, the replaced secret still verifies.
+    rotated = {"client_secret": "new", "previous_client_secret": "old"}
+    assert webhook_secrets(AuthKind.CLIENT_CREDENTIALS, rotated) == ("new", "old")
 
 
 def test_store_without_webhook_secret_says_how_to_set_it(

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fulfillbridge.carrier_twins._controls import controls_index
 from fulfillbridge.carrier_twins._labels import label_pdf
 
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -96,6 +97,19 @@ def _meta(status: int, message: str, success: bool, **extra: Any) -> dict[str, A
 
 def _stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
+
+
+CONTROLS = (
+    ("GET", "/__twin/labels/{waybill}.pdf", "a label as the carrier's file server serves it"),
+    (
+        "POST",
+        "/__twin/packages/{waybill}/scan",
+        'move a parcel along: {"code": <Clickpost status code>} (and post the webhook, if set)',
+    ),
+    ("POST", "/__twin/webhook", "where to post tracking webhooks: {url, key}"),
+    ("GET", "/__twin/summary", "what was bought and cancelled"),
+    ("POST", "/__twin/lose-next-answer", "record the next purchase, then answer 504"),
+)
 
 
 def create_app(*, username: str = "twin-user", key: str = "twin-key") -> Starlette:
@@ -435,6 +449,11 @@ def create_app(*, username: str = "twin-user", key: str = "twin-key") -> Starlet
         Route("/__twin/webhook", set_webhook, methods=["POST"]),
         Route("/__twin/summary", summary, methods=["GET"]),
         Route("/__twin/lose-next-answer", lose_next, methods=["POST"]),
+        Route(
+            "/__twin/",
+            controls_index("Clickpost", CONTROLS, {"username": username, "key": key}),
+            methods=["GET"],
+        ),
     ]
     app = Starlette(routes=routes)
     app.state.twin = state

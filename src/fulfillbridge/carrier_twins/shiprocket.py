@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fulfillbridge.carrier_twins._controls import controls_index
 from fulfillbridge.carrier_twins._labels import label_pdf
 
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -121,6 +122,19 @@ def _serving(pincode: str, kg: float) -> list[int]:
     if pincode in UNSERVED:
         return []
     return [cid for cid, (_, heaviest, *_rest) in COURIERS.items() if kg <= heaviest]
+
+
+CONTROLS = (
+    ("GET", "/__twin/labels/{awb}.pdf", "a label as the carrier's file server serves it"),
+    (
+        "POST",
+        "/__twin/packages/{awb}/scan",
+        'move a parcel along: {"status": <Shiprocket status code>} (and post the webhook, if set)',
+    ),
+    ("POST", "/__twin/webhook", "where to post tracking webhooks: {url, token}"),
+    ("GET", "/__twin/summary", "what was bought and cancelled"),
+    ("POST", "/__twin/lose-next-answer", "record the next purchase, then answer 504"),
+)
 
 
 def create_app(*, email: str = "api@twin.example", password: str = "twin-password") -> Starlette:
@@ -671,6 +685,11 @@ def create_app(*, email: str = "api@twin.example", password: str = "twin-passwor
         Route("/__twin/webhook", set_webhook, methods=["POST"]),
         Route("/__twin/summary", summary, methods=["GET"]),
         Route("/__twin/lose-next-answer", lose_next, methods=["POST"]),
+        Route(
+            "/__twin/",
+            controls_index("Shiprocket", CONTROLS, {"email": email, "password": password}),
+            methods=["GET"],
+        ),
     ]
     app = Starlette(routes=routes)
     app.state.twin = state

@@ -34,6 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fulfillbridge.carrier_twins._controls import controls_index
+
 LABEL_CREATED = "Shipper created a label, UPS has not received the package yet."
 MAX_POUNDS = 150.0
 POUNDS_PER_KILO = 2.20462
@@ -244,6 +246,18 @@ def _track_package(package: Package, now: float) -> dict[str, Any]:
         "activity": list(reversed(package.activity)),
         "referenceNumber": [{"type": "PACKAGE", "number": package.reference}],
     }
+
+
+CONTROLS = (
+    (
+        "POST",
+        "/__twin/packages/{number}/scan",
+        'move a package along: {"type": "P" | "I" | "O" | "X" | "D" | "RS"}',
+    ),
+    ("GET", "/__twin/summary", "what was bought and voided"),
+    ("POST", "/__twin/lose-next-answer", "record the next purchase, then answer 504"),
+    ("POST", "/__twin/fail-next-lookup", "fail the next label look-up by reference"),
+)
 
 
 def create_app(*, client_id: str = "twin-client", client_secret: str = "twin-secret") -> Starlette:
@@ -580,6 +594,13 @@ def create_app(*, client_id: str = "twin-client", client_secret: str = "twin-sec
         Route("/__twin/summary", summary, methods=["GET"]),
         Route("/__twin/lose-next-answer", lose_next, methods=["POST"]),
         Route("/__twin/fail-next-lookup", fail_next_lookup, methods=["POST"]),
+        Route(
+            "/__twin/",
+            controls_index(
+                "UPS", CONTROLS, {"client_id": client_id, "client_secret": client_secret}
+            ),
+            methods=["GET"],
+        ),
     ]
     app = Starlette(routes=routes)
     app.state.twin = state

@@ -39,7 +39,7 @@ from fulfillbridge.carriers._models import (
     Tracking,
 )
 from fulfillbridge.carriers._shiprocket import Shiprocket
-from fulfillbridge.carriers._ups import Ups
+from fulfillbridge.carriers._ups import Ups, charge_of
 from fulfillbridge.core.errors import ShippingErrorCode
 from fulfillbridge.core.tracking import ParcelEvent
 
@@ -106,7 +106,13 @@ async def rates(account: Account, shipment: Shipment) -> list[Rate]:
         details, messages = karrio.Rating.fetch(request).from_(gateway).parse()
         if not details and _errors(messages):
             raise _karrio.refused(_errors(messages), "rate the parcel", profile.key)
-        return _karrio.rates_of(details, profile.services)
+        offered = []
+        for rate in _karrio.rates_of(details, profile.services):
+            # Only services a label can be bought with, each under our name for it.
+            name = profile.canonical(rate.service)
+            if name is not None:
+                offered.append(replace(rate, service=name, name=profile.services[name]))
+        return offered
 
     return await _karrio.in_thread(call)
 
@@ -135,6 +141,9 @@ async def buy_label(account: Account, shipment: Shipment) -> Label:
         if details is None:
             raise _karrio.refused(_errors(messages) or list(messages), "buy the label", profile.key)
         label = _karrio.label_of(details, shipment.label_format)
+        if label.amount is None:
+            amount, currency = charge_of(answer)
+            label = replace(label, amount=amount, currency=currency or label.currency)
         # karrio's PDF of the carrier's image is megabytes of hexadecimal text; the same
         # page from the same image, compressed, is a few tens of KB.
         image = profile.label_image(answer) if label.label_format == "PDF" else None

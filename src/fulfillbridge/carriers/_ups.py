@@ -18,11 +18,30 @@ import attr
 import karrio.lib as lib
 import karrio.sdk as karrio
 from karrio.mappers.ups.settings import Settings as KarrioUpsSettings
+from karrio.providers.ups.units import ServiceCode
 from karrio.schemas.ups import shipping_request as ups
 
 from fulfillbridge.carriers._karrio import decoded, token_cache
 from fulfillbridge.carriers._label_pdf import label_pdf
 from fulfillbridge.carriers._models import Account, Label
+
+
+def charge_of(answer: Any) -> tuple[str | None, str | None]:
+    """What UPS charged for a shipment, from its Shipping API answer: the account's
+    negotiated total when UPS gives one (what is billed), else the published total.
+    (karrio fills no rate from a shipment answer, so the label would have no cost.)"""
+    results = ((answer or {}).get("ShipmentResponse") or {}).get("ShipmentResults") or {}
+    negotiated = (results.get("NegotiatedRateCharges") or {}).get("TotalCharge") or {}
+    published = (results.get("ShipmentCharges") or {}).get("TotalCharges") or {}
+    for charge in (negotiated, published):
+        value = charge.get("MonetaryValue") if isinstance(charge, dict) else None
+        try:
+            amount = f"{float(value):.2f}" if value not in (None, "") else None
+        except (TypeError, ValueError):
+            amount = None
+        if amount is not None:
+            return amount, str(charge.get("CurrencyCode") or "") or None
+    return None, None
 
 
 @attr.s(auto_attribs=True)
@@ -37,13 +56,25 @@ class _Settings(KarrioUpsSettings):
 class Ups:
     key = "ups"
     company = "UPS"  # as Shopify names the carrier
-    # Services by karrio's names; what rates return and labels are bought with.
+    # The services offered, by UPS's own service codes, under karrio's names. karrio names a
+    # code by the shipper's country (07 is ups_worldwide_express from the US,
+    # ups_worldwide_express_ca from Canada, ups_express in its code table), so rates and
+    # purchases go through the code: any of its names is the same service.
+    codes = {
+        "03": "ups_ground",
+        "01": "ups_next_day_air",
+        "02": "ups_2nd_day_air",
+        "11": "ups_standard",
+        "07": "ups_worldwide_express",
+        "08": "ups_worldwide_expedited",
+        "65": "ups_worldwide_saver",
+    }
     services = {
         "ups_ground": "UPS Ground",
         "ups_next_day_air": "UPS Next Day Air",
         "ups_2nd_day_air": "UPS 2nd Day Air",
         "ups_standard": "UPS Standard",
-        "ups_express": "UPS Worldwide Express",
+        "ups_worldwide_express": "UPS Worldwide Express",
         "ups_worldwide_expedited": "UPS Worldwide Expedited",
         "ups_worldwide_saver": "UPS Worldwide Saver",
     }
@@ -51,8 +82,17 @@ class Ups:
     label_formats = ("PDF", "ZPL")
     default_service: str | None = None
 
+    def canonical(self, service: str) -> str | None:
+        """Our name for ``service`` (any of karrio's names for the code, or the code), or
+        None for a service not offered."""
+        try:
+            code = str(ServiceCode.map(service.strip()).value_or_key)
+        except (KeyError, ValueError, AttributeError):
+            return None
+        return self.codes.get(code)
+
     def accepts(self, service: str) -> bool:
-        return service in self.services
+        return self.canonical(service) is not None
 
     def tracking_url(self, number: str) -> str | None:
         return None  # Shopify links UPS numbers itself

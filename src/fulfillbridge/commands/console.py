@@ -4,16 +4,19 @@ error handler the whole command tree runs under.
 Exit codes (also in ``fulfillbridge --help`` and the README):
 
 - 0: done.
-- 1: an error; nothing, or nothing more, was done (the message says why).
-- 2: the command line was wrong (unknown option, bad value).
-- 3: done in part: some rows of a file were rejected (listed), or a store was connected
-  with scopes missing.
+- 1: an error; nothing, or nothing more, was done (the message says why). A file whose
+  every row was rejected is 1 too: nothing was done.
+- 2: the command line was wrong (unknown option, a value that cannot be used as typed, a
+  file named that does not exist).
+- 3: done in part: some rows of a file were rejected (listed) and the others applied, or a
+  store was connected with scopes missing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +30,8 @@ EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 done; 1 error; 2 wrong command line; 3 done in part (some rows "
-    "rejected, or scopes missing)."
+    "Exit codes: 0 done; 1 error (nothing done, e.g. every row rejected); 2 wrong command "
+    "line (bad value, missing file); 3 done in part (some rows rejected, or scopes missing)."
 )
 
 # Width used when the output is not a terminal (a pipe, a file): wide enough that no URL,
@@ -124,3 +127,29 @@ class OneLineErrors(TyperGroup):
                 raise
             err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(EXIT_ERROR) from None
+
+
+# A line and its units: ``NAME=UNITS`` or ``NAME:UNITS``, both spellings everywhere. With
+# ``extras`` marks (``:`` for a condition, ``@`` for a warehouse) the name ends at the first
+# separator followed by units; without, at the last one, so a SKU may itself hold ``:``.
+_LINE_UNITS = re.compile(r"^(?P<name>.+)[=:](?P<units>\d+)$", re.DOTALL)
+_LINE_UNITS_EXTRA = re.compile(
+    r"^(?P<name>.+?)[=:](?P<units>\d+)(?:(?P<mark>[:@])(?P<extra>.*))?$", re.DOTALL
+)
+
+
+def split_line_units(text: str, *, extras: str = "") -> tuple[str, int, str | None]:
+    """``(name, units, extra)`` from ``NAME=UNITS`` or ``NAME:UNITS`` (units a whole
+    number), with an optional ``<mark>EXTRA`` when ``mark`` is one of ``extras``. Raises
+    ValueError (in words) for anything else."""
+    pattern = _LINE_UNITS_EXTRA if extras else _LINE_UNITS
+    found = pattern.match(text.strip())
+    if found is None or not found["name"].strip():
+        raise ValueError(f"{text!r} is not NAME=UNITS or NAME:UNITS (units a whole number)")
+    mark = found.groupdict().get("mark")
+    if mark is not None and mark not in extras:
+        raise ValueError(f"{text!r}: nothing may follow the units after {mark!r}")
+    extra = found.groupdict().get("extra")
+    if mark is not None and not (extra or "").strip():
+        raise ValueError(f"{text!r}: nothing follows {mark!r}")
+    return found["name"].strip(), int(found["units"]), extra.strip() if extra else None

@@ -16,7 +16,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fulfillbridge.commands.console import EXIT_PARTIAL, examples, out, print_json
+from fulfillbridge.commands.console import EXIT_ERROR, EXIT_PARTIAL, examples, out, print_json
 from fulfillbridge.commands.orders import CommandFailed, clear_errors, with_database
 from fulfillbridge.config import Settings
 from fulfillbridge.core.inventory import InventoryInputError, parse_csv
@@ -55,7 +55,12 @@ def _stamp(value: datetime | None) -> str:
 )
 @clear_errors
 def push_command(
-    file: Annotated[Path, typer.Argument(help="CSV: store,sku,warehouse,quantity.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: store,sku,warehouse,quantity.", exists=True, dir_okay=False, readable=True
+        ),
+    ],
     store: Annotated[
         str | None, typer.Option(help="Store of rows without a store column or cell.")
     ] = None,
@@ -94,7 +99,8 @@ def push_command(
     else:
         _print_report(report)
     if report.rejected:
-        raise typer.Exit(EXIT_PARTIAL)
+        # Every row rejected: nothing was done (1); some: done in part (3).
+        raise typer.Exit(EXIT_PARTIAL if report.accepted else EXIT_ERROR)
 
 
 def _print_report(report: inventory.PushReport) -> None:

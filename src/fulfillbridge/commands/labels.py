@@ -8,6 +8,7 @@ turns the flows' errors into one line on standard error.
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,10 +16,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fulfillbridge.commands.console import examples, out, print_json
-from fulfillbridge.commands.orders import actor, find_work, with_database
+from fulfillbridge.commands.console import examples, out, print_json, split_line_units
+from fulfillbridge.commands.orders import ORDER_HELP, actor, find_work, with_database
 from fulfillbridge.config import Settings
 from fulfillbridge.core.carriers import ShippingError
+from fulfillbridge.core.tracking import TrackingInputError, status_from_shopify
 from fulfillbridge.flows import shipping, tracking
 from fulfillbridge.flows.work_commands import ShipLine
 from fulfillbridge.store.database import Database
@@ -29,19 +31,32 @@ label_app = typer.Typer(
 )
 carrier_app = typer.Typer(help="Carrier accounts labels are bought with.", no_args_is_help=True)
 
-OrderArg = Annotated[str, typer.Argument(help="Work id, order name (#1001) or Shopify gid.")]
+OrderArg = Annotated[str, typer.Argument(help=ORDER_HELP + " Or a Shopify gid.")]
 PackageOpt = Annotated[str, typer.Option("--package", "-p", help="Your name for the box.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for other programs.")]
 LinesOpt = Annotated[
     list[str] | None,
-    typer.Option("--line", help="SKU=units in the box (repeat); none: all that is left."),
+    typer.Option(
+        "--line",
+        help="SKU=UNITS (or SKU:UNITS) in the box (repeat); none: all that is left.",
+    ),
 ]
 
 
 async def _work_id(database: Database, order: str) -> int:
+    return (await _work(database, order))[0]
+
+
+async def _work(database: Database, order: str) -> tuple[int, str]:
+    """The work id and order name ``order`` refers to."""
     async with database.transaction() as session:
         row, _ = await find_work(session, order)
-        return row.id
+        return row.id, row.order_name
+
+
+def _bad(message: str, hint: str) -> typer.BadParameter:
+    """Input the user typed that cannot be used: exit status 2, like any usage error."""
+    return typer.BadParameter(message, param_hint=hint)
 
 
 def _lines(raw: list[str] | None) -> tuple[ShipLine, ...] | None:
@@ -49,10 +64,15 @@ def _lines(raw: list[str] | None) -> tuple[ShipLine, ...] | None:
         return None
     lines = []
     for item in raw:
-        sku, _, units = item.rpartition("=")
-        if not sku or not units.isdigit() or int(units) <= 0:
-            raise ShippingError(f"--line {item!r} must be SKU=units, units a positive number")
-        lines.append(ShipLine(int(units), sku=sku))
+        try:
+            sku, units, _ = split_line_units(item)
+        except ValueError:
+            units = 0
+        if units <= 0:
+            raise _bad(
+                f"{item!r} must be SKU=units or SKU:units, units a positive number", "--line"
+            )
+        lines.append(ShipLine(units, sku=sku))
     return tuple(lines)
 
 
@@ -71,10 +91,10 @@ def _request(
         try:
             length, width, height = (float(p) for p in parts)
         except ValueError:
-            raise ShippingError(f"--dims {dims!r} must be LxWxH in centimetres") from None
+            raise _bad(f"{dims!r} must be LxWxH in centimetres, e.g. 30x20x10", "--dims") from None
     fmt = label_format.upper()
     if fmt not in ("PDF", "ZPL"):
-        raise ShippingError("--format must be PDF or ZPL")
+        raise _bad(f"{label_format!r}: the format must be PDF or ZPL", "--format")
     return shipping.LabelRequest(
         package=package,
         lines=_lines(lines),
@@ -108,8 +128,9 @@ def rates_command(
 ) -> None:
     """What each service would cost for a package of the order."""
 
+    request = _request(package, line, None, account, weight, dims)
+
     async def work(database: Database, _settings: Settings) -> list[Any]:
-        request = _request(package, line, None, account, weight, dims)
         return await shipping.rates(database, await _work_id(database, order), request)
 
     found = with_database(work)
@@ -144,22 +165,25 @@ def buy_command(
 ) -> None:
     """Buy a package's label (once: buying the same package again shows the label bought)."""
 
-    async def work(database: Database, _settings: Settings) -> shipping.Bought:
-        request = _request(package, line, service, account, weight, dims, label_format)
-        return await shipping.buy_label(
-            database, await _work_id(database, order), request, actor=actor()
-        )
+    request = _request(package, line, service, account, weight, dims, label_format)
 
-    bought = with_database(work)
+    async def work(database: Database, _settings: Settings) -> tuple[shipping.Bought, str]:
+        work_id, name = await _work(database, order)
+        return await shipping.buy_label(database, work_id, request, actor=actor()), name
+
+    bought, name = with_database(work)
     view = shipping.label_view(bought.label)
     if as_json:
         print_json({"label": view, "bought_now": bought.bought_now})
         return
     verb = "bought" if bought.bought_now else "already bought"
+    # Quoted: an order name starts with '#', which a shell takes for a comment.
     out.print(
-        f"label {view['id']} {verb}: {view['company']} {view['tracking_number']} "
+        f"label {view['id']} for {name} {verb}: {view['company']} {view['tracking_number']} "
         f"({view['service']}); print it with `fulfillbridge orders label print "
-        f"{order} {view['id']}`"
+        f"{shlex.quote(name)} {view['id']}`",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -251,9 +275,13 @@ def event_command(
         try:
             when = datetime.fromisoformat(at.replace("Z", "+00:00"))
         except ValueError:
-            raise ShippingError(f"--at {at!r} is not an ISO 8601 time") from None
+            raise _bad(f"{at!r} is not an ISO 8601 time", "--at") from None
         if when.tzinfo is None:
-            raise ShippingError("--at needs a zone (Z or +hh:mm)")
+            raise _bad(f"{at!r} needs a zone (Z or +hh:mm)", "--at")
+    try:
+        status_from_shopify(status)
+    except TrackingInputError as exc:
+        raise _bad(str(exc), "STATUS") from None
 
     async def work(database: Database, _settings: Settings) -> dict[str, Any]:
         return await tracking.post_event(
@@ -282,8 +310,19 @@ def event_command(
 def carrier_add_command(
     name: Annotated[str, typer.Argument(help="A name for the account.")],
     carrier: Annotated[str, typer.Option(help="The carrier: ups, shiprocket or clickpost.")],
-    credentials: Annotated[Path, typer.Option(help="JSON file of the API credentials.")],
-    ship_from: Annotated[Path, typer.Option("--ship-from", help="JSON file of the address.")],
+    credentials: Annotated[
+        Path,
+        typer.Option(help="JSON file of the API credentials.", exists=True, dir_okay=False),
+    ],
+    ship_from: Annotated[
+        Path,
+        typer.Option(
+            "--ship-from",
+            help="JSON file of the address the parcels leave from (see docs/shipping.md).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
     store: Annotated[str | None, typer.Option(help="The store it serves; none: all.")] = None,
     account_number: Annotated[
         str,
@@ -297,16 +336,21 @@ def carrier_add_command(
 ) -> None:
     """Add a carrier account (its credentials are stored encrypted)."""
 
-    def read(path: Path) -> dict[str, str]:
+    def read(path: Path, option: str) -> dict[str, str]:
+        # The files are the user's arguments: one that cannot be read is a usage error.
         try:
-            raw = json.loads(path.read_text())
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise _bad(f"{path}: no such file", option) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _bad(f"{path} cannot be read: {exc}", option) from None
         except json.JSONDecodeError as exc:
-            raise ShippingError(f"{path} is not JSON: {exc.msg}") from None
+            raise _bad(f"{path} is not JSON: {exc.msg}", option) from None
         if not isinstance(raw, dict):
-            raise ShippingError(f"{path} must hold a JSON object")
+            raise _bad(f"{path} must hold a JSON object", option)
         return {str(k): str(v) for k, v in raw.items()}
 
-    secrets, address = read(credentials), read(ship_from)
+    secrets, address = read(credentials, "--credentials"), read(ship_from, "--ship-from")
 
     async def work(database: Database, _settings: Settings) -> dict[str, Any]:
         return await shipping.add_account(

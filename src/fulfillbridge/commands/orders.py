@@ -22,7 +22,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from fulfillbridge.commands.console import EXIT_PARTIAL, err, examples, one_line, out, print_json
+from fulfillbridge.commands.console import (
+    EXIT_ERROR,
+    EXIT_PARTIAL,
+    err,
+    examples,
+    one_line,
+    out,
+    print_json,
+    split_line_units,
+)
 from fulfillbridge.config import ConfigError, Settings, load_settings
 from fulfillbridge.core.errors import CommandErrorCode, FulfillbridgeError
 from fulfillbridge.core.stores import StoreError
@@ -111,16 +120,67 @@ def actor() -> str:
         return "cli"
 
 
+WORK_ID_PREFIX = "work:"
+
+
+def ambiguous_number(number: str, row_by_id: Any, row_by_name: Any | None) -> str:
+    """Why a bare number cannot be used: it is both a work id and an order name."""
+    other = (
+        f"order #{number} (work {row_by_name.id})"
+        if row_by_name is not None
+        else (f"order #{number}")
+    )
+    return (
+        f"{number} is ambiguous: work {number} is order {row_by_id.order_name}, and there is "
+        f"also {other}; say '#{number}' for the order or {WORK_ID_PREFIX}{number} for the work id"
+    )
+
+
 async def find_work(session: Any, order: str, store: str | None = None) -> tuple[Any, str]:
-    """Work by reference; an order name may be given without its ``#`` (``1004`` finds
-    ``#1004`` when no work has id 1004)."""
+    """Work by reference: ``'#1001'`` (an order name), ``work:7`` (a work id), a Shopify gid,
+    or a bare number. A bare number is an order name (``1001`` finds ``#1001``) or a work id,
+    whichever exists; when both exist and are different work orders it is refused as
+    ambiguous (a usage error), naming both, since guessing could ship the wrong order."""
+    ref = order.strip()
+    if ref.lower().startswith(WORK_ID_PREFIX):
+        number = ref[len(WORK_ID_PREFIX) :].strip()
+        if not number.isdigit():
+            raise typer.BadParameter(
+                f"{order!r}: a work id is {WORK_ID_PREFIX}N, N a whole number", param_hint="ORDER"
+            )
+        return await actions.find_work(session, number, store=store)
+    if not ref.isdigit():
+        return await actions.find_work(session, ref, store=store)
     try:
-        return await actions.find_work(session, order, store=store)
+        by_id: tuple[Any, str] | None = await actions.find_work(session, ref, store=store)
     except actions.ActionError as exc:
-        bare = order.strip()
-        if exc.code is not actions.NOT_FOUND or not bare or bare.startswith(("#", "gid://")):
+        if exc.code is not actions.NOT_FOUND:
             raise
-        return await actions.find_work(session, f"#{bare}", store=store)
+        by_id = None
+    try:
+        by_name: tuple[Any, str] | None = await actions.find_work(session, f"#{ref}", store=store)
+        name_error: actions.ActionError | None = None
+    except actions.ActionError as exc:
+        by_name, name_error = None, exc
+    if by_id is None:
+        if by_name is None:
+            assert name_error is not None
+            if name_error.code is not actions.NOT_FOUND:
+                raise name_error
+            where = f" in store {store}" if store else ""
+            raise actions.ActionError(
+                f"no work order {ref} and no order #{ref}{where}",
+                status=actions.NOT_FOUND,
+                field="order",
+            )
+        return by_name
+    if by_name is None and (name_error is None or name_error.code is actions.NOT_FOUND):
+        return by_id
+    if by_name is not None and by_name[0].id == by_id[0].id:
+        return by_id
+    raise typer.BadParameter(
+        ambiguous_number(ref, by_id[0], by_name[0] if by_name else None), param_hint="ORDER"
+    )
 
 
 def resolve(order: str, store: str | None) -> Callable[[Database], Awaitable[str]]:
@@ -144,7 +204,10 @@ def _json(data: Any) -> None:
     print_json(data)
 
 
-ORDER_HELP = "An order name (#1001 or 1001) or a work id."
+ORDER_HELP = (
+    "An order name ('#1001', or 1001 without the #) or a work id (work:7). A bare number "
+    "that is both an order name and another order's work id is refused as ambiguous."
+)
 StoreOption = Annotated[
     str | None, typer.Option(help="The store, when the name is ambiguous.", show_default=False)
 ]
@@ -279,7 +342,8 @@ def _print_view(view: dict[str, Any]) -> None:
     _print_details(view)
     address = view["shipping_address"] or {}
     if address:
-        parts = [address.get(k, "") for k in ("name", "address1", "city", "zip", "country_code")]
+        keys = ("name", "address1", "address2", "city", "province_code", "zip", "country_code")
+        parts = [address.get(k) or "" for k in keys]
         out.print("ship to: " + ", ".join(p for p in parts if p), highlight=False)
     lines = Table(
         "sku",
@@ -316,13 +380,19 @@ def _print_view(view: dict[str, Any]) -> None:
                 shipment["status"],
             )
         out.print(shipments)
-    history = Table("at", "from", "to", "stage", "by", title="transitions")
+    history = Table("at", "from", "to", "stage", "event", "by", title="transitions")
     for t in view["transitions"]:
+        detail = t["detail"] or {}
+        # A row that left the state as it was (a tracking scan, a second package) is an
+        # event, not a change; a new stage is a change of its own.
+        same = t["from_state"] == t["to_state"] and detail.get("action") != "stage"
+        event = " ".join([str(detail.get("action") or ""), *map(str, detail.get("statuses") or [])])
         history.add_row(
             t["at"].strftime("%Y-%m-%d %H:%M:%S"),
-            t["from_state"] or "",
-            t["to_state"],
+            "" if same else t["from_state"] or "",
+            f"(still {t['to_state']})" if same else t["to_state"],
             t["stage"] or "",
+            event.strip() if same else "",
             t["actor"],
         )
     out.print(history)
@@ -355,10 +425,17 @@ def _print_details(view: dict[str, Any]) -> None:
 
 
 def _parse_line(value: str) -> actions.ShipLine:
-    sku, sep, quantity = value.rpartition(":")
-    if not sep or not sku or not quantity.strip().isdigit() or int(quantity) <= 0:
-        raise typer.BadParameter(f"{value!r} is not SKU:QUANTITY (e.g. MUG-RED:2)")
-    return actions.ShipLine(int(quantity), sku=sku.strip())
+    try:
+        sku, quantity, _ = split_line_units(value)
+    except ValueError:
+        quantity = 0
+    if quantity <= 0:
+        raise typer.BadParameter(
+            f"{value!r} is not SKU:QUANTITY or SKU=QUANTITY (e.g. MUG-RED:2), QUANTITY a "
+            "positive whole number",
+            param_hint="--line",
+        )
+    return actions.ShipLine(quantity, sku=sku)
 
 
 def _packages(carrier: str, numbers: list[str], urls: list[str]) -> tuple[Tracking, ...]:
@@ -442,7 +519,7 @@ def ship_command(
     line: Annotated[
         list[str] | None,
         typer.Option(
-            help="SKU:QUANTITY to ship (repeatable); default: everything left.",
+            help="SKU:QUANTITY (or SKU=QUANTITY) to ship (repeatable); default: everything left.",
             show_default=False,
         ),
     ] = None,
@@ -680,7 +757,8 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise CommandFailed(f"{path}: no such file") from None
+        # The file is the user's argument: a name that does not exist is a usage error.
+        raise typer.BadParameter(f"{path}: no such file", param_hint="FILE") from None
     except UnicodeDecodeError:
         raise CommandFailed(f"{path} is not UTF-8 text") from None
     reader = csv.DictReader(io.StringIO(text))
@@ -753,14 +831,23 @@ def _row_problem(row: dict[str, str]) -> str | None:
 @clear_errors
 def import_tracking_command(
     file: Annotated[
-        Path, typer.Argument(help="CSV: store, order, sku, quantity, carrier, tracking, url.")
+        Path,
+        typer.Argument(
+            help="CSV: store, order, sku, quantity, carrier, tracking, url.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
     ],
     notify: Annotated[bool, typer.Option(help="Let Shopify email the customers.")] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Apply shipments from a CSV file, one row per package line. Rows with the same store,
     order and tracking number are one package. Bad rows are reported by line number and the
-    good ones applied; importing the same file again applies nothing twice."""
+    good ones applied; importing the same file again applies nothing twice. The order column
+    is read like ORDER elsewhere ('#1001', 1001, work:7; a bare number that is both an order
+    name and another order's work id is rejected as ambiguous). Exit 3 when some rows were
+    rejected, 1 when all were."""
     packages, results = _group(file)
 
     async def work(database: Database, settings: Settings) -> None:
@@ -788,7 +875,7 @@ def import_tracking_command(
             }
         )
         if failed:
-            raise typer.Exit(EXIT_PARTIAL)
+            raise typer.Exit(_import_status(results))
         return
     table = Table("line", "order", "tracking", "result", title=f"import of {file.name}")
     for r in results:
@@ -797,7 +884,12 @@ def import_tracking_command(
     out.print(table)
     out.print(f"{applied} row(s) shipped, {repeated} already imported, {failed} with errors")
     if failed:
-        raise typer.Exit(EXIT_PARTIAL)
+        raise typer.Exit(_import_status(results))
+
+
+def _import_status(results: list[_RowResult]) -> int:
+    """Exit 1 when every row was rejected (nothing done), 3 when only some were."""
+    return EXIT_PARTIAL if any(r.ok for r in results) else EXIT_ERROR
 
 
 async def _apply(
@@ -820,11 +912,17 @@ async def _apply(
     command = actions.Ship(
         lines, (Tracking(package.carrier, package.tracking, package.url),), notify, key
     )
+    store = package.store or None
     try:
+        # The row's order is read like the command line's (a bare number may be an order
+        # name), then applied by its work id.
+        ref = await resolve(package.order, store)(database)
         result = await actions.run_action(
-            database, settings, package.order, command, actor=actor(), store=package.store or None
+            database, settings, ref, command, actor=actor(), store=store
         )
     except actions.ActionError as exc:
+        return each(exc.message, False)
+    except typer.BadParameter as exc:
         return each(exc.message, False)
     return each("shipped" if result.applied else "already imported", True)
 

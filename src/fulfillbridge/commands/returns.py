@@ -1,9 +1,9 @@
 """``fulfillbridge returns ...``: what customers send back, for the operation's side.
 
 ``returns_app`` is a Typer app the main command registers (``app.add_typer(returns_app,
-name="returns")``). Lines are named by their id or SKU as ``LINE=QUANTITY`` (receive:
-``LINE=QUANTITY[:CONDITION]``; dispose: ``LINE=QUANTITY[@WAREHOUSE]``). The commands call
-``flows.returns``, like the API.
+name="returns")``). Lines are named by their id or SKU as ``LINE=QUANTITY`` or
+``LINE:QUANTITY``, like ``orders ship --line`` (receive: ``LINE=QUANTITY[:CONDITION]``;
+dispose: ``LINE=QUANTITY[@WAREHOUSE]``). The commands call ``flows.returns``, like the API.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fulfillbridge.commands.console import err, examples, out, print_json
+from fulfillbridge.commands.console import err, examples, out, print_json, split_line_units
 from fulfillbridge.commands.orders import CommandFailed, actor, clear_errors, with_database
 from fulfillbridge.config import Settings
 from fulfillbridge.core.returns import (
@@ -73,21 +73,16 @@ def _return_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _split(text: str, what: str) -> tuple[str, int, str | None]:
-    """``LINE=QUANTITY`` with an optional ``:extra`` or ``@extra``."""
-    line, sep, rest = text.partition("=")
-    if not sep or not line.strip():
-        raise CommandFailed(f"{what} {text!r} is not LINE=QUANTITY")
-    extra: str | None = None
-    for mark in (":", "@"):
-        if mark in rest:
-            rest, _sep, extra = rest.partition(mark)
-            break
+def _split(text: str, what: str, extra: str) -> tuple[str, int, str | None]:
+    """``LINE=QUANTITY`` or ``LINE:QUANTITY``, with an optional ``<extra>VALUE``."""
     try:
-        quantity = int(rest)
+        return split_line_units(text, extras=extra)
     except ValueError:
-        raise CommandFailed(f"{what} {text!r}: quantity {rest!r} is not a whole number") from None
-    return line.strip(), quantity, extra
+        shown = ":CONDITION" if extra == ":" else f"{extra}WAREHOUSE"
+        raise typer.BadParameter(
+            f"{what} {text!r} is not LINE=QUANTITY or LINE:QUANTITY (optionally followed by "
+            f"{shown}), QUANTITY a whole number"
+        ) from None
 
 
 def _print_return(view: dict[str, Any]) -> None:
@@ -279,14 +274,17 @@ def _run(return_id: int, command: returns.ReturnCommand, as_json: bool, done: st
 def receive_command(
     return_id: Annotated[int, typer.Argument(help="The return's id.")],
     lines: Annotated[
-        list[str], typer.Argument(help="LINE=QUANTITY[:CONDITION], LINE a line id or SKU.")
+        list[str],
+        typer.Argument(
+            help="LINE=QUANTITY[:CONDITION] (or LINE:QUANTITY[:CONDITION]), LINE a line id or SKU."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Record returned units that arrived (condition default: good)."""
     receipts = []
     for text in lines:
-        line, quantity, condition = _split(text, "receipt")
+        line, quantity, condition = _split(text, "receipt", ":")
         receipts.append(Receipt(line, quantity, condition or "good"))
     _run(return_id, returns.Receive(tuple(receipts)), as_json, "received")
 
@@ -305,16 +303,22 @@ def dispose_command(
     restock: Annotated[
         list[str] | None,
         typer.Option(
-            help="LINE=QUANTITY[@WAREHOUSE] back to stock (repeatable).", show_default=False
+            help="LINE=QUANTITY[@WAREHOUSE] (or LINE:QUANTITY) back to stock (repeatable).",
+            show_default=False,
         ),
     ] = None,
     not_restocked: Annotated[
         list[str] | None,
-        typer.Option(help="LINE=QUANTITY arrived but not sellable.", show_default=False),
+        typer.Option(
+            help="LINE=QUANTITY (or LINE:QUANTITY) arrived but not sellable.",
+            show_default=False,
+        ),
     ] = None,
     missing: Annotated[
         list[str] | None,
-        typer.Option(help="LINE=QUANTITY that never arrived.", show_default=False),
+        typer.Option(
+            help="LINE=QUANTITY (or LINE:QUANTITY) that never arrived.", show_default=False
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -326,7 +330,7 @@ def dispose_command(
         (Disposition.MISSING, missing),
     ):
         for text in texts or ():
-            line, quantity, warehouse = _split(text, kind.value)
+            line, quantity, warehouse = _split(text, kind.value, "@")
             decisions.append(DispositionDecision(line, kind, quantity, warehouse))
     if not decisions:
         raise CommandFailed(

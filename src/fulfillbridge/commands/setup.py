@@ -95,6 +95,8 @@ def configure_command(
             help="File of known SKUs (one per line, or CSV with a 'sku' column); orders "
             "with other SKUs become exceptions.",
             show_default=False,
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
     no_catalogue: Annotated[
@@ -149,6 +151,8 @@ def configure_command(
             '"service": "Express Saver"}], "default": {"carrier": "DHL"}}; first match wins. '
             "Conditions: delivery (shipping, pickup, local), service_code, name_contains.",
             show_default=False,
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
     no_shipping_rules: Annotated[
@@ -319,8 +323,9 @@ def setup_command(
         bool,
         typer.Option(
             "--verify-url/--no-verify-url",
-            help="After set-up, call the bridge's /healthz through public_url (where Shopify "
-            "now sends webhooks and callbacks) and fail when it does not answer.",
+            help="Before set-up, call the bridge's /healthz through public_url (where Shopify "
+            "will send webhooks and callbacks) and stop, changing nothing, when it does not "
+            "answer.",
         ),
     ] = True,
     rotate_callback_token: Annotated[
@@ -334,13 +339,38 @@ def setup_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Register the fulfillment service and webhooks the store's mode needs, repair drift,
-    verify. Safe to run again: what is right is left alone. Then checks that the bridge
-    answers at public_url, the address Shopify was given."""
+    verify. Safe to run again: what is right is left alone. First checks that the bridge
+    answers at public_url, the address Shopify is given; if not, nothing is changed."""
     settings = load_settings()
+    asyncio.run(setup_flow.stored_store(settings, name))  # an unknown store is named first
+    # Checked before any registration: set-up gives Shopify public_url for every webhook and
+    # the callback, so with nothing answering there it would move working registrations to
+    # a dead address.
+    problem = verify_public_url(settings) if verify_url else None
+    if problem:
+        if as_json:
+            print_json(
+                {
+                    "store": name,
+                    "changed": False,
+                    "steps": [],
+                    "public_url": settings.public_url,
+                    "public_url_answers": False,
+                    "problem": problem,
+                }
+            )
+        err.print(
+            f"[bold red]error:[/] {problem}, so set-up of {name} stopped before registering "
+            "anything: nothing was changed at Shopify (it would send webhooks and fulfillment "
+            "requests there). Start `fulfillbridge serve` on the port public_url names, or set "
+            "public_url to where the bridge is reached (`fulfillbridge config show`)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
     report = asyncio.run(
         setup_flow.setup_store(settings, name, rotate_callback_token=rotate_callback_token)
     )
-    problem = verify_public_url(settings) if verify_url else None
     if as_json:
         print_json(
             {
@@ -351,12 +381,10 @@ def setup_command(
                 "location_id": report.location_id,
                 "steps": [vars(step) for step in report.steps],
                 "public_url": settings.public_url,
-                "public_url_answers": None if not verify_url else problem is None,
-                "problem": problem,
+                "public_url_answers": True if verify_url else None,
+                "problem": None,
             }
         )
-        if problem:
-            raise typer.Exit(1)
         return
     out = make_console()
     table = Table("what", "target", "result", "detail", title=f"set-up of {report.store}")
@@ -370,16 +398,6 @@ def setup_command(
             highlight=False,
         )
     summary = "changed" if report.changed else "unchanged"
-    if problem:
-        err.print(
-            f"[bold red]error:[/] set-up of {report.store} is registered ({summary}), but "
-            f"{problem}: Shopify cannot deliver webhooks or fulfillment requests. Start "
-            "`fulfillbridge serve` on the port public_url names, or set public_url to where "
-            "the bridge is reached (`fulfillbridge config show`)",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1)
     reached = f"; the bridge answers at {settings.public_url}" if verify_url else ""
     out.print(
         f"store {report.store} ({report.mode}): set-up verified, {summary}{reached}",

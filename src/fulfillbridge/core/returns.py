@@ -223,6 +223,25 @@ def receive(work: ReturnWork, receipts: Sequence[Receipt]) -> ReturnOutcome:
     if not receipts:
         raise ReturnError("a receipt needs at least one line")
     lines = {line.line_id: line for line in work.lines}
+    # Compared per line over the whole call, so a line named twice (good and damaged) is
+    # told the units asked for in all against the units it still expects.
+    asked: dict[str, list[Receipt]] = {}
+    for receipt in receipts:
+        asked.setdefault(work.line(receipt.line_id).line_id, []).append(receipt)
+    for line_id, parts in asked.items():
+        line = lines[line_id]
+        room = line.never_arrived_undecided
+        total = sum(part.quantity for part in parts)
+        if total > room and all(part.quantity > 0 for part in parts):
+            split = (
+                " (" + ", ".join(f"{p.quantity} {p.condition.strip()}" for p in parts) + ")"
+                if len(parts) > 1
+                else ""
+            )
+            raise ReturnError(
+                f"line {line.sku or line.line_id} of return {work.name} expects {room} more "
+                f"unit(s); this receipt asks for {total}{split}"
+            )
     for receipt in receipts:
         line = lines[work.line(receipt.line_id).line_id]
         condition = receipt.condition.strip()
@@ -235,12 +254,6 @@ def receive(work: ReturnWork, receipts: Sequence[Receipt]) -> ReturnOutcome:
             raise ReturnError(
                 f"condition for line {line.sku or line.line_id} must be 1 to "
                 f"{MAX_CONDITION_LENGTH} characters"
-            )
-        room = line.never_arrived_undecided
-        if receipt.quantity > room:
-            raise ReturnError(
-                f"line {line.sku or line.line_id} of return {work.name} expects {room} more "
-                f"unit(s), not {receipt.quantity}"
             )
         lines[line.line_id] = replace(
             line,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets as _secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from fulfillbridge.config import Settings
@@ -277,6 +277,91 @@ async def add_store(
                 name, shop_name=report.shop_name, plan_name=report.plan_name, scopes=granted
             )
         return AddResult(added)
+    finally:
+        await database.close()
+
+
+async def update_store(
+    settings: Settings,
+    name: str,
+    *,
+    token: str | None = None,
+    client_secret: str | None = None,
+    webhook_secret: str | None = None,
+    api_url: str | None = None,
+) -> CheckReport:
+    """Replace a store's credentials or Admin API address in place (a rotated token or
+    client secret, a moved sandbox), keeping its work and history. Like ``add_store``,
+    nothing is written until the shop answered with the new credentials at the new address,
+    and answered as the same shop; the scope audit of that answer is recorded and returned.
+    A replaced webhook or client secret stays accepted for webhooks signed with it, as in a
+    rotation Shopify still signs some deliveries with the old one."""
+    if token is None and client_secret is None and webhook_secret is None and api_url is None:
+        raise StoreError(
+            "nothing to update: give --token, --client-secret, --webhook-secret or --api-url"
+        )
+    for what, value in (
+        ("token", token),
+        ("client secret", client_secret),
+        ("webhook secret", webhook_secret),
+    ):
+        if value is not None and not value.strip():
+            raise StoreError(f"the {what} is empty")
+    base_url = _validate_api_url(api_url)
+    database = Database.from_settings(settings)
+    try:
+        async with database.stores() as stores:
+            store = await stores.get(name)
+            current = await stores.secrets(name)
+        changes: dict[str, str] = {}
+        if token is not None:
+            if store.auth_kind is not AuthKind.TOKEN:
+                raise StoreError(
+                    f"store {name!r} connects by {store.auth_kind.value}, not a token: "
+                    "give --client-secret"
+                )
+            changes["access_token"] = token.strip()
+        if client_secret is not None:
+            if store.auth_kind is AuthKind.TOKEN:
+                raise StoreError(
+                    f"store {name!r} connects by a custom app's token: give --token (and its "
+                    "API secret key with --webhook-secret)"
+                )
+            changes["client_secret"] = client_secret.strip()
+            old = current.get("client_secret") or ""
+            if old and old != changes["client_secret"]:
+                changes["previous_client_secret"] = old
+        if webhook_secret is not None:
+            changes["webhook_secret"] = webhook_secret.strip()
+            old = current.get("webhook_secret") or ""
+            if old and old != changes["webhook_secret"]:
+                changes["previous_webhook_secret"] = old
+        draft = replace(store, api_base_url=base_url) if api_url is not None else store
+        secrets = current | changes
+        if store.auth_kind is AuthKind.OAUTH and not secrets.get("access_token"):
+            raise StoreError(
+                f"store {name!r} is not installed yet: open the install link printed by "
+                "`store add --oauth` first"
+            )
+        # Verify before writing anything: the old credentials keep working until the new
+        # ones are known to reach the same shop.
+        async with client_for(draft, secrets) as client:
+            shop_data, granted = await _probe(client)
+        answered = str(shop_data.get("myshopifyDomain") or "").lower()
+        if answered and answered != store.shop_domain:
+            raise StoreError(
+                f"these credentials reach {answered}, not {store.shop_domain}: "
+                f"nothing was changed for store {name!r}"
+            )
+        report = _report(draft, shop_data, granted)
+        async with database.stores() as stores:
+            await stores.replace_connection(
+                name, secrets=changes, api_base_url=base_url, set_api_base_url=api_url is not None
+            )
+            await stores.record_check(
+                name, shop_name=report.shop_name, plan_name=report.plan_name, scopes=granted
+            )
+        return report
     finally:
         await database.close()
 

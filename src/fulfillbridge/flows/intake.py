@@ -134,7 +134,7 @@ def webhook_secrets(auth_kind: AuthKind, secrets: Mapping[str, str]) -> tuple[st
     rotation. Never the access token."""
     keys = ["webhook_secret", "previous_webhook_secret"]
     if auth_kind is not AuthKind.TOKEN:
-        keys.insert(1, "client_secret")
+        keys[1:1] = ["client_secret", "previous_client_secret"]
     return tuple(secrets[k] for k in keys if secrets.get(k))
 
 

@@ -82,6 +82,15 @@ def _text(value: Any) -> str:
     return escape(str(value or "")).encode("latin-1", "replace").decode("latin-1")
 
 
+def line_title(line: dict[str, Any]) -> str:
+    """A line's title with its variant, once: intake's title already names the variant
+    ("Classic Tee - White / XL"), as Shopify's line item name does."""
+    title, variant = line.get("title") or "", line.get("variant_title") or ""
+    if variant and variant not in title:
+        return " / ".join(t for t in (title, variant) if t)
+    return title
+
+
 def _p(value: str, style: ParagraphStyle = _BODY) -> Paragraph:
     return Paragraph(value, style)
 
@@ -149,7 +158,7 @@ def pick_list(views: Sequence[dict[str, Any]], *, now: datetime | None = None) -
             if units <= 0:
                 continue
             sku = line["sku"] or ""
-            title = " / ".join(t for t in (line["title"], line["variant_title"]) if t)
+            title = line_title(line)
             pick = groups.setdefault(where, {}).setdefault(sku or f"?{title}", _Pick(sku, title))
             pick.quantity += units
             pick.orders.append(f"{view['order_name']} x{units}")
@@ -211,8 +220,9 @@ def gift_message(view: dict[str, Any]) -> str | None:
 
 def _line_text(line: dict[str, Any]) -> str:
     text = f"<b>{_text(line['title'])}</b>"
-    if line["variant_title"]:
-        text += f" / {_text(line['variant_title'])}"
+    variant = line["variant_title"]
+    if variant and variant not in (line["title"] or ""):
+        text += f" / {_text(variant)}"
     details = [f"{_text(o['name'])}: {_text(o['value'])}" for o in line["options"]]
     details += [
         f"{_text(p['key'])}: {_text(p['value'])}"

@@ -423,6 +423,17 @@ async def _verify(
     return problems
 
 
+async def stored_store(settings: Settings, name: str) -> Store:
+    """The store called ``name`` (StoreNotFound, naming it, when there is none): checked
+    before anything else a set-up does."""
+    database = Database.from_settings(settings)
+    try:
+        async with database.stores() as stores:
+            return await stores.get(name)
+    finally:
+        await database.close()
+
+
 async def setup_store(
     settings: Settings, name: str, *, rotate_callback_token: bool = False
 ) -> SetupReport:

@@ -142,7 +142,12 @@ async def record(
         row,
         outcome,
         actor=actor,
-        detail={"action": "tracking", "shipment_id": shipment.id, "source": source},
+        detail={
+            "action": "tracking",
+            "shipment_id": shipment.id,
+            "source": source,
+            "statuses": [event.shopify_status for event in fresh],
+        },
     )
     rows = []
     for event, entry in zip(fresh, queued, strict=True):

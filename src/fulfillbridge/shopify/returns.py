@@ -60,8 +60,15 @@ def _nodes(connection: Any) -> list[dict[str, Any]]:
 
 
 def _reason(item: Mapping[str, Any]) -> str:
+    """Why the customer sends a line back: the reason definition's name, else the older
+    ``returnReason`` enum in words (returns made before reason definitions, or through
+    ``returnCreate``'s deprecated input, carry only that), with the customer's note."""
     definition = item.get("returnReasonDefinition") or {}
     reason = definition.get("name") or definition.get("handle") or ""
+    if not reason:
+        code = str(item.get("returnReason") or "")
+        if code and code != "UNKNOWN":  # UNKNOWN: no reason was given
+            reason = code.replace("_", " ").capitalize()
     note = (item.get("returnReasonNote") or "").strip()
     return f"{reason}: {note}" if reason and note else str(reason or note)
 

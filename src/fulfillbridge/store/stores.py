@@ -136,6 +136,22 @@ class StoreRepository:
         row.sealed_secrets = self._box.seal(self._box.open(row.sealed_secrets) | changes)
         await self._session.flush()
 
+    async def replace_connection(
+        self,
+        name: str,
+        *,
+        secrets: dict[str, str],
+        api_base_url: str | None = None,
+        set_api_base_url: bool = False,
+    ) -> None:
+        """Merge new credentials into the sealed secrets (and, with ``set_api_base_url``,
+        set the Admin API address)."""
+        row = await self._row(name)
+        row.sealed_secrets = self._box.seal(self._box.open(row.sealed_secrets) | secrets)
+        if set_api_base_url:
+            row.api_base_url = api_base_url
+        await self._session.flush()
+
     async def record_check(
         self, name: str, *, shop_name: str | None, plan_name: str | None, scopes: Sequence[str]
     ) -> Store:
