@@ -18,6 +18,10 @@ from fulfillbridge.sandbox.server import SandboxServer
 POSTGRES_URL = os.environ.get("FULFILLBRIDGE_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("FULFILLBRIDGE_REQUIRE_POSTGRES") == "1"
 
+# The outbox tests' shared fixtures (admin, settings, database, store_id, service). A
+# plugin's fixtures give way to any a conftest or module defines under the same name.
+pytest_plugins = ["tests.flows.outbox_fixtures"]
+
 
 @pytest.fixture
 def fb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

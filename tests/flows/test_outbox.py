@@ -3,7 +3,6 @@ and leaves the state the sandbox (our Shopify twin) reports afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,13 @@ from fulfillbridge.core.stores import AuthKind
 from fulfillbridge.flows.fulfillment_writes import tracking_input
 from fulfillbridge.flows.outbox import requeue, send_due, skip
 from fulfillbridge.flows.shopify_writes import hold_reason, rejection_reason
-from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import OutboxRow, ShipmentRow, StoreRow
 from fulfillbridge.store.work import WorkRepository
 from tests.flows.outbox_helpers import (
     FAST,
     Admin,
-    ServiceSetup,
     apply,
     bridge_settings,
-    connect_store,
-    create_service,
     drain,
     new_work,
     order_for_service,
@@ -37,33 +32,8 @@ STAGES = ["printing", "packing"]
 
 
 @pytest.fixture
-def admin(sandbox_url: str) -> Iterator[Admin]:
-    client = Admin(sandbox_url)
-    yield client
-    client.faults({})
-    client.close()
-
-
-@pytest.fixture
 def settings(fb_home: Path) -> Settings:
     return bridge_settings(fb_home, stages=STAGES, cancel_cutoff_stage="packing")
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database.from_settings(settings)
-    yield db
-    await db.close()
-
-
-@pytest.fixture
-async def store_id(database: Database, sandbox_url: str) -> int:
-    return await connect_store(database, sandbox_url)
-
-
-@pytest.fixture
-def service(admin: Admin) -> ServiceSetup:
-    return create_service(admin)
 
 
 async def accepted_work(database, store_id, admin, service, quantities=(2,)):

@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
@@ -23,11 +19,7 @@ from fulfillbridge.store.models import as_utc
 from tests.flows.outbox_helpers import (
     FAST,
     Admin,
-    ServiceSetup,
     apply,
-    bridge_settings,
-    connect_store,
-    create_service,
     new_work,
     order_for_service,
     outbox_rows,
@@ -38,36 +30,6 @@ from tests.flows.outbox_helpers import (
 SLOW_SECONDS = 1.0
 SETTLE = 4.0
 EARLY = replace(FAST, request_timeout=0.3, unknown_settle_seconds=SETTLE)
-
-
-@pytest.fixture
-def admin(sandbox_url: str) -> Iterator[Admin]:
-    client = Admin(sandbox_url)
-    yield client
-    client.faults({})
-    client.close()
-
-
-@pytest.fixture
-def settings(fb_home: Path) -> Settings:
-    return bridge_settings(fb_home, stages=["printing", "packing"])
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database.from_settings(settings)
-    yield db
-    await db.close()
-
-
-@pytest.fixture
-async def store_id(database: Database, sandbox_url: str) -> int:
-    return await connect_store(database, sandbox_url)
-
-
-@pytest.fixture
-def service(admin: Admin) -> ServiceSetup:
-    return create_service(admin)
 
 
 def _arrived(admin: Admin, operation: str) -> int:

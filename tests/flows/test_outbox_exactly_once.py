@@ -7,12 +7,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
 from fulfillbridge.config import Settings
@@ -23,11 +20,9 @@ from fulfillbridge.store.models import OutboxRow
 from tests.flows.outbox_helpers import (
     FAST,
     Admin,
-    ServiceSetup,
     apply,
     bridge_settings,
     connect_store,
-    create_service,
     drain,
     new_work,
     order_for_service,
@@ -38,36 +33,6 @@ from tests.flows.outbox_helpers import (
 # sandbox still carries the mutation out a moment later, like a Shopify timeout.
 SLOW_SECONDS = 0.8
 LOSING = replace(FAST, request_timeout=0.25, unknown_settle_seconds=SLOW_SECONDS + 0.3)
-
-
-@pytest.fixture
-def admin(sandbox_url: str) -> Iterator[Admin]:
-    client = Admin(sandbox_url)
-    yield client
-    client.faults({})
-    client.close()
-
-
-@pytest.fixture
-def settings(fb_home: Path) -> Settings:
-    return bridge_settings(fb_home, stages=["printing", "packing"])
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database.from_settings(settings)
-    yield db
-    await db.close()
-
-
-@pytest.fixture
-async def store_id(database: Database, sandbox_url: str) -> int:
-    return await connect_store(database, sandbox_url)
-
-
-@pytest.fixture
-def service(admin: Admin) -> ServiceSetup:
-    return create_service(admin)
 
 
 def mutation_counts(admin: Admin) -> Counter[str]:

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from fulfillbridge.config import Settings
 from fulfillbridge.core import work as core
@@ -20,46 +16,11 @@ from fulfillbridge.store.database import Database
 from fulfillbridge.store.models import as_utc
 from tests.flows.outbox_helpers import (
     Admin,
-    ServiceSetup,
     apply,
-    bridge_settings,
-    connect_store,
-    create_service,
     new_work,
     order_for_service,
     outbox_rows,
 )
-
-
-@pytest.fixture
-def admin(sandbox_url: str) -> Iterator[Admin]:
-    client = Admin(sandbox_url)
-    yield client
-    client.faults({})
-    client.close()
-
-
-@pytest.fixture
-def settings(fb_home: Path) -> Settings:
-    # The production timings (only the stages are the test's).
-    return bridge_settings(fb_home, stages=["printing", "packing"])
-
-
-@pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database.from_settings(settings)
-    yield db
-    await db.close()
-
-
-@pytest.fixture
-async def store_id(database: Database, sandbox_url: str) -> int:
-    return await connect_store(database, sandbox_url)
-
-
-@pytest.fixture
-def service(admin: Admin) -> ServiceSetup:
-    return create_service(admin)
 
 
 def _executed(admin: Admin, operation: str) -> int:
