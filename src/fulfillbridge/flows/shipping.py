@@ -557,6 +557,41 @@ async def get_label(
         return label
 
 
+@dataclass(frozen=True)
+class LabelDocument:
+    content: bytes
+    media_type: str
+    filename: str
+
+
+async def label_document(
+    database: Database,
+    work_id: int,
+    label_id: int,
+    kind: str,
+    *,
+    stores: Collection[str] | None = None,
+) -> LabelDocument:
+    """A bought label's printable file: ``kind`` is ``pdf`` or ``zpl`` (as it was bought) or
+    ``customs`` (the commercial invoice of a parcel abroad)."""
+    label = await get_label(database, work_id, label_id, stores=stores)
+    if kind == "customs":
+        if label.customs_form is None:
+            raise ShippingError(
+                f"label {label_id} has no customs form (a domestic parcel)",
+                code=ShippingErrorCode.NOT_FOUND,
+            )
+        return LabelDocument(label.customs_form, "application/pdf", f"customs-{label_id}.pdf")
+    if label.label_format.lower() != kind:
+        raise ShippingError(
+            f"label {label_id} was bought as {label.label_format}: ask for "
+            f".{label.label_format.lower()}",
+            code=ShippingErrorCode.NOT_FOUND,
+        )
+    media = "application/pdf" if kind == "pdf" else "application/zpl"
+    return LabelDocument(label.label_data or b"", media, f"label-{label_id}.{kind}")
+
+
 async def list_labels(
     database: Database, work_id: int, *, stores: Collection[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -726,10 +761,12 @@ async def ship_labels(
 
 __all__ = [
     "Bought",
+    "LabelDocument",
     "LabelRequest",
     "add_account",
     "buy_label",
     "get_label",
+    "label_document",
     "label_view",
     "list_accounts",
     "list_labels",

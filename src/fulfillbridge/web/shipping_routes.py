@@ -10,8 +10,6 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from fulfillbridge.core.carriers import ShippingError
-from fulfillbridge.core.errors import ShippingErrorCode
 from fulfillbridge.flows import shipping, tracking
 from fulfillbridge.flows.actions import ShipLine, shipment_view
 from fulfillbridge.flows.work_views import json_ready
@@ -256,26 +254,13 @@ async def get_labels(request: Request, key: Key, work_id: WorkId) -> Any:
 
 
 async def _document(request: Request, key: Key, work_id: int, label_id: int, kind: str) -> Response:
-    label = await shipping.get_label(app_database(request), work_id, label_id, stores=key.allowed())
-    if kind == "customs":
-        if label.customs_form is None:
-            raise ShippingError(
-                f"label {label_id} has no customs form (a domestic parcel)",
-                code=ShippingErrorCode.NOT_FOUND,
-            )
-        return Response(label.customs_form, media_type="application/pdf")
-    wanted = "PDF" if kind == "pdf" else "ZPL"
-    if label.label_format != wanted:
-        raise ShippingError(
-            f"label {label_id} was bought as {label.label_format}: ask for "
-            f".{label.label_format.lower()}",
-            code=ShippingErrorCode.NOT_FOUND,
-        )
-    media = "application/pdf" if wanted == "PDF" else "application/zpl"
+    document = await shipping.label_document(
+        app_database(request), work_id, label_id, kind, stores=key.allowed()
+    )
     return Response(
-        label.label_data or b"",
-        media_type=media,
-        headers={"Content-Disposition": f'inline; filename="label-{label_id}.{kind}"'},
+        document.content,
+        media_type=document.media_type,
+        headers={"Content-Disposition": f'inline; filename="{document.filename}"'},
     )
 
 

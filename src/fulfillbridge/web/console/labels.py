@@ -25,8 +25,6 @@ WorkId = Annotated[int, Path(ge=1, le=MAX_ID)]
 LabelId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DocumentKind = Literal["pdf", "zpl"]
 
-MEDIA = {"pdf": "application/pdf", "zpl": "application/zpl"}
-
 
 def _number(fields: dict[str, list[str]], name: str) -> float | None:
     text = field(fields, name)
@@ -138,20 +136,17 @@ async def _document(
     if not isinstance(viewer, auth.Viewer):
         return viewer
     try:
-        label = await shipping.get_label(database, work_id, label_id, stores=viewer.stores)
-        if kind == "customs":
-            if label.customs_form is None:
-                raise ShippingError(f"label {label_id} has no customs form")
-            return Response(label.customs_form, media_type="application/pdf")
-        if label.label_format.lower() != kind:
-            raise ShippingError(f"label {label_id} was bought as {label.label_format}")
+        document = await shipping.label_document(
+            database, work_id, label_id, kind, stores=viewer.stores
+        )
     except FulfillbridgeError as exc:
-        status = 404 if http_status(exc) in (404, 422) else http_status(exc)
-        return render.page(request, "error.html", viewer=viewer, status=status, message=exc.message)
+        return render.page(
+            request, "error.html", viewer=viewer, status=http_status(exc), message=exc.message
+        )
     return Response(
-        label.label_data or b"",
-        media_type=MEDIA[kind],
-        headers={"Content-Disposition": f'inline; filename="label-{label_id}.{kind}"'},
+        document.content,
+        media_type=document.media_type,
+        headers={"Content-Disposition": f'inline; filename="{document.filename}"'},
     )
 
 
