@@ -55,6 +55,7 @@ import hmac
 import json
 import logging
 import os
+import ssl
 import threading
 import uuid
 from collections import deque
@@ -182,6 +183,7 @@ class OutboundDispatcher:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None  # the one client over _transport
         self._clients: dict[str, httpx.AsyncClient] = {}  # per lane, without _transport
+        self._ssl_context: ssl.SSLContext | None = None  # made once, shared by the clients
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queues: dict[str, asyncio.Queue[Delivery]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -229,7 +231,12 @@ class OutboundDispatcher:
         self._idle.set()
 
     def _new_client(self) -> httpx.AsyncClient:
+        # httpx would build a new TLS context (loading the CA bundle) for every client; the
+        # sandbox only sends plain HTTP to loopback, so one context made once serves all.
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
         return httpx.AsyncClient(
+            verify=self._ssl_context,
             timeout=httpx.Timeout(TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT),
             follow_redirects=False,
             transport=self._transport,
