@@ -40,7 +40,8 @@ callback, has been attempted, at most
 ``REORDER_HOLD_SECONDS``).
 
 Everything runs on the event loop that called ``start()`` (one worker task per shop for the
-first attempts of webhooks and one for callbacks, one task per retry schedule). ``emit``
+first attempts of webhooks and one for callbacks, one task per retry schedule). Each of
+these lanes has its own HTTP client (its own connection pool), shared with its retries. ``emit``
 may come from any thread: events are handed to the loop with ``call_soon_threadsafe`` and
 ``emit`` returns at once.
 """
