@@ -63,6 +63,10 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     bridge_cpu: float | None = None
     sandbox_cpu: float | None = None
+    # CPU seconds of the burst by who spent them (app, workers, sandbox, PostgreSQL, this
+    # benchmark) and the machine's CPUs busy, as a share of all of them.
+    cpu_by_part: dict[str, float] = field(default_factory=dict)
+    machine_busy: float | None = None
     points: int = 0
     calls: int = 0
     throttled: int = 0
@@ -245,6 +249,18 @@ class Run:
         values = [v for name, v in cpu.items() if name != "sandbox"]
         return None if any(v is None for v in values) else sum(v for v in values if v)
 
+    def cpu_by_part(self) -> dict[str, float]:
+        """CPU seconds so far of each part: the app, the workers, the sandbox, PostgreSQL's
+        processes (ended backends counted through their parent) and this benchmark."""
+        parts: dict[str, float] = {"app": 0.0, "workers": 0.0, "sandbox": 0.0}
+        for name, seconds in self.processes.cpu().items():
+            part = "workers" if name.startswith("worker") else "app" if name == "bridge" else name
+            parts[part] = parts.get(part, 0.0) + (seconds or 0.0)
+        parts["postgres"] = _postgres_cpu_seconds()
+        usage = os.times()
+        parts["benchmark"] = usage.user + usage.system
+        return parts
+
     async def execute(self, result: Result) -> None:
         await self.start()
         shops = [shop_of(i) for i in range(self.args.stores)]
@@ -262,6 +278,7 @@ class Run:
             self.bridge_cpu(),
             flow._cpu_seconds(self.processes.running["sandbox"].popen.pid),
         )
+        parts_before, machine_before = self.cpu_by_part(), _machine_ticks()
         made = await asyncio.gather(*(self.create_orders(shop, self.args.orders) for shop in shops))
         started = {fo: began for began, fos in made for fo in fos}
         done = await self.all_accepted(started, "burst requests")
@@ -269,6 +286,12 @@ class Run:
         result.seconds = max(done.values()) - min(started.values())
         result.latencies = [done[fo] - started[fo] for fo in started]
         cpu_after = self.bridge_cpu()
+        parts_after, machine_after = self.cpu_by_part(), _machine_ticks()
+        result.cpu_by_part = {k: parts_after[k] - parts_before.get(k, 0.0) for k in parts_after}
+        if machine_before is not None and machine_after is not None:
+            busy = machine_after[0] - machine_before[0]
+            total = machine_after[1] - machine_before[1]
+            result.machine_busy = busy / total if total else None
         sandbox_after = flow._cpu_seconds(self.processes.running["sandbox"].popen.pid)
         if cpu_before is not None and cpu_after is not None:
             result.bridge_cpu = cpu_after - cpu_before
@@ -360,6 +383,33 @@ async def run_once(args: argparse.Namespace, workers: int) -> Result:
     return result
 
 
+def _machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) clock ticks of all CPUs since boot (Linux /proc/stat; None elsewhere)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU seconds of every process named ``postgres`` on this machine, with the ended
+    children each has waited for (a backend ends with its connection)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text.split("(", 1)[1].rsplit(")", 1)
+        if name != "postgres":
+            continue
+        fields = rest.split()
+        total += sum(int(v) for v in fields[11:15]) / tick
+    return total
+
+
 def _ratio(value: float | None, base: float | None) -> str:
     return f"{value / base:5.2f}x" if value and base else f"{'-':>6}"
 
@@ -388,6 +438,11 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
               f"{_num(p50, '.2f', 6)}s {_num(p99, '.2f', 6)}s "
               f"{_num(paced50, '.2f', 8)}s {_num(paced99, '.2f', 6)}s  "
               f"{'ok' if not r.problems else '; '.join(r.problems[:3])}")  # fmt: skip
+        if r.cpu_by_part:
+            print(" " * 8 + "CPU ms/order: " + ", ".join(
+                f"{k} {v / r.orders * 1000:.1f}" for k, v in r.cpu_by_part.items())
+                + (f"; the {os.cpu_count()} CPUs {r.machine_busy:.0%} busy"
+                   if r.machine_busy is not None else ""))  # fmt: skip
         if r.stages:
             print(" " * 8 + "medians: " + ", ".join(f"{k} {v:.2f}s" for k, v in r.stages.items()))
     print("  orders/s: burst orders / (last acceptance - first merchant call); CPU: the bridge's"

@@ -140,7 +140,7 @@ def test_drift_is_repaired_and_reported(store_cli, demo_store, sandbox_url, fb_h
         {"id": victim["id"]},
     )
     assert deleted["webhookSubscriptionDelete"]["userErrors"] == []
-    moved = next(s for s in _subscriptions(sandbox_url) if s["topic"] == "ORDERS_CREATE")
+    moved = next(s for s in _subscriptions(sandbox_url) if s["topic"] == "ORDERS_UPDATED")
     _graphql(
         sandbox_url,
         """mutation($id: ID!) { webhookSubscriptionUpdate(id: $id,
@@ -245,6 +245,30 @@ def test_mode_switch_removes_unneeded_subscriptions(store_cli, demo_store, sandb
     assert "removed" in switched.output
     topics = sorted(s["topic"] for s in _subscriptions(sandbox_url))
     assert topics == sorted(topic_enum(t) for t in TOPICS["order_management"])
+
+
+def test_fulfillment_service_drops_new_and_paid_order_topics(
+    store_cli, demo_store, sandbox_url
+) -> None:
+    """A fulfillment service's work comes as requests: a store subscribed to orders/create
+    and orders/paid before (an earlier version did) loses them at its next set-up."""
+    assert {"orders/create", "orders/paid"}.isdisjoint(TOPICS["fulfillment_service"])
+    assert {"orders/create", "orders/paid"} <= set(TOPICS["order_management"])
+    assert store_cli("setup", demo_store).exit_code == 0
+    for enum in ("ORDERS_CREATE", "ORDERS_PAID"):
+        made = _graphql(
+            sandbox_url,
+            """mutation($topic: WebhookSubscriptionTopic!, $uri: String!) {
+                 webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri}) {
+                   userErrors { message } } }""",
+            {"topic": enum, "uri": f"{PUBLIC}/webhooks/shopify"},
+        )
+        assert made["webhookSubscriptionCreate"]["userErrors"] == []
+    again = store_cli("setup", demo_store)
+    assert again.exit_code == 0, again.output
+    assert "orders/create" in again.output and "not needed in this mode" in again.output
+    topics = sorted(s["topic"] for s in _subscriptions(sandbox_url))
+    assert topics == sorted(topic_enum(t) for t in TOPICS["fulfillment_service"])
 
 
 def test_unknown_managed_location_is_refused_at_setup(store_cli, demo_store) -> None:

@@ -38,7 +38,6 @@ SERVICE_NAME = "fulfillbridge"
 # removal. A fulfillment service learns of requests from callbacks and these webhooks; order
 # management follows fulfillment orders routed to, held at and released at its locations.
 _COMMON_TOPICS = (
-    "orders/create",
     "orders/updated",
     "orders/cancelled",
     "fulfillment_orders/cancelled",
@@ -51,7 +50,6 @@ _COMMON_TOPICS = (
     "fulfillment_orders/rescheduled",
     "fulfillment_orders/scheduled_fulfillment_order_ready",
     "orders/edited",
-    "orders/paid",
     "app/uninstalled",
     # The SKU -> inventory item mapping follows the catalogue (flows/inventory).
     "products/create",
@@ -82,8 +80,13 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "fulfillment_orders/fulfillment_request_submitted",
         "fulfillment_orders/cancellation_request_submitted",
     ),
+    # A fulfillment service is not told of new or newly paid orders: its work comes as the
+    # merchant's requests, and the two busiest topics would only fill its inbox with events
+    # it has nothing to do with (a store set up before keeps them until `store setup` runs).
     ORDER_MANAGEMENT: (
         *_COMMON_TOPICS,
+        "orders/create",
+        "orders/paid",
         "fulfillment_orders/order_routing_complete",
     ),
 }
