@@ -258,6 +258,16 @@ def _settled(sandbox_url: str, expected: int, timeout: float = 15.0) -> list[dic
 def test_sandbox_webhooks_arrive_once_despite_duplicates_and_reordering(
     bridge, fb_home, sandbox_url
 ) -> None:
+    # A fulfillment service's set-up leaves out orders/create (its work comes as requests);
+    # subscribing the bridge to it here gives one delivery per seeded order.
+    made = _sandbox_graphql(
+        sandbox_url,
+        """mutation($uri: String!) {
+             webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: {uri: $uri}) {
+               userErrors { message } } }""",
+        {"uri": f"{bridge.url}/webhooks/shopify"},
+    )
+    assert made["webhookSubscriptionCreate"]["userErrors"] == []
     faults = {"seed": 4, "webhooks": {"duplicate": 1.0, "reorder": 0.5}}
     httpx.post(f"{sandbox_url}/__sandbox/faults", json=faults).raise_for_status()
     seeded = httpx.post(
