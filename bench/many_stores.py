@@ -67,6 +67,7 @@ class Result:
     # benchmark) and the machine's CPUs busy, as a share of all of them.
     cpu_by_part: dict[str, float] = field(default_factory=dict)
     machine_busy: float | None = None
+    transactions: int | None = None  # PostgreSQL transactions in the run's database
     points: int = 0
     calls: int = 0
     throttled: int = 0
@@ -261,6 +262,17 @@ class Run:
         parts["benchmark"] = usage.user + usage.system
         return parts
 
+    def transactions(self) -> int:
+        """Commits and rollbacks so far in the run's database (PostgreSQL's statistics;
+        this benchmark's own reads count too, a few per second)."""
+        assert self.db is not None
+        self.db.rows("SELECT pg_stat_clear_snapshot()")
+        ((count,),) = self.db.rows(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        )
+        return int(count)
+
     async def execute(self, result: Result) -> None:
         await self.start()
         shops = [shop_of(i) for i in range(self.args.stores)]
@@ -279,6 +291,7 @@ class Run:
             flow._cpu_seconds(self.processes.running["sandbox"].popen.pid),
         )
         parts_before, machine_before = self.cpu_by_part(), _machine_ticks()
+        transactions_before = self.transactions()
         made = await asyncio.gather(*(self.create_orders(shop, self.args.orders) for shop in shops))
         started = {fo: began for began, fos in made for fo in fos}
         done = await self.all_accepted(started, "burst requests")
@@ -287,6 +300,8 @@ class Run:
         result.latencies = [done[fo] - started[fo] for fo in started]
         cpu_after = self.bridge_cpu()
         parts_after, machine_after = self.cpu_by_part(), _machine_ticks()
+        await asyncio.sleep(1.5)  # PostgreSQL publishes its counts within a second
+        result.transactions = self.transactions() - transactions_before
         result.cpu_by_part = {k: parts_after[k] - parts_before.get(k, 0.0) for k in parts_after}
         if machine_before is not None and machine_after is not None:
             busy = machine_after[0] - machine_before[0]
@@ -442,7 +457,9 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
             print(" " * 8 + "CPU ms/order: " + ", ".join(
                 f"{k} {v / r.orders * 1000:.1f}" for k, v in r.cpu_by_part.items())
                 + (f"; the {os.cpu_count()} CPUs {r.machine_busy:.0%} busy"
-                   if r.machine_busy is not None else ""))  # fmt: skip
+                   if r.machine_busy is not None else "")
+                + (f"; {r.transactions / r.orders:.1f} database transactions per order"
+                   if r.transactions is not None else ""))  # fmt: skip
         if r.stages:
             print(" " * 8 + "medians: " + ", ".join(f"{k} {v:.2f}s" for k, v in r.stages.items()))
     print("  orders/s: burst orders / (last acceptance - first merchant call); CPU: the bridge's"
