@@ -81,8 +81,9 @@ def _run_two_threads(sandbox_url: str, make_bucket: Any) -> list[Any]:
 
 
 @pytest.fixture
-def settings(fb_home: Path) -> Settings:
-    return Settings(home=fb_home)
+def settings(fb_home: Path, database_url: str) -> Settings:
+    # Both engines: PostgreSQL locks the row with FOR UPDATE, SQLite with a no-op write.
+    return Settings(home=fb_home, database_url=database_url)
 
 
 async def test_two_processes_share_one_bucket_and_are_never_throttled(

@@ -379,7 +379,8 @@ async def _load(database: Database, row_id: int, token: str) -> tuple[WriteJob, 
             unsettled_until=_unsettled_until(row.result),
         )
         if row.target == SHOPIFY and work is not None:
-            job.known_fulfillments = await _known_fulfillments(session, work.id, row.id)
+            if row.kind == core.CREATE_FULFILLMENT:  # only its verification reads them
+                job.known_fulfillments = await _known_fulfillments(session, work.id, row.id)
             if row.kind in (core.UPDATE_TRACKING, core.FULFILLMENT_EVENT):
                 job.fulfillment_ids = await _target_fulfillments(session, work.id, payload)
             if row.kind in resend.UNDONE_BY:
@@ -387,9 +388,8 @@ async def _load(database: Database, row_id: int, token: str) -> tuple[WriteJob, 
                     session, work.id, row.id, resend.UNDONE_BY[row.kind]
                 )
         stores = StoreRepository(session, database.box)
-        store = await stores.get(store_row.name)
-        secrets = await stores.secrets(store_row.name) if row.target == SHOPIFY else {}
-        return job, store, secrets
+        secrets = stores.open_secrets(store_row) if row.target == SHOPIFY else {}
+        return job, stores.view(store_row), secrets
 
 
 def _unsettled_until(result: dict[str, Any] | None) -> datetime | None:

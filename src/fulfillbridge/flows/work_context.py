@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from fulfillbridge.config import Settings
 from fulfillbridge.core.errors import FulfillbridgeError, StoreErrorCode
 from fulfillbridge.core.follow import Policy
@@ -21,7 +19,6 @@ from fulfillbridge.flows.connect import store_client
 from fulfillbridge.shopify import ShopifyClient
 from fulfillbridge.shopify.gids import same_resource
 from fulfillbridge.store.database import Database
-from fulfillbridge.store.models import StoreRow
 
 
 class StoreNotReady(FulfillbridgeError):
@@ -118,12 +115,11 @@ def store_context(store: Store, settings: Settings) -> StoreContext:
 
 
 async def load_store(database: Database, store_id: int) -> tuple[Store, dict[str, str]]:
-    async with database.transaction() as session:
-        name = await session.scalar(select(StoreRow.name).where(StoreRow.id == store_id))
-    if name is None:
-        raise StoreNotReady(f"no store with id {store_id}")
     async with database.stores() as stores:
-        return await stores.get(name), await stores.secrets(name)
+        found = await stores.get_with_secrets(store_id)
+    if found is None:
+        raise StoreNotReady(f"no store with id {store_id}")
+    return found
 
 
 def open_client(

@@ -90,6 +90,19 @@ class StoreRepository:
     async def get(self, name: str) -> Store:
         return _to_store(await self._row(name))
 
+    def view(self, row: StoreRow) -> Store:
+        """The store of a row already loaded in this session (no query)."""
+        return _to_store(row)
+
+    def open_secrets(self, row: StoreRow) -> dict[str, str]:
+        """The secrets of a row already loaded in this session (no query)."""
+        return self._box.open(row.sealed_secrets)
+
+    async def get_with_secrets(self, store_id: int) -> tuple[Store, dict[str, str]] | None:
+        """The store and its secrets by id in one read; None when there is no such store."""
+        row = await self._session.get(StoreRow, store_id)
+        return None if row is None else (_to_store(row), self._box.open(row.sealed_secrets))
+
     async def get_by_domain(self, shop_domain: str) -> Store:
         row = await self._session.scalar(
             select(StoreRow).where(StoreRow.shop_domain == shop_domain)

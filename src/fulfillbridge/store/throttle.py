@@ -19,9 +19,10 @@ THROTTLED. :class:`SharedThrottleBucket` keeps one estimate per store in ``throt
   for a read never answered before, far more than it costs, and the next answer's
   reading shows what Shopify charged.
 
-Each step is one short write transaction: the row is locked by a no-op UPDATE before it is
-read, so on SQLite the transaction holds the write lock from its start and on PostgreSQL the
-row lock, and two processes never both spend the same points.
+Each step is one short write transaction that locks the row before reading it (on
+PostgreSQL ``SELECT ... FOR UPDATE``; on SQLite, which lacks it, a no-op UPDATE first, so the
+transaction holds the write lock from its start): two processes never both spend the same
+points.
 """
 
 from __future__ import annotations
@@ -113,17 +114,21 @@ class SharedThrottleBucket:
         return f"SharedThrottleBucket(store_id={self.store_id})"
 
     async def _locked_row(self, session: AsyncSession) -> ThrottleStateRow | None:
-        # The no-op write takes the lock first (see the module docstring).
+        query = (
+            select(ThrottleStateRow)
+            .where(ThrottleStateRow.store_id == self.store_id)
+            .execution_options(populate_existing=True)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            # One statement: the row lock comes with the read.
+            return await session.scalar(query.with_for_update())
+        # SQLite has no FOR UPDATE: the no-op write takes the write lock before the read.
         await session.execute(
             update(ThrottleStateRow)
             .where(ThrottleStateRow.store_id == self.store_id)
             .values(measured_at=ThrottleStateRow.measured_at)
         )
-        return await session.scalar(
-            select(ThrottleStateRow)
-            .where(ThrottleStateRow.store_id == self.store_id)
-            .execution_options(populate_existing=True)
-        )
+        return await session.scalar(query)
 
     async def acquire(self, cost: float) -> None:
         waited = 0.0
