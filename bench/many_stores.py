@@ -70,6 +70,7 @@ class Result:
     transactions: int | None = None  # PostgreSQL transactions in the run's database
     points: int = 0
     calls: int = 0
+    calls_by_operation: dict[str, int] = field(default_factory=dict)
     throttled: int = 0
     stages: dict[str, float] = field(default_factory=dict)
     # The paced phase: one order at a time across the stores at a steady rate.
@@ -237,13 +238,14 @@ class Run:
             self.processes.check_alive()
             await asyncio.sleep(0.05)
 
-    async def request_logs(self) -> list[dict[str, Any]]:
+    async def request_logs(self) -> list[list[dict[str, Any]]]:
+        """Each shop's request log, in the order of the shops."""
         assert self.sandbox is not None
-        entries: list[dict[str, Any]] = []
+        logs: list[list[dict[str, Any]]] = []
         for index in range(self.args.stores):
             got = await self.sandbox.get(f"/__sandbox/shops/{shop_of(index)}/requests")
-            entries += got.json()["requests"]
-        return entries
+            logs.append(got.json()["requests"])
+        return logs
 
     def bridge_cpu(self) -> float | None:
         cpu = self.processes.cpu()
@@ -285,7 +287,7 @@ class Run:
         if self.args.paced_seconds > 0:
             await self.paced_phase(shops, result)
             await asyncio.sleep(3.0)
-        seen_log = len(await self.request_logs())
+        seen_log = [len(entries) for entries in await self.request_logs()]
         cpu_before, sandbox_before = (
             self.bridge_cpu(),
             flow._cpu_seconds(self.processes.running["sandbox"].popen.pid),
@@ -312,8 +314,16 @@ class Run:
             result.bridge_cpu = cpu_after - cpu_before
         if sandbox_before is not None and sandbox_after is not None:
             result.sandbox_cpu = sandbox_after - sandbox_before
-        log = (await self.request_logs())[seen_log:]
+        # Each shop's calls since the burst began (the logs are kept per shop).
+        log = [
+            entry
+            for seen, entries in zip(seen_log, await self.request_logs(), strict=True)
+            for entry in entries[seen:]
+        ]
         result.calls = len(log)
+        for entry in log:
+            name = str(entry.get("operation") or "?")
+            result.calls_by_operation[name] = result.calls_by_operation.get(name, 0) + 1
         result.points = sum(int(e["actual"] or 0) for e in log)
         result.throttled = sum(1 for e in log if e["throttled"] and not e.get("fault"))
         result.problems = self.verify(set(started) | set(warm))
@@ -460,6 +470,10 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
                    if r.machine_busy is not None else "")
                 + (f"; {r.transactions / r.orders:.1f} database transactions per order"
                    if r.transactions is not None else ""))  # fmt: skip
+        if r.calls_by_operation:
+            ranked = sorted(r.calls_by_operation.items(), key=lambda kv: -kv[1])
+            print(" " * 8 + f"Shopify calls per order {r.calls / r.orders:.2f}: " + ", ".join(
+                f"{name} {count / r.orders:.2f}" for name, count in ranked[:6]))  # fmt: skip
         if r.stages:
             print(" " * 8 + "medians: " + ", ".join(f"{k} {v:.2f}s" for k, v in r.stages.items()))
     print("  orders/s: burst orders / (last acceptance - first merchant call); CPU: the bridge's"
