@@ -49,6 +49,11 @@ MUTATION_TIMEOUT = 10.0
 # sent again sooner, since everything a pull answers waits for it.
 LISTING_TIMEOUT = 5.0
 LISTINGS = frozenset({"AssignedFulfillmentOrderChanges", "FulfillmentOrderChangesSince"})
+# A read's first attempt waits at most this long, each retry twice as long as the one
+# before (up to ``timeout``): a read is safe to send again, and a pull that waits out a
+# hung read holds back every request it would answer. Shopify answers reads in well under
+# a second, so only a hung one reaches this.
+FIRST_READ_TIMEOUT = 5.0
 _USER_AGENT = "fulfillbridge (+https://github.com/fulfillbridge)"
 
 
@@ -114,6 +119,7 @@ class ShopifyClient:
             min(timeout, MUTATION_TIMEOUT) if mutation_timeout is None else mutation_timeout
         )
         self.listing_timeout = min(timeout, LISTING_TIMEOUT)
+        self.first_read_timeout = FIRST_READ_TIMEOUT
         self.last_cost: QueryCost | None = None
         self._costs: dict[str, int] = {}
         self._log = logger or logging.getLogger(LOGGER_NAME)
@@ -316,7 +322,7 @@ class ShopifyClient:
                     self.endpoint,
                     json=payload,
                     headers=headers,
-                    timeout=self._timeout(op),
+                    timeout=self._timeout(op, attempt),
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 cause, failure = exc, Failure.NOT_SENT
@@ -376,10 +382,11 @@ class ShopifyClient:
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    def _timeout(self, op: Operation) -> float:
+    def _timeout(self, op: Operation, attempt: int = 1) -> float:
         if op.is_mutation:
             return self.mutation_timeout
-        return self.listing_timeout if op.name in LISTINGS else self.read_timeout
+        limit = self.listing_timeout if op.name in LISTINGS else self.read_timeout
+        return min(limit, self.first_read_timeout * 2.0 ** (attempt - 1))
 
     @staticmethod
     def _classify(error: ShopifyError | None) -> Failure | None:
