@@ -33,6 +33,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,6 @@ class Result:
     problems: list[str] = field(default_factory=list)
     seconds: float | None = None
     latencies: list[float] = field(default_factory=list)
-    bridge_cpu: float | None = None
-    sandbox_cpu: float | None = None
     # CPU seconds of the burst by who spent them (app, workers, sandbox, PostgreSQL, this
     # benchmark) and the machine's CPUs busy, as a share of all of them.
     cpu_by_part: dict[str, float] = field(default_factory=dict)
@@ -70,7 +69,7 @@ class Result:
     transactions: int | None = None  # PostgreSQL transactions in the run's database
     points: int = 0
     calls: int = 0
-    calls_by_operation: dict[str, int] = field(default_factory=dict)
+    calls_by_operation: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
     stages: dict[str, float] = field(default_factory=dict)
     # The paced phase: one order at a time across the stores at a steady rate.
@@ -80,6 +79,16 @@ class Result:
     @property
     def orders_per_second(self) -> float | None:
         return self.orders / self.seconds if self.seconds else None
+
+    @property
+    def bridge_cpu(self) -> float | None:
+        """CPU seconds of the bridge's processes (the app and the workers) in the burst."""
+        parts = self.cpu_by_part
+        return parts["app"] + parts["workers"] if parts else None
+
+    @property
+    def sandbox_cpu(self) -> float | None:
+        return self.cpu_by_part.get("sandbox")
 
     @property
     def cpu_per_order(self) -> float | None:
@@ -247,11 +256,6 @@ class Run:
             logs.append(got.json()["requests"])
         return logs
 
-    def bridge_cpu(self) -> float | None:
-        cpu = self.processes.cpu()
-        values = [v for name, v in cpu.items() if name != "sandbox"]
-        return None if any(v is None for v in values) else sum(v for v in values if v)
-
     def cpu_by_part(self) -> dict[str, float]:
         """CPU seconds so far of each part: the app, the workers, the sandbox, PostgreSQL's
         processes (ended backends counted through their parent) and this benchmark."""
@@ -288,10 +292,6 @@ class Run:
             await self.paced_phase(shops, result)
             await asyncio.sleep(3.0)
         seen_log = [len(entries) for entries in await self.request_logs()]
-        cpu_before, sandbox_before = (
-            self.bridge_cpu(),
-            flow._cpu_seconds(self.processes.running["sandbox"].popen.pid),
-        )
         parts_before, machine_before = self.cpu_by_part(), _machine_ticks()
         transactions_before = self.transactions()
         made = await asyncio.gather(*(self.create_orders(shop, self.args.orders) for shop in shops))
@@ -300,7 +300,6 @@ class Run:
         result.finished = True
         result.seconds = max(done.values()) - min(started.values())
         result.latencies = [done[fo] - started[fo] for fo in started]
-        cpu_after = self.bridge_cpu()
         parts_after, machine_after = self.cpu_by_part(), _machine_ticks()
         await asyncio.sleep(1.5)  # PostgreSQL publishes its counts within a second
         result.transactions = self.transactions() - transactions_before
@@ -309,11 +308,6 @@ class Run:
             busy = machine_after[0] - machine_before[0]
             total = machine_after[1] - machine_before[1]
             result.machine_busy = busy / total if total else None
-        sandbox_after = flow._cpu_seconds(self.processes.running["sandbox"].popen.pid)
-        if cpu_before is not None and cpu_after is not None:
-            result.bridge_cpu = cpu_after - cpu_before
-        if sandbox_before is not None and sandbox_after is not None:
-            result.sandbox_cpu = sandbox_after - sandbox_before
         # Each shop's calls since the burst began (the logs are kept per shop).
         log = [
             entry
@@ -321,9 +315,7 @@ class Run:
             for entry in entries[seen:]
         ]
         result.calls = len(log)
-        for entry in log:
-            name = str(entry.get("operation") or "?")
-            result.calls_by_operation[name] = result.calls_by_operation.get(name, 0) + 1
+        result.calls_by_operation.update(str(e.get("operation") or "?") for e in log)
         result.points = sum(int(e["actual"] or 0) for e in log)
         result.throttled = sum(1 for e in log if e["throttled"] and not e.get("fault"))
         result.problems = self.verify(set(started) | set(warm))
@@ -471,7 +463,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
                 + (f"; {r.transactions / r.orders:.1f} database transactions per order"
                    if r.transactions is not None else ""))  # fmt: skip
         if r.calls_by_operation:
-            ranked = sorted(r.calls_by_operation.items(), key=lambda kv: -kv[1])
+            ranked = r.calls_by_operation.most_common()
             print(" " * 8 + f"Shopify calls per order {r.calls / r.orders:.2f}: " + ", ".join(
                 f"{name} {count / r.orders:.2f}" for name, count in ranked[:6]))  # fmt: skip
         if r.stages:

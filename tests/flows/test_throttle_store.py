@@ -23,6 +23,7 @@ from fulfillbridge.shopify import (
     operation,
 )
 from fulfillbridge.store.database import Database
+from fulfillbridge.store.models import ThrottleStateRow
 from fulfillbridge.store.throttle import SharedThrottleBucket
 from tests.flows.outbox_helpers import connect_store
 
@@ -172,3 +173,30 @@ async def test_reservations_and_readings(settings: Settings, sandbox_url: str) -
         assert await other.estimate() == pytest.approx(2000)
     finally:
         await database.close()
+
+
+async def test_a_reservation_waits_for_the_row_another_process_holds(
+    settings: Settings, sandbox_url: str
+) -> None:
+    """The lock itself, not a lucky interleaving: while one process holds the store's row
+    in its step, another process's reservation cannot read the row until that step ends."""
+    holder = Database.from_settings(settings)
+    other = Database.from_settings(settings, migrate=False)  # its own engine, as a process
+    try:
+        store_id = await connect_store(holder, sandbox_url)
+        first = SharedThrottleBucket(holder, store_id)
+        await first.acquire(10)  # the probe writes the row
+        await first.update(ThrottleStatus(2000, 1000, 100), released=10)
+        waiting: asyncio.Task[None] | None = None
+        async with holder.transaction() as session:
+            await first._locked_row(session)
+            waiting = asyncio.create_task(SharedThrottleBucket(other, store_id).acquire(10))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # held back by the lock
+        await asyncio.wait_for(waiting, timeout=10)
+        async with holder.transaction() as session:
+            row = await session.get(ThrottleStateRow, store_id)
+            assert row is not None and row.reserved == pytest.approx(10)  # it got its points
+    finally:
+        await holder.close()
+        await other.close()

@@ -49,10 +49,10 @@ MUTATION_TIMEOUT = 10.0
 # sent again sooner, since everything a pull answers waits for it.
 LISTING_TIMEOUT = 5.0
 LISTINGS = frozenset({"AssignedFulfillmentOrderChanges", "FulfillmentOrderChangesSince"})
-# A read's first attempt waits at most this long, each retry twice as long as the one
-# before (up to ``timeout``): a read is safe to send again, and a pull that waits out a
-# hung read holds back every request it would answer. Shopify answers reads in well under
-# a second, so only a hung one reaches this.
+# A read first waits at most this long for its answer, and twice as long after each
+# attempt that timed out (up to ``timeout``): a read is safe to send again, and a pull that
+# waits out a hung read holds back every request it would answer. Shopify answers reads in
+# well under a second, so only a hung one reaches this.
 FIRST_READ_TIMEOUT = 5.0
 _USER_AGENT = "fulfillbridge (+https://github.com/fulfillbridge)"
 
@@ -303,6 +303,7 @@ class ShopifyClient:
         policy = self.retry_policy
         started = time.monotonic()
         attempt = 0
+        timed_out = 0  # attempts of this call that got no answer in time
         renewed_auth = False
         while True:
             attempt += 1
@@ -322,12 +323,13 @@ class ShopifyClient:
                     self.endpoint,
                     json=payload,
                     headers=headers,
-                    timeout=self._timeout(op, attempt),
+                    timeout=self._timeout(op, timed_out),
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 cause, failure = exc, Failure.NOT_SENT
                 error = self._transport_error(exc, op.name, ConnectError)
             except httpx.TimeoutException as exc:
+                timed_out += 1
                 cause, failure = exc, Failure.NO_ANSWER
                 error = self._transport_error(exc, op.name, RequestTimeout)
             except httpx.TransportError as exc:
@@ -382,11 +384,11 @@ class ShopifyClient:
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    def _timeout(self, op: Operation, attempt: int = 1) -> float:
+    def _timeout(self, op: Operation, timed_out: int = 0) -> float:
         if op.is_mutation:
             return self.mutation_timeout
         limit = self.listing_timeout if op.name in LISTINGS else self.read_timeout
-        return min(limit, self.first_read_timeout * 2.0 ** (attempt - 1))
+        return min(limit, self.first_read_timeout * 2.0**timed_out)
 
     @staticmethod
     def _classify(error: ShopifyError | None) -> Failure | None:
